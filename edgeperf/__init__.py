@@ -1,0 +1,46 @@
+"""edgeperf: export, profile and validate robot-learning policies on the computer they will run on.
+
+The public API is loaded lazily so that `import edgeperf` stays light: it imports neither torch nor
+pybullet nor onnxruntime until a function that needs them is called.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from edgeperf._version import __version__
+from edgeperf.errors import BadInput, DependencyMissing, EdgeperfError, HardwareMissing, VerdictFailed
+
+# name -> "module:attribute", resolved on first access.
+_LAZY = {
+    "export": "edgeperf.exporter.onnx:export",
+    "profile": "edgeperf.profilers.run:profile",
+    "detect": "edgeperf.devices.detect:detect",
+    "Session": "edgeperf.runtime.session:Session",
+    "Report": "edgeperf.results.report:Report",
+    "load_report": "edgeperf.results.report:load_report",
+}
+
+__all__ = [
+    "BadInput",
+    "DependencyMissing",
+    "EdgeperfError",
+    "HardwareMissing",
+    "Report",
+    "Session",
+    "VerdictFailed",
+    "__version__",
+    "detect",
+    "export",
+    "load_report",
+    "profile",
+]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'edgeperf' has no attribute {name!r}")
+    module, _, attr = _LAZY[name].partition(":")
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value

@@ -1,0 +1,3 @@
+from edgeperf.cli.app import run
+
+run()

@@ -1,0 +1,1 @@
+"""Policy sources -> a torch module -> deployable artifacts, with parity proven. torch is imported lazily."""

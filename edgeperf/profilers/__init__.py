@@ -1,0 +1,1 @@
+"""Clocks, latency profiling, memory, power sources and their statistics."""

@@ -1,0 +1,53 @@
+"""Observations to feed a model while profiling: a pool drawn before timing starts, cycled in the loop."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeperf.errors import BadInput
+from edgeperf.exporter import metadata
+from edgeperf.runtime.session import Session
+
+POOL = 1024
+
+
+def random_pool(session: Session, batch: int = 1, seed: int = 0, size: int = POOL) -> tuple[list, dict]:
+    """Observations sampled from the model's input space, and a description of how they were drawn.
+
+    Uniform within the observation space's bounds when the artifact carries them (edgeperf exports do),
+    standard normal otherwise, and the description says which.
+    """
+    meta = metadata.decode(session.io.metadata)
+    space = meta.get("obs_space") or {}
+    rng = np.random.default_rng(seed)
+    feeds = []
+    how = "standard normal (the model carries no observation bounds)"
+    for spec in session.io.inputs:
+        dims = list(spec.shape)
+        if spec.dynamic_dims and spec.dynamic_dims[0] == 0:
+            dims[0] = batch
+        elif batch != 1:
+            raise BadInput(f"input '{spec.name}' has a fixed batch of {dims[0]}; --batch {batch} cannot be fed")
+        if any(not isinstance(d, int) or d < 0 for d in dims):
+            raise BadInput(
+                f"input '{spec.name}' has dynamic dimensions {spec.shape} besides the batch axis; "
+                "the profiler cannot fill it (re-export with a fixed observation shape)"
+            )
+        low, high = space.get("low"), space.get("high")
+        if low is not None and high is not None and np.all(np.isfinite(low)) and np.all(np.isfinite(high)):
+            pool = rng.uniform(np.broadcast_to(low, dims[1:]), np.broadcast_to(high, dims[1:]), (size, *dims))
+            how = "uniform within the observation space's bounds"
+        else:
+            pool = rng.standard_normal((size, *dims))
+        feeds.append(pool.astype(spec.dtype))
+    names = [s.name for s in session.io.inputs]
+    obs = [
+        feeds[0][i] if len(names) == 1 else {n: f[i] for n, f in zip(names, feeds, strict=True)} for i in range(size)
+    ]
+    return [session.prepare(o) for o in obs], {
+        "source": "random",
+        "distribution": how,
+        "distinct": size,
+        "batch": batch,
+        "seed": seed,
+    }

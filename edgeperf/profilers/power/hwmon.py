@@ -1,0 +1,46 @@
+"""Generic hwmon power sensors (/sys/class/hwmon/hwmon*/power*_input or power*_average, microwatts).
+
+INA3221 monitors are left to the ina3221 source, which knows their rail names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgeperf.devices.sysfs import read_number, read_text, under
+from edgeperf.profilers.power.base import Availability, PowerSource, Reading, permission_reason
+
+
+class Hwmon(PowerSource):
+    name = "hwmon"
+    description = "hwmon power sensors (/sys/class/hwmon)"
+
+    def sensors(self) -> dict[str, Path]:
+        out = {}
+        for hw in sorted(under(self.root, "/sys/class/hwmon").glob("hwmon*")):
+            chip = read_text(hw / "name") or hw.name
+            if chip.startswith("ina3221"):
+                continue
+            for f in sorted([*hw.glob("power*_input"), *hw.glob("power*_average")]):
+                idx = f.name.split("_")[0]
+                label = read_text(hw / f"{idx}_label") or idx
+                out.setdefault(f"{chip}/{label}", f)
+        return out
+
+    def probe(self) -> Availability:
+        sensors = self.sensors()
+        if not sensors:
+            return Availability(False, "no hwmon power sensors under /sys/class/hwmon")
+        try:
+            self.read()
+        except PermissionError as exc:
+            return Availability(False, permission_reason(Path(exc.filename or "?"), "run as root"))
+        return Availability(True, rails=tuple(sensors))
+
+    def read(self) -> Reading:
+        reading = Reading(self.now_ns())
+        for rail, f in self.sensors().items():
+            uw = read_number(f)
+            if uw is not None:
+                reading.power_W[rail] = uw / 1e6
+        return reading

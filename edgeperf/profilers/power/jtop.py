@@ -1,0 +1,43 @@
+"""Jetson power through jtop (jetson-stats), when its service runs; sysfs (ina3221) is the fallback."""
+
+from __future__ import annotations
+
+from edgeperf.errors import DependencyMissing, require
+from edgeperf.profilers.power.base import Availability, PowerSource, Reading
+
+
+class Jtop(PowerSource):
+    name = "jtop"
+    description = "Jetson power through the jtop service (jetson-stats)"
+
+    def __init__(self, root=None):
+        super().__init__(root)
+        self._jtop = None
+
+    def _client(self):
+        if self._jtop is None:
+            mod = require("jtop", "jetson", "to read Jetson power through jtop", package="jetson-stats")
+            client = mod.jtop()
+            client.start()  # raises JtopException when jtop.service is not active
+            self._jtop = client
+        return self._jtop
+
+    def probe(self) -> Availability:
+        try:
+            power = self._client().power
+        except DependencyMissing as exc:
+            return Availability(False, str(exc))
+        except Exception as exc:
+            return Availability(False, f"jtop is installed but not usable: {type(exc).__name__}: {exc}")
+        return Availability(True, rails=tuple(power.get("rail", {})))
+
+    def read(self) -> Reading:
+        reading = Reading(self.now_ns())
+        for rail, values in self._client().power.get("rail", {}).items():
+            reading.power_W[rail] = values["power"] / 1000.0  # mW
+        return reading
+
+    def close(self) -> None:
+        if self._jtop is not None:
+            self._jtop.close()
+            self._jtop = None

@@ -1,0 +1,54 @@
+"""NVIDIA GPU power through NVML (nvidia-ml-py): the total-energy counter where supported, power otherwise.
+
+On Jetson NVML reports NOT_SUPPORTED for power; the ina3221 source covers it there.
+"""
+
+from __future__ import annotations
+
+from edgeperf.errors import DependencyMissing, require
+from edgeperf.profilers.power.base import Availability, PowerSource, Reading
+
+
+class NVML(PowerSource):
+    name = "nvml"
+    description = "NVIDIA GPU board power/energy (NVML)"
+
+    def __init__(self, root=None):
+        super().__init__(root)
+        self._handles: list | None = None
+        self._energy_counter = True
+
+    def _init(self):
+        nv = require("pynvml", "nvidia", "to read NVIDIA GPU power", package="nvidia-ml-py")
+        if self._handles is None:
+            nv.nvmlInit()
+            self._handles = [nv.nvmlDeviceGetHandleByIndex(i) for i in range(nv.nvmlDeviceGetCount())]
+        return nv
+
+    def probe(self) -> Availability:
+        try:
+            nv = self._init()
+        except DependencyMissing as exc:
+            return Availability(False, str(exc))
+        except Exception as exc:  # NVMLError_LibraryNotFound, DriverNotLoaded, ...
+            return Availability(False, f"NVML did not start ({exc}): no NVIDIA driver on this machine")
+        if not self._handles:
+            return Availability(False, "NVML found no NVIDIA GPU")
+        try:
+            self.read()
+        except nv.NVMLError as exc:
+            return Availability(False, f"NVML cannot read GPU power here ({exc}); on a Jetson use ina3221")
+        return Availability(True, rails=tuple(f"gpu{i}" for i in range(len(self._handles))))
+
+    def read(self) -> Reading:
+        nv = self._init()
+        reading = Reading(self.now_ns())
+        for i, h in enumerate(self._handles or []):
+            if self._energy_counter:
+                try:
+                    reading.energy_J[f"gpu{i}"] = nv.nvmlDeviceGetTotalEnergyConsumption(h) / 1000.0  # mJ
+                    continue
+                except nv.NVMLError_NotSupported:
+                    self._energy_counter = False
+            reading.power_W[f"gpu{i}"] = nv.nvmlDeviceGetPowerUsage(h) / 1000.0  # mW
+        return reading

@@ -1,0 +1,52 @@
+"""Intel/AMD RAPL energy counters under /sys/class/powercap (package and dram domains).
+
+The counters are in microjoules and wrap at max_energy_range_uj; reading them is root-only since
+CVE-2020-8694.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgeperf.devices.sysfs import read_number, read_text, under
+from edgeperf.profilers.power.base import Availability, PowerSource, Reading, permission_reason
+
+FIX = "energy_uj is root-only since CVE-2020-8694: run as root or `sudo chmod a+r /sys/class/powercap/*/energy_uj`"
+
+
+class RAPL(PowerSource):
+    name = "rapl"
+    description = "CPU package/DRAM energy counters (Intel/AMD RAPL via powercap)"
+
+    def domains(self) -> dict[str, Path]:
+        """rail name (e.g. package-0, package-0/dram) -> the domain's directory."""
+        out = {}
+        for d in sorted(under(self.root, "/sys/class/powercap").glob("intel-rapl:*")):
+            name = read_text(d / "name") or d.name
+            parent = d.name.rsplit(":", 1)[0]
+            if parent.count(":") >= 1:  # a subdomain like intel-rapl:0:1 belongs to package intel-rapl:0
+                name = f"{read_text(d.parent / parent / 'name') or parent}/{name}"
+            out[name] = d
+        return out
+
+    def max_range_J(self, rail: str) -> float | None:
+        uj = read_number(self.domains()[rail] / "max_energy_range_uj")
+        return None if uj is None else uj / 1e6
+
+    def probe(self) -> Availability:
+        domains = self.domains()
+        if not domains:
+            return Availability(False, "no RAPL domains under /sys/class/powercap (no RAPL, or a VM that hides it)")
+        try:
+            self.read()
+        except PermissionError as exc:
+            return Availability(False, permission_reason(Path(exc.filename or "energy_uj"), FIX))
+        return Availability(True, rails=tuple(domains))
+
+    def read(self) -> Reading:
+        reading = Reading(self.now_ns())
+        for rail, d in self.domains().items():
+            uj = read_number(d / "energy_uj")
+            if uj is not None:
+                reading.energy_J[rail] = uj / 1e6
+        return reading

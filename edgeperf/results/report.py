@@ -1,0 +1,194 @@
+"""The report envelope every measuring command writes (DESIGN.md "Report").
+
+One JSON document: `schema` (e.g. `edgeperf.profile/1`), `run_id`, `created_at`, `edgeperf_version`, `host`,
+`model`, `config`, `results`, `unmeasured` (figure -> why it could not be measured: never a 0 in its place)
+and `warnings`. Writes are atomic: a temp file beside the target, then a rename, so a crash never leaves a
+half-written report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import sys
+import tempfile
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from edgeperf._version import __version__
+from edgeperf.errors import BadInput
+
+# The kinds of report and the newest version of each that this edgeperf reads and writes.
+SCHEMAS = {"export": 1, "profile": 1, "devices": 1, "validate": 1}
+
+
+def schema_id(kind: str) -> str:
+    return f"edgeperf.{kind}/{SCHEMAS[kind]}"
+
+
+@dataclass
+class ModelInfo:
+    path: str
+    sha256: str
+    format: str  # onnx, torchscript, tensorrt, openvino
+    precision: str | None = None
+    inputs: list[dict] = field(default_factory=list)  # [{"name", "shape", "dtype"}]
+    outputs: list[dict] = field(default_factory=list)
+    size_bytes: int | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelInfo:
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+
+
+@dataclass
+class Report:
+    schema: str
+    results: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+    model: ModelInfo | None = None
+    host: dict = field(default_factory=dict)
+    unmeasured: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    created_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    edgeperf_version: str = __version__
+
+    @classmethod
+    def new(cls, kind: str, **kw) -> Report:
+        """A report of `kind` with the host block filled in from this machine."""
+        if "host" not in kw:
+            from edgeperf.devices.detect import host_summary
+
+            kw["host"] = host_summary()
+        return cls(schema=schema_id(kind), **kw)
+
+    @property
+    def kind(self) -> str:
+        return self.schema.split(".", 1)[1].split("/", 1)[0]
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        # Keep the envelope's keys first, in a stable order, for readers of the raw file.
+        order = [
+            "schema",
+            "run_id",
+            "created_at",
+            "edgeperf_version",
+            "host",
+            "model",
+            "config",
+            "results",
+            "unmeasured",
+            "warnings",
+        ]
+        return {k: d[k] for k in order}
+
+    def to_json(self) -> str:
+        return json.dumps(_finite(self.to_dict()), indent=2, allow_nan=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, d: dict, *, source: str = "report") -> Report:
+        if not isinstance(d, dict) or "schema" not in d:
+            raise BadInput(f"{source} is not an edgeperf report (no 'schema' field)")
+        check_schema(d["schema"], source)
+        model = ModelInfo.from_dict(d["model"]) if d.get("model") else None
+        known = {f.name for f in fields(cls)} - {"model"}
+        return cls(model=model, **{k: v for k, v in d.items() if k in known})
+
+    def write(self, path: str | os.PathLike) -> None:
+        """Write to `path` atomically, or to stdout when path is '-'."""
+        text = self.to_json()
+        if str(path) == "-":
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        atomic_write_text(Path(path), text)
+
+
+def check_schema(schema: str, source: str = "report") -> str:
+    """Return the report kind, or raise BadInput for a schema this version of edgeperf does not know."""
+    try:
+        prefix, version = str(schema).rsplit("/", 1)
+        family, kind = prefix.split(".", 1)
+        version_n = int(version)
+    except ValueError:
+        raise BadInput(f"{source} has a malformed schema {schema!r}; expected e.g. 'edgeperf.profile/1'") from None
+    if family != "edgeperf" or kind not in SCHEMAS:
+        known = ", ".join(schema_id(k) for k in SCHEMAS)
+        raise BadInput(f"{source} has unknown schema {schema!r}; this edgeperf reads {known}")
+    if version_n != SCHEMAS[kind]:
+        newer = version_n > SCHEMAS[kind]
+        raise BadInput(
+            f"{source} has schema {schema!r} but this edgeperf {__version__} reads {schema_id(kind)}"
+            + ("; upgrade edgeperf to read it" if newer else "; re-run the measurement to get a current report")
+        )
+    return kind
+
+
+def load_report(path: str | os.PathLike, kind: str | None = None) -> Report:
+    """Read a report, rejecting files that are not JSON, not reports, or of an unknown schema version."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise BadInput(f"report {p} does not exist") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInput(f"{p} is not a JSON report ({exc})") from None
+    report = Report.from_dict(data, source=str(p))
+    if kind and report.kind != kind:
+        raise BadInput(f"{p} is an {report.schema} report; expected {schema_id(kind)}")
+    return report
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temp file in the same directory and a rename: readers see the old file or the new one."""
+    path = Path(path)
+    if path.is_dir():
+        raise BadInput(f"{path} is a directory; give a file name")
+    if not path.parent.exists():
+        raise BadInput(f"cannot write {path}: directory {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _finite(obj: Any) -> Any:
+    """JSON has no NaN/inf: a non-finite float becomes None (callers record why in `unmeasured`)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj

@@ -1,0 +1,1 @@
+"""Sessions: one contract (session.py) and one module per inference backend, imported lazily."""

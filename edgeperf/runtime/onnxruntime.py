@@ -1,0 +1,110 @@
+"""onnxruntime backend. Defaults are tuned for single-observation control-loop latency: one intra-op thread
+(a thread pool only adds hand-off cost on a policy-sized graph), sequential execution, all graph optimisations.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgeperf.errors import BadInput, HardwareMissing, require
+from edgeperf.runtime.session import IOSpec, Session, TensorSpec, as_batch
+
+# ONNX tensor type strings -> numpy dtypes
+_DTYPES = {
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
+    "tensor(int8)": "int8",
+    "tensor(uint8)": "uint8",
+    "tensor(bool)": "bool",
+}
+DEVICE_PROVIDERS = {
+    "cpu": ["CPUExecutionProvider"],
+    "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+    "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
+}
+
+
+def _ort():
+    # On a Jetson the right build is NVIDIA's onnxruntime-gpu wheel, never PyPI's CPU one beside it.
+    return require("onnxruntime", "ort", "to run ONNX models")
+
+
+class OnnxRuntimeSession(Session):
+    backend = "onnxruntime"
+
+    def __init__(
+        self,
+        path: Path,
+        device: str = "cpu",
+        threads: int | None = 1,
+        spinning: bool = True,
+        optimization: str = "all",
+    ):
+        ort = _ort()
+        self.path = Path(path)
+        if device not in DEVICE_PROVIDERS:
+            raise BadInput(f"unknown onnxruntime device '{device}'; choose one of {', '.join(DEVICE_PROVIDERS)}")
+        wanted = DEVICE_PROVIDERS[device]
+        if wanted[0] not in ort.get_available_providers():
+            raise HardwareMissing(
+                f"onnxruntime here has no {wanted[0]} (it offers {', '.join(ort.get_available_providers())}); "
+                "install onnxruntime-gpu on a machine with an NVIDIA GPU, or use --device cpu"
+            )
+        so = ort.SessionOptions()
+        if threads:
+            so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        so.graph_optimization_level = {
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "none": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+        }[optimization]
+        self.options = {
+            "threads": threads,
+            "spinning": spinning,
+            "optimization": optimization,
+            "providers": wanted,
+        }
+        try:
+            self._sess = ort.InferenceSession(str(self.path), so, providers=wanted)
+        except Exception as exc:  # InvalidProtobuf, Fail, NoSuchFile, InvalidGraph: all mean "not a usable model"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise BadInput(f"{self.path} is not a valid ONNX model onnxruntime can load: {first}") from None
+        meta = self._sess.get_modelmeta()
+        self.io = IOSpec(
+            inputs=tuple(_spec(i) for i in self._sess.get_inputs()),
+            outputs=tuple(_spec(o) for o in self._sess.get_outputs()),
+            metadata=dict(meta.custom_metadata_map or {}),
+        )
+        self._out_names = [o.name for o in self.io.outputs]
+        self._in_names = [i.name for i in self.io.inputs]
+        self.providers = self._sess.get_providers()
+
+    def prepare(self, obs):
+        if isinstance(obs, dict):
+            missing = set(self._in_names) - set(obs)
+            if missing:
+                raise BadInput(f"observation lacks inputs {sorted(missing)} of {self.path.name}")
+            return {s.name: as_batch(obs[s.name], s, self.path.name) for s in self.io.inputs}
+        if len(self.io.inputs) != 1:
+            raise BadInput(f"{self.path.name} has inputs {self._in_names}; pass a dict with one array each")
+        return {self._in_names[0]: as_batch(obs, self.io.inputs[0], self.path.name)}
+
+    def infer(self, prepared) -> np.ndarray:
+        return self._sess.run(self._out_names, prepared)[0]
+
+    def close(self) -> None:
+        self._sess = None
+
+
+def _spec(node) -> TensorSpec:
+    shape = tuple(d if isinstance(d, int) else (d or None) for d in node.shape)
+    return TensorSpec(node.name, shape, _DTYPES.get(node.type, "float32"))

@@ -1,0 +1,128 @@
+"""The Session contract: every backend looks the same from outside, so profilers and domains never
+special-case one.
+
+    with Session.open("policy.onnx", backend="auto") as s:
+        action = s.run(obs)          # one observation (no batch axis) or a batch; numpy in, numpy out
+
+`prepare(obs)` validates and converts an observation once; `infer(prepared)` is the lean hot path that the
+profiler times. `run` is the two together.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeperf.errors import BadInput
+
+# backend name -> "module:Class"; a backend's stack is imported only when it is opened.
+BACKENDS = {
+    "onnxruntime": "edgeperf.runtime.onnxruntime:OnnxRuntimeSession",
+}
+SUFFIX_BACKEND = {".onnx": "onnxruntime"}
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    shape: tuple  # ints for fixed dims, a str (symbolic name) or None for dynamic ones
+    dtype: str  # numpy dtype name
+
+    @property
+    def dynamic_dims(self) -> list[int]:
+        return [i for i, d in enumerate(self.shape) if not isinstance(d, int) or d < 0]
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
+
+
+@dataclass(frozen=True)
+class IOSpec:
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    metadata: dict  # the artifact's embedded metadata (edgeperf writes obs/action spaces, source, precision)
+
+
+class Session:
+    backend = ""
+    io: IOSpec
+    path: Path
+
+    @staticmethod
+    def open(artifact: str | Path, backend: str = "auto", device: str = "cpu", **options) -> Session:
+        path = Path(artifact)
+        if not path.exists():
+            raise BadInput(f"model file {path} does not exist")
+        if path.is_dir():
+            raise BadInput(f"{path} is a directory; give the model file")
+        name = pick_backend(path, backend)
+        module, _, cls = BACKENDS[name].partition(":")
+        return getattr(importlib.import_module(module), cls)(path, device=device, **options)
+
+    # -- the contract every backend implements --------------------------------------------------------
+    def prepare(self, obs: Any) -> Any:
+        raise NotImplementedError
+
+    def infer(self, prepared: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    # -- shared behaviour -------------------------------------------------------------------------------
+    def run(self, obs: Any) -> np.ndarray:
+        single = self._is_single(obs)
+        out = self.infer(self.prepare(obs))
+        return out[0] if single else out
+
+    def _is_single(self, obs: Any) -> bool:
+        spec = self.io.inputs[0]
+        return not isinstance(obs, dict) and np.ndim(obs) == len(spec.shape) - 1
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def pick_backend(path: Path, backend: str) -> str:
+    if backend != "auto":
+        if backend not in BACKENDS:
+            raise BadInput(f"unknown backend '{backend}'; available: auto, {', '.join(BACKENDS)}")
+        return backend
+    try:
+        return SUFFIX_BACKEND[path.suffix.lower()]
+    except KeyError:
+        known = ", ".join(SUFFIX_BACKEND)
+        raise BadInput(f"cannot tell the format of {path.name} from its suffix (known: {known})") from None
+
+
+def as_batch(obs: Any, spec: TensorSpec, model: str) -> np.ndarray:
+    """Validate one observation or a batch against an input spec and return a contiguous batch array."""
+    x = np.asarray(obs)
+    if x.dtype.kind not in "fiub":
+        raise BadInput(f"observation for input '{spec.name}' has dtype {x.dtype}; expected numbers")
+    if x.ndim == len(spec.shape) - 1:
+        x = x[None]
+    if x.ndim != len(spec.shape):
+        raise BadInput(
+            f"observation has shape {list(np.shape(obs))}; {model} expects {_shape_str(spec)} "
+            f"(input '{spec.name}', with or without the batch axis)"
+        )
+    for axis, (got, want) in enumerate(zip(x.shape, spec.shape, strict=True)):
+        if isinstance(want, int) and want >= 0 and got != want:
+            what = "values" if axis == len(spec.shape) - 1 else f"entries on axis {axis}"
+            raise BadInput(
+                f"observation has {got} {what}, {model} expects {want} (input '{spec.name}', shape "
+                f"{_shape_str(spec)}); did you export with the right --domain or --obs-shape?"
+            )
+    return np.ascontiguousarray(x, dtype=spec.dtype)
+
+
+def _shape_str(spec: TensorSpec) -> str:
+    return "[" + ", ".join(str(d) if isinstance(d, int) and d >= 0 else str(d or "?") for d in spec.shape) + "]"
