@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     except EdgeperfError as exc:
         _error(str(exc))
         return exc.exit_code
-    except (click_exc.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         _error("interrupted")
         return 130
     return rv if isinstance(rv, int) else 0

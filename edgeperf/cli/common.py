@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 JsonOut = Annotated[
     str | None,
@@ -13,12 +12,14 @@ JsonOut = Annotated[
 ]
 
 
-def console(json_path: str | None = None) -> Console:
+def console(json_path: str | None = None):
     """Tables go to stdout, unless stdout carries the JSON report: then they go to stderr."""
+    from rich.console import Console
+
     return Console(stderr=json_path == "-", highlight=False)
 
 
-def write_report(report, json_path: str | None, out: Console) -> None:
+def write_report(report, json_path: str | None, out) -> None:
     if json_path is None:
         return
     report.write(json_path)

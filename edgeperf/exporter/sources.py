@@ -6,6 +6,7 @@ legged_gym / rsl_rl users ship policy_1.pt).
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,11 @@ def load(spec: str, obs_shape: tuple[int, ...] | None = None) -> PolicySource:
 def _torchscript(path: Path, obs_shape) -> PolicySource:
     torch = require("torch", "export", "to load a TorchScript policy")
     try:
-        module = torch.jit.load(str(path), map_location="cpu").eval()
+        with warnings.catch_warnings():
+            warnings.simplefilter(
+                "ignore", DeprecationWarning
+            )  # torch 2.9+ deprecates TorchScript; users still ship it
+            module = torch.jit.load(str(path), map_location="cpu").eval()
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         hint = " It looks like a torch.save() file, not torch.jit.save()." if "constants.pkl" in str(exc) else ""

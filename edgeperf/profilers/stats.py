@@ -67,8 +67,8 @@ def latency_stats(samples_ns: np.ndarray, unit: float = 1e3) -> tuple[dict, list
         if beyond < MIN_TAIL_SAMPLES:
             need = math.ceil(MIN_TAIL_SAMPLES / (1 - p / 100))
             warnings.append(
-                f"{pct_key(p)} rests on {beyond:.1f} samples beyond it ({n} in all): run at least {need} "
-                "iterations (--iterations) before trusting it"
+                f"{pct_key(p)} rests on {beyond:.1f} samples beyond it ({n} in all), and higher percentiles on "
+                f"fewer: run at least {need} iterations (--iterations) before trusting it"
             )
             break
     return out, warnings

@@ -1,0 +1,162 @@
+"""Power sources on captured sysfs trees and fake vendor modules (this machine has no sensors)."""
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from edgeperf.profilers.power import SOURCES, probe_all, source_class
+from edgeperf.profilers.power.battery import Battery
+from edgeperf.profilers.power.hwmon import Hwmon
+from edgeperf.profilers.power.ina3221 import INA3221
+from edgeperf.profilers.power.jtop import Jtop
+from edgeperf.profilers.power.nvml import NVML
+from edgeperf.profilers.power.rapl import RAPL
+from tests.conftest import SYSFS
+
+ORIN, XAVIER, LAPTOP = SYSFS / "jetson-orin-nano-jp6", SYSFS / "jetson-xavier-nx-jp4", SYSFS / "laptop-intel"
+
+
+def test_ina3221_hwmon_layout_reads_rails_in_watts():
+    src = INA3221(ORIN)
+    assert src.probe().ok
+    r = src.read()
+    assert r.power_W == pytest.approx(
+        {"VDD_IN": 5.064 * 1.080, "VDD_CPU_GPU_CV": 5.056 * 0.240, "VDD_SOC": 5.064 * 0.560}
+    )
+    assert INA3221.input_rail(r.power_W) == "VDD_IN"
+
+
+def test_ina3221_jetpack4_iio_layout():
+    src = INA3221(XAVIER)
+    assert src.probe().rails == ("VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC")
+    assert src.read().power_W == pytest.approx({"VDD_IN": 4.56, "VDD_CPU_GPU_CV": 1.22, "VDD_SOC": 1.38})
+
+
+def test_ina3221_skips_unconnected_channels(tmp_path):
+    hw = tmp_path / "sys/bus/i2c/devices/1-0040/hwmon/hwmon2"
+    hw.mkdir(parents=True)
+    (hw.parent.parent / "name").write_text("ina3221\n")
+    for k, label in ((1, "VDD_IN"), (2, "NC")):
+        (hw / f"in{k}_label").write_text(label)
+        (hw / f"in{k}_input").write_text("5000")
+        (hw / f"curr{k}_input").write_text("100")
+    assert INA3221(tmp_path).probe().rails == ("VDD_IN",)
+
+
+def test_rapl_domains_and_counters_in_joules():
+    src = RAPL(LAPTOP)
+    a = src.probe()
+    assert a.ok and a.rails == ("package-0", "package-0/core", "package-0/dram")
+    assert src.read().energy_J["package-0"] == pytest.approx(81234.56789)
+    assert src.max_range_J("package-0") == pytest.approx(262143.32885)
+
+
+def test_rapl_permission_denied_says_how_to_fix(monkeypatch):
+    real = Path.read_text
+
+    def deny(self, *a, **kw):
+        if self.name == "energy_uj":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(Path, "read_text", deny)
+    a = RAPL(LAPTOP).probe()
+    assert not a.ok
+    assert "permission denied" in a.reason and "CVE-2020-8694" in a.reason
+
+
+def test_battery_discharging_power_now():
+    src = Battery(LAPTOP)
+    assert src.probe().ok
+    assert src.read().power_W == {"BAT0": pytest.approx(11.27)}
+
+
+def test_battery_on_charger_is_unavailable_with_reason(tmp_path):
+    bat = tmp_path / "sys/class/power_supply/BAT1"
+    bat.mkdir(parents=True)
+    (bat / "status").write_text("Charging\n")
+    (bat / "current_now").write_text("1500000")
+    (bat / "voltage_now").write_text("12000000")
+    a = Battery(tmp_path).probe()
+    assert not a.ok and "unplug the charger" in a.reason
+    assert Battery(tmp_path).read().power_W == {"BAT1": pytest.approx(18.0)}  # current x voltage
+
+
+def test_hwmon_power_sensor_and_ina3221_left_to_its_own_source():
+    assert Hwmon(LAPTOP).read().power_W == {"amdgpu/power1": pytest.approx(8.25)}
+    assert not Hwmon(ORIN).probe().ok
+
+
+def test_every_source_reports_a_reason_on_an_empty_tree(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # as if nvidia-ml-py were not installed
+    monkeypatch.setitem(sys.modules, "jtop", None)
+    found = probe_all(tmp_path)
+    assert set(found) == set(SOURCES)
+    for name, a in found.items():
+        assert not a.ok and a.reason, name
+    assert "edgeperf[nvidia]" in found["nvml"].reason and "edgeperf[jetson]" in found["jtop"].reason
+
+
+def _fake_pynvml(energy_supported: bool):
+    nv = types.ModuleType("pynvml")
+
+    class NVMLError(Exception):
+        pass
+
+    class NVMLError_NotSupported(NVMLError):
+        pass
+
+    nv.NVMLError, nv.NVMLError_NotSupported = NVMLError, NVMLError_NotSupported
+    nv.nvmlInit = lambda: None
+    nv.nvmlDeviceGetCount = lambda: 1
+    nv.nvmlDeviceGetHandleByIndex = lambda i: f"h{i}"
+
+    def energy(h):
+        if not energy_supported:
+            raise NVMLError_NotSupported("Not Supported")
+        return 123_456  # mJ
+
+    nv.nvmlDeviceGetTotalEnergyConsumption = energy
+    nv.nvmlDeviceGetPowerUsage = lambda h: 71_500  # mW
+    return nv
+
+
+def test_nvml_prefers_the_energy_counter(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", _fake_pynvml(True))
+    src = NVML()
+    assert src.probe().ok
+    assert src.read().energy_J == {"gpu0": pytest.approx(123.456)}
+
+
+def test_nvml_falls_back_to_power_when_energy_not_supported(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", _fake_pynvml(False))
+    src = NVML()
+    assert src.probe().ok
+    r = src.read()
+    assert r.energy_J == {} and r.power_W == {"gpu0": pytest.approx(71.5)}
+
+
+def test_jtop_service_not_running_is_reported(monkeypatch):
+    mod = types.ModuleType("jtop")
+
+    class JtopException(Exception):
+        pass
+
+    class FakeJtop:
+        def start(self):
+            raise JtopException("The jtop.service is not active. Please run: sudo systemctl restart jtop.service")
+
+        def close(self):
+            pass
+
+    mod.jtop, mod.JtopException = FakeJtop, JtopException
+    monkeypatch.setitem(sys.modules, "jtop", mod)
+    a = Jtop().probe()
+    assert not a.ok and "jtop.service is not active" in a.reason
+
+
+def test_source_registry_loads_each_class():
+    for name in SOURCES:
+        assert source_class(name).name == name
