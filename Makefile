@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # torch's CPU build (it lies on disk on the dev machines); a GPU user installs their CUDA build instead.
 TORCH ?= torch==2.13.0
+# The extras the tests need.
+EXTRAS := dev,export,sb3,openvino,plot
 
 .PHONY: setup demo test test-slow test-all lint format bench clean
 
@@ -14,7 +16,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[dev,export]"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 demo: setup

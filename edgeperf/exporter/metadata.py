@@ -4,6 +4,7 @@ and the runtime/profiler that read it. No torch here: the device side reads thes
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 PREFIX = "edgeperf."
 KEYS = (
@@ -36,3 +37,21 @@ def decode(props: dict[str, str]) -> dict:
             except json.JSONDecodeError:
                 out[k[len(PREFIX) :]] = v
     return out
+
+
+def sidecar(artifact) -> Path:
+    """Where metadata lives for formats without metadata_props (TensorRT engines, OpenVINO IR):
+    a JSON file beside the artifact, e.g. policy.engine -> policy.engine.edgeperf.json."""
+    artifact = Path(artifact)
+    return artifact.with_name(artifact.name + ".edgeperf.json")
+
+
+def read_sidecar(artifact) -> dict[str, str]:
+    """The sidecar's metadata in the same encoded form as ONNX metadata_props ({} when there is none)."""
+    path = sidecar(artifact)
+    if not path.exists():
+        return {}
+    try:
+        return encode({k: v for k, v in json.loads(path.read_text()).items() if k in KEYS})
+    except (json.JSONDecodeError, AttributeError):
+        return {}

@@ -22,8 +22,12 @@ from edgeperf.errors import BadInput
 # backend name -> "module:Class"; a backend's stack is imported only when it is opened.
 BACKENDS = {
     "onnxruntime": "edgeperf.runtime.onnxruntime:OnnxRuntimeSession",
+    "openvino": "edgeperf.runtime.openvino:OpenVinoSession",
+    "torch": "edgeperf.runtime.torch:TorchSession",
 }
-SUFFIX_BACKEND = {".onnx": "onnxruntime"}
+SUFFIX_BACKEND = {".onnx": "onnxruntime", ".xml": "openvino", ".pt": "torch", ".ts": "torch", ".jit": "torch"}
+# Sources that are not files: built-in examples run on the torch backend.
+PSEUDO_SOURCES = ("example:",)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,12 @@ class Session:
 
     @staticmethod
     def open(artifact: str | Path, backend: str = "auto", device: str = "cpu", **options) -> Session:
+        if str(artifact).startswith(PSEUDO_SOURCES):
+            name = "torch" if backend == "auto" else backend
+            if name != "torch":
+                raise BadInput(f"{artifact} is a torch policy; it runs on --backend torch (or export it first)")
+            module, _, cls = BACKENDS[name].partition(":")
+            return getattr(importlib.import_module(module), cls)(artifact, device=device, **options)
         path = Path(artifact)
         if not path.exists():
             raise BadInput(f"model file {path} does not exist")
