@@ -28,15 +28,22 @@ class VerdictFailed(EdgeperfError):
 
 
 class DependencyMissing(EdgeperfError):
-    """An optional Python stack is not installed."""
+    """An optional Python stack is not installed (or is installed but broken)."""
 
     exit_code = 3
 
-    def __init__(self, package: str, extra: str | None = None, purpose: str = "", hint: str | None = None):
+    def __init__(
+        self,
+        package: str,
+        extra: str | None = None,
+        purpose: str = "",
+        hint: str | None = None,
+        message: str | None = None,
+    ):
         self.package, self.extra = package, extra
         what = f"{package} is not installed" + (f" (needed {purpose})" if purpose else "")
-        fix = hint or (f'pip install "edgeperf[{extra}]"' if extra else f"pip install {package}")
-        super().__init__(f"{what}; install it with: {fix}")
+        fix = hint or "install it with: " + (f'pip install "edgeperf[{extra}]"' if extra else f"pip install {package}")
+        super().__init__(message or f"{what}; {fix}")
 
 
 class HardwareMissing(EdgeperfError):
@@ -45,8 +52,8 @@ class HardwareMissing(EdgeperfError):
     exit_code = 3
 
 
-def require(module: str, extra: str | None, purpose: str = "", package: str | None = None):
-    """Import an optional module, or raise DependencyMissing naming the extra that provides it."""
+def require(module: str, extra: str | None, purpose: str = "", package: str | None = None, hint: str | None = None):
+    """Import an optional module, or raise DependencyMissing naming the extra (or the `hint`) that provides it."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
@@ -54,6 +61,8 @@ def require(module: str, extra: str | None, purpose: str = "", package: str | No
         # "missing": say what it said.
         if getattr(exc, "name", None) not in (None, module, module.split(".", maxsplit=1)[0]):
             raise DependencyMissing(
-                package or module, extra, purpose, hint=f"it is installed but failed to import: {exc}"
+                package or module,
+                extra,
+                message=f"{package or module} is installed but failed to import ({exc}); reinstall it",
             ) from exc
-        raise DependencyMissing(package or module, extra, purpose) from exc
+        raise DependencyMissing(package or module, extra, purpose, hint=hint) from exc

@@ -57,3 +57,27 @@ def example_onnx(tmp_path_factory) -> Path:
 def _no_sysfs_override(monkeypatch):
     # Tests that want a captured tree set EDGEPERF_SYSFS_ROOT themselves.
     monkeypatch.delenv("EDGEPERF_SYSFS_ROOT", raising=False)
+
+
+def _hardware_reasons() -> dict[str, str | None]:
+    """Why each real-hardware marker cannot run here (None: it can)."""
+    import importlib.util
+
+    import onnxruntime as ort
+
+    has_cuda = "CUDAExecutionProvider" in ort.get_available_providers() or Path("/proc/driver/nvidia").exists()
+    return {
+        "gpu": None if has_cuda else "needs an NVIDIA GPU with CUDA (none on this machine)",
+        "tensorrt": None
+        if importlib.util.find_spec("tensorrt") and has_cuda
+        else "needs TensorRT and an NVIDIA GPU (not installable on this machine)",
+        "jetson": None if Path("/etc/nv_tegra_release").exists() else "needs a real NVIDIA Jetson board",
+    }
+
+
+def pytest_collection_modifyitems(config, items):
+    reasons = _hardware_reasons()
+    for item in items:
+        for marker, reason in reasons.items():
+            if reason and marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))

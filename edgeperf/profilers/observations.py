@@ -11,7 +11,9 @@ from edgeperf.runtime.session import Session
 POOL = 1024
 
 
-def random_pool(session: Session, batch: int = 1, seed: int = 0, size: int = POOL) -> tuple[list, dict]:
+def random_pool(
+    session: Session, batch: int = 1, seed: int = 0, size: int = POOL, shape: tuple[int, ...] | None = None
+) -> tuple[list, dict]:
     """Observations sampled from the model's input space, and a description of how they were drawn.
 
     Uniform within the observation space's bounds when the artifact carries them (edgeperf exports do),
@@ -28,10 +30,16 @@ def random_pool(session: Session, batch: int = 1, seed: int = 0, size: int = POO
             dims[0] = batch
         elif batch != 1:
             raise BadInput(f"input '{spec.name}' has a fixed batch of {dims[0]}; --batch {batch} cannot be fed")
+        if shape and len(session.io.inputs) == 1:
+            if len(shape) != len(dims) - 1 or any(
+                isinstance(d, int) and d >= 0 and d != s for d, s in zip(dims[1:], shape, strict=True)
+            ):
+                raise BadInput(f"--shape {list(shape)} does not fit input '{spec.name}' of shape {list(spec.shape)}")
+            dims[1:] = shape
         if any(not isinstance(d, int) or d < 0 for d in dims):
             raise BadInput(
-                f"input '{spec.name}' has dynamic dimensions {spec.shape} besides the batch axis; "
-                "the profiler cannot fill it (re-export with a fixed observation shape)"
+                f"input '{spec.name}' has dynamic dimensions {list(spec.shape)} besides the batch axis; the profiler "
+                "cannot fill it: give the observation shape with --shape, e.g. --shape 48"
             )
         low, high = space.get("low"), space.get("high")
         if low is not None and high is not None and np.all(np.isfinite(low)) and np.all(np.isfinite(high)):

@@ -1,9 +1,12 @@
-"""`edgeperf profile`: open a model on this computer, time it, and write an `edgeperf.profile/1` report."""
+"""`edgeperf profile`: open a model on this computer, time it in a scenario, and write an
+`edgeperf.profile/1` report."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +17,16 @@ from edgeperf.errors import BadInput, HardwareMissing
 from edgeperf.exporter import metadata
 from edgeperf.profilers import latency, memory
 from edgeperf.profilers.observations import random_pool
-from edgeperf.profilers.stats import latency_stats
+from edgeperf.profilers.stats import deadline_stats, latency_stats
+from edgeperf.profilers.stress import stress as co_runners
 from edgeperf.results.report import ModelInfo, Report, sha256_file
 from edgeperf.runtime.session import Session
+
+
+@dataclass
+class Profiled:
+    report: Report
+    run: latency.Run  # the raw timings, for --csv and --plot
 
 
 def check_target(device: str) -> catalog.DeviceSpec:
@@ -31,21 +41,7 @@ def check_target(device: str) -> catalog.DeviceSpec:
     return target
 
 
-def profile(
-    model: str | Path,
-    *,
-    backend: str = "auto",
-    device: str = "auto",
-    iterations: int = 1000,
-    duration: float = 5.0,
-    warmup: int = 100,
-    threads: int = 1,
-    batch: int = 1,
-    observations: str = "random",
-    seed: int = 0,
-    progress: Callable[[int, float], None] | None = None,
-) -> Report:
-    """Profile a model with the stream scenario; see `edgeperf profile --help` for the parameters."""
+def _check_args(iterations, duration, warmup, threads, batch, rate, deadline_ms) -> None:
     for name, value, low in (
         ("iterations", iterations, 1),
         ("warmup", warmup, 0),
@@ -54,71 +50,96 @@ def profile(
     ):
         if value < low:
             raise BadInput(f"--{name} must be at least {low}, got {value}")
-    if not duration >= 0 or duration == float("inf"):
+    if not (math.isfinite(duration) and duration >= 0):
         raise BadInput(f"--duration must be a finite number of seconds >= 0, got {duration}")
+    if rate is not None and not (math.isfinite(rate) and 0 < rate <= 100_000):
+        raise BadInput(f"--rate must be a control rate in Hz, above 0 and at most 100000, got {rate}")
+    if deadline_ms is not None:
+        if rate is None:
+            raise BadInput("--deadline applies to a periodic run: give --rate HZ too")
+        if not (math.isfinite(deadline_ms) and deadline_ms > 0):
+            raise BadInput(f"--deadline must be a positive number of milliseconds, got {deadline_ms}")
+
+
+def profile(model, **kw) -> Report:
+    """Profile a model and return its report; see `run_profile` for the parameters."""
+    return run_profile(model, **kw).report
+
+
+def run_profile(
+    model: str | Path | Session,
+    *,
+    backend: str = "auto",
+    device: str = "auto",
+    accelerator: str = "auto",
+    rate: float | None = None,
+    deadline_ms: float | None = None,
+    iterations: int = 1000,
+    duration: float = 5.0,
+    warmup: int = 100,
+    threads: int = 1,
+    batch: int = 1,
+    shape: tuple[int, ...] | None = None,
+    observations: str = "random",
+    stress: int = 0,
+    seed: int = 0,
+    spin_us: float = latency.DEFAULT_SPIN_NS / 1e3,
+    progress: Callable[[int, float], None] | None = None,
+) -> Profiled:
+    """Profile `model` (a file, a policy source for the torch backend, or an open Session).
+
+    Stream scenario by default; periodic when `rate` is given (deadline = period unless `deadline_ms`).
+    """
+    _check_args(iterations, duration, warmup, threads, batch, rate, deadline_ms)
     if observations != "random":
-        raise BadInput(f"--observations {observations!r}: only 'random' is available in this version")
-    target = check_target(device)
-
-    rss_before = memory.rss_bytes()
-    t0 = time.perf_counter_ns()
-    session = Session.open(model, backend=backend, threads=threads)
-    t1 = time.perf_counter_ns()
-    with session:
-        rss_loaded = memory.rss_bytes()
-        feeds, obs_info = random_pool(session, batch=batch, seed=seed)
-        t2 = time.perf_counter_ns()
-        action = session.infer(feeds[0])
-        t3 = time.perf_counter_ns()
-        rss_first = memory.rss_bytes()
-        run = latency.stream(
-            session.infer,
-            feeds,
-            warmup=warmup,
-            min_iterations=iterations,
-            min_duration_s=duration,
-            progress=progress,
+        raise BadInput(
+            f"--observations {observations!r}: this version samples 'random' observations from the model's "
+            "input space (recorded domain observations arrive with the domains)"
         )
-        rss_end = memory.rss_bytes()
-        peak = memory.peak_rss_bytes()
-
-    stats, warnings = latency_stats(run.samples_ns)
-    path = Path(model)
-    report = Report.new(
-        "profile",
-        model=ModelInfo(
-            path=str(path),
-            sha256=sha256_file(path),
-            format="onnx" if path.suffix == ".onnx" else path.suffix[1:],
-            precision=metadata.decode(session.io.metadata).get("precision"),
-            inputs=[s.to_dict() for s in session.io.inputs],
-            outputs=[s.to_dict() for s in session.io.outputs],
-            size_bytes=path.stat().st_size,
-        ),
-        config={
-            "scenario": "stream",
-            "backend": session.backend,
-            "device": target.id,
-            "iterations": iterations,
-            "duration_s": duration,
-            "warmup": warmup,
-            "threads": threads,
-            "batch": batch,
-            "observations": observations,
-            "seed": seed,
-        },
-        warnings=warnings,
+    target = check_target(device)
+    report = Report.new("profile")
+    report.config = {
+        "scenario": "periodic" if rate else "stream",
+        "backend": backend,
+        "device": target.id,
+        "accelerator": accelerator,
+        "rate_hz": rate,
+        "deadline_ms": deadline_ms,
+        "iterations": iterations,
+        "duration_s": duration,
+        "warmup": warmup,
+        "threads": threads,
+        "batch": batch,
+        "shape": list(shape) if shape else None,
+        "observations": observations,
+        "stress": stress,
+        "seed": seed,
+    }
+    session, run, action, cold, mem, obs_info = _measure(
+        model,
+        report,
+        backend=backend,
+        accelerator=accelerator,
+        threads=threads,
+        batch=batch,
+        seed=seed,
+        shape=shape,
+        stress=stress,
+        rate=rate,
+        spin_us=spin_us,
+        common={"warmup": warmup, "min_iterations": iterations, "min_duration_s": duration, "progress": progress},
     )
+    report.config["backend"] = session.backend
+    report.model = _model_info(model, session)
+    stats, warnings = latency_stats(run.samples_ns)
+    for w in warnings:
+        report.warn(w)
     warm_us = run.warmup_ns / 1e3
     report.results = {
-        "scenario": "stream",
+        "scenario": report.config["scenario"],
         "clock": latency.CLOCK,
-        "backend": {
-            "name": session.backend,
-            **getattr(session, "options", {}),
-            "active_providers": getattr(session, "providers", None),
-        },
-        "cold_start": {"open_ms": (t1 - t0) / 1e6, "first_inference_us": (t3 - t2) / 1e3},
+        "backend": {"name": session.backend, **getattr(session, "options", {})},
+        "cold_start": cold,
         "warmup": {
             "iterations": len(warm_us),
             "mean_us": float(warm_us.mean()) if len(warm_us) else None,
@@ -130,19 +151,18 @@ def profile(
         "cpu": {
             "process_utilisation_percent": 100.0 * run.cpu_s / run.wall_s if run.wall_s > 0 else None,
             "note": "100% = one core busy for the whole run",
+            "stress_processes": stress,
         },
-        "memory": {
-            "rss_before_load_bytes": rss_before,
-            "rss_after_load_bytes": rss_loaded,
-            "rss_after_first_inference_bytes": rss_first,
-            "rss_end_bytes": rss_end,
-            "peak_rss_bytes": peak,
-            "peak_source": "VmHWM (kernel high-water mark)",
-        },
+        "memory": mem,
         "observations": obs_info,
         "action_shape": list(np.shape(action)),
     }
-    first_us = report.results["cold_start"]["first_inference_us"]
+    if rate:
+        period_ns = round(1e9 / rate)
+        deadline_ns = round(deadline_ms * 1e6) if deadline_ms else period_ns
+        report.results["deadline"] = deadline_stats(run.release_ns, run.start_ns, run.end_ns, period_ns, deadline_ns)
+        _periodic_warnings(report, report.results["deadline"])
+    first_us = cold["first_inference_us"]
     if stats.get("p50") and first_us > 10 * stats["p50"]:
         report.warn(
             f"the first inference took {first_us:.0f} us, {first_us / stats['p50']:.0f}x the steady-state "
@@ -151,7 +171,77 @@ def profile(
     report.unmeasured["energy_per_inference"] = (
         "power sampling is not built into `profile` yet" if _any_power() else NO_POWER
     )
-    return report
+    return Profiled(report, run)
+
+
+def _measure(
+    model, report: Report, *, backend, accelerator, threads, batch, seed, shape, stress, rate, spin_us, common
+):
+    """Open (timing the cold start), fill the observation pool, run the scenario; memory read at each stage."""
+    mem = {"rss_before_load_bytes": memory.rss_bytes()}
+    cold: dict = {}
+    with co_runners(stress):
+        if isinstance(model, Session):
+            session = model
+            report.unmeasured["cold_start"] = "the session was opened by the caller"
+        else:
+            t0 = time.perf_counter_ns()
+            session = Session.open(model, backend=backend, device=accelerator, threads=threads)
+            cold["open_ms"] = (time.perf_counter_ns() - t0) / 1e6
+        with session:
+            mem["rss_after_load_bytes"] = memory.rss_bytes()
+            feeds, obs_info = random_pool(session, batch=batch, seed=seed, shape=shape)
+            t0 = time.perf_counter_ns()
+            action = session.infer(feeds[0])
+            cold["first_inference_us"] = (time.perf_counter_ns() - t0) / 1e3
+            mem["rss_after_first_inference_bytes"] = memory.rss_bytes()
+            if rate:
+                run = latency.periodic(
+                    session.infer, feeds, period_ns=round(1e9 / rate), spin_ns=int(spin_us * 1e3), **common
+                )
+            else:
+                run = latency.stream(session.infer, feeds, **common)
+            mem["rss_end_bytes"] = memory.rss_bytes()
+            mem["peak_rss_bytes"] = memory.peak_rss_bytes()
+            mem["peak_source"] = "VmHWM (kernel high-water mark)"
+            if session.on_gpu:
+                gpu = memory.gpu_process_memory_bytes()
+                if gpu is None:
+                    report.unmeasured["gpu_memory"] = "NVML could not report this process's GPU memory"
+                else:
+                    mem["gpu_process_bytes"] = gpu
+
+    return session, run, action, cold, mem, obs_info
+
+
+def _periodic_warnings(report: Report, d: dict) -> None:
+    if d["misses"]:
+        report.warn(
+            f"{d['misses']} of {d['periods']} deadlines missed ({100 * d['miss_rate']:.3g}%), longest "
+            f"streak {d['longest_miss_streak']}, worst lateness {d['lateness_us']['max']:.0f} us"
+        )
+    if d["start_delay_us"]["p99"] > 0.1 * d["period_us"]:
+        report.warn(
+            f"the loop itself is late: p99 start delay {d['start_delay_us']['p99']:.0f} us is over 10% of "
+            "the period (scheduler wake-up or earlier overruns); consider a real-time priority"
+        )
+
+
+def _model_info(model, session: Session) -> ModelInfo:
+    meta = metadata.decode(session.io.metadata)
+    path = Path(str(getattr(session, "path", model)))
+    is_file = path.is_file()
+    return ModelInfo(
+        path=str(path),
+        sha256=sha256_file(path) if is_file else None,
+        format={".onnx": "onnx", ".xml": "openvino", ".engine": "tensorrt", ".plan": "tensorrt"}.get(
+            path.suffix.lower(), getattr(session, "mode", session.backend)
+        ),
+        precision=meta.get("precision"),
+        inputs=[s.to_dict() for s in session.io.inputs],
+        outputs=[s.to_dict() for s in session.io.outputs],
+        size_bytes=path.stat().st_size if is_file else None,
+    )
 
 
 def _any_power() -> bool:

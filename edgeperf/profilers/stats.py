@@ -72,3 +72,62 @@ def latency_stats(samples_ns: np.ndarray, unit: float = 1e3) -> tuple[dict, list
             )
             break
     return out, warnings
+
+
+def _summary_us(values_ns: np.ndarray) -> dict:
+    x = np.asarray(values_ns, dtype=np.float64) / 1e3
+    if len(x) == 0:
+        return {"count": 0}
+    return {
+        "count": len(x),
+        "mean": float(x.mean()),
+        "p50": float(np.percentile(x, 50)),
+        "p99": float(np.percentile(x, 99)),
+        "max": float(x.max()),
+    }
+
+
+def longest_streak(flags: np.ndarray) -> int:
+    best = cur = 0
+    for f in flags:
+        cur = cur + 1 if f else 0
+        best = max(best, cur)
+    return best
+
+
+MAX_LISTED_MISSES = 1000
+
+
+def deadline_stats(
+    release_ns: np.ndarray, start_ns: np.ndarray, end_ns: np.ndarray, period_ns: int, deadline_ns: int
+) -> dict:
+    """What a controller designer needs from a periodic run: how often the action came too late, in what
+    runs, by how much, and how regular the loop itself was."""
+    response = end_ns - release_ns  # from release to action ready
+    missed = response > deadline_ns
+    lateness = response[missed] - deadline_ns
+    wake = start_ns - release_ns  # how late each inference began (sleep overshoot + previous overrun)
+    intervals = np.diff(start_ns)
+    idx = np.flatnonzero(missed)
+    out = {
+        "period_us": period_ns / 1e3,
+        "deadline_us": deadline_ns / 1e3,
+        "periods": len(release_ns),
+        "misses": int(missed.sum()),
+        "miss_rate": float(missed.mean()) if len(missed) else None,
+        "longest_miss_streak": longest_streak(missed),
+        "miss_indices": idx[:MAX_LISTED_MISSES].tolist(),
+        "lateness_us": _summary_us(lateness),
+        "response_us": _summary_us(response),
+        "start_delay_us": _summary_us(wake),
+    }
+    if len(idx) > MAX_LISTED_MISSES:
+        out["miss_indices_truncated"] = True
+    if len(intervals):
+        jitter = (intervals - period_ns) / 1e3
+        out["period_jitter_us"] = {
+            "std": float(jitter.std()),
+            "p99_abs": float(np.percentile(np.abs(jitter), 99)),
+            "max_abs": float(np.abs(jitter).max()),
+        }
+    return out

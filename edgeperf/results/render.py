@@ -58,29 +58,61 @@ def devices(d: dict, out: Console) -> None:
 def profile(report, out: Console) -> None:
     r = report.results
     lat = r["latency_us"]
+    keys = ("mean", "min", *(pct_key(p) for p in PERCENTILES), "max")
     title = f"{report.model.path} — {r['backend']['name']} on {report.config['device']}, {r['scenario']}"
     t = Table(title=escape(title))
-    t.add_column("latency (us)", style="bold")
-    for label in ("mean", "min", *(pct_key(p) for p in PERCENTILES), "max"):
+    t.add_column("us", style="bold")
+    for label in keys:
         t.add_column(label.replace("_", "."), justify="right")
-    t.add_row(
-        "per inference",
-        *(f"{lat[k]:.1f}" for k in ("mean", "min", *(pct_key(p) for p in PERCENTILES), "max")),
-    )
+    t.add_row("latency", *(f"{lat[k]:.1f}" for k in keys))
+    d = r.get("deadline")
+    if d:
+        resp = d["response_us"]
+        t.add_row(
+            "response",
+            f"{resp['mean']:.1f}",
+            "",
+            f"{resp['p50']:.1f}",
+            "",
+            "",
+            f"{resp['p99']:.1f}",
+            "",
+            f"{resp['max']:.1f}",
+        )
     out.print(t)
     ci = lat.get("p99_ci95")
+    cov = f", CoV {lat['cov']:.2f}" if lat.get("cov") is not None else ""
     out.print(
-        f"{lat['count']} inferences in {r['wall_s']:.2f} s ({r['throughput_per_s']:.0f}/s), CoV {lat['cov']:.2f}"
+        f"{lat['count']} inferences in {r['wall_s']:.2f} s ({r['throughput_per_s']:.0f}/s){cov}"
         + (f", p99 95% CI [{ci[0]:.1f}, {ci[1]:.1f}] us" if ci else "")
     )
+    if d:
+        verdict = (
+            "[green]no deadline missed[/green]"
+            if not d["misses"]
+            else (
+                f"[red]{d['misses']} missed[/red] ({100 * d['miss_rate']:.3g}%), longest streak "
+                f"{d['longest_miss_streak']}, lateness p50 {d['lateness_us']['p50']:.0f} / max "
+                f"{d['lateness_us']['max']:.0f} us"
+            )
+        )
+        jitter = d.get("period_jitter_us", {})
+        out.print(
+            f"periodic at {1e6 / d['period_us']:.6g} Hz, deadline {d['deadline_us'] / 1e3:.3g} ms over "
+            f"{d['periods']} periods: {verdict}; start delay p99 {d['start_delay_us']['p99']:.0f} us, "
+            f"period jitter std {jitter.get('std', 0):.1f} us"
+        )
     cs, mem = r["cold_start"], r["memory"]
+    opened = f"open {cs['open_ms']:.1f} ms, " if "open_ms" in cs else ""
     out.print(
-        f"cold start: open {cs['open_ms']:.1f} ms, first inference {cs['first_inference_us']:.0f} us; "
+        f"cold start: {opened}first inference {cs['first_inference_us']:.0f} us; "
         f"warm-up {r['warmup']['iterations']} inferences"
     )
+    gpu = f", GPU {_mib(mem['gpu_process_bytes'])}" if "gpu_process_bytes" in mem else ""
+    stress = f" with {r['cpu']['stress_processes']} stress co-runners" if r["cpu"].get("stress_processes") else ""
     out.print(
-        f"memory: peak RSS {_mib(mem['peak_rss_bytes'])}, after load {_mib(mem['rss_after_load_bytes'])}; "
-        f"CPU {r['cpu']['process_utilisation_percent']:.0f}% of one core"
+        f"memory: peak RSS {_mib(mem['peak_rss_bytes'])}, after load {_mib(mem['rss_after_load_bytes'])}{gpu}; "
+        f"CPU {r['cpu']['process_utilisation_percent']:.0f}% of one core{stress}"
     )
     _unmeasured_and_warnings(report, out)
 

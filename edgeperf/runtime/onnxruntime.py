@@ -40,20 +40,24 @@ class OnnxRuntimeSession(Session):
     def __init__(
         self,
         path: Path,
-        device: str = "cpu",
+        device: str = "auto",
         threads: int | None = 1,
         spinning: bool = True,
         optimization: str = "all",
     ):
         ort = _ort()
         self.path = Path(path)
+        if device == "auto":
+            # CUDA when this onnxruntime build has it; the TensorRT EP is opt-in (its engine build makes the
+            # cold start minutes long).
+            device = "cuda" if "CUDAExecutionProvider" in ort.get_available_providers() else "cpu"
         if device not in DEVICE_PROVIDERS:
             raise BadInput(f"unknown onnxruntime device '{device}'; choose one of {', '.join(DEVICE_PROVIDERS)}")
         wanted = DEVICE_PROVIDERS[device]
         if wanted[0] not in ort.get_available_providers():
             raise HardwareMissing(
                 f"onnxruntime here has no {wanted[0]} (it offers {', '.join(ort.get_available_providers())}); "
-                "install onnxruntime-gpu on a machine with an NVIDIA GPU, or use --device cpu"
+                "install onnxruntime-gpu on a machine with an NVIDIA GPU, or use --accelerator cpu"
             )
         so = ort.SessionOptions()
         if threads:
@@ -67,12 +71,7 @@ class OnnxRuntimeSession(Session):
             "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
             "none": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
         }[optimization]
-        self.options = {
-            "threads": threads,
-            "spinning": spinning,
-            "optimization": optimization,
-            "providers": wanted,
-        }
+        self.on_gpu = device != "cpu"
         try:
             self._sess = ort.InferenceSession(str(self.path), so, providers=wanted)
         except Exception as exc:  # InvalidProtobuf, Fail, NoSuchFile, InvalidGraph: all mean "not a usable model"
@@ -86,7 +85,13 @@ class OnnxRuntimeSession(Session):
         )
         self._out_names = [o.name for o in self.io.outputs]
         self._in_names = [i.name for i in self.io.inputs]
-        self.providers = self._sess.get_providers()
+        self.options = {
+            "device": device,
+            "threads": threads,
+            "spinning": spinning,
+            "optimization": optimization,
+            "providers": self._sess.get_providers(),
+        }
 
     def prepare(self, obs):
         if isinstance(obs, dict):
@@ -99,6 +104,8 @@ class OnnxRuntimeSession(Session):
         return {self._in_names[0]: as_batch(obs, self.io.inputs[0], self.path.name)}
 
     def infer(self, prepared) -> np.ndarray:
+        # Plain run() is the lean path on CPU: measured here, IO binding and run_with_ort_values cost ~4x
+        # more per call on a policy-sized graph (scripts/bench_runtime.py compares against a bare loop).
         return self._sess.run(self._out_names, prepared)[0]
 
     def close(self) -> None:

@@ -17,11 +17,11 @@ PRECISION_HINTS = {"fp32": "f32", "fp16": "f16", "bf16": "bf16"}
 class OpenVinoSession(Session):
     backend = "openvino"
 
-    def __init__(self, path: Path, device: str = "cpu", threads: int | None = 1, precision: str = "fp32", **_):
+    def __init__(self, path: Path, device: str = "auto", threads: int | None = 1, precision: str = "fp32", **_):
         ov = require("openvino", "openvino", "to run OpenVINO models")
         self.path = Path(path)
         core = ov.Core()
-        target = device.upper()
+        target = "CPU" if device == "auto" else device.upper()
         if target not in core.available_devices:
             raise HardwareMissing(
                 f"OpenVINO here has no device {target} (it offers {', '.join(core.available_devices)})"

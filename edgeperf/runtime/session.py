@@ -24,8 +24,17 @@ BACKENDS = {
     "onnxruntime": "edgeperf.runtime.onnxruntime:OnnxRuntimeSession",
     "openvino": "edgeperf.runtime.openvino:OpenVinoSession",
     "torch": "edgeperf.runtime.torch:TorchSession",
+    "tensorrt": "edgeperf.runtime.tensorrt:TensorRTSession",
 }
-SUFFIX_BACKEND = {".onnx": "onnxruntime", ".xml": "openvino", ".pt": "torch", ".ts": "torch", ".jit": "torch"}
+SUFFIX_BACKEND = {
+    ".onnx": "onnxruntime",
+    ".xml": "openvino",
+    ".engine": "tensorrt",
+    ".plan": "tensorrt",
+    ".pt": "torch",
+    ".ts": "torch",
+    ".jit": "torch",
+}
 # Sources that are not files: built-in examples run on the torch backend.
 PSEUDO_SOURCES = ("example:",)
 
@@ -53,11 +62,14 @@ class IOSpec:
 
 class Session:
     backend = ""
+    on_gpu = False
     io: IOSpec
     path: Path
 
     @staticmethod
-    def open(artifact: str | Path, backend: str = "auto", device: str = "cpu", **options) -> Session:
+    def open(artifact: str | Path, backend: str = "auto", device: str = "auto", **options) -> Session:
+        """Open `artifact` on `backend` (auto: by file type) and `device` (auto: the backend's accelerator
+        when it has one here, else cpu)."""
         if str(artifact).startswith(PSEUDO_SOURCES):
             name = "torch" if backend == "auto" else backend
             if name != "torch":
@@ -136,3 +148,16 @@ def as_batch(obs: Any, spec: TensorSpec, model: str) -> np.ndarray:
 
 def _shape_str(spec: TensorSpec) -> str:
     return "[" + ", ".join(str(d) if isinstance(d, int) and d >= 0 else str(d or "?") for d in spec.shape) + "]"
+
+
+def parse_shape(text: str | None, option: str = "--shape") -> tuple[int, ...] | None:
+    """'48' or '3,64,64' (or 3x64x64) -> a tuple of positive ints; None for no text."""
+    if not text:
+        return None
+    try:
+        shape = tuple(int(t) for t in text.replace("x", ",").split(",") if t.strip())
+    except ValueError:
+        shape = ()
+    if not shape or any(d <= 0 for d in shape):
+        raise BadInput(f"{option} {text!r} is not a shape; write e.g. 48 or 3,64,64")
+    return shape

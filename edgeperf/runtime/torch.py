@@ -14,7 +14,7 @@ from edgeperf.runtime.session import IOSpec, Session, TensorSpec, as_batch
 class TorchSession(Session):
     backend = "torch"
 
-    def __init__(self, path, device: str = "cpu", threads: int | None = 1, obs_shape=None, module=None, **_):
+    def __init__(self, path, device: str = "auto", threads: int | None = 1, obs_shape=None, module=None, **_):
         torch = require("torch", "export", "to run torch policies")
         from edgeperf.exporter import sources
 
@@ -24,12 +24,17 @@ class TorchSession(Session):
             module, obs_shape = src.module, src.obs_shape
         elif obs_shape is None:
             raise BadInput("a torch module needs obs_shape")
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
         if device == "cuda" and not torch.cuda.is_available():
-            raise HardwareMissing("torch here has no CUDA device; use --device cpu or install a CUDA build of torch")
+            raise HardwareMissing(
+                "torch here has no CUDA device; use --accelerator cpu or install a CUDA build of torch"
+            )
         if threads:
             torch.set_num_threads(threads)
         self.path = Path(str(path))
         self._device = torch.device(device)
+        self.on_gpu = device != "cpu"
         self._module = module.to(self._device).eval()
         self.mode = "torchscript" if isinstance(module, torch.jit.ScriptModule) else "eager"
         self.options = {"threads": threads, "mode": self.mode, "device": device}

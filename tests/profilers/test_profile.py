@@ -59,13 +59,25 @@ def test_injected_latency_is_measured_at_p50():
         (["--duration", "-1"], "--duration must be"),
         (["--duration", "nan"], "--duration must be"),
         (["--threads", "0"], "--threads must be at least 1"),
-        (["--observations", "domain:quadruped/trot"], "only 'random'"),
+        (["--rate", "0"], "--rate must be a control rate"),
+        (["--rate", "-50"], "--rate must be a control rate"),
+        (["--deadline", "5"], "give --rate HZ too"),
+        (["--rate", "50", "--deadline", "0"], "--deadline must be a positive"),
+        (["--stress", "-1"], "--stress must be 0 or more"),
+        (["--shape", "abc"], "--shape 'abc' is not a shape"),
+        (["--shape", "7"], "does not fit input 'obs'"),
+        (["--observations", "domain:quadruped/trot"], "samples 'random' observations"),
         (["--backend", "tflite"], "unknown backend"),
+        (["--accelerator", "tpu"], "unknown onnxruntime device 'tpu'"),
+        (["--plot", "latency.svg"], "give a .png file name"),
     ],
 )
-def test_bad_arguments_exit_2(cli, example_onnx, args, message):
-    r = cli("profile", example_onnx, *args)
-    assert r.code == 2 and message in r.err and len(r.err.strip().splitlines()) == 1
+def test_bad_arguments_exit_2(cli, example_onnx, args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = cli("profile", example_onnx, "-n", "20", "--duration", "0", "--warmup", "0", *args)
+    assert r.code == 2, r.err
+    assert message in r.err and len(r.err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
 def test_profiling_onnx_never_imports_torch(example_onnx, tmp_path):
@@ -79,7 +91,9 @@ def test_profiling_onnx_never_imports_torch(example_onnx, tmp_path):
     r = run_python(code)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "False"
-    assert json.loads(out.read_text())["results"]["latency_us"]["count"] >= 200
+    doc = json.loads(out.read_text())
+    assert doc["results"]["latency_us"]["count"] >= 200
+    assert doc["results"]["memory"]["peak_rss_bytes"] < 150 * 2**20  # the bar for a lean profile
 
 
 def test_demo_runs_end_to_end(cli, tmp_path):
@@ -91,3 +105,95 @@ def test_demo_runs_end_to_end(cli, tmp_path):
     assert prof["results"]["latency_us"]["p50"] > 0
     # Profiled in a fresh process: torch (loaded by the export) does not count against the policy's memory.
     assert prof["results"]["memory"]["peak_rss_bytes"] < 300 * 2**20
+
+
+def test_periodic_csv_and_plot(cli, example_onnx, tmp_path):
+    r = cli(
+        "profile",
+        example_onnx,
+        "--rate",
+        "500",
+        "-n",
+        "60",
+        "--duration",
+        "0",
+        "--warmup",
+        "5",
+        "--csv",
+        tmp_path / "t.csv",
+        "--plot",
+        tmp_path / "t.png",
+        "--json",
+        tmp_path / "p.json",
+    )
+    assert r.code == 0, r.err
+    doc = json.loads((tmp_path / "p.json").read_text())
+    d = doc["results"]["deadline"]
+    assert doc["results"]["scenario"] == "periodic" and d["periods"] >= 60 and d["period_us"] == 2000
+    rows = (tmp_path / "t.csv").read_text().splitlines()
+    assert rows[0] == "index,start_us,latency_us,release_us,response_us,missed"
+    assert len(rows) == d["periods"] + 1
+    assert sum(int(row.rsplit(",", 1)[1]) for row in rows[1:]) == d["misses"]
+    assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "periodic at 500 Hz" in r.out
+
+
+def test_stress_co_runners_are_started_and_stopped(example_onnx):
+    import psutil
+
+    r = profile(example_onnx, iterations=50, duration=0.3, warmup=0, stress=1)
+    assert r.results["cpu"]["stress_processes"] == 1
+    assert psutil.Process().children() == []
+
+
+def test_torch_backend_eager_and_torchscript(tmp_path):
+    torch = pytest.importorskip("torch")
+    eager = profile("example:mlp", backend="torch", iterations=50, duration=0, warmup=5)
+    assert eager.results["backend"]["name"] == "torch" and eager.results["backend"]["mode"] == "eager"
+    net = torch.jit.script(torch.nn.Sequential(torch.nn.Linear(6, 3)))
+    torch.jit.save(net, str(tmp_path / "policy_1.pt"))
+    ts = profile(tmp_path / "policy_1.pt", iterations=50, duration=0, warmup=5)
+    assert ts.results["backend"]["mode"] == "torchscript" and ts.results["action_shape"] == [1, 3]
+
+
+def test_openvino_backend(example_onnx, tmp_path):
+    ov = pytest.importorskip("openvino")
+    ov.save_model(ov.convert_model(str(example_onnx)), str(tmp_path / "policy.xml"), compress_to_fp16=False)
+    r = profile(tmp_path / "policy.xml", iterations=50, duration=0, warmup=5)
+    assert r.results["backend"]["name"] == "openvino" and r.results["backend"]["precision"] == "fp32"
+    assert r.model.format == "openvino"
+
+
+def test_dynamic_observation_dims_need_shape(cli, tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["obs"], ["action"])],
+        "g",
+        [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["batch", "n"])],
+        [helper.make_tensor_value_info("action", TensorProto.FLOAT, ["batch", "n"])],
+    )
+    path = tmp_path / "dyn.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10), str(path))
+    r = cli("profile", path, "-n", "10", "--duration", "0")
+    assert r.code == 2 and "give the observation shape with --shape" in r.err
+    r = cli("profile", path, "-n", "10", "--duration", "0", "--shape", "8", "--json", "-")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["results"]["action_shape"] == [1, 8]
+
+
+def test_engine_without_tensorrt_is_exit_3(cli, tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("tensorrt"):
+        pytest.skip("TensorRT is installed here")
+    (tmp_path / "policy.engine").write_bytes(b"\0" * 64)
+    r = cli("profile", tmp_path / "policy.engine")
+    assert r.code == 3 and "tensorrt is not installed" in r.err
+
+
+@pytest.mark.gpu
+def test_onnxruntime_cuda(example_onnx):
+    r = profile(example_onnx, accelerator="cuda", iterations=200, duration=0)
+    assert r.results["backend"]["providers"][0] == "CUDAExecutionProvider"
