@@ -1,0 +1,6 @@
+"""The domains edgeperf ships, by string entry point (nothing heavy is imported here)."""
+
+from edgeperf.domains.base import register
+
+for _task in ("trot", "pace", "spin", "trot-push"):
+    register(f"quadruped/{_task}", "edgeperf.domains.quadruped:domain")
