@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from edgeperf import __version__
-from edgeperf.cli import demo, devices, export, profile
+from edgeperf.cli import demo, devices, export, profile, validate
 from edgeperf.errors import EdgeperfError
 
 app = typer.Typer(
@@ -44,6 +44,7 @@ def _root(
 
 app.command("export")(export.export)
 app.command("profile")(profile.profile)
+app.command("validate")(validate.validate)
 app.command("devices")(devices.devices)
 app.command("demo")(demo.demo)
 

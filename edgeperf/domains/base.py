@@ -73,11 +73,5 @@ def make(domain_id: str) -> Domain:
     return getattr(importlib.import_module(module), fn)(domain_id)
 
 
-_loaded = False
-
-
 def _load_builtin() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        importlib.import_module("edgeperf.domains.builtin")
+    importlib.import_module("edgeperf.domains.builtin")  # registers on first import; a no-op afterwards

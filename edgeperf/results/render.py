@@ -140,3 +140,72 @@ def _unmeasured_and_warnings(report, out: Console) -> None:
         out.print(f"[dim]{what}: not measured — {escape(why)}[/dim]")
     for w in report.warnings:
         out.print(f"[yellow]warning:[/yellow] {escape(w)}")
+
+
+def validate(report, out: Console) -> None:
+    r = report.results
+    t = Table(
+        title=escape(
+            f"{report.model.path} vs {report.config['reference']} on {r['domain']['id']}, "
+            f"{r['episodes']} paired episodes"
+        )
+    )
+    t.add_column("policy", style="bold")
+    for c in ("success", "falls", "return (95% CI)", "IQR", "CVaR 5%", "metrics"):
+        t.add_column(c, justify="right")
+    for name in ("reference", "deployed"):
+        s = r[name]
+        ret = s["return"]
+        metrics = ", ".join(f"{k} {v:.3g}" for k, v in s.get("metrics", {}).items())
+        t.add_row(
+            name,
+            f"{100 * s['success_rate']:.0f}%",
+            str(s["falls"]),
+            f"{ret['mean']:.1f} [{ret['ci95'][0]:.1f}, {ret['ci95'][1]:.1f}]",
+            f"{s['reliability']['dispersion_iqr']:.1f}",
+            f"{s['reliability']['risk_cvar5']:.1f}",
+            metrics,
+        )
+    out.print(t)
+    p = r["paired"]
+    color = {"equivalent": "green", "different": "red"}.get(p["verdict"], "yellow")
+    extra = f" (run ~{p['episodes_needed']} episodes)" if p.get("episodes_needed") else ""
+    out.print(
+        f"verdict: [{color}]{p['verdict']}[/{color}]{extra} — "
+        f"mean return difference {p['mean_return_difference']:.2f}, "
+        f"90% CI [{p['ci90'][0]:.2f}, {p['ci90'][1]:.2f}] vs margin ±{p['margin']:.3g}; success differs in "
+        f"{p['success_only_reference'] + p['success_only_deployed']} pairs (McNemar p {p['success_mcnemar_p']:.2g})"
+    )
+    d = r["action_divergence"]
+    sep = (
+        f"trajectories separated in {d['trajectories_separated']} of {r['episodes']} pairs (median first step "
+        f"{d['first_separation_step_median']:.0f})"
+        if d["trajectories_separated"]
+        else "trajectories never separated"
+    )
+    out.print(
+        f"action divergence on the reference's trajectories: p50 {d['p50']:.2e}, p99 {d['p99']:.2e}, "
+        f"max {d['max']:.2e}; {sep}"
+    )
+    if r.get("latency"):
+        out.print(f"latency in the loop: {escape(r['latency']['source'])}")
+    sweep = r.get("latency_sweep")
+    if sweep:
+        s = Table(title="success against latency (deployed policy)")
+        for c in ("latency (ms)", "success", "95% CI", "falls", "mean return"):
+            s.add_column(c, justify="right")
+        for pt in sweep["points"]:
+            s.add_row(
+                f"{pt['latency_ms']:g}",
+                f"{100 * pt['success_rate']:.0f}%",
+                f"[{100 * pt['success_ci95'][0]:.0f}, {100 * pt['success_ci95'][1]:.0f}]%",
+                str(pt["falls"]),
+                f"{pt['mean_return']:.1f}",
+            )
+        out.print(s)
+        fails = sweep["fails_from_ms"]
+        out.print(
+            f"the task starts to fail at {fails:g} ms" if fails is not None else "the task held at every latency swept"
+        )
+    out.print(f"[dim]{r['wall_s']:.1f} s with {r['workers']} worker(s)[/dim]")
+    _unmeasured_and_warnings(report, out)

@@ -36,7 +36,7 @@ SUFFIX_BACKEND = {
     ".jit": "torch",
 }
 # Sources that are not files: built-in examples run on the torch backend.
-PSEUDO_SOURCES = ("example:",)
+PSEUDO_SOURCES = ("example:", "reference:")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,71 @@
+"""`edgeperf validate`: does the deployed artifact still do the task? Paired episodes against the original."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from edgeperf.cli.common import JsonOut, console, write_report
+
+
+def validate(
+    model: Annotated[str, typer.Argument(help="The deployed artifact, e.g. policy.onnx.")],
+    domain: Annotated[str, typer.Option("--domain", help="quadruped/trot, gym:Pendulum-v1, ...")],
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="The original policy (default: the domain's bundled one).")
+    ] = None,
+    episodes: Annotated[int, typer.Option("--episodes", "-n", help="Paired episodes.")] = 20,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the first episode (episode k: seed + k).")] = 0,
+    latency: Annotated[
+        float | None, typer.Option("--latency", help="Delay every deployed action by this many ms.")
+    ] = None,
+    latency_from: Annotated[
+        str | None, typer.Option("--latency-from", help="Delay actions by the latency measured in a profile JSON.")
+    ] = None,
+    sweep: Annotated[
+        str | None, typer.Option("--latency-sweep", help="Success rate against latency, e.g. 0,10,20,40,80 (ms).")
+    ] = None,
+    margin: Annotated[
+        float | None, typer.Option("--margin", help="Equivalence margin in return units (default: the domain's).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: one per core).")] = None,
+    json_path: JsonOut = None,
+) -> None:
+    """Validate a deployed policy against the original in a paired simulator.
+
+    Episode k of both policies uses the same seed (initial state, pushes, terrain). Reports return, success,
+    falls, reliability (IQR, CVaR 5%), action divergence along the reference's trajectories, and a paired
+    verdict: equivalent, different or inconclusive. Exit code 1 unless equivalent.
+    """
+    from edgeperf.domains.latency import parse
+    from edgeperf.domains.paired import validate as run_validate
+    from edgeperf.errors import BadInput, VerdictFailed
+    from edgeperf.results import render
+
+    sweep_ms = None
+    if sweep:
+        try:
+            sweep_ms = [float(v) for v in sweep.split(",") if v.strip()]
+        except ValueError:
+            raise BadInput(f"--latency-sweep {sweep!r}: give milliseconds separated by commas, e.g. 0,10,20") from None
+        if not sweep_ms or any(not v >= 0 for v in sweep_ms):
+            raise BadInput(f"--latency-sweep {sweep!r}: latencies must be >= 0 ms")
+    con = console(json_path)
+    with con.status(f"validating {model} on {domain} ({episodes} paired episodes)"):
+        report = run_validate(
+            model,
+            domain,
+            reference=reference,
+            episodes=episodes,
+            seed=seed,
+            latency=parse(latency, latency_from),
+            sweep_ms=sweep_ms,
+            workers=workers,
+            margin=margin,
+        )
+    render.validate(report, con)
+    write_report(report, json_path, con)
+    verdict = report.results["paired"]["verdict"]
+    if verdict != "equivalent":
+        raise VerdictFailed(f"the deployed policy is {verdict} from the reference on {domain}")

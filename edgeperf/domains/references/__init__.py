@@ -1,0 +1,63 @@
+"""Bundled reference policies, as policy sources: `reference:<domain id>`.
+
+Weights ship as small state_dicts beside this file and load with torch.load(weights_only=True).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from edgeperf.errors import BadInput, require
+
+HERE = Path(__file__).parent
+PREFIX = "reference:"
+
+
+def mlp(sizes: list[int], act_limit: float | None = None):
+    """The MLP shape reference policies use: ELU hidden layers, optional tanh scaling of the output."""
+    torch = require("torch", "export", "to load reference policies")
+    layers = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ELU())
+
+    class Policy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Sequential(*layers)
+            self.act_limit = act_limit
+
+        def forward(self, obs):
+            out = self.net(obs)
+            return torch.tanh(out) * self.act_limit if self.act_limit is not None else out
+
+    return Policy()
+
+
+PENDULUM_SIZES = [3, 64, 64, 1]
+
+
+def load(spec: str):
+    """(torch module in eval mode, observation shape) for `reference:<domain id>`."""
+    domain_id = spec[len(PREFIX) :] if spec.startswith(PREFIX) else spec
+    if domain_id.startswith("gym:"):
+        from edgeperf.domains.gym import REFERENCES
+
+        env_id = domain_id[4:]
+        if env_id not in REFERENCES:
+            raise BadInput(f"there is no bundled reference policy for {domain_id}; pass --reference SOURCE")
+        torch = require("torch", "export", "to load reference policies")
+        module = mlp(PENDULUM_SIZES, act_limit=2.0)
+        module.load_state_dict(torch.load(HERE / REFERENCES[env_id], weights_only=True))
+        return module.eval(), (PENDULUM_SIZES[0],)
+    if domain_id.startswith("quadruped/"):
+        from edgeperf.domains import quadruped
+
+        module = quadruped.load_reference(domain_id)
+        first = next(p for p in module.parameters() if p.dim() == 2)
+        return module.eval(), (int(first.shape[1]),)
+    raise BadInput(
+        f"there is no bundled reference policy '{spec}'; known: reference:quadruped/TASK, reference:gym:Pendulum-v1"
+    )

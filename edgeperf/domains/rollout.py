@@ -1,0 +1,147 @@
+"""Episodes of a policy in a domain, in pairs under common random numbers, across a process pool.
+
+Episode k of the reference and of the deployed policy use the same seed, so they meet the same initial
+state, pushes and terrain. The unit of work is a pair: the reference episode (along which the deployed
+policy is also queried, for action divergence) then the deployed episode (with latency in the loop when
+asked). Each worker opens both policies once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edgeperf.domains import base
+from edgeperf.domains.latency import DelayedActions, LatencyModel
+from edgeperf.errors import BadInput
+from edgeperf.runtime.session import Session
+
+# Observations further apart than this (max abs difference) mean the two trajectories have separated.
+SEPARATION_TOL = 1e-3
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    source: str  # an artifact path or a policy source
+    backend: str = "auto"
+
+    def open(self) -> Session:
+        return Session.open(self.source, backend=self.backend, threads=1)
+
+
+@dataclass
+class Episode:
+    seed: int
+    ret: float = 0.0
+    steps: int = 0
+    success: bool = False
+    fall: bool = False
+    failure_reason: str = ""
+    metrics: dict = field(default_factory=dict)
+
+
+@dataclass
+class Pair:
+    seed: int
+    reference: Episode | None
+    deployed: Episode
+    action_diff: np.ndarray | None = None  # per step of the reference episode: max |deployed - reference|
+    separation_step: int | None = None  # first step where the two trajectories' observations differ
+
+
+def episode(
+    domain: base.Domain,
+    policy: Session,
+    seed: int,
+    *,
+    latency: LatencyModel | None = None,
+    shadow: Session | None = None,
+    record: bool = False,
+):
+    """One episode. `shadow` is queried on the same observations (action divergence); `record` keeps the
+    observation trajectory. Returns (Episode, observations or None, shadow diffs or None)."""
+    env = domain.env(seed)
+    try:
+        obs, _ = env.reset(seed=seed)
+        rng = np.random.default_rng([seed, 7])
+        hold = np.zeros(env.action_space.shape, dtype=np.float32)
+        deliver = DelayedActions(env, latency, 1.0 / domain.control_hz, rng, hold)
+        ep = Episode(seed)
+        trajectory, diffs = [], []
+        while True:
+            action = policy.run(obs)
+            if shadow is not None:
+                diffs.append(float(np.max(np.abs(np.asarray(shadow.run(obs), np.float64) - action))))
+            if record:
+                trajectory.append(np.array(obs, dtype=np.float64, copy=True))
+            if not np.all(np.isfinite(action)):
+                ep.failure_reason = f"the policy returned a non-finite action at step {ep.steps}"
+                break
+            obs, reward, terminated, truncated, info = env.step(deliver(action))
+            ep.ret += float(reward)
+            ep.steps += 1
+            if terminated or truncated:
+                ep.success = bool(info.get("success", False))
+                ep.fall = bool(info.get("fall", False))
+                ep.failure_reason = "" if ep.success else info.get("failure_reason", "")
+                ep.metrics = {k: float(v) for k, v in info.get("metrics", {}).items()}
+                break
+    finally:
+        env.close()
+    return ep, (np.asarray(trajectory) if record else None), (np.asarray(diffs) if shadow is not None else None)
+
+
+# -- the worker side: policies are opened once per process --------------------------------------------
+_WORKER: dict = {}
+
+
+def _init_worker(domain_id: str, deployed: PolicySpec, reference: PolicySpec | None) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _WORKER["domain"] = base.make(domain_id)
+    _WORKER["deployed"] = deployed.open()
+    _WORKER["reference"] = reference.open() if reference else None
+
+
+def _run_pair(seed: int, latency: LatencyModel | None) -> Pair:
+    domain, dep, ref = _WORKER["domain"], _WORKER["deployed"], _WORKER["reference"]
+    if ref is None:
+        ep, _, _ = episode(domain, dep, seed, latency=latency)
+        return Pair(seed, None, ep)
+    ref_ep, ref_traj, diffs = episode(domain, ref, seed, shadow=dep, record=True)
+    dep_ep, dep_traj, _ = episode(domain, dep, seed, latency=latency, record=True)
+    n = min(len(ref_traj), len(dep_traj))
+    apart = np.flatnonzero(np.abs(ref_traj[:n] - dep_traj[:n]).max(axis=1) > SEPARATION_TOL)
+    separation = int(apart[0]) if len(apart) else (None if len(ref_traj) == len(dep_traj) else n)
+    return Pair(seed, ref_ep, dep_ep, diffs, separation)
+
+
+def run_pairs(
+    domain_id: str,
+    deployed: PolicySpec,
+    reference: PolicySpec | None,
+    seeds: list[int],
+    *,
+    latency: LatencyModel | None = None,
+    workers: int = 1,
+) -> list[Pair]:
+    """All pairs, in seed order. workers=1 runs in this process (no pool start-up)."""
+    if workers < 1:
+        raise BadInput(f"--workers must be at least 1, got {workers}")
+    if workers == 1 or len(seeds) == 1:
+        _init_worker(domain_id, deployed, reference)
+        try:
+            return [_run_pair(s, latency) for s in seeds]
+        finally:
+            for key in ("deployed", "reference"):
+                if _WORKER.get(key) is not None:
+                    _WORKER[key].close()
+            _WORKER.clear()
+    ctx = multiprocessing.get_context("spawn")  # forking a process that holds onnxruntime/torch threads is unsafe
+    with ProcessPoolExecutor(
+        min(workers, len(seeds)), mp_context=ctx, initializer=_init_worker, initargs=(domain_id, deployed, reference)
+    ) as pool:
+        return list(pool.map(_run_pair, seeds, [latency] * len(seeds)))
