@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from edgeperf import __version__
-from edgeperf.cli import demo, devices, export, profile, validate
+from edgeperf.cli import demo, devices, export, measure, profile, validate
 from edgeperf.errors import EdgeperfError
 
 app = typer.Typer(
@@ -46,6 +46,7 @@ app.command("export")(export.export)
 app.command("profile")(profile.profile)
 app.command("validate")(validate.validate)
 app.command("devices")(devices.devices)
+app.command("measure", context_settings=measure.CONTEXT)(measure.measure)
 app.command("demo")(demo.demo)
 
 

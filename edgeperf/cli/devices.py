@@ -1,4 +1,4 @@
-"""`edgeperf devices`: what this machine is and what it can measure."""
+"""`edgeperf devices`: what this machine is and what it can measure; `--list`: the device catalog."""
 
 from __future__ import annotations
 
@@ -11,19 +11,35 @@ from edgeperf.cli.common import console
 
 
 def devices(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the detection result as JSON on stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
+    as_list: Annotated[
+        bool,
+        typer.Option("--list", help="Show the catalog of target computers (with each figure's public source)."),
+    ] = False,
 ) -> None:
     """Detect this machine: CPU, memory, OS, Jetson, GPUs, backends and power sources.
 
+    With --list: the catalog of target computers edgeperf knows (Jetson family, Raspberry Pi 5, quadruped
+    onboard computers, generic x86_64/aarch64): architecture, cores, memory, accelerators, expected power
+    sources and rails, preferred backends and precisions, per-core power for estimates, control rates.
     Set EDGEPERF_SYSFS_ROOT to read a captured filesystem tree instead of this machine's.
     """
-    from edgeperf.devices.detect import detect
+    from edgeperf.results import render
     from edgeperf.results.report import schema_id
+
+    if as_list:
+        from edgeperf.devices.catalog import CATALOG
+
+        entries = [d.to_dict() for d in CATALOG]
+        if as_json:
+            typer.echo(json.dumps({"schema": schema_id("devices"), "catalog": entries}, indent=2))
+            return
+        render.catalog(entries, console())
+        return
+    from edgeperf.devices.detect import detect
 
     found = detect()
     if as_json:
         typer.echo(json.dumps({"schema": schema_id("devices"), **found}, indent=2))
         return
-    from edgeperf.results import render
-
     render.devices(found, console())

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from edgeperf.cli.common import JsonOut, console, write_report
+from edgeperf.errors import BadInput
 
 
 def profile(
@@ -43,21 +44,68 @@ def profile(
     plot_path: Annotated[
         Path | None, typer.Option("--plot", metavar="PATH", help="Write a latency plot (PNG; the plot extra).")
     ] = None,
+    power: Annotated[
+        str,
+        typer.Option(
+            "--power",
+            metavar="[auto|any|estimate|SOURCE]",
+            help="Power and energy: auto (every sensor that works here), any (a sensor, else a labelled "
+            "estimate), estimate (CPU time x per-core power, labelled), or sources: ina3221, rapl,battery.",
+        ),
+    ] = "auto",
+    no_power: Annotated[bool, typer.Option("--no-power", help="Do not sample power (no idle baseline).")] = False,
+    power_rate: Annotated[float, typer.Option("--power-rate", metavar="HZ", help="Power sampling rate.")] = 10.0,
+    idle: Annotated[
+        float, typer.Option("--idle", metavar="S", help="Idle baseline before the run, subtracted from its power.")
+    ] = 2.0,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", metavar="SSH_TARGET", help="Profile on this device over ssh: user@robot or an alias."),
+    ] = None,
+    remote_edgeperf: Annotated[
+        str, typer.Option("--remote-edgeperf", metavar="CMD", help="The edgeperf command on --host.")
+    ] = "edgeperf",
+    ssh_option: Annotated[
+        list[str] | None,
+        typer.Option("--ssh-option", metavar="KEY=VALUE", help="Extra ssh -o option for --host (repeatable)."),
+    ] = None,
+    connect_timeout: Annotated[
+        float, typer.Option("--connect-timeout", metavar="S", help="ssh connect and handshake timeout.")
+    ] = 10.0,
 ) -> None:
     """Measure latency, deadline misses, cold start and memory of a model on this computer.
 
     Without --rate: back-to-back single inferences (stream). With --rate HZ: a fixed-rate control loop with
     absolute deadlines (periodic), reporting misses, miss streaks, lateness and jitter. Warm-up and cold
     start are reported apart; the run lasts until both --iterations and --duration are met.
+
+    Power: a background sampler (--power-rate) after an idle baseline (--idle) gives idle and active watts
+    and energy per inference above idle over exactly the measured window, per rail and total; thermal zones,
+    clocks and throttling are reported beside it. With --host the model is copied to the device over ssh,
+    profiled there, and the report comes back here.
     """
     from rich.progress import Progress
 
+    from edgeperf.profilers.powermeter import check_options
     from edgeperf.profilers.run import run_profile
     from edgeperf.results import render
     from edgeperf.runtime.session import parse_shape
 
     dims = parse_shape(shape, option="--shape")
+    mode = "off" if no_power else power
+    check_options(mode, power_rate, idle)
     con = console(json_path)
+    if host is not None:
+        args = _remote_args(
+            backend=backend, device=device, accelerator=accelerator, rate=rate, deadline=deadline,
+            iterations=iterations, duration=duration, warmup=warmup, threads=threads, batch=batch, shape=shape,
+            observations=observations, stress=stress, mode=mode, power_rate=power_rate, idle=idle,
+        )  # fmt: skip
+        _profile_remote(
+            host, model, args, con, json_path=json_path, csv_path=csv_path, plot_path=plot_path,
+            remote_edgeperf=remote_edgeperf, ssh_options=ssh_option or [], connect_timeout=connect_timeout,
+        )  # fmt: skip
+        return
     with Progress(console=con, transient=True) as bar:
         task = bar.add_task("profiling", total=None)
         done = run_profile(
@@ -76,6 +124,9 @@ def profile(
             observations=observations,
             stress=stress,
             progress=lambda i, s: bar.update(task, description=f"profiling: {i} inferences, {s:.1f} s"),
+            power=mode,
+            power_rate_hz=power_rate,
+            idle_s=idle,
         )
     report = done.report
     render.profile(report, con)
@@ -95,3 +146,54 @@ def profile(
 def _deadline_ns(report) -> int | None:
     d = report.results.get("deadline")
     return round(d["deadline_us"] * 1e3) if d else None
+
+
+def _remote_args(*, rate, deadline, shape, mode, power_rate, idle, **opts) -> list[str]:
+    """The profile options, as the remote edgeperf takes them (outputs are added by the remote runner)."""
+    args = []
+    for name, value in opts.items():
+        args += [f"--{name}", str(value)]
+    for flag, value in (("--rate", rate), ("--deadline", deadline), ("--shape", shape)):
+        if value is not None:
+            args += [flag, str(value)]
+    if mode == "off":
+        return [*args, "--no-power"]
+    return [*args, "--power", mode, "--power-rate", str(power_rate), "--idle", str(idle)]
+
+
+def _profile_remote(
+    host, model, args, con, *, json_path, csv_path, plot_path, remote_edgeperf, ssh_options, connect_timeout
+) -> None:
+    import json
+
+    from edgeperf.devices import remote
+    from edgeperf.results import render
+    from edgeperf.results.report import Report, atomic_write_bytes
+
+    outputs = {}
+    if csv_path:
+        outputs["--csv"] = "timings.csv"
+    if plot_path:
+        outputs["--plot"] = "latency.png"
+    with con.status(f"profiling on {host} over ssh"):
+        done = remote.run_profile(
+            host,
+            Path(model),
+            args,
+            edgeperf=remote_edgeperf,
+            options=ssh_options,
+            connect_timeout=connect_timeout,
+            outputs=outputs,
+        )
+    try:
+        report = Report.from_dict(json.loads(done.files[remote.REPORT]), source=f"the report from {host}")
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"the report {host} sent back is not JSON ({exc})") from None
+    report.config["remote"] = {"host": host, "via": "ssh", "model_path_there": report.model.path}
+    report.model.path = str(model)
+    render.profile(report, con)
+    for path, name in ((csv_path, "timings.csv"), (plot_path, "latency.png")):
+        if path and name in done.files:
+            atomic_write_bytes(Path(path), done.files[name])
+            con.print(f"[dim]{name.split('.')[0]} written to {path}[/dim]")
+    write_report(report, json_path, con)

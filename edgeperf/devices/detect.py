@@ -169,6 +169,9 @@ def this_device(root=None) -> catalog.DeviceSpec:
         return catalog.by_id(jetson["board"])
     if jetson:
         return catalog.DeviceSpec("jetson-unknown", "jetson", jetson.get("model") or "NVIDIA Jetson", "aarch64")
+    board = catalog.match_board(read_text(under(root, "/proc/device-tree/model")) or "")
+    if board:  # a catalogued board other than a Jetson (Raspberry Pi 5)
+        return board
     return catalog.generic(os_info(root)["arch"] or None)
 
 

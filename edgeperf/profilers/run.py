@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.devices import catalog
-from edgeperf.devices.detect import NO_POWER, this_device
+from edgeperf.devices.detect import this_device
 from edgeperf.errors import BadInput, HardwareMissing
 from edgeperf.exporter import metadata
 from edgeperf.profilers import latency, memory
@@ -33,10 +33,11 @@ def check_target(device: str) -> catalog.DeviceSpec:
     """The computer `--device` names must be this one: profiling measures where it runs."""
     here = this_device()
     target = catalog.resolve(device, here)
-    if target.id != here.id:
+    if not catalog.matches(target, here):
+        what = "any NVIDIA Jetson" if device == "jetson" else f"{target.name} ({target.id})"
         raise HardwareMissing(
-            f"--device {device} names {target.name}, but this machine is {here.name} ({here.id}); "
-            f"run `edgeperf profile` on the {target.name} itself, or use --device auto"
+            f"--device {device} names {what}, but this machine is {here.name} ({here.id}); profile on the "
+            f"device itself over SSH with --host user@robot, or use --device auto to profile here"
         )
     return target
 
@@ -85,12 +86,21 @@ def run_profile(
     seed: int = 0,
     spin_us: float = latency.DEFAULT_SPIN_NS / 1e3,
     progress: Callable[[int, float], None] | None = None,
+    power: str = "auto",
+    power_rate_hz: float = 10.0,
+    idle_s: float = 2.0,
 ) -> Profiled:
     """Profile `model` (a file, a policy source for the torch backend, or an open Session).
 
     Stream scenario by default; periodic when `rate` is given (deadline = period unless `deadline_ms`).
+    `power`: auto (measured sources; absent with the reason when there are none), any (measured, else a
+    labelled estimate), estimate, off, or source names; sampled at `power_rate_hz` after an `idle_s`
+    baseline, and integrated over exactly the measured window.
     """
+    from edgeperf.profilers.powermeter import PowerMeter, check_options
+
     _check_args(iterations, duration, warmup, threads, batch, rate, deadline_ms)
+    check_options(power, power_rate_hz, idle_s)
     if observations != "random":
         raise BadInput(
             f"--observations {observations!r}: this version samples 'random' observations from the model's "
@@ -114,21 +124,29 @@ def run_profile(
         "observations": observations,
         "stress": stress,
         "seed": seed,
+        "power": power,
+        "power_rate_hz": power_rate_hz if power != "off" else None,
+        "idle_s": idle_s if power != "off" else None,
     }
-    session, run, action, cold, mem, obs_info = _measure(
-        model,
-        report,
-        backend=backend,
-        accelerator=accelerator,
-        threads=threads,
-        batch=batch,
-        seed=seed,
-        shape=shape,
-        stress=stress,
-        rate=rate,
-        spin_us=spin_us,
-        common={"warmup": warmup, "min_iterations": iterations, "min_duration_s": duration, "progress": progress},
-    )
+    meter = PowerMeter(power, rate_hz=power_rate_hz, idle_s=idle_s, device=target)
+    try:
+        session, run, action, cold, mem, obs_info = _measure(
+            model,
+            report,
+            backend=backend,
+            accelerator=accelerator,
+            threads=threads,
+            batch=batch,
+            seed=seed,
+            shape=shape,
+            stress=stress,
+            rate=rate,
+            spin_us=spin_us,
+            common={"warmup": warmup, "min_iterations": iterations, "min_duration_s": duration, "progress": progress},
+            ready=meter.start,
+        )
+    finally:
+        meter.stop()
     report.config["backend"] = session.backend
     report.model = _model_info(model, session)
     stats, warnings = latency_stats(run.samples_ns)
@@ -168,16 +186,40 @@ def run_profile(
             f"the first inference took {first_us:.0f} us, {first_us / stats['p50']:.0f}x the steady-state "
             "p50: run a few inferences before the control loop starts"
         )
-    report.unmeasured["energy_per_inference"] = (
-        "power sampling is not built into `profile` yet" if _any_power() else NO_POWER
+    n = len(run.samples_ns)
+    power_block, thermal, unmeasured, warnings = meter.results(
+        (run.window_start_ns, run.window_end_ns), n, steps=n if rate else None, batch=batch
     )
+    if power_block:
+        report.results["power"] = power_block
+    if thermal:
+        report.results["thermal"] = thermal
+    report.unmeasured.update(unmeasured)
+    for w in warnings:
+        report.warn(w)
     return Profiled(report, run)
 
 
 def _measure(
-    model, report: Report, *, backend, accelerator, threads, batch, seed, shape, stress, rate, spin_us, common
+    model,
+    report: Report,
+    *,
+    backend,
+    accelerator,
+    threads,
+    batch,
+    seed,
+    shape,
+    stress,
+    rate,
+    spin_us,
+    common,
+    ready: Callable[[], object] | None = None,
 ):
-    """Open (timing the cold start), fill the observation pool, run the scenario; memory read at each stage."""
+    """Open (timing the cold start), fill the observation pool, run the scenario; memory read at each stage.
+
+    `ready` runs after the cold start and before the warm-up: the power sampler starts there and takes its
+    idle baseline with the model loaded and nothing running."""
     mem = {"rss_before_load_bytes": memory.rss_bytes()}
     cold: dict = {}
     with co_runners(stress):
@@ -195,6 +237,8 @@ def _measure(
             action = session.infer(feeds[0])
             cold["first_inference_us"] = (time.perf_counter_ns() - t0) / 1e3
             mem["rss_after_first_inference_bytes"] = memory.rss_bytes()
+            if ready is not None:
+                ready()
             if rate:
                 run = latency.periodic(
                     session.infer, feeds, period_ns=round(1e9 / rate), spin_ns=int(spin_us * 1e3), **common
@@ -242,9 +286,3 @@ def _model_info(model, session: Session) -> ModelInfo:
         outputs=[s.to_dict() for s in session.io.outputs],
         size_bytes=path.stat().st_size if is_file else None,
     )
-
-
-def _any_power() -> bool:
-    from edgeperf.profilers.power import probe_all
-
-    return any(a.ok for a in probe_all().values())

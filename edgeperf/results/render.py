@@ -114,7 +114,143 @@ def profile(report, out: Console) -> None:
         f"memory: peak RSS {_mib(mem['peak_rss_bytes'])}, after load {_mib(mem['rss_after_load_bytes'])}{gpu}; "
         f"CPU {r['cpu']['process_utilisation_percent']:.0f}% of one core{stress}"
     )
+    if r.get("power"):
+        power(r["power"], out, per="inference")
+    if r.get("thermal"):
+        thermal(r["thermal"], out)
     _unmeasured_and_warnings(report, out)
+
+
+def _w(v) -> str:
+    return "-" if v is None else f"{v:.3g}"
+
+
+def _mj(v) -> str:
+    return "-" if v is None else f"{v:.4g}"
+
+
+def power(p: dict, out: Console, per: str = "inference") -> None:
+    """The power block: one row per rail and the board total; an estimate is labelled as one."""
+    est = " — ESTIMATE, not a measurement" if p.get("estimate") else ""
+    t = Table(title=f"Power: {p['source']}{est}")
+    t.add_column("rail", style="bold")
+    t.add_column("idle W", justify="right")
+    t.add_column("active W", justify="right")
+    t.add_column("above idle W", justify="right")
+    run = per == "run"
+    t.add_column("J above idle" if run else f"mJ/{per} above idle", justify="right")
+    t.add_column("J" if run else f"mJ/{per} gross", justify="right")
+    if p.get("control_steps"):
+        t.add_column("mJ/control step", justify="right")
+
+    def row(name: str, f: dict, style: str = "") -> None:
+        cells = [
+            _w(f.get("idle_W")),
+            _w(f.get("active_W")),
+            _w(f.get("above_idle_W")),
+            _mj(f.get("energy_above_idle_J" if run else "per_inference_above_idle_mJ")),
+            _mj(f.get("energy_J" if run else "per_inference_mJ")),
+        ]
+        if p.get("control_steps"):
+            cells.append(_mj((f.get("per_control_step") or {}).get("mJ")))
+        t.add_row(escape(name), *cells, style=style)
+
+    for name, f in p.get("rails", {}).items():
+        row(name, f)
+    if p.get("total"):
+        row(f"total ({'+'.join(p['total_rails'])})", p["total"], style="bold")
+    out.print(t)
+    s = p.get("sampling", {})
+    hz = s.get("achieved_hz")
+    sensor = p.get("sensor", {})
+    out.print(
+        f"{escape(p['total_how'])}; {sensor.get('samples', '?')} samples at {s.get('rate_hz'):g} Hz"
+        + (f" (achieved {hz:.3g} Hz)" if hz else "")
+        + f", idle baseline {p['idle_s']:.2f} s, measured window {p['window_s']:.2f} s; "
+        f"sensor update period {sensor.get('update_period_s', 0):g} s"
+    )
+    for name, other in (p.get("other_sources") or {}).items():
+        tot = other.get("total") or {}
+        out.print(
+            f"also {name}: active {_w(tot.get('active_W'))} W, idle {_w(tot.get('idle_W'))} W, "
+            + (
+                f"{_mj(tot.get('energy_above_idle_J'))} J above idle"
+                if per == "run"
+                else f"{_mj(tot.get('per_inference_above_idle_mJ'))} mJ/{per} above idle"
+            )
+            + f" ({escape(other['total_how'])})"
+        )
+
+
+def thermal(th: dict, out: Console) -> None:
+    parts = []
+    zones = th.get("zones") or {}
+    if zones:
+        hottest = max(zones, key=lambda z: zones[z]["max_C"])
+        parts.append(f"hottest zone {escape(hottest)} max {zones[hottest]['max_C']:.1f} C")
+    if th.get("cpu_mhz"):
+        c = th["cpu_mhz"]
+        parts.append(f"CPU {c['min']:.0f}-{c['max']:.0f} MHz")
+    if th.get("gpu_mhz"):
+        g = th["gpu_mhz"]
+        parts.append(f"GPU {g['min']:.0f}-{g['max']:.0f} MHz")
+    if th.get("nvpmodel"):
+        m = th["nvpmodel"]
+        parts.append(f"nvpmodel {m.get('name', '')} (mode {m['id']})")
+    if "jetson_clocks" in th:
+        parts.append(f"jetson_clocks {'on' if th['jetson_clocks'] else 'off'}")
+    parts.append("[red]throttling seen[/red]" if th.get("throttling") else "no throttling seen")
+    out.print("thermal: " + ", ".join(parts))
+
+
+def measure(report, out: Console) -> None:
+    r = report.results
+    mem = r.get("memory", {})
+    out.print(
+        f"{escape(' '.join(r['command']))}: exit code {r['exit_code']}, wall {r['wall_s']:.2f} s, "
+        f"peak memory of the process tree {_mib(mem.get('peak_tree_rss_bytes'))} (largest single process "
+        f"{_mib(mem.get('peak_process_rss_bytes'))})"
+    )
+    if r.get("power"):
+        power(r["power"], out, per="run")
+    if r.get("thermal"):
+        thermal(r["thermal"], out)
+    _unmeasured_and_warnings(report, out)
+
+
+def catalog(entries: list[dict], out: Console) -> None:
+    """The device catalog, one block per entry, each figure's public source beneath it."""
+    for d in entries:
+        out.print(f"[bold]{d['id']}[/bold]  {escape(d['name'])} ({d['family']}, {d['arch']})")
+        lines = []
+        if d.get("compute"):
+            lines.append(f"onboard computer: {d['compute']}")
+        hw = [
+            f"CPU {d['cpu']}" if d.get("cpu") else "",
+            f"{d['cores']} cores" if d.get("cores") else "",
+            f"memory {d['memory']}" if d.get("memory") else "",
+        ]
+        if any(hw):
+            lines.append("; ".join(x for x in hw if x))
+        if d.get("accelerators"):
+            lines.append(f"accelerators: {', '.join(d['accelerators'])}")
+        if d.get("power_modes"):
+            lines.append(f"power modes: {', '.join(d['power_modes'])}")
+        if d.get("power_sources"):
+            rails = f"; rails {', '.join(d['rails'])}" if d.get("rails") else ""
+            lines.append(f"power sources: {', '.join(d['power_sources'])}{rails}")
+        if d.get("backends"):
+            lines.append(f"backends: {', '.join(d['backends'])}; precisions: {', '.join(d.get('precisions', []))}")
+        if d.get("core_W"):
+            lines.append(f"estimate: {d['core_W']:g} W per busy core ({d['core_W_source']})")
+        if d.get("control_rates"):
+            lines.append("control rates: " + ", ".join(f"{r['hz']:g} Hz {r['what']}" for r in d["control_rates"]))
+        if d.get("notes"):
+            lines.append(d["notes"])
+        for line in lines:
+            out.print(f"  {escape(line)}")
+        for what, src in d.get("sources", {}).items():
+            out.print(f"  [dim]source ({escape(what)}): {escape(src)}[/dim]")
 
 
 def export(report, out: Console) -> None:

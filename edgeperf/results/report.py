@@ -25,7 +25,7 @@ from edgeperf._version import __version__
 from edgeperf.errors import BadInput
 
 # The kinds of report and the newest version of each that this edgeperf reads and writes.
-SCHEMAS = {"export": 1, "profile": 1, "devices": 1, "validate": 1}
+SCHEMAS = {"export": 1, "profile": 1, "devices": 1, "validate": 1, "measure": 1}
 
 
 def schema_id(kind: str) -> str:

@@ -80,3 +80,9 @@ def test_host_summary_has_what_a_report_needs():
     for key in ("device", "cpu", "physical_cores", "logical_cores", "memory_bytes", "os", "arch", "versions"):
         assert h[key], key
     assert h["versions"]["onnxruntime"]
+
+
+def test_raspberry_pi_5_is_recognised(tmp_path):
+    (tmp_path / "proc/device-tree").mkdir(parents=True)
+    (tmp_path / "proc/device-tree/model").write_text("Raspberry Pi 5 Model B Rev 1.0\x00")
+    assert detect.this_device(tmp_path).id == "raspberry-pi-5"

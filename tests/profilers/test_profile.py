@@ -96,17 +96,6 @@ def test_profiling_onnx_never_imports_torch(example_onnx, tmp_path):
     assert doc["results"]["memory"]["peak_rss_bytes"] < 150 * 2**20  # the bar for a lean profile
 
 
-def test_demo_runs_end_to_end(cli, tmp_path):
-    r = cli("demo", "--out", tmp_path, "--duration", "0.5")
-    assert r.code == 0, r.err
-    export = json.loads((tmp_path / "export.json").read_text())
-    prof = json.loads((tmp_path / "profile.json").read_text())
-    assert export["results"]["parity"]["passed"]
-    assert prof["results"]["latency_us"]["p50"] > 0
-    # Profiled in a fresh process: torch (loaded by the export) does not count against the policy's memory.
-    assert prof["results"]["memory"]["peak_rss_bytes"] < 300 * 2**20
-
-
 def test_periodic_csv_and_plot(cli, example_onnx, tmp_path):
     r = cli(
         "profile",
@@ -141,9 +130,10 @@ def test_periodic_csv_and_plot(cli, example_onnx, tmp_path):
 def test_stress_co_runners_are_started_and_stopped(example_onnx):
     import psutil
 
+    before = {p.pid for p in psutil.Process().children()}
     r = profile(example_onnx, iterations=50, duration=0.3, warmup=0, stress=1)
     assert r.results["cpu"]["stress_processes"] == 1
-    assert psutil.Process().children() == []
+    assert {p.pid for p in psutil.Process().children()} <= before  # the co-runner is gone
 
 
 def test_torch_backend_eager_and_torchscript(tmp_path):

@@ -14,31 +14,42 @@ def test_stream_measures_an_injected_500us_at_p50():
 
 
 def test_periodic_reports_exactly_the_overrun_pattern():
-    """200 Hz (5 ms period); every 10th inference takes 7 ms: exactly those periods miss, and the late start
-    of the period after each overrun (2 ms) still meets its deadline."""
-    done = run_profile(InjectedLatency(50, overrun_us=7000, every=10), rate=200, iterations=100, duration=0, warmup=0)
+    """50 Hz (20 ms period); every 10th inference takes 30 ms: exactly those periods miss, and the late start
+    of the period after each overrun (10 ms) still meets its deadline. (scripts/bench_runtime.py checks the same
+    at 200 Hz; the long period here leaves room for a loaded machine's scheduler.)"""
+    done = run_profile(
+        InjectedLatency(50, overrun_us=30_000, every=10), rate=50, iterations=60, duration=0, warmup=0, power="off"
+    )
     d = done.report.results["deadline"]
-    assert d["periods"] == 100
-    assert d["miss_indices"] == list(range(9, 100, 10))
-    assert d["misses"] == 10 and d["miss_rate"] == pytest.approx(0.1)
+    assert d["periods"] == 60
+    assert d["miss_indices"] == list(range(9, 60, 10))
+    assert d["misses"] == 6 and d["miss_rate"] == pytest.approx(0.1)
     assert d["longest_miss_streak"] == 1
-    assert d["lateness_us"]["p50"] == pytest.approx(2000, abs=400)
-    assert d["deadline_us"] == 5000 and d["period_us"] == 5000
-    assert any("10 of 100 deadlines missed" in w for w in done.report.warnings)
+    assert 9_900 <= d["lateness_us"]["p50"] <= 16_000  # the 10 ms overrun excess, plus any wake-up delay
+    assert d["deadline_us"] == 20_000 and d["period_us"] == 20_000
+    assert any("6 of 60 deadlines missed" in w for w in done.report.warnings)
 
 
 def test_periodic_deadline_shorter_than_the_period():
     done = run_profile(
-        InjectedLatency(300, overrun_us=1500, every=4), rate=100, deadline_ms=1.0, iterations=40, duration=0, warmup=0
+        InjectedLatency(50, overrun_us=30_000, every=4),
+        rate=20,
+        deadline_ms=20.0,
+        iterations=24,
+        duration=0,
+        warmup=0,
+        power="off",
     )
     d = done.report.results["deadline"]
-    assert d["deadline_us"] == 1000 and d["period_us"] == 10_000
-    assert d["miss_indices"] == list(range(3, 40, 4))
+    assert d["deadline_us"] == 20_000 and d["period_us"] == 50_000
+    assert d["miss_indices"] == list(range(3, 24, 4))
 
 
 def test_releases_never_drift():
-    done = run_profile(InjectedLatency(20, overrun_us=12_000, every=5), rate=100, iterations=30, duration=0, warmup=0)
+    done = run_profile(
+        InjectedLatency(20, overrun_us=30_000, every=5), rate=50, iterations=30, duration=0, warmup=0, power="off"
+    )
     rel = done.run.release_ns
-    assert (rel[1:] - rel[:-1] == 10_000_000).all()
-    # Each overrun (12 ms > one 10 ms period) delays only the next start; the loop catches up afterwards.
+    assert (rel[1:] - rel[:-1] == 20_000_000).all()
+    # Each overrun (30 ms > one 20 ms period) delays only the next start; the loop catches up afterwards.
     assert done.report.results["deadline"]["miss_indices"] == list(range(4, 30, 5))

@@ -40,6 +40,10 @@ class PowerSource:
     name = ""
     description = ""
     estimate = False  # True only for the CPU-time model: never presented as a measurement
+    # How often the sensor itself produces a new value (its update or averaging period), in seconds: a
+    # window shorter than a few of these is interpolated rather than measured, and the report says so.
+    update_period_s = 0.1
+    update_period_note = ""
 
     def __init__(self, root=None):
         self.root: Path = sysfs_root(root)
@@ -49,6 +53,18 @@ class PowerSource:
 
     def read(self) -> Reading:
         raise NotImplementedError
+
+    def total_rails(self, rails) -> tuple[list[str], str]:
+        """The rails whose sum is the board total (without counting a sub-rail twice), and how it was chosen."""
+        rails = list(rails)
+        return rails, "sum of all rails" if len(rails) > 1 else "the only rail"
+
+    def wrap_J(self, rail: str) -> float | None:
+        """The value at which an energy counter wraps back to 0 (None: it does not wrap in practice)."""
+        return None
+
+    def close(self) -> None:
+        """Release vendor handles (NVML, the jtop client)."""
 
     @staticmethod
     def now_ns() -> int:

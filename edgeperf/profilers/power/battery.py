@@ -15,6 +15,8 @@ from edgeperf.profilers.power.base import Availability, PowerSource, Reading
 class Battery(PowerSource):
     name = "battery"
     description = "laptop battery discharge power (/sys/class/power_supply)"
+    update_period_s = 5.0
+    update_period_note = "batteries refresh power_now every few seconds (firmware-dependent)"
 
     def batteries(self) -> list[Path]:
         return sorted(under(self.root, "/sys/class/power_supply").glob("BAT*"))

@@ -14,6 +14,8 @@ from edgeperf.profilers.power.base import Availability, PowerSource, Reading, pe
 class Hwmon(PowerSource):
     name = "hwmon"
     description = "hwmon power sensors (/sys/class/hwmon)"
+    update_period_s = 1.0
+    update_period_note = "hwmon power*_average sensors typically average over about a second"
 
     def sensors(self) -> dict[str, Path]:
         out = {}

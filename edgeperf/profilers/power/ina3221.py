@@ -14,8 +14,10 @@ from pathlib import Path
 from edgeperf.devices.sysfs import read_number, read_text, under
 from edgeperf.profilers.power.base import Availability, PowerSource, Reading, permission_reason
 
-# Rails that carry the whole module's input power, by board family.
-INPUT_RAILS = ("VDD_IN", "POM_5V_IN", "VIN_SYS_5V0")
+# Rails that carry the whole module's input power, by board family (Orin Nano/NX and Xavier NX: VDD_IN;
+# Nano and TX1: POM_5V_IN). The AGX modules have no single input rail (AGX Orin: VDD_GPU_SOC, VDD_CPU_CV,
+# VIN_SYS_5V0, VDDQ_VDD2_1V8AO): there the module total is the sum of the rails.
+INPUT_RAILS = ("VDD_IN", "POM_5V_IN")
 _SKIP = re.compile(r"^(NC|sum of shunt voltages)$", re.IGNORECASE)
 
 
@@ -30,6 +32,8 @@ class Channel:
 class INA3221(PowerSource):
     name = "ina3221"
     description = "Jetson on-board INA3221 power monitors (sysfs)"
+    update_period_s = 0.01
+    update_period_note = "the INA3221 averages each channel over a few milliseconds (conversion time x samples)"
 
     def channels(self) -> list[Channel]:
         devices = under(self.root, "/sys/bus/i2c/devices")
@@ -86,6 +90,12 @@ class INA3221(PowerSource):
             if mw is not None:
                 reading.power_W[c.rail] = mw / 1000.0
         return reading
+
+    def total_rails(self, rails) -> tuple[list[str], str]:
+        rail = INA3221.input_rail(rails)
+        if rail:
+            return [rail], f"{rail}, the module's input rail (the other rails are inside it: not added again)"
+        return list(rails), "sum of the monitored rails (no input rail on this board; loads off them are missed)"
 
     @staticmethod
     def input_rail(rails) -> str | None:

@@ -9,6 +9,8 @@ from edgeperf.profilers.power.base import Availability, PowerSource, Reading
 class Jtop(PowerSource):
     name = "jtop"
     description = "Jetson power through the jtop service (jetson-stats)"
+    update_period_s = 1.0
+    update_period_note = "jtop publishes new readings at its service interval (1 s by default)"
 
     def __init__(self, root=None):
         super().__init__(root)
@@ -36,6 +38,11 @@ class Jtop(PowerSource):
         for rail, values in self._client().power.get("rail", {}).items():
             reading.power_W[rail] = values["power"] / 1000.0  # mW
         return reading
+
+    def total_rails(self, rails) -> tuple[list[str], str]:
+        from edgeperf.profilers.power.ina3221 import INA3221
+
+        return INA3221.total_rails(self, rails)
 
     def close(self) -> None:
         if self._jtop is not None:

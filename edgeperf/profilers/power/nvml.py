@@ -12,6 +12,8 @@ from edgeperf.profilers.power.base import Availability, PowerSource, Reading
 class NVML(PowerSource):
     name = "nvml"
     description = "NVIDIA GPU board power/energy (NVML)"
+    update_period_s = 1.0
+    update_period_note = "NVML power usage is a 1 s average on recent GPUs"
 
     def __init__(self, root=None):
         super().__init__(root)
@@ -34,6 +36,7 @@ class NVML(PowerSource):
             return Availability(False, f"NVML did not start ({exc}): no NVIDIA driver on this machine")
         if not self._handles:
             return Availability(False, "NVML found no NVIDIA GPU")
+        self._energy_counter = True
         try:
             self.read()
         except nv.NVMLError as exc:
@@ -52,3 +55,13 @@ class NVML(PowerSource):
                     self._energy_counter = False
             reading.power_W[f"gpu{i}"] = nv.nvmlDeviceGetPowerUsage(h) / 1000.0  # mW
         return reading
+
+    def close(self) -> None:
+        if self._handles is not None:
+            try:
+                import pynvml as nv
+
+                nv.nvmlShutdown()
+            except Exception:  # a fake module or a driver that went away: nothing to release
+                pass
+            self._handles = None

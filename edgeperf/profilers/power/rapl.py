@@ -17,6 +17,8 @@ FIX = "energy_uj is root-only since CVE-2020-8694: run as root or `sudo chmod a+
 class RAPL(PowerSource):
     name = "rapl"
     description = "CPU package/DRAM energy counters (Intel/AMD RAPL via powercap)"
+    update_period_s = 0.001
+    update_period_note = "RAPL counters update about every millisecond"
 
     def domains(self) -> dict[str, Path]:
         """rail name (e.g. package-0, package-0/dram) -> the domain's directory."""
@@ -30,8 +32,27 @@ class RAPL(PowerSource):
         return out
 
     def max_range_J(self, rail: str) -> float | None:
-        uj = read_number(self.domains()[rail] / "max_energy_range_uj")
+        d = self.domains().get(rail)
+        uj = None if d is None else read_number(d / "max_energy_range_uj")
         return None if uj is None else uj / 1e6
+
+    def wrap_J(self, rail: str) -> float | None:
+        if not hasattr(self, "_wrap"):
+            self._wrap: dict[str, float | None] = {}
+        if rail not in self._wrap:
+            try:
+                self._wrap[rail] = self.max_range_J(rail)
+            except PermissionError:
+                self._wrap[rail] = None
+        return self._wrap[rail]
+
+    def total_rails(self, rails) -> tuple[list[str], str]:
+        rails = list(rails)
+        if "psys" in rails:
+            return ["psys"], "psys, the platform domain (it contains the packages and DRAM)"
+        # core, uncore (and gpu) sub-domains are inside their package; DRAM is not.
+        chosen = [r for r in rails if "/" not in r or r.endswith("/dram")]
+        return chosen, "packages + DRAM (core/uncore sub-domains are inside the package: not added again)"
 
     def probe(self) -> Availability:
         domains = self.domains()

@@ -160,3 +160,129 @@ def test_jtop_service_not_running_is_reported(monkeypatch):
 def test_source_registry_loads_each_class():
     for name in SOURCES:
         assert source_class(name).name == name
+
+
+X86 = SYSFS / "x86-rapl"
+
+
+def _root_only(monkeypatch, path: Path) -> None:
+    """Make a file root-only; as root (who reads it anyway) the read is refused the way it is for a user."""
+    import os
+
+    path.chmod(0o400)
+    if os.geteuid() == 0:
+        real = Path.read_text
+
+        def deny(self, *a, **kw):
+            if self == path:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self, *a, **kw)
+
+        monkeypatch.setattr(Path, "read_text", deny)
+
+
+def test_x86_rapl_tree_wraps_between_two_reads(tmp_path):
+    import shutil
+
+    from edgeperf.profilers.energy import Series, energy_between
+
+    root = tmp_path / "x86"
+    shutil.copytree(X86, root)
+    src = RAPL(root)
+    assert src.probe().rails == ("package-0", "package-0/dram", "package-1")
+    total, how = src.total_rails(src.probe().rails)
+    assert total == ["package-0", "package-0/dram", "package-1"] and "not added again" in how
+    first = src.read()
+    pkg0 = root / "sys/class/powercap/intel-rapl:0/energy_uj"
+    pkg0.write_text("500000000\n")  # 262142 J -> wrapped at 262143.32885 J -> 500 J
+    (root / "sys/class/powercap/intel-rapl:1/energy_uj").write_text("1012000000\n")
+    second = src.read()
+    series = Series("energy", wrap_J=src.wrap_J("package-0"))
+    series.add(0, first.energy_J["package-0"])
+    series.add(2_000_000_000, second.energy_J["package-0"])
+    joules = energy_between(series, 0, 2_000_000_000)
+    assert joules == pytest.approx(262143.32885 - 262142.0 + 500.0)  # 501.32885 J over 2 s
+    assert joules / 2 == pytest.approx(250.664425)  # watts
+    assert second.energy_J["package-1"] - first.energy_J["package-1"] == pytest.approx(12.0)
+
+
+def test_x86_rapl_root_only_counter_says_how_to_fix(tmp_path, monkeypatch):
+    import shutil
+
+    root = tmp_path / "x86"
+    shutil.copytree(X86, root)
+    _root_only(monkeypatch, root / "sys/class/powercap/intel-rapl:1/energy_uj")
+    a = RAPL(root).probe()
+    assert not a.ok
+    assert "intel-rapl:1/energy_uj is not readable" in a.reason and "CVE-2020-8694" in a.reason
+    assert "chmod a+r" in a.reason
+
+
+def test_rapl_psys_is_the_platform_total():
+    src = RAPL()
+    assert src.total_rails(["package-0", "psys", "package-0/dram"])[0] == ["psys"]
+
+
+def test_battery_discharging_current_times_voltage():
+    src = Battery(SYSFS / "laptop-battery-current")
+    assert src.probe().ok
+    assert src.read().power_W == {"BAT1": pytest.approx(1.5 * 11.8)}  # 17.7 W
+
+
+def test_battery_charging_tree_is_unavailable():
+    a = Battery(SYSFS / "laptop-battery-charging").probe()
+    assert not a.ok and "Charging" in a.reason and "unplug the charger" in a.reason
+
+
+def test_ina3221_total_is_the_input_rail_else_the_sum():
+    src = INA3221(ORIN)
+    assert src.total_rails(["VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC"])[0] == ["VDD_IN"]
+    agx = ["VDD_GPU_SOC", "VDD_CPU_CV", "VIN_SYS_5V0", "VDDQ_VDD2_1V8AO"]
+    rails, how = src.total_rails(agx)
+    assert rails == agx and "sum" in how
+
+
+def test_jtop_not_running_falls_back_to_sysfs(monkeypatch):
+    from edgeperf.profilers.powermeter import select
+
+    mod = types.ModuleType("jtop")
+
+    class JtopException(Exception):
+        pass
+
+    class FakeJtop:
+        def start(self):
+            raise JtopException("The jtop.service is not active. Please run: sudo systemctl restart jtop.service")
+
+        def close(self):
+            pass
+
+    mod.jtop, mod.JtopException = FakeJtop, JtopException
+    monkeypatch.setitem(sys.modules, "jtop", mod)
+    sel = select("auto", root=ORIN)
+    assert [s.name for s in sel.sources] == ["ina3221"]
+    assert "jtop.service is not active" in sel.skipped["jtop"]
+
+
+def test_jtop_running_reads_rails_in_watts(monkeypatch):
+    mod = types.ModuleType("jtop")
+
+    class FakeJtop:
+        @property
+        def power(self):
+            return {"rail": {"VDD_IN": {"power": 5469}, "VDD_SOC": {"power": 2836}}, "tot": {"power": 5469}}
+
+        def start(self):
+            pass
+
+        def close(self):
+            pass
+
+    mod.jtop = FakeJtop
+    monkeypatch.setitem(sys.modules, "jtop", mod)
+    src = Jtop()
+    assert src.probe().ok
+    r = src.read()
+    assert r.power_W == {"VDD_IN": pytest.approx(5.469), "VDD_SOC": pytest.approx(2.836)}
+    assert src.total_rails(r.power_W)[0] == ["VDD_IN"]
+    src.close()

@@ -1,0 +1,56 @@
+"""`edgeperf measure -- CMD ARGS`: energy, peak memory and wall time of any command (a training run, a
+simulator, a ROS launch), with the same power sources, idle baseline and sampler as `profile`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from edgeperf.cli.common import JsonOut, console, write_report
+
+# typer/click must hand everything after the command name to the command, options included.
+CONTEXT = {"allow_interspersed_args": False, "ignore_unknown_options": True}
+
+
+def measure(
+    command: Annotated[list[str], typer.Argument(help="The command to run and its arguments (after --).")],
+    power: Annotated[
+        str,
+        typer.Option(
+            "--power",
+            metavar="[auto|any|estimate|SOURCE]",
+            help="auto (every sensor that works here), any (a sensor, else a labelled estimate), estimate "
+            "(the command tree's CPU time x per-core power, labelled), or source names.",
+        ),
+    ] = "auto",
+    no_power: Annotated[bool, typer.Option("--no-power", help="Do not sample power.")] = False,
+    power_rate: Annotated[float, typer.Option("--power-rate", metavar="HZ", help="Sampling rate.")] = 10.0,
+    idle: Annotated[
+        float, typer.Option("--idle", metavar="S", help="Idle baseline before the command, subtracted.")
+    ] = 2.0,
+    json_path: JsonOut = None,
+) -> None:
+    """Measure the energy, peak memory (of the whole process tree) and wall time of a command.
+
+    Example: edgeperf measure --json train.json -- python train.py --steps 100000. The command's own output
+    goes to the terminal (to stderr when --json - puts the report on stdout). Exits 1 when the command fails,
+    after writing the report.
+    """
+    from edgeperf.errors import VerdictFailed
+    from edgeperf.profilers.command import measure_command
+    from edgeperf.results import render
+
+    con = console(json_path)
+    report = measure_command(
+        command,
+        power="off" if no_power else power,
+        power_rate_hz=power_rate,
+        idle_s=idle,
+        child_stdout_to_stderr=json_path == "-",
+    )
+    render.measure(report, con)
+    write_report(report, json_path, con)
+    code = report.results["exit_code"]
+    if code != 0:
+        raise VerdictFailed(f"the command exited with code {code}" + (" (report written)" if json_path else ""))

@@ -1,0 +1,206 @@
+"""Profile on a remote device over the system's OpenSSH: `edgeperf profile MODEL --host user@robot`.
+
+One ssh connection (so the user's ~/.ssh/config, agent, ProxyJump and ControlMaster all apply) carries a tar
+of the model (and its sidecars) on stdin to a fresh temp directory on the device, runs edgeperf there, and
+sends back a tar of what it wrote (the JSON report, and the CSV/plot when asked). The temp directory is
+removed on exit, on error and on hang-up. BatchMode (never a password prompt), a bounded ConnectTimeout
+(connection and handshake) and server-alive probes (a link that dies mid-run) keep it from hanging.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shlex
+import shutil
+import subprocess
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgeperf.errors import BadInput, DependencyMissing, EdgeperfError, HardwareMissing, VerdictFailed
+
+DEFAULT_CONNECT_TIMEOUT_S = 10
+REPORT = "report.json"
+# What a remote run may send back, and nothing else (the tar is never extracted to disk as-is).
+OUTPUTS = (REPORT, "timings.csv", "latency.png")
+
+
+@dataclass
+class RemoteRun:
+    host: str
+    files: dict[str, bytes] = field(default_factory=dict)
+    stderr: str = ""
+    remote_dir_note: str = "a temp directory from mktemp -d, removed when the run ends"
+
+
+def check_host(host: str) -> str:
+    host = (host or "").strip()
+    if not host or host.startswith("-") or re.search(r"\s", host):
+        raise BadInput(
+            f"--host {host!r} is not an SSH destination; give user@host, host, or a Host alias from ~/.ssh/config"
+        )
+    return host
+
+
+def ssh_command(host: str, *, options=(), connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S) -> list[str]:
+    ssh = shutil.which("ssh")
+    if ssh is None:
+        raise DependencyMissing(
+            "ssh",
+            message="ssh (OpenSSH client) is not installed here, needed for --host; install it "
+            "(Debian/Ubuntu: apt-get install openssh-client)",
+        )
+    cmd = [ssh, "-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, round(connect_timeout))}"]
+    cmd += ["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]
+    for opt in options:
+        if "=" not in opt or opt.startswith("-"):
+            raise BadInput(f"--ssh-option {opt!r}: expected KEY=VALUE, e.g. Port=2222 (passed to ssh as -o)")
+        cmd += ["-o", opt]
+    return [*cmd, "--", host]
+
+
+def model_files(model: Path) -> list[Path]:
+    """The model and what must travel with it: metadata sidecar, OpenVINO weights, ONNX external data."""
+    if not model.is_file():
+        raise BadInput(f"model file {model} does not exist")
+    extra = [
+        model.with_name(model.name + ".edgeperf.json"),
+        model.with_name(model.name + ".data"),
+        model.with_suffix(".bin") if model.suffix.lower() == ".xml" else None,
+    ]
+    return [model, *(p for p in extra if p is not None and p.is_file())]
+
+
+def _tar(files: list[Path]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for f in files:
+            tar.add(f, arcname=f.name, recursive=False)
+    return buf.getvalue()
+
+
+def remote_script(edgeperf: str, model_name: str, args: list[str], outputs: dict[str, str]) -> str:
+    """The POSIX sh script run on the device. `edgeperf` is a command line (it may carry env assignments)."""
+    out_args = " ".join(f"{flag} ../out/{name}" for flag, name in outputs.items())
+    argv = " ".join(shlex.quote(a) for a in ["profile", model_name, *args])
+    return (
+        'd=$(mktemp -d "${TMPDIR:-/tmp}/edgeperf.XXXXXX") || exit 70\n'
+        "trap 'rm -rf \"$d\"' EXIT\n"
+        "trap 'exit 129' HUP INT TERM\n"
+        'cd "$d" && mkdir in out && tar -xf - -C in || exit 71\n'
+        "cd in\n"
+        f"{edgeperf} {argv} --json ../out/{REPORT} {out_args} >/dev/null </dev/null\n"
+        "rc=$?\n"
+        "tar -cf - -C ../out .\n"
+        "exit $rc\n"
+    )
+
+
+def run_profile(
+    host: str,
+    model: Path,
+    args: list[str],
+    *,
+    edgeperf: str = "edgeperf",
+    options=(),
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
+    outputs: dict[str, str] | None = None,
+    timeout_s: float | None = None,
+) -> RemoteRun:
+    """Copy `model` to `host`, run `edgeperf profile` there with `args`, and return what it wrote.
+
+    `outputs` maps extra profile flags to the file the remote run writes (e.g. {"--csv": "timings.csv"}).
+    """
+    host = check_host(host)
+    model = Path(model)
+    cmd = ssh_command(host, options=options, connect_timeout=connect_timeout)
+    script = remote_script(edgeperf, model.name, args, outputs or {})
+    try:
+        proc = subprocess.run(
+            [*cmd, f"sh -c {shlex.quote(script)}"],
+            input=_tar(model_files(model)),
+            capture_output=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise HardwareMissing(f"the remote profile on {host} did not finish within {timeout_s:g} s") from None
+    stderr = proc.stderr.decode(errors="replace")
+    if proc.returncode == 255:
+        raise ssh_error(host, stderr, connect_timeout)
+    files = _untar(proc.stdout)
+    if proc.returncode != 0:
+        raise remote_error(host, proc.returncode, stderr, edgeperf)
+    if REPORT not in files:
+        raise HardwareMissing(
+            f"edgeperf on {host} exited 0 but sent no report back ({_last_line(stderr) or 'no output'})"
+        )
+    return RemoteRun(host, files, stderr)
+
+
+def _untar(data: bytes) -> dict[str, bytes]:
+    if not data:
+        return {}
+    out = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+            for m in tar.getmembers():
+                name = m.name.removeprefix("./")
+                if m.isfile() and name in OUTPUTS:
+                    f = tar.extractfile(m)
+                    if f is not None:
+                        out[name] = f.read()
+    except tarfile.TarError:
+        return {}
+    return out
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def ssh_error(host: str, stderr: str, connect_timeout: float) -> EdgeperfError:
+    """One line that says why ssh could not run the command on `host` (ssh exits 255 for its own errors)."""
+    said = _last_line(stderr)
+    low = stderr.lower()
+    if "could not resolve hostname" in low or "name or service not known" in low:
+        return BadInput(f"--host {host}: the host name does not resolve ({said}); check it or ~/.ssh/config")
+    if "connection refused" in low:
+        return HardwareMissing(f"{host} refused the SSH connection ({said}); is sshd running there, on that port?")
+    if "timed out" in low or "timeout" in low:
+        return HardwareMissing(
+            f"{host} did not answer within the {connect_timeout:g} s connect timeout ({said}); check the "
+            "address and network, or raise --connect-timeout"
+        )
+    if "permission denied" in low:
+        return HardwareMissing(
+            f"{host} refused the login ({said}); ssh runs in BatchMode (no password prompts): load your key "
+            "into the agent (ssh-add) or set IdentityFile in ~/.ssh/config"
+        )
+    if "host key verification failed" in low:
+        return HardwareMissing(
+            f"{host}: host key verification failed; connect once with `ssh {host}` to check and accept its key"
+        )
+    if "no route to host" in low or "network is unreachable" in low:
+        return HardwareMissing(f"{host} is unreachable ({said})")
+    return HardwareMissing(f"ssh to {host} failed: {said or 'exit code 255, no message'}")
+
+
+def remote_error(host: str, code: int, stderr: str, edgeperf: str) -> EdgeperfError:
+    said = _last_line(stderr)
+    if code == 127 or ("not found" in said and code not in (1, 2, 3)):
+        return DependencyMissing(
+            "edgeperf",
+            message=f"edgeperf is not installed on {host} (`{edgeperf}` not found there: {said}); install it "
+            "there (pip install edgeperf) or give its path with --remote-edgeperf",
+        )
+    if code in (70, 71):
+        return HardwareMissing(f"could not set up a temp directory with the model on {host}: {said}")
+    message = said.removeprefix("edgeperf: error: ") if said else f"exit code {code}"
+    text = f"on {host}: {message}"
+    cls = {1: VerdictFailed, 2: BadInput, 3: HardwareMissing}.get(code)
+    if cls is not None:
+        return cls(text)
+    return HardwareMissing(f"edgeperf on {host} failed with exit code {code}: {said or 'no message'}")

@@ -1,0 +1,98 @@
+"""Validation overhead and parallel speed-up, measured side by side (issue 6's bars).
+
+  bare      the same simulation and inference work as a validation, in plain loops: per seed, the reference
+            episode (torch reference acting, onnxruntime queried on the same observations) then the deployed
+            episode (onnxruntime acting); raw gymnasium env, raw InferenceSession, no edgeperf machinery,
+            no statistics
+  validate  edgeperf's paired validation of the same seeds with 1 worker (bar: <= 1.2x bare)
+  parallel  the same with 2 workers (bar: >= 1.6x faster than 1 worker on 2 cores)
+
+Run: .venv/bin/python scripts/bench_validate.py --domain quadruped/trot --episodes 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from edgeperf.domains import base, references
+from edgeperf.domains.paired import validate
+from edgeperf.exporter.onnx import export
+
+
+def bare(domain_id: str, model: Path, seeds: list[int]) -> float:
+    domain = base.make(domain_id)
+    module, _ = references.load(f"reference:{domain_id}")
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
+    torch.set_num_threads(1)
+
+    def dep(obs):
+        return sess.run(None, {"obs": obs[None].astype(np.float32)})[0][0]
+
+    def ref(obs):
+        with torch.inference_mode():
+            return module(torch.from_numpy(np.asarray(obs, np.float32)[None]))[0].numpy()
+
+    t0 = time.perf_counter()
+    for seed in seeds:
+        for actor, shadow in ((ref, dep), (dep, None)):
+            env = domain.env(seed)
+            obs, _ = env.reset(seed=seed)
+            done = False
+            while not done:
+                action = actor(obs)
+                if shadow is not None:
+                    shadow(obs)
+                obs, _, term, trunc, _ = env.step(action)
+                done = term or trunc
+            env.close()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--domain", default="quadruped/trot")
+    parser.add_argument("--episodes", type=int, default=20)
+    args = parser.parse_args()
+    seeds = list(range(args.episodes))
+    with tempfile.TemporaryDirectory() as tmp:
+        model = Path(tmp) / "policy.onnx"
+        export(f"reference:{args.domain}", model, check=False)
+        bare(args.domain, model, seeds[:1])  # warm imports and caches
+        t_bare = bare(args.domain, model, seeds)
+        t0 = time.perf_counter()
+        one = validate(model, args.domain, episodes=args.episodes, workers=1)
+        t_one = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        two = validate(model, args.domain, episodes=args.episodes, workers=2)
+        t_two = time.perf_counter() - t0
+    same = one.results["paired"] == two.results["paired"]
+    print(
+        json.dumps(
+            {
+                "domain": args.domain,
+                "episodes": args.episodes,
+                "bare_loop_s": t_bare,
+                "validate_1_worker_s": t_one,
+                "validate_2_workers_s": t_two,
+                "overhead_ratio": t_one / t_bare,
+                "speedup_2_workers": t_one / t_two,
+                "verdict": one.results["paired"]["verdict"],
+                "same_results_1_and_2_workers": same,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

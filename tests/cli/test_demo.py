@@ -1,0 +1,32 @@
+"""The main job end to end: export -> profile -> validate, as `edgeperf demo` runs it."""
+
+import json
+
+import pytest
+
+
+def _check(out, domain):
+    export = json.loads((out / "export.json").read_text())
+    prof = json.loads((out / "profile.json").read_text())
+    val = json.loads((out / "validate.json").read_text())
+    assert export["results"]["parity"]["passed"]
+    assert prof["results"]["scenario"] == "periodic" and prof["results"]["latency_us"]["p50"] > 0
+    # Profiled in a fresh process: torch (loaded by the export) does not count against the policy's memory.
+    assert prof["results"]["memory"]["peak_rss_bytes"] < 300 * 2**20
+    assert val["config"]["domain"] == domain and val["results"]["latency"]["source"].startswith("measured")
+    return val
+
+
+def test_demo_on_pendulum(cli, tmp_path):
+    r = cli("demo", "--out", tmp_path, "--duration", "0.5", "--domain", "gym:Pendulum-v1", "--episodes", "2")
+    assert r.code == 0, r.err
+    _check(tmp_path, "gym:Pendulum-v1")
+    assert "verdict:" in r.out and "deadlines missed" in r.out
+
+
+@pytest.mark.slow
+def test_demo_on_the_quadruped(cli, tmp_path):
+    r = cli("demo", "--out", tmp_path)
+    assert r.code == 0, r.err
+    val = _check(tmp_path, "quadruped/trot")
+    assert val["results"]["paired"]["verdict"] in ("equivalent", "inconclusive")
