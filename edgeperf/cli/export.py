@@ -12,25 +12,103 @@ from edgeperf.errors import VerdictFailed
 
 
 def export(
-    source: Annotated[str, typer.Argument(help="The policy: a TorchScript file (.pt), or example:mlp.")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="The artifact to write, e.g. policy.onnx.")],
-    format: Annotated[str, typer.Option("--format", help="Artifact format: onnx.")] = "onnx",
-    precision: Annotated[str, typer.Option("--precision", help="Numeric precision: fp32.")] = "fp32",
-    opset: Annotated[int, typer.Option("--opset", help="ONNX opset.")] = 18,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "-o",
+            "--out",
+            help="The artifact to write: policy.onnx, policy.xml (OpenVINO IR), policy.engine (TensorRT).",
+        ),
+    ],
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            help="The policy: a TorchScript file (.pt), a Stable-Baselines3 model (.zip), an ONNX model to "
+            "re-target (.onnx), or example:mlp. With --factory: the weights file.",
+            show_default=False,
+        ),
+    ] = None,
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="onnx | openvino | tensorrt. Default: from the -o suffix.", show_default=False),
+    ] = None,
+    precision: Annotated[str, typer.Option("--precision", help="fp32 | fp16 | int8.")] = "fp32",
+    quantization: Annotated[
+        str,
+        typer.Option(
+            "--quantization",
+            help="int8 only: dynamic (no calibration; ONNX) or static (calibrated); auto: dynamic for ONNX, "
+            "static for OpenVINO and TensorRT.",
+        ),
+    ] = "auto",
+    calibration_samples: Annotated[
+        int,
+        typer.Option(
+            "--calibration-samples",
+            help="Observations for static int8 calibration, random in the observation space.",
+        ),
+    ] = 512,
+    factory: Annotated[
+        str | None,
+        typer.Option(
+            "--factory",
+            metavar="MODULE:FUNCTION",
+            help="Build the network with this function (e.g. my_pkg.nets:make_policy or nets.py:make_policy) "
+            "and load --weights into it. Imports and runs that code.",
+        ),
+    ] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option("--weights", help="With --factory: the state_dict file (torch.load with weights_only=True)."),
+    ] = None,
+    factory_args: Annotated[
+        str | None,
+        typer.Option(
+            "--factory-args", metavar="JSON", help="With --factory: keyword arguments, e.g. '{\"obs_dim\": 48}'."
+        ),
+    ] = None,
+    vecnormalize: Annotated[
+        str | None,
+        typer.Option(
+            "--vecnormalize",
+            help="SB3 VecNormalize statistics (.pkl) to bake into the graph, so the artifact takes raw observations. "
+            "SB3 .zip and .pkl files are unpickled, which runs code from them: only use files you trust.",
+        ),
+    ] = None,
+    opset: Annotated[int, typer.Option("--opset", help="ONNX opset (13..21).")] = 18,
     obs_shape: Annotated[
         str | None,
-        typer.Option("--obs-shape", help="Observation shape without batch, e.g. 48 (TorchScript)."),
+        typer.Option("--obs-shape", help="Observation shape without batch, e.g. 48 (TorchScript, --factory)."),
     ] = None,
     check: Annotated[bool, typer.Option("--check/--no-check", help="Prove parity with the original.")] = True,
+    parity_samples: Annotated[int, typer.Option("--parity-samples", help="Observations for the parity check.")] = 512,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the parity (and calibration) observations.")] = 0,
+    max_batch: Annotated[int, typer.Option("--max-batch", help="TensorRT: largest batch the engine accepts.")] = 64,
+    timing_cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--timing-cache",
+            help="TensorRT: timing cache file, reused and updated "
+            "(default: ~/.cache/edgeperf/tensorrt-VERSION.timing-cache).",
+            show_default=False,
+        ),
+    ] = None,
     json_path: JsonOut = None,
 ) -> None:
-    """Export a policy to ONNX and prove it computes the same actions.
+    """Export a policy to ONNX, OpenVINO IR or a TensorRT engine, and prove it computes the same actions.
 
-    One self-contained file with a dynamic batch axis and edgeperf metadata embedded; parity is checked
-    against the original on random observations. Exit code 1 when parity fails.
+    The artifact takes raw observations and returns the action the robot applies: observation normalization
+    (SB3 VecNormalize) and action clipping/unscaling are inside the graph; a discrete policy returns the
+    chosen action and its logits. Spaces, normalization and precision travel as metadata (ONNX metadata_props;
+    a .edgeperf.json sidecar for OpenVINO and TensorRT). Parity: the original and the artifact run on the same
+    observations, compared in action units with a tolerance per precision. Exit codes: 1 parity failed
+    (the artifact is kept for inspection), 2 bad input, 3 a missing dependency (e.g. tensorrt).
+
+    Trust: SB3 .zip and VecNormalize .pkl files are Python pickles and --factory imports your code; loading
+    them runs code, so only export files you trust.
     """
     from edgeperf.exporter.onnx import export as run_export
-    from edgeperf.exporter.sources import parse_shape
+    from edgeperf.exporter.sources import parse_factory_args, parse_shape
     from edgeperf.results import render
 
     report = run_export(
@@ -38,17 +116,60 @@ def export(
         out,
         format=format,
         precision=precision,
+        quantization=quantization,
         opset=opset,
         obs_shape=parse_shape(obs_shape),
+        factory=factory,
+        weights=weights,
+        factory_args=parse_factory_args(factory_args),
+        vecnormalize=vecnormalize,
         check=check,
+        parity_samples=parity_samples,
+        calibration_samples=calibration_samples,
+        seed=seed,
+        max_batch=max_batch,
+        timing_cache=timing_cache,
     )
     con = console(json_path)
     render.export(report, con)
+    _details(report, con)
     write_report(report, json_path, con)
     parity = report.results.get("parity")
     if parity and not parity["passed"]:
+        tol = parity["tolerance"]
+        if parity.get("action_kind") == "discrete":
+            what = (
+                f"chosen action agrees on {parity['agreement_rate']:.1%} of observations "
+                f"({parity['disagreements'] - parity['disagreements_on_near_ties']} disagreements beyond near-ties), "
+                f"max |logit error| {parity['max_abs_error']:.3g}"
+            )
+        else:
+            what = (
+                f"max |error| {parity['max_abs_error']:.3g} exceeds the {report.config['precision']} tolerance "
+                f"(atol {tol['atol']:g}, rtol {tol['rtol']:g}) on {parity['elements_out_of_tolerance']} action values"
+            )
         raise VerdictFailed(
-            f"parity failed: max |error| {parity['max_abs_error']:.3g} exceeds the {report.config['precision']} "
-            f"tolerance on {parity['elements_out_of_tolerance']} action values; the artifact at {out} is kept "
-            "for inspection but does not compute the same actions"
+            f"parity failed: {what}; the artifact at {out} is kept for inspection but does not compute the same actions"
         )
+
+
+def _details(report, con) -> None:
+    """What render.export does not show: quantization, discrete agreement, where metadata went."""
+    from rich.markup import escape
+
+    r = report.results
+    q = r.get("quantization")
+    if q:
+        line = f"int8 {q['mode']}: {q['quantized_nodes']} quantized nodes"
+        if q.get("calibration"):
+            c = q["calibration"]
+            line += f"; calibrated on {c['observations']} observations, {c['source']} ({c['method']})"
+        con.print(escape(line))
+    par = r.get("parity")
+    if par and par.get("action_kind") == "discrete":
+        con.print(
+            f"discrete action agreement {par['agreement_rate']:.1%} ({par['disagreements']} disagreements, "
+            f"{par['disagreements_on_near_ties']} on near-ties); errors above are of the logits"
+        )
+    if report.model.format in ("openvino", "tensorrt"):
+        con.print(escape(f"metadata in {report.model.path}.edgeperf.json; files: {', '.join(r['files'])}"))

@@ -15,7 +15,11 @@ KEYS = (
     "obs_shape",
     "action_shape",
     "obs_space",
+    "action_space",
+    "normalization",
     "precision",
+    "quantization",
+    "format",
     "control_hz",
     "notes",
 )
@@ -44,6 +48,15 @@ def sidecar(artifact) -> Path:
     a JSON file beside the artifact, e.g. policy.engine -> policy.engine.edgeperf.json."""
     artifact = Path(artifact)
     return artifact.with_name(artifact.name + ".edgeperf.json")
+
+
+def sidecar_text(meta: dict, extra: dict | None = None) -> str:
+    """The sidecar document: the metadata (plain JSON values, same keys as metadata_props) plus anything
+    format-specific under other keys (readers take only KEYS)."""
+    encode(meta)  # validates the keys
+    doc = {k: v for k, v in meta.items() if v is not None}
+    doc.update(extra or {})
+    return json.dumps(doc, indent=2) + "\n"
 
 
 def read_sidecar(artifact) -> dict[str, str]:

@@ -1,4 +1,10 @@
-"""Export a policy source to one self-contained ONNX file, with metadata embedded and parity checked."""
+"""Export a policy source to a deployable artifact (ONNX, OpenVINO IR or a TensorRT engine; fp32, fp16 or int8),
+with metadata embedded and parity checked.
+
+Every export goes through one fp32 ONNX graph (torch's exporter, or the user's own ONNX file), then converts
+it. All work happens in a private folder beside the output; the artifact (and its .bin / sidecar) appears
+only at the end, by os.replace, so a failure never leaves a partial artifact.
+"""
 
 from __future__ import annotations
 
@@ -6,145 +12,397 @@ import contextlib
 import io
 import logging
 import os
+import shutil
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
 from edgeperf._version import __version__
-from edgeperf.errors import BadInput, require
+from edgeperf.errors import BadInput, EdgeperfError, HardwareMissing, require
 from edgeperf.exporter import metadata, sources
-from edgeperf.exporter.parity import parity
 from edgeperf.results.report import ModelInfo, Report, sha256_file
 
 DEFAULT_OPSET = 18
-FORMATS = ("onnx",)
-PRECISIONS = ("fp32",)
+FORMATS = ("onnx", "openvino", "tensorrt")
+PRECISIONS = ("fp32", "fp16", "int8")
+QUANTIZATION = ("auto", "dynamic", "static")
+SUFFIXES = {".onnx": "onnx", ".xml": "openvino", ".engine": "tensorrt", ".plan": "tensorrt", ".trt": "tensorrt"}
 
 
 def export(
-    source: str,
+    source: str | None,
     out: str | Path,
     *,
-    format: str = "onnx",
+    format: str | None = None,
     precision: str = "fp32",
+    quantization: str = "auto",
     opset: int = DEFAULT_OPSET,
     obs_shape: tuple[int, ...] | None = None,
+    factory: str | None = None,
+    weights: str | None = None,
+    factory_args: dict | None = None,
+    vecnormalize: str | None = None,
     check: bool = True,
     parity_samples: int = 512,
+    calibration_samples: int = 512,
     seed: int = 0,
+    max_batch: int = 64,
+    timing_cache: str | Path | None = None,
 ) -> Report:
-    """Export `source` to `out`; the report's results hold the export time, size and parity verdict."""
-    if format not in FORMATS:
-        raise BadInput(f"--format {format}: this version exports {', '.join(FORMATS)}")
-    if precision not in PRECISIONS:
-        raise BadInput(f"--precision {precision}: this version exports {', '.join(PRECISIONS)}")
-    if not 13 <= opset <= 21:
-        raise BadInput(f"--opset {opset} is outside the supported range 13..21")
+    """Export `source` to `out`; the report's results hold the export time, size and parity verdict.
+
+    The format follows `out`'s suffix (.onnx, .xml for OpenVINO IR, .engine/.plan for TensorRT) unless given.
+    """
     out = Path(out)
     if out.is_dir():
         raise BadInput(f"-o {out} is a directory; give the file to write, e.g. {out / 'policy.onnx'}")
-    if not out.parent.exists():
-        raise BadInput(f"cannot write {out}: directory {out.parent} does not exist")
-    src = sources.load(source, obs_shape)
-    torch = require("torch", "export", "to export policies")
+    format = resolve_format(format, out)
+    mode = _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples)
 
-    t0 = time.perf_counter()
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".onnx", dir=out.parent)
-    os.close(fd)
+    t_load = time.perf_counter()
+    src = sources.load(
+        source, obs_shape, factory=factory, weights=weights, factory_args=factory_args, vecnormalize=vecnormalize
+    )
+    load_s = time.perf_counter() - t_load
+
+    results: dict = {}
     try:
-        _torch_to_onnx(torch, src, tmp, opset)
-        _embed_metadata(tmp, src, precision)
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".edgeperf-tmp", dir=out.parent))
+    except OSError as exc:
+        raise BadInput(f"cannot write {out}: {out.parent} is not writable ({exc.strerror or exc})") from None
+    try:
+        t0 = time.perf_counter()
+        staged = _build(src, out, work, format, precision, mode, opset, calibration_samples, seed, results)
+        if format == "tensorrt":
+            staged = _stage_tensorrt(src, out, work, precision, results, max_batch, timing_cache)
         export_s = time.perf_counter() - t0
-        os.replace(tmp, out)
+        for tmp, dst in staged:
+            os.replace(tmp, dst)
+    except OSError as exc:
+        raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        shutil.rmtree(work, ignore_errors=True)
 
+    results = {k: v for k, v in results.items() if not k.startswith("_")}
+    files = {dst.name: dst.stat().st_size for _, dst in staged}
+    size = sum(size for name, size in files.items() if not name.endswith(".edgeperf.json"))
     report = Report.new(
         "export",
         model=ModelInfo(
             path=str(out),
             sha256=sha256_file(out),
-            format="onnx",
+            format=format,
             precision=precision,
-            inputs=[{"name": "obs", "shape": ["batch", *src.obs_shape], "dtype": "float32"}],
-            outputs=[{"name": "action", "dtype": "float32"}],
-            size_bytes=out.stat().st_size,
+            inputs=[
+                {"name": src.details.get("input_name", "obs"), "shape": ["batch", *src.obs_shape], "dtype": "float32"}
+            ],
+            outputs=_outputs(src),
+            size_bytes=size,
         ),
         config={
-            "source": source,
+            "source": source if not factory else src.name,
             "source_kind": src.kind,
             "format": format,
             "precision": precision,
+            "quantization": mode,
             "opset": opset,
             "obs_shape": list(src.obs_shape),
             "check": check,
+            "parity_samples": parity_samples,
+            "calibration_samples": calibration_samples if mode == "static" else None,
+            "seed": seed,
+            **({"factory": factory, "weights": weights or source} if factory else {}),
+            **({"vecnormalize": vecnormalize} if vecnormalize else {}),
+            **({"max_batch": max_batch} if format == "tensorrt" else {}),
         },
-        warnings=list(src.notes[1:] if src.kind == "example" else src.notes),
+        warnings=list(src.notes),
     )
-    report.results = {"export_s": export_s, "size_bytes": out.stat().st_size, "source_sha256": src.sha256}
-    if src.kind == "example":
-        report.results["source_description"] = src.notes[0]
+    report.results = {
+        "export_s": export_s,
+        "load_s": load_s,
+        "size_bytes": size,
+        "files": files,
+        "source_sha256": src.sha256,
+        "spaces": {"observation": src.obs_space, "action": src.action_space},
+        **results,
+    }
+    report.results.update(_source_results(src, vecnormalize))
+    q = results.get("quantization")
+    if q and q.get("quantized_nodes") == 0:
+        report.warn("int8 quantization changed no node of this graph: the artifact computes in float")
     if check:
-        report.results["parity"] = parity(src, out, precision, n=parity_samples, seed=seed)
+        from edgeperf.exporter.parity import parity
+
+        try:
+            report.results["parity"] = parity(src, out, precision, n=parity_samples, seed=seed)
+        except HardwareMissing as exc:
+            report.unmeasured["parity"] = f"cannot run the artifact here: {exc}"
+            report.warn("parity was not checked: run the artifact on its target to check it")
     else:
         report.unmeasured["parity"] = "skipped with --no-check"
     return report
 
 
-def _torch_to_onnx(torch, src: sources.PolicySource, path: str, opset: int) -> None:
+def _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples) -> str | None:
+    """Everything that can be checked before loading anything; returns the int8 quantization mode."""
+    if precision not in PRECISIONS:
+        raise BadInput(f"--precision {precision}: choose one of {', '.join(PRECISIONS)}")
+    mode = resolve_quantization(quantization, precision, format)
+    if not 13 <= opset <= 21:
+        raise BadInput(f"--opset {opset} is outside the supported range 13..21")
+    if parity_samples < 1 or calibration_samples < 1:
+        raise BadInput("--parity-samples and --calibration-samples must be at least 1")
+    check_writable(out)
+    if format == "tensorrt":
+        from edgeperf.exporter import tensorrt_engine
+
+        tensorrt_engine.require_tensorrt()  # fail before the slow part
+    elif format == "openvino":
+        from edgeperf.exporter import openvino_ir
+
+        openvino_ir.require_openvino()
+    return mode
+
+
+def _source_results(src: sources.PolicySource, vecnormalize) -> dict:
+    out: dict = {}
+    if src.description:
+        out["source_description"] = src.description
+    details = {k: v for k, v in src.details.items() if not k.startswith("_")}
+    if details:
+        out["source"] = details
+    if src.normalization:
+        out["normalization"] = {k: v for k, v in src.normalization.items() if k not in ("mean", "var")}
+    if src.kind == "sb3" or vecnormalize:
+        out["trust"] = (
+            "the SB3 model"
+            + (" and the VecNormalize statistics were" if vecnormalize else " was")
+            + " unpickled, which runs code from the file: export only files you trust"
+        )
+    return out
+
+
+def _build(src, out: Path, work: Path, format, precision, mode, opset, calibration_samples, seed, results) -> list:
+    """Build the artifact in `work`; returns [(temp file, destination)], the artifact itself last."""
+    fp32 = work / "fp32.onnx"
+    if src.kind == "onnx":
+        shutil.copyfile(src.onnx_path, fp32)
+    else:
+        _torch_to_onnx(src, fp32, opset)
+    calib = None
+    if mode == "static":
+        from edgeperf.exporter import calibration
+
+        calib = calibration.random_in_space(src, calibration_samples, seed)
+    results["_meta"] = _metadata(src, precision, format)
+    results["_calibration"] = calib
+    if format == "onnx":
+        final = _convert_onnx(fp32, work, precision, mode, calib, results)
+        _embed_metadata(final, {**results["_meta"], "quantization": results.get("quantization")})
+        return [(final, out)]
+    if format == "openvino":
+        from edgeperf.exporter import openvino_ir
+
+        onnx_in = _convert_onnx(fp32, work, precision, mode, calib, results) if precision == "int8" else fp32
+        xml = work / out.name
+        results["openvino"] = openvino_ir.convert(onnx_in, xml, precision)
+        extra = {"artifact": {"format": "openvino", "xml": out.name, "bin": out.with_suffix(".bin").name}}
+        side = _write_sidecar(work, out, results, extra)
+        return [(xml.with_suffix(".bin"), out.with_suffix(".bin")), (side, metadata.sidecar(out)), (xml, out)]
+    return []  # tensorrt: _stage_tensorrt
+
+
+def _stage_tensorrt(src, out: Path, work: Path, precision, results, max_batch, timing_cache) -> list:
+    from edgeperf.exporter import tensorrt_engine
+
+    fp32 = work / "fp32.onnx"
+    onnx_in = fp32
+    if precision == "int8":
+        onnx_in = _convert_onnx(fp32, work, precision, "static", results["_calibration"], results, symmetric=True)
+    settings = tensorrt_engine.engine_settings(
+        precision, _input_name(fp32), src.obs_shape, max_batch=max_batch, fixed_batch=_fixed_batch(fp32)
+    )
+    engine = work / out.name
+    results["tensorrt"] = {
+        "settings": settings,
+        **tensorrt_engine.build_engine(onnx_in, engine, settings, timing_cache),
+    }
+    side = _write_sidecar(work, out, results, {"artifact": {"format": "tensorrt", "engine": out.name}})
+    return [(side, metadata.sidecar(out)), (engine, out)]
+
+
+def _write_sidecar(work: Path, out: Path, results: dict, extra: dict) -> Path:
+    side = work / metadata.sidecar(out).name
+    if "tensorrt" in results:
+        extra = {**extra, "tensorrt": results["tensorrt"]}
+    side.write_text(metadata.sidecar_text({**results["_meta"], "quantization": results.get("quantization")}, extra))
+    return side
+
+
+def resolve_format(format: str | None, out: Path) -> str:
+    suffix = out.suffix.lower()
+    guessed = SUFFIXES.get(suffix)
+    if format is None:
+        if guessed is None:
+            raise BadInput(
+                f"-o {out}: cannot tell the format from the suffix '{suffix}'; name the file .onnx, .xml "
+                "(OpenVINO IR) or .engine (TensorRT), or pass --format"
+            )
+        return guessed
+    if format not in FORMATS:
+        raise BadInput(f"--format {format}: choose one of {', '.join(FORMATS)}")
+    if guessed != format:
+        want = {"onnx": ".onnx", "openvino": ".xml", "tensorrt": ".engine"}[format]
+        raise BadInput(
+            f"-o {out} does not fit --format {format}: name it {out.with_suffix(want).name} (the runtime picks "
+            "the backend from the suffix)"
+        )
+    return format
+
+
+def resolve_quantization(quantization: str, precision: str, format: str) -> str | None:
+    if quantization not in QUANTIZATION:
+        raise BadInput(f"--quantization {quantization}: choose one of {', '.join(QUANTIZATION)}")
+    if precision != "int8":
+        if quantization != "auto":
+            raise BadInput(f"--quantization {quantization} applies to --precision int8 only")
+        return None
+    if quantization == "auto":
+        return "dynamic" if format == "onnx" else "static"
+    if quantization == "dynamic" and format != "onnx":
+        raise BadInput(
+            f"--format {format} --precision int8 needs static quantization (calibration data), not dynamic; "
+            "drop --quantization or pass --quantization static"
+        )
+    return quantization
+
+
+def check_writable(out: Path) -> None:
+    if out.is_dir():
+        raise BadInput(f"-o {out} is a directory; give the file to write, e.g. {out / 'policy.onnx'}")
+    if not out.parent.exists():
+        raise BadInput(f"cannot write {out}: directory {out.parent} does not exist")
+    if not out.parent.is_dir():
+        raise BadInput(f"cannot write {out}: {out.parent} is a file, not a directory")
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise BadInput(f"cannot write {out}: no permission to write in {out.parent}")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise BadInput(f"cannot write {out}: the existing file is read-only")
+
+
+def _convert_onnx(fp32: Path, work: Path, precision: str, mode, calib, results: dict, *, symmetric=False) -> Path:
+    from edgeperf.exporter import quantize
+
+    if precision == "fp32":
+        return fp32
+    dst = work / f"{precision}.onnx"
+    try:
+        if precision == "fp16":
+            results["fp16"] = quantize.to_fp16(fp32, dst)
+        else:
+            results["quantization"] = quantize.to_int8(fp32, dst, mode, calib, symmetric=symmetric)
+    except EdgeperfError:
+        raise
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BadInput(f"{precision} conversion failed: {type(exc).__name__}: {first}") from None
+    return dst
+
+
+def _outputs(src: sources.PolicySource) -> list[dict]:
+    if src.discrete:
+        return [{"name": "action", "dtype": "int64"}, {"name": "logits", "dtype": "float32"}]
+    return [{"name": "action", "dtype": "float32"}]
+
+
+def _input_name(path: Path) -> str:
+    import onnx
+
+    return onnx.load(str(path), load_external_data=False).graph.input[0].name
+
+
+def _fixed_batch(path: Path) -> int | None:
+    import onnx
+
+    dim = onnx.load(str(path), load_external_data=False).graph.input[0].type.tensor_type.shape.dim[0]
+    return dim.dim_value if dim.HasField("dim_value") and dim.dim_value > 0 else None
+
+
+def _torch_to_onnx(src: sources.PolicySource, path: Path, opset: int) -> None:
+    torch = require("torch", "export", "to export policies")
     example = torch.zeros(2, *src.obs_shape)
-    names = {"input_names": ["obs"], "output_names": ["action"]}
+    names = {"input_names": ["obs"], "output_names": src.output_names}
     # torch's exporters are chatty (progress lines, warnings about optional packages): keep the CLI's output ours.
     logger = logging.getLogger("torch.onnx")
     level = logger.level
     logger.setLevel(logging.ERROR)
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        if isinstance(src.module, torch.jit.ScriptModule):
-            # TorchScript goes through the TorchScript-based exporter; torch.export cannot trace it.
-            torch.onnx.export(
-                src.module,
-                (example,),
-                path,
-                dynamo=False,
-                opset_version=min(opset, 20),
-                dynamic_axes={"obs": {0: "batch"}, "action": {0: "batch"}},
-                **names,
-            )
-        else:
-            program = torch.onnx.export(
-                src.module,
-                (example,),
-                dynamo=True,
-                opset_version=opset,
-                verbose=False,
-                dynamic_shapes=({0: torch.export.Dim("batch")},),
-                **names,
-            )
-            program.save(path, external_data=False)
-    logger.setLevel(level)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            if isinstance(src.module, torch.jit.ScriptModule):
+                # TorchScript goes through the TorchScript-based exporter; torch.export cannot trace it.
+                torch.onnx.export(
+                    src.module,
+                    (example,),
+                    str(path),
+                    dynamo=False,
+                    opset_version=min(opset, 20),
+                    dynamic_axes={n: {0: "batch"} for n in ["obs", *src.output_names]},
+                    **names,
+                )
+            else:
+                program = torch.onnx.export(
+                    src.module,
+                    (example,),
+                    dynamo=True,
+                    opset_version=opset,
+                    verbose=False,
+                    dynamic_shapes=({0: torch.export.Dim("batch")},),
+                    **names,
+                )
+                program.save(str(path), external_data=False)
+    except EdgeperfError:
+        raise
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BadInput(
+            f"torch could not export {src.name} to ONNX: {type(exc).__name__}: {first}; try another --opset, "
+            "or export a TorchScript version of the policy"
+        ) from None
+    finally:
+        logger.setLevel(level)
 
 
-def _embed_metadata(path: str, src: sources.PolicySource, precision: str) -> None:
+def _metadata(src: sources.PolicySource, precision: str, format: str) -> dict:
+    return {
+        "version": __version__,
+        "source": src.name,
+        "source_sha256": src.sha256,
+        "source_kind": src.kind,
+        "obs_shape": list(src.obs_shape),
+        "action_shape": list(src.action_shape) if src.action_shape is not None else None,
+        "obs_space": src.obs_space,
+        "action_space": src.action_space,
+        "normalization": src.normalization,
+        "precision": precision,
+        "format": format,
+        "control_hz": src.control_hz,
+    }
+
+
+def _embed_metadata(path: Path, meta: dict) -> None:
     import onnx
 
-    model = onnx.load(path)
-    props = metadata.encode(
-        {
-            "version": __version__,
-            "source": src.name,
-            "source_sha256": src.sha256,
-            "source_kind": src.kind,
-            "obs_shape": list(src.obs_shape),
-            "obs_space": src.obs_space,
-            "precision": precision,
-        }
-    )
+    model = onnx.load(str(path))
+    props = metadata.encode(meta)
     del model.metadata_props[:]
     for k, v in props.items():
         model.metadata_props.add(key=k, value=v)
     model.producer_name, model.producer_version = "edgeperf", __version__
-    onnx.checker.check_model(model, full_check=True)
-    onnx.save(model, path)
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BadInput(f"the exported graph fails onnx.checker: {first}") from None
+    onnx.save(model, str(path))

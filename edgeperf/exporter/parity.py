@@ -1,5 +1,17 @@
-"""Parity: the original torch policy and the exported artifact on the same observations, compared in
-action units. An element passes when |artifact - original| <= atol + rtol * |original|."""
+"""Parity: the original policy and the exported artifact on the same observations, compared in action units
+after post-processing (the action the robot applies).
+
+Continuous actions: an element passes when |artifact - original| <= atol * scale + rtol * |original|, where
+scale is half the action range for a bounded action dimension (so atol reads as a fraction of the range) and
+1 where the action space is unbounded or unknown. Discrete actions: the chosen action must agree, except on
+near-ties (the original's top-two logits closer than the logit tolerance, where any faithful artifact may
+pick either), and the logits must be within atol + rtol * |logit|.
+
+Tolerances per precision, stated in every report:
+  fp32  atol 1e-5, rtol 1e-4   differs from torch only by kernel ordering
+  fp16  atol 5e-3, rtol 5e-3   half precision keeps ~3 significant digits through every layer
+  int8  atol 0.15, rtol 0.05   8-bit weights (and activations): a coarse approximation; validate it in closed loop
+"""
 
 from __future__ import annotations
 
@@ -7,52 +19,148 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeperf.errors import require
+from edgeperf.errors import BadInput
+from edgeperf.exporter import spaces
 from edgeperf.exporter.sources import PolicySource
-from edgeperf.runtime.session import Session
 
-# Per precision: (atol, rtol). fp32 differs from torch only by kernel ordering.
-TOLERANCES = {"fp32": (1e-5, 1e-4)}
+TOLERANCES = {"fp32": (1e-5, 1e-4), "fp16": (5e-3, 5e-3), "int8": (0.15, 0.05)}
+RULE = "|artifact - original| <= atol * scale + rtol * |original|"
+TRT_SUFFIXES = (".engine", ".plan", ".trt")
 
 
 def observations(src: PolicySource, n: int, seed: int) -> tuple[np.ndarray, str]:
-    rng = np.random.default_rng(seed)
-    space = src.obs_space or {}
-    if space.get("low") is not None and space.get("high") is not None:
-        low, high = (
-            np.broadcast_to(space["low"], src.obs_shape),
-            np.broadcast_to(space["high"], src.obs_shape),
-        )
-        return rng.uniform(low, high, (n, *src.obs_shape)).astype(np.float32), "uniform in the observation space"
-    return rng.standard_normal((n, *src.obs_shape)).astype(np.float32), "standard normal (no observation space known)"
+    return spaces.sample(src.obs_space, src.obs_shape, n, seed, src.normalization)
+
+
+def run_artifact(artifact: Path, obs: np.ndarray, *, all_outputs: bool = False) -> list[np.ndarray]:
+    """The artifact's outputs for a batch: the first (the action) through the runtime's Session, as on the
+    robot; with all_outputs, every output (for a discrete policy's logits) straight from the backend."""
+    artifact = Path(artifact)
+    if artifact.suffix.lower() in TRT_SUFFIXES:
+        from edgeperf.exporter import tensorrt_engine
+
+        outs = tensorrt_engine.run_engine(artifact, obs)
+        return outs if all_outputs else outs[:1]
+    from edgeperf.runtime.session import Session
+
+    with Session.open(artifact) as s:
+        action = _in_batches(s.run, obs, s.io.inputs[0].shape[0])
+    if not all_outputs:
+        return [action]
+    if artifact.suffix.lower() == ".xml":
+        import openvino as ov
+
+        compiled = ov.Core().compile_model(str(artifact), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        batch = compiled.inputs[0].get_partial_shape()[0]
+        fixed = batch.get_length() if batch.is_static else None
+
+        def ov_run(x):
+            res = compiled(x)
+            return [np.asarray(res[p]) for p in compiled.outputs]
+
+        rest = _in_batches(ov_run, obs, fixed, many=True)
+    else:
+        import onnxruntime as ort
+
+        sess = ort.InferenceSession(str(artifact), providers=["CPUExecutionProvider"])
+        name, batch = sess.get_inputs()[0].name, sess.get_inputs()[0].shape[0]
+        rest = _in_batches(lambda x: sess.run(None, {name: x}), obs, batch, many=True)
+    return [action, *rest[1:]]
+
+
+def _in_batches(fn, obs: np.ndarray, batch, many: bool = False):
+    """fn over obs in one call, or row-chunks when the artifact has a fixed batch size."""
+    if not isinstance(batch, int) or batch <= 0 or batch == len(obs):
+        return fn(obs)
+    parts = [fn(obs[i : i + batch]) for i in range(0, len(obs), batch)]
+    if many:
+        return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
+    return np.concatenate(parts)
 
 
 def parity(src: PolicySource, artifact: Path, precision: str, *, n: int = 512, seed: int = 0) -> dict:
-    torch = require("torch", "export")
     obs, how = observations(src, n, seed)
-    with torch.no_grad():
-        ref = src.module(torch.from_numpy(obs)).numpy().astype(np.float64)
-    with Session.open(artifact) as session:
-        got = session.run(obs).astype(np.float64)
     atol, rtol = TOLERANCES[precision]
-    err = np.abs(got - ref).reshape(n, -1)
-    bound = (atol + rtol * np.abs(ref)).reshape(n, -1)
-    scale = np.abs(ref).reshape(n, -1).max(axis=0)
+    common = {"observations": n, "observation_source": how, "seed": seed, "units": "action units after post-processing"}
+    if src.discrete:
+        got = run_artifact(artifact, obs, all_outputs=True)
+        return {**common, **_discrete(src, obs, got, atol, rtol)}
+    ref = src.act(obs).astype(np.float64).reshape(n, -1)
+    got = run_artifact(artifact, obs)[0].astype(np.float64)
+    if got.size != ref.size:
+        raise BadInput(
+            f"the artifact returns actions of shape {list(got.shape[1:])}, the original {list(ref.shape[1:])}"
+        )
+    got = got.reshape(n, -1)
+    scale = _action_scale(src, ref.shape[1])
+    err = np.abs(got - ref)
+    err = np.where(np.isfinite(err), err, np.inf)
+    bound = atol * scale + rtol * np.abs(ref)
     ok = err <= bound
+    ref_scale = np.abs(ref).max(axis=0)
+    tolerance = {"atol": atol, "rtol": rtol, "rule": RULE, "scale": "1 (action space unbounded or unknown)"}
+    if np.any(scale != 1.0):
+        tolerance["scale"] = "half the action range per dimension"
+        tolerance["scale_per_dim"] = scale.tolist()
     return {
         "passed": bool(ok.all()),
-        "observations": n,
-        "observation_source": how,
-        "seed": seed,
+        **common,
+        "action_kind": "continuous",
+        "tolerance": tolerance,
+        "max_abs_error": float(err.max()),
+        "p99_abs_error": float(np.percentile(err, 99)),
+        "mean_abs_error": float(err.mean()),
+        "max_abs_error_per_dim": err.max(axis=0).tolist(),
+        "p99_abs_error_per_dim": np.percentile(err, 99, axis=0).tolist(),
+        "max_rel_error_per_dim": (err.max(axis=0) / np.where(ref_scale > 0, ref_scale, 1.0)).tolist(),
+        "elements_out_of_tolerance": int((~ok).sum()),
+    }
+
+
+def _action_scale(src: PolicySource, dims: int) -> np.ndarray:
+    space = src.action_space
+    if not space or space.get("type") != "box":
+        return np.ones(dims)
+    low, high = spaces.bounds(space, space["shape"])
+    half = ((high - low) / 2).reshape(-1)
+    if half.size != dims:
+        return np.ones(dims)
+    return np.where(np.isfinite(half) & (half > 0), half, 1.0)
+
+
+def _discrete(src: PolicySource, obs, got: list[np.ndarray], atol: float, rtol: float) -> dict:
+    n = len(obs)
+    ref_action = src.act(obs).reshape(n)
+    ref_logits = src.logits(obs).astype(np.float64).reshape(n, -1)
+    got_action = np.asarray(got[0]).reshape(n)
+    got_logits = np.asarray(got[1], dtype=np.float64).reshape(n, -1) if len(got) > 1 else None
+    if got_logits is None or got_logits.shape != ref_logits.shape:
+        raise BadInput("the artifact lacks the logits output of a discrete policy; re-export it with edgeperf")
+    err = np.abs(got_logits - ref_logits)
+    err = np.where(np.isfinite(err), err, np.inf)
+    ok = err <= atol + rtol * np.abs(ref_logits)
+    top2 = np.sort(ref_logits, axis=1)[:, -2:] if ref_logits.shape[1] > 1 else np.zeros((n, 2))
+    margin = top2[:, 1] - top2[:, 0]
+    near_tie = margin <= 2 * (atol + rtol * np.abs(top2[:, 1]))
+    disagree = got_action != ref_action
+    hard = disagree & ~near_tie
+    return {
+        "passed": bool(ok.all() and not hard.any()),
+        "action_kind": "discrete",
         "tolerance": {
             "atol": atol,
             "rtol": rtol,
-            "rule": "|artifact - original| <= atol + rtol * |original|",
+            "rule": "chosen action equal (near-ties excepted); "
+            "logits: |artifact - original| <= atol + rtol * |original|",
         },
+        "agreement_rate": float(1.0 - disagree.mean()),
+        "disagreements": int(disagree.sum()),
+        "disagreements_on_near_ties": int((disagree & near_tie).sum()),
         "max_abs_error": float(err.max()),
         "p99_abs_error": float(np.percentile(err, 99)),
+        "mean_abs_error": float(err.mean()),
         "max_abs_error_per_dim": err.max(axis=0).tolist(),
         "p99_abs_error_per_dim": np.percentile(err, 99, axis=0).tolist(),
-        "max_rel_error_per_dim": (err.max(axis=0) / np.where(scale > 0, scale, 1.0)).tolist(),
-        "elements_out_of_tolerance": int((~ok).sum()),
+        "elements_out_of_tolerance": int((~ok).sum()) + int(hard.sum()),
+        "errors_are_of": "logits",
     }

@@ -1,76 +1,464 @@
-"""Policy sources: whatever the user trained -> a torch module that maps raw observations to actions.
+"""Policy sources: whatever the user trained -> a torch module that maps raw observations to the action the
+robot applies (normalization and action post-processing inside), plus the original's own forward path as
+the parity reference.
 
-Kinds in this version: the built-in `example:NAME` policies and TorchScript files (torch.jit.save; how
-legged_gym / rsl_rl users ship policy_1.pt).
+Kinds: the built-in `example:NAME` policies, TorchScript files (torch.jit.save; how legged_gym / rsl_rl users
+ship policy_1.pt), a Python factory plus a state_dict (`--factory pkg.mod:make_policy --weights policy.pt`),
+Stable-Baselines3 .zip files (see sb3.py) and existing ONNX models (re-targeted to another precision or format).
+torch is imported lazily, inside the loaders.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import importlib.util
+import json
+import os
+import sys
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edgeperf.errors import BadInput, require
 from edgeperf.results.report import sha256_file
+
+KINDS = ("example", "reference", "torchscript", "factory", "sb3", "onnx")
 
 
 @dataclass
 class PolicySource:
-    module: Any  # torch.nn.Module in eval mode
-    kind: str  # "example", "torchscript"
+    module: Any  # torch.nn.Module in eval mode; None for an ONNX source
+    kind: str  # one of KINDS
     name: str  # what the user passed
     obs_shape: tuple[int, ...]
     sha256: str | None = None
-    obs_space: dict | None = None  # {"low": [...], "high": [...]} when known
-    notes: list[str] = field(default_factory=list)
+    obs_space: dict | None = None  # spaces.box(...) when known
+    action_space: dict | None = None  # spaces.box(...) or spaces.discrete(...) when known
+    normalization: dict | None = None  # observation normalization baked into the graph, when there is one
+    notes: list[str] = field(default_factory=list)  # what the user should know (become report warnings)
+    description: str | None = None
+    details: dict = field(default_factory=dict)  # kind-specific facts for the report (algorithm, ...)
+    discrete: bool = False  # outputs (action index int64, logits); else one float action tensor
+    action_shape: tuple[int, ...] | None = None
+    control_hz: float | None = None  # the control rate, when the source knows it (a domain's reference policy)
+    onnx_path: Path | None = None  # the model file of an ONNX source
+    # The original policy's own path, numpy in -> numpy out: the parity reference. None: the module itself.
+    reference: Callable[[np.ndarray], np.ndarray] | None = None
+
+    @property
+    def output_names(self) -> list[str]:
+        return ["action", "logits"] if self.discrete else ["action"]
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """The original's action for a batch of observations."""
+        if self.reference is not None:
+            return np.asarray(self.reference(obs))
+        return self._forward(obs)[0]
+
+    def logits(self, obs: np.ndarray) -> np.ndarray | None:
+        """The original's logits (discrete policies), else None."""
+        return self._forward(obs)[1] if self.discrete else None
+
+    def _forward(self, obs: np.ndarray) -> list[np.ndarray]:
+        if self.module is None:
+            return self._onnx_forward(obs)
+        torch = require("torch", "export")
+        with torch.no_grad():
+            out = self.module(torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32)))
+        out = out if isinstance(out, (tuple, list)) else (out,)
+        return [o.numpy() for o in out]
+
+    def _onnx_forward(self, obs: np.ndarray) -> list[np.ndarray]:
+        if "_ort" not in self.details:
+            ort = require("onnxruntime", "ort", "to run ONNX models")
+            self.details["_ort"] = ort.InferenceSession(str(self.onnx_path), providers=["CPUExecutionProvider"])
+        sess = self.details["_ort"]
+        name = sess.get_inputs()[0].name
+        batch = sess.get_inputs()[0].shape[0]
+        x = np.ascontiguousarray(obs, dtype=np.float32)
+        if isinstance(batch, int) and batch != x.shape[0]:  # a fixed batch size: one row at a time
+            rows = [sess.run(None, {name: x[i : i + 1]}) for i in range(x.shape[0])]
+            return [np.concatenate([r[k] for r in rows]) for k in range(len(rows[0]))]
+        return sess.run(None, {name: x})
 
 
-def load(spec: str, obs_shape: tuple[int, ...] | None = None) -> PolicySource:
+def load(
+    spec: str | None,
+    obs_shape: tuple[int, ...] | None = None,
+    *,
+    factory: str | None = None,
+    weights: str | None = None,
+    factory_args: dict | None = None,
+    vecnormalize: str | None = None,
+) -> PolicySource:
+    if factory:
+        if spec and weights:
+            raise BadInput(f"give the weights once: either SOURCE ({spec}) or --weights ({weights}), not both")
+        if vecnormalize:
+            raise BadInput("--vecnormalize applies to Stable-Baselines3 .zip sources, not to --factory")
+        return _factory(factory, weights or spec, obs_shape, factory_args or {})
+    if weights or factory_args:
+        raise BadInput("--weights and --factory-args go with --factory module:function (the code that builds the net)")
+    if not spec:
+        raise BadInput("give the policy: a SOURCE file (or example:mlp), or --factory module:function --weights FILE")
     if spec.startswith("example:"):
         from edgeperf.exporter import examples
 
+        if vecnormalize:
+            raise BadInput("--vecnormalize applies to Stable-Baselines3 .zip sources only")
         module, info = examples.build(spec.split(":", 1)[1])
         shape = (info["obs_dim"],)
         if obs_shape and tuple(obs_shape) != shape:
             raise BadInput(f"{spec} takes observations of shape {list(shape)}, not --obs-shape {list(obs_shape)}")
-        return PolicySource(module, "example", spec, shape, notes=[info["description"]])
+        from edgeperf.exporter import spaces
+
+        return PolicySource(
+            module,
+            "example",
+            spec,
+            shape,
+            action_space=spaces.box(-1.0, 1.0, (info["act_dim"],)),
+            action_shape=(info["act_dim"],),
+            description=info["description"],
+        )
+    if spec.startswith("reference:"):
+        if vecnormalize:
+            raise BadInput("--vecnormalize applies to Stable-Baselines3 .zip sources only")
+        return _reference(spec, obs_shape)
+    path = _existing_file(spec, "policy source")
+    if vecnormalize and not _is_sb3_zip(path):
+        raise BadInput("--vecnormalize applies to Stable-Baselines3 .zip sources only")
+    if path.suffix.lower() == ".onnx":
+        return _onnx(path, obs_shape)
+    if not zipfile.is_zipfile(path):
+        if path.suffix.lower() == ".zip":
+            raise BadInput(f"{spec} is not a zip file (truncated or damaged?): not a Stable-Baselines3 model")
+        raise BadInput(f"{spec} is not a TorchScript archive (not a zip file: truncated or not a torch file?)")
+    names = _zip_names(path)
+    if "data" in names and "policy.pth" in names:
+        from edgeperf.exporter import sb3
+
+        return sb3.load(path, obs_shape, vecnormalize)
+    if any(n.endswith("constants.pkl") for n in names):
+        return _torchscript(path, obs_shape)
+    if any(n.endswith("data.pkl") for n in names):
+        raise BadInput(
+            f"{spec} is a torch.save() file (a state_dict or a pickled module), not a TorchScript module: pass "
+            "--factory module:function --weights FILE to rebuild the network, or save it with torch.jit.save"
+        )
+    shown = ", ".join(sorted(names)[:4]) + (", ..." if len(names) > 4 else "")
+    raise BadInput(
+        f"{spec} is a zip file but neither a TorchScript archive nor a Stable-Baselines3 model (it holds {shown}); "
+        "give a torch.jit.save() file or an SB3 model.save() .zip"
+    )
+
+
+SOURCE_HINT = "give a TorchScript .pt, an SB3 .zip, an .onnx, or example:mlp"
+
+
+def _existing_file(spec: str, what: str, hint: str = SOURCE_HINT) -> Path:
     path = Path(spec)
     if not path.exists():
-        raise BadInput(f"policy source {spec} does not exist (give a TorchScript file, or example:mlp)")
+        raise BadInput(f"{what} {spec} does not exist ({hint})")
     if path.is_dir():
-        raise BadInput(f"policy source {spec} is a directory; give the policy file")
-    if path.suffix.lower() == ".onnx":
-        raise BadInput(f"{spec} is already an ONNX model: profile it with `edgeperf profile {spec}`")
+        raise BadInput(f"{what} {spec} is a directory; give the policy file")
+    return path
+
+
+def _zip_names(path: Path) -> list[str]:
+    try:
+        with zipfile.ZipFile(path) as z:
+            return z.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BadInput(f"{path} is a damaged zip file ({exc}); re-save or re-download it") from None
+
+
+def _is_sb3_zip(path: Path) -> bool:
     if not zipfile.is_zipfile(path):
-        raise BadInput(f"{spec} is not a TorchScript archive (not a zip file: truncated or not a torch file?)")
-    return _torchscript(path, obs_shape)
+        return False
+    names = _zip_names(path)
+    return "data" in names and "policy.pth" in names
+
+
+# -- bundled reference policies of domains (reference:quadruped/trot, reference:gym:Pendulum-v1) ------------
+
+
+def _reference(spec: str, obs_shape) -> PolicySource:
+    try:
+        from edgeperf.domains import references
+    except ImportError:
+        raise BadInput(f"{spec}: this edgeperf has no bundled reference policies") from None
+    module, shape = references.load(spec)
+    shape = tuple(shape)
+    if obs_shape and tuple(obs_shape) != shape:
+        raise BadInput(f"{spec} takes observations of shape {list(shape)}, not --obs-shape {list(obs_shape)}")
+    src = PolicySource(module.eval(), "reference", spec, shape, description=f"bundled reference policy ({spec})")
+    _check_forward(src)
+    _domain_spaces(src, spec[len("reference:") :])
+    return src
+
+
+def _domain_spaces(src: PolicySource, domain_id: str) -> None:
+    """Observation/action spaces from the domain's own env, when it can be built here."""
+    from edgeperf.exporter import spaces
+
+    try:
+        from edgeperf.domains import base
+
+        domain = base.make(domain_id)
+        env = domain.env(0)
+        try:
+            obs_space = spaces.from_gym(env.observation_space, "observation")
+            act_space = spaces.from_gym(env.action_space, "action")
+        finally:
+            env.close()
+    except Exception as exc:  # a domain that cannot be built here (no pybullet, ...) only costs the spaces
+        src.notes.append(f"no observation/action spaces: domain {domain_id} could not be built ({_first_line(exc)})")
+        return
+    if tuple(obs_space["shape"]) == src.obs_shape:
+        src.obs_space, src.action_space = obs_space, act_space
+        src.details["domain"] = domain_id
+        src.control_hz = float(domain.control_hz) if domain.control_hz else None
+
+
+# -- TorchScript ----------------------------------------------------------------------------------------------
 
 
 def _torchscript(path: Path, obs_shape) -> PolicySource:
     torch = require("torch", "export", "to load a TorchScript policy")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter(
-                "ignore", DeprecationWarning
-            )  # torch 2.9+ deprecates TorchScript; users still ship it
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.9+ deprecates TorchScript; users ship it
             module = torch.jit.load(str(path), map_location="cpu").eval()
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        hint = " It looks like a torch.save() file, not torch.jit.save()." if "constants.pkl" in str(exc) else ""
-        raise BadInput(f"{path} is not a loadable TorchScript module: {first}.{hint}") from None
+        raise BadInput(f"{path} is not a loadable TorchScript module: {_first_line(exc)}.") from None
     src = PolicySource(module, "torchscript", str(path), (), sha256=sha256_file(path))
-    if obs_shape:
-        src.obs_shape = tuple(obs_shape)
-    else:
-        src.obs_shape = _infer_obs_shape(module)
-        src.notes.append(
-            f"observation shape {list(src.obs_shape)} inferred from the first layer's weights; "
-            "pass --obs-shape to set it"
-        )
+    _set_obs_shape(src, obs_shape)
     _check_forward(src)
     return src
+
+
+# -- factory + state_dict -------------------------------------------------------------------------------------
+
+
+def _factory(factory: str, weights: str | None, obs_shape, args: dict) -> PolicySource:
+    torch = require("torch", "export", "to build the policy from --factory")
+    fn = _import_factory(factory)
+    try:
+        module = fn(**args)
+    except Exception as exc:
+        raise BadInput(f"--factory {factory}(**{args}) raised {type(exc).__name__}: {_first_line(exc)}") from None
+    if not isinstance(module, torch.nn.Module):
+        raise BadInput(f"--factory {factory} returned a {type(module).__name__}; it must return a torch.nn.Module")
+    name = factory
+    src_sha = None
+    notes = []
+    if weights:
+        wpath = _existing_file(weights, "--weights", "the state_dict saved with torch.save(model.state_dict(), ...)")
+        state, where = _load_state_dict(torch, wpath)
+        if where:
+            notes.append(f"the weights are the state_dict under key '{where}' of {wpath.name}")
+        _apply_state_dict(module, state, wpath, factory)
+        name, src_sha = f"{factory} + {wpath}", sha256_file(wpath)
+    else:
+        notes.append("no --weights given: the network is exported with the weights the factory gave it")
+    module.eval()
+    src = PolicySource(module, "factory", name, (), sha256=src_sha, notes=notes, details={"factory": factory})
+    if args:
+        src.details["factory_args"] = args
+    _set_obs_shape(src, obs_shape)
+    _check_forward(src)
+    return src
+
+
+def _import_factory(factory: str):
+    mod_name, _, fn_name = factory.rpartition(":")
+    if not mod_name or not fn_name:
+        raise BadInput(f"--factory {factory!r}: write module:function, e.g. my_pkg.nets:make_policy or nets.py:make")
+    try:
+        if mod_name.endswith(".py"):
+            file = Path(mod_name)
+            if not file.is_file():
+                raise BadInput(f"--factory {factory}: file {mod_name} does not exist")
+            spec = importlib.util.spec_from_file_location(f"edgeperf_factory_{file.stem}", file)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+        else:
+            # Like `python -m`, find modules in the current folder too (console scripts do not put it on the path).
+            added = os.getcwd() not in sys.path
+            if added:
+                sys.path.insert(0, os.getcwd())
+            try:
+                mod = importlib.import_module(mod_name)
+            finally:
+                if added:
+                    with contextlib.suppress(ValueError):
+                        sys.path.remove(os.getcwd())
+    except BadInput:
+        raise
+    except ModuleNotFoundError as exc:
+        raise BadInput(
+            f"--factory {factory}: cannot import {exc.name or mod_name}; run from the folder that holds it, "
+            "install its package, or give a file: path/to/nets.py:make_policy"
+        ) from None
+    except Exception as exc:
+        raise BadInput(
+            f"--factory {factory}: importing {mod_name} failed: {type(exc).__name__}: {_first_line(exc)}"
+        ) from None
+    fn = getattr(mod, fn_name, None)
+    if not callable(fn):
+        raise BadInput(f"--factory {factory}: {mod_name} has no function {fn_name}")
+    return fn
+
+
+def _load_state_dict(torch, path: Path) -> tuple[dict, str | None]:
+    """torch.load(weights_only=True): tensors and plain containers only, never arbitrary pickled code."""
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        msg = str(exc)
+        if "Unsupported global" in msg:
+            glob = msg.split("Unsupported global:", 1)[1].split()[1] if "GLOBAL " in msg else "a Python object"
+            raise BadInput(
+                f"--weights {path}: torch.load(weights_only=True) refused it: the file holds pickled Python objects "
+                f"({glob}), not only tensors; save model.state_dict() instead"
+            ) from None
+        raise BadInput(f"--weights {path} is not a file torch.load can read: {_first_line(exc)}") from None
+
+    def is_state(d) -> bool:
+        return isinstance(d, dict) and bool(d) and all(isinstance(v, torch.Tensor) for v in d.values())
+
+    if is_state(obj):
+        return obj, None
+    if isinstance(obj, dict):
+        for key in ("state_dict", "model_state_dict", "model", "policy", "actor"):
+            if is_state(obj.get(key)):
+                return obj[key], key
+    what = type(obj).__name__ + (f" with keys {sorted(map(str, obj))[:5]}" if isinstance(obj, dict) else "")
+    raise BadInput(f"--weights {path} holds a {what}, not a state_dict (a dict of tensors from model.state_dict())")
+
+
+def _apply_state_dict(module, state: dict, path: Path, factory: str) -> None:
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    mismatched = [
+        f"{k} is {list(state[k].shape)} in the file, {list(own[k].shape)} in the network"
+        for k in own
+        if k in state and tuple(state[k].shape) != tuple(own[k].shape)
+    ]
+    problems = []
+    if mismatched:
+        problems.append("size mismatch: " + _few(mismatched))
+    if missing:
+        problems.append("missing from the file: " + _few(missing))
+    if unexpected:
+        problems.append("not in the network: " + _few(unexpected))
+    if problems:
+        raise BadInput(
+            f"the state_dict in {path} does not fit the network --factory {factory} builds ("
+            + "; ".join(problems)
+            + "); check that the factory and its --factory-args match the training code"
+        )
+    module.load_state_dict(state)
+
+
+def _few(items: list[str], n: int = 3) -> str:
+    return ", ".join(items[:n]) + (f" (+{len(items) - n} more)" if len(items) > n else "")
+
+
+# -- ONNX (re-targeting) --------------------------------------------------------------------------------------
+
+
+def _onnx(path: Path, obs_shape) -> PolicySource:
+    import onnx
+
+    from edgeperf.exporter import metadata
+
+    try:
+        model = onnx.load(str(path), load_external_data=True)
+        onnx.checker.check_model(model)
+    except Exception as exc:
+        raise BadInput(f"{path} is not a valid ONNX model: {_first_line(exc)}") from None
+    init = {i.name for i in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in init]
+    if len(inputs) != 1:
+        raise BadInput(f"{path} has {len(inputs)} inputs; edgeperf exports policies with one observation input")
+    elem = inputs[0].type.tensor_type.elem_type
+    if elem != onnx.TensorProto.FLOAT:
+        raise BadInput(f"{path}: input '{inputs[0].name}' is {onnx.TensorProto.DataType.Name(elem)}; expected FLOAT")
+    quantized = {n.op_type for n in model.graph.node} & {
+        "QuantizeLinear",
+        "DynamicQuantizeLinear",
+        "MatMulInteger",
+        "QLinearMatMul",
+    }
+    halfs = any(t.data_type == onnx.TensorProto.FLOAT16 for t in model.graph.initializer)
+    if quantized or halfs:
+        raise BadInput(
+            f"{path} is already {'int8-quantized' if quantized else 'fp16'}; re-target from the fp32 model "
+            "(converting a converted model compounds the error)"
+        )
+    dims = inputs[0].type.tensor_type.shape.dim
+    shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims[1:])
+    if obs_shape:
+        if any(d is not None and d != o for d, o in zip(shape, obs_shape, strict=False)) or len(shape) != len(
+            obs_shape
+        ):
+            raise BadInput(f"{path} takes observations of shape {list(shape)}, not --obs-shape {list(obs_shape)}")
+        shape = tuple(obs_shape)
+    if any(d is None or d <= 0 for d in shape):
+        raise BadInput(f"{path} has a dynamic observation shape {list(shape)}; pass --obs-shape to fix it")
+    meta = metadata.decode({p.key: p.value for p in model.metadata_props})
+    if meta.get("precision") not in (None, "fp32"):
+        raise BadInput(f"{path} is a {meta['precision']} artifact; re-target from the fp32 model")
+    outs = [o.name for o in model.graph.output]
+    discrete = outs[:2] == ["action", "logits"]
+    out_dims = model.graph.output[0].type.tensor_type.shape.dim[1:]
+    action_shape = tuple(d.dim_value for d in out_dims) if all(d.HasField("dim_value") for d in out_dims) else None
+    src = PolicySource(
+        None,
+        "onnx",
+        str(path),
+        shape,
+        sha256=sha256_file(path),
+        obs_space=meta.get("obs_space"),
+        action_space=meta.get("action_space"),
+        control_hz=meta.get("control_hz"),
+        normalization=meta.get("normalization"),
+        discrete=discrete,
+        action_shape=action_shape,
+        onnx_path=path,
+        details={"input_name": inputs[0].name, "output_names": outs},
+    )
+    for key in ("source", "source_kind", "source_sha256"):
+        if meta.get(key):
+            src.details[f"original_{key}"] = meta[key]
+    if dims and dims[0].HasField("dim_value"):
+        src.notes.append(
+            f"{path.name} has a fixed batch size {dims[0].dim_value}; the artifact keeps it (export from the torch "
+            "policy for a dynamic batch axis)"
+        )
+    return src
+
+
+# -- shared ---------------------------------------------------------------------------------------------------
+
+
+def _set_obs_shape(src: PolicySource, obs_shape) -> None:
+    if obs_shape:
+        src.obs_shape = tuple(obs_shape)
+        return
+    src.obs_shape = _infer_obs_shape(src.module)
+    src.notes.append(
+        f"observation shape {list(src.obs_shape)} inferred from the first layer's weights; pass --obs-shape to set it"
+    )
 
 
 def _infer_obs_shape(module) -> tuple[int, ...]:
@@ -86,13 +474,21 @@ def _check_forward(src: PolicySource) -> None:
         with torch.no_grad():
             out = src.module(torch.zeros(1, *src.obs_shape))
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
         raise BadInput(
             f"{src.name} does not run on observations of shape [1, {', '.join(map(str, src.obs_shape))}]: "
-            f"{first}; pass the right --obs-shape"
+            f"{last}; pass the right --obs-shape"
         ) from None
     if not isinstance(out, torch.Tensor):
         raise BadInput(f"{src.name} returns {type(out).__name__}; edgeperf exports policies that return one tensor")
+    if out.dim() < 2 or out.shape[0] != 1:
+        raise BadInput(f"{src.name} returns shape {list(out.shape)} for a batch of 1; expected [batch, action...]")
+    src.action_shape = tuple(out.shape[1:])
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return (lines[0] if lines else type(exc).__name__).rstrip(".")
 
 
 def parse_shape(text: str | None) -> tuple[int, ...] | None:
@@ -106,3 +502,15 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
     if not shape or any(d <= 0 for d in shape):
         raise BadInput(f"--obs-shape {text!r} is not a shape; write e.g. 48 or 3,64,64")
     return shape
+
+
+def parse_factory_args(text: str | None) -> dict | None:
+    if not text:
+        return None
+    try:
+        args = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"--factory-args is not JSON ({exc.msg}); write e.g. '{{\"obs_dim\": 48}}'") from None
+    if not isinstance(args, dict):
+        raise BadInput("--factory-args must be a JSON object of keyword arguments, e.g. '{\"obs_dim\": 48}'")
+    return args

@@ -84,7 +84,7 @@ def _bad_sources(tmp_path):
     return {
         "random bytes": (rnd, "not a TorchScript archive"),
         "a state_dict": (state, "torch.save() file"),
-        "a foreign zip": (junkzip, "not a loadable TorchScript module"),
+        "a foreign zip": (junkzip, "neither a TorchScript archive nor a Stable-Baselines3 model"),
         "missing": (tmp_path / "missing.pt", "does not exist"),
         "a directory": (tmp_path, "is a directory"),
     }

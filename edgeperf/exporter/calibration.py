@@ -1,0 +1,59 @@
+"""Calibration data for int8 (onnxruntime static quantization, OpenVINO int8 and TensorRT int8 share it).
+
+Without a domain the observations are random in the observation space (spaces.sample: VecNormalize
+statistics when known, else uniform within bounds, else standard normal), drawn with a seed apart from the
+parity check's so that parity is never measured on the calibration set. Domain rollouts come with domains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgeperf.exporter import spaces
+
+SEED_OFFSET = 10_007  # calibration draws never coincide with parity draws of the same --seed
+
+
+@dataclass
+class CalibrationData:
+    obs: np.ndarray  # [n, *obs_shape] float32
+    source: str  # "random-in-space" (domain rollouts arrive with domains)
+    method: str  # how the observations were drawn, in words
+    seed: int
+
+    def batches(self, batch_size: int) -> Iterator[np.ndarray]:
+        """Contiguous float32 batches of at most batch_size observations, in order, covering all of them."""
+        if batch_size <= 0:
+            raise ValueError("batch_size must be positive")
+        for i in range(0, len(self.obs), batch_size):
+            yield np.ascontiguousarray(self.obs[i : i + batch_size], dtype=np.float32)
+
+    def reader(self, input_name: str, batch_size: int = 32):
+        """An onnxruntime.quantization CalibrationDataReader over the batches."""
+        from onnxruntime.quantization import CalibrationDataReader
+
+        data = self
+
+        class Reader(CalibrationDataReader):
+            def __init__(self):
+                self._it = iter(data.batches(batch_size))
+
+            def get_next(self):
+                batch = next(self._it, None)
+                return None if batch is None else {input_name: batch}
+
+            def rewind(self):
+                self._it = iter(data.batches(batch_size))
+
+        return Reader()
+
+    def describe(self) -> dict:
+        return {"source": self.source, "observations": len(self.obs), "method": self.method, "seed": self.seed}
+
+
+def random_in_space(src, n: int, seed: int) -> CalibrationData:
+    obs, how = spaces.sample(src.obs_space, src.obs_shape, n, seed + SEED_OFFSET, src.normalization)
+    return CalibrationData(obs, "random-in-space", how, seed + SEED_OFFSET)

@@ -1,0 +1,93 @@
+"""fp32 ONNX -> fp16 (onnxconverter-common, fp32 inputs/outputs kept) or int8 (onnxruntime.quantization,
+dynamic or static QDQ with calibration data). Both work file to file inside the exporter's private folder."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from pathlib import Path
+
+from edgeperf.errors import BadInput, require
+from edgeperf.exporter.calibration import CalibrationData
+
+QUANT_OPS = {"QuantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "QLinearMatMul", "ConvInteger", "QLinearConv"}
+
+
+@contextlib.contextmanager
+def _quiet():
+    """onnxruntime.quantization and onnxconverter-common log and print advice; keep the CLI's output ours."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.setLevel(level)
+
+
+def to_fp16(src: Path, dst: Path) -> dict:
+    import onnx
+
+    float16 = require("onnxconverter_common.float16", "export", "for fp16 export", package="onnxconverter-common")
+    model = onnx.load(str(src))
+    with _quiet():
+        half = float16.convert_float_to_float16(model, keep_io_types=True)
+    onnx.save(half, str(dst))
+    return {"method": "onnxconverter-common convert_float_to_float16", "io": "float32 (kept)"}
+
+
+def to_int8(src: Path, dst: Path, mode: str, calib: CalibrationData | None, *, symmetric: bool = False) -> dict:
+    """Quantize `src` to `dst`. mode: dynamic (weights int8, activations quantized at run time: no calibration)
+    or static (QDQ, activation ranges from `calib`). symmetric: int8 activations with zero point 0, as TensorRT
+    requires; otherwise uint8 activations, int8 weights (the onnxruntime CPU default)."""
+    import onnx
+
+    q = require("onnxruntime.quantization", "ort", "for int8 export", package="onnxruntime")
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    pre = dst.with_name(dst.stem + ".pre.onnx")
+    with _quiet():
+        # Symbolic shape inference and graph clean-up first: dynamo-exported graphs quantize only after it.
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=False)
+        if mode == "dynamic":
+            q.quantize_dynamic(str(pre), str(dst), weight_type=q.QuantType.QInt8, per_channel=False)
+        elif mode == "static":
+            if calib is None:
+                raise BadInput("static int8 quantization needs calibration observations")
+            model = onnx.load(str(pre))
+            inp = model.graph.input[0]
+            batch = inp.type.tensor_type.shape.dim[0]
+            batch_size = batch.dim_value if batch.HasField("dim_value") and batch.dim_value > 0 else 32
+            q.quantize_static(
+                str(pre),
+                str(dst),
+                calib.reader(inp.name, batch_size),
+                quant_format=q.QuantFormat.QDQ,
+                activation_type=q.QuantType.QInt8 if symmetric else q.QuantType.QUInt8,
+                weight_type=q.QuantType.QInt8,
+                per_channel=True,
+                calibrate_method=q.CalibrationMethod.MinMax,
+                extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": True},
+            )
+        else:
+            raise BadInput(f"--quantization {mode}: choose dynamic or static")
+    pre.unlink(missing_ok=True)
+    ops = [n.op_type for n in onnx.load(str(dst)).graph.node]
+    info = {
+        "mode": mode,
+        "method": f"onnxruntime.quantization.quantize_{mode} after quant_pre_process",
+        "weights": "int8 per-channel symmetric" if mode == "static" else "int8 per-tensor",
+        "activations": (
+            ("int8 symmetric" if symmetric else "uint8 asymmetric") + ", ranges from calibration (MinMax), QDQ format"
+            if mode == "static"
+            else "quantized at run time per inference (DynamicQuantizeLinear)"
+        ),
+        "quantized_nodes": sum(op in QUANT_OPS for op in ops),
+    }
+    if calib is not None and mode == "static":
+        info["calibration"] = calib.describe()
+    return info

@@ -1,0 +1,252 @@
+"""Stable-Baselines3 .zip policies (PPO, A2C, SAC, TD3, DQN; Box observations; Box or Discrete actions) -> one
+torch module that takes raw observations and returns the action the robot applies:
+
+    raw obs -> [VecNormalize: clip((obs - mean) / sqrt(var + eps), +-clip_obs)] -> [/255 for images]
+            -> the deterministic action path of the policy
+            -> Box: unscale from [-1, 1] to [low, high] (squashed policies: SAC, TD3, gSDE) or clip to [low, high]
+               Discrete: argmax of the logits (Q-values for DQN); the logits are a second output
+
+The parity reference is SB3's own `policy.predict(VecNormalize.normalize_obs(obs), deterministic=True)`, so
+parity proves the whole chain, not just the network.
+
+Trust: an SB3 .zip and a VecNormalize .pkl are Python pickles; loading them runs code from the file. Only
+export files you trust (the same holds for SB3's own `PPO.load`).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from edgeperf.errors import BadInput, require
+from edgeperf.exporter import spaces
+from edgeperf.exporter.sources import PolicySource, _existing_file, _first_line
+from edgeperf.results.report import sha256_file
+
+TRUST = "it is unpickled, which runs code from the file: only load files you trust"
+ALGOS = ("PPO", "A2C", "SAC", "TD3", "DQN")
+# Training-only entries that are pickled lambdas and may not unpickle under another Python: never needed here.
+_CUSTOM_OBJECTS = {
+    "learning_rate": 0.0,
+    "lr_schedule": lambda _: 0.0,
+    "clip_range": lambda _: 0.0,
+    "exploration_schedule": lambda _: 0.0,
+}
+
+
+def detect_algo(data: dict) -> str | None:
+    """The algorithm of a saved SB3 model, from its `data` JSON (the zip does not name it)."""
+    module = str((data.get("policy_class") or {}).get("__module__", ""))
+    for algo in ("sac", "td3", "dqn"):
+        if f"stable_baselines3.{algo}." in module:
+            return algo.upper()
+    if "clip_range" in data:
+        return "PPO"
+    if "policy_delay" in data:
+        return "TD3"
+    if "target_entropy" in data:
+        return "SAC"
+    if "exploration_final_eps" in data or "exploration_rate" in data:
+        return "DQN"
+    if "gae_lambda" in data:
+        return "A2C"
+    return None
+
+
+def load(path: Path, obs_shape, vecnormalize: str | None) -> PolicySource:
+    try:
+        with zipfile.ZipFile(path) as z:
+            data = json.loads(z.read("data"))
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError, OSError) as exc:
+        raise BadInput(f"{path} is not a Stable-Baselines3 model: its 'data' entry is unreadable ({exc})") from None
+    algo = detect_algo(data)
+    if algo is None:
+        raise BadInput(
+            f"{path} looks like a Stable-Baselines3 model of an algorithm edgeperf does not know; "
+            f"supported: {', '.join(ALGOS)} (sb3-contrib algorithms are not)"
+        )
+    sb3 = require("stable_baselines3", "sb3", "to load Stable-Baselines3 models")
+    require("torch", "export", "to export policies")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = getattr(sb3, algo).load(
+                str(path), device="cpu", custom_objects=_CUSTOM_OBJECTS, print_system_info=False
+            )
+    except Exception as exc:
+        raise BadInput(
+            f"{path}: Stable-Baselines3 could not load it as a {algo} model: {type(exc).__name__}: "
+            f"{_first_line(exc)} (note: {TRUST})"
+        ) from None
+    policy = model.policy.eval()
+    obs_space = spaces.from_gym(model.observation_space, "observation")
+    act_space = spaces.from_gym(model.action_space, "action")
+    if obs_space["type"] != "box":
+        raise BadInput(f"{path}: Discrete observation spaces are not supported; edgeperf exports Box observations")
+    shape = tuple(obs_space["shape"])
+    if obs_shape and tuple(obs_shape) != shape:
+        raise BadInput(
+            f"{path} takes observations of shape {list(shape)} (its observation space), not --obs-shape "
+            f"{list(obs_shape)}"
+        )
+    norm, vn, notes = None, None, []
+    if vecnormalize:
+        norm, vn, notes = _vecnormalize(vecnormalize, shape)
+    module, post = build_module(policy, algo, model.observation_space, model.action_space, norm)
+    post_note = {
+        "unscale": "actions unscaled from [-1, 1] to the action space's bounds inside the graph",
+        "clip": "actions clipped to the action space's bounds inside the graph",
+        "argmax": "the chosen action is the argmax of the logits; the logits are the second output",
+    }[post]
+
+    def reference(obs: np.ndarray) -> np.ndarray:
+        x = vn.normalize_obs(obs) if vn is not None else obs
+        return np.asarray(policy.predict(x, deterministic=True)[0])
+
+    details = {"algorithm": algo, "policy_class": type(policy).__name__, "post_processing": post_note}
+    details["sb3_version"] = getattr(sb3, "__version__", None)
+    if vecnormalize:
+        details["vecnormalize"] = str(vecnormalize)
+    return PolicySource(
+        module,
+        "sb3",
+        str(path),
+        shape,
+        sha256=sha256_file(path),
+        obs_space=obs_space,
+        action_space=act_space,
+        normalization={k: v for k, v in norm.items()} if norm else None,
+        notes=notes,
+        details=details,
+        discrete=post == "argmax",
+        action_shape=tuple(model.action_space.shape or ()),
+        reference=reference,
+    )
+
+
+def _vecnormalize(spec: str, obs_shape) -> tuple[dict | None, object, list[str]]:
+    path = _existing_file(spec, "--vecnormalize", "the statistics saved with vec_env.save('vecnormalize.pkl')")
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    try:
+        with open(path, "rb") as f:
+            vn = pickle.load(f)
+    except Exception as exc:
+        raise BadInput(
+            f"--vecnormalize {path} is not a readable VecNormalize pickle ({type(exc).__name__}: {_first_line(exc)}); "
+            f"note: {TRUST}"
+        ) from None
+    if not isinstance(vn, VecNormalize):
+        raise BadInput(
+            f"--vecnormalize {path} holds a {type(vn).__name__}, not VecNormalize statistics "
+            "(save them with vec_env.save('vecnormalize.pkl'))"
+        )
+    if not vn.norm_obs:
+        return None, None, [f"{path.name} has observation normalization off (norm_obs=False): nothing to bake in"]
+    if isinstance(vn.obs_rms, dict):
+        raise BadInput(f"--vecnormalize {path} normalizes a Dict observation space; edgeperf exports Box observations")
+    mean, var = np.asarray(vn.obs_rms.mean, np.float64), np.asarray(vn.obs_rms.var, np.float64)
+    if mean.shape != tuple(obs_shape):
+        raise BadInput(
+            f"--vecnormalize {path} holds statistics for observations of shape {list(mean.shape)}, but the policy "
+            f"takes {list(obs_shape)}: are these the statistics of this policy's training run?"
+        )
+    norm = {
+        "type": "vecnormalize",
+        "rule": "clip((obs - mean) / sqrt(var + epsilon), -clip_obs, clip_obs)",
+        "mean": mean.ravel().tolist(),
+        "var": var.ravel().tolist(),
+        "epsilon": float(vn.epsilon),
+        "clip_obs": float(vn.clip_obs),
+    }
+    return norm, vn, []
+
+
+def build_module(policy, algo: str, obs_space, action_space, norm: dict | None):
+    """The deterministic action path as one nn.Module; returns (module, post) with post in unscale|clip|argmax."""
+    torch = require("torch", "export")
+    from stable_baselines3.common.distributions import StateDependentNoiseDistribution
+    from stable_baselines3.common.preprocessing import is_image_space
+
+    nn = torch.nn
+    discrete = type(action_space).__name__ == "Discrete"
+    tanh = False
+    if algo in ("PPO", "A2C"):
+        core = _ActorCriticCore(policy)
+        if not discrete and isinstance(policy.action_dist, StateDependentNoiseDistribution):
+            tanh = bool(policy.squash_output)  # gSDE with squashing: the mode is tanh(mean)
+    elif algo == "SAC":
+        actor = policy.actor
+        core = nn.Sequential(actor.features_extractor, actor.latent_pi, actor.mu)
+        tanh = True  # SquashedDiagGaussian / squashed gSDE: the deterministic action is tanh(mean)
+    elif algo == "TD3":
+        core = nn.Sequential(policy.actor.features_extractor, policy.actor.mu)  # mu ends in Tanh
+    elif algo == "DQN":
+        core = nn.Sequential(policy.q_net.features_extractor, policy.q_net.q_net)  # Q-values
+    else:  # pragma: no cover - detect_algo only returns the above
+        raise BadInput(f"unsupported algorithm {algo}")
+    post = "argmax" if discrete else ("unscale" if policy.squash_output else "clip")
+    scale_images = bool(getattr(policy, "normalize_images", False) and is_image_space(obs_space))
+    module = _SB3Policy(torch, core, norm, scale_images, tanh, post, action_space)
+    return module.eval(), post
+
+
+def _ActorCriticCore(policy):
+    torch = require("torch", "export")
+
+    class ActorCriticCore(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = policy.pi_features_extractor
+            self.mlp = policy.mlp_extractor
+            self.head = policy.action_net
+
+        def forward(self, x):
+            return self.head(self.mlp.forward_actor(self.features(x)))
+
+    return ActorCriticCore()
+
+
+def _SB3Policy(torch, core, norm, scale_images, tanh, post, action_space):
+    class SB3Policy(torch.nn.Module):
+        """raw observation -> the action the robot applies (see the module docstring)."""
+
+        def __init__(self):
+            super().__init__()
+            self.core = core
+            self.normalize = norm is not None
+            self.scale_images, self.tanh, self.post = scale_images, tanh, post
+            if norm:
+                mean = np.asarray(norm["mean"], np.float64)
+                inv_std = 1.0 / np.sqrt(np.asarray(norm["var"], np.float64) + norm["epsilon"])
+                self.register_buffer("obs_mean", torch.tensor(mean, dtype=torch.float32))
+                self.register_buffer("obs_inv_std", torch.tensor(inv_std, dtype=torch.float32))
+                self.clip_obs = float(norm["clip_obs"])
+            if post == "argmax":
+                self.start = int(getattr(action_space, "start", 0))
+            else:
+                self.register_buffer("low", torch.tensor(np.asarray(action_space.low), dtype=torch.float32))
+                self.register_buffer("high", torch.tensor(np.asarray(action_space.high), dtype=torch.float32))
+
+        def forward(self, obs):
+            x = obs
+            if self.normalize:
+                x = torch.clamp((x - self.obs_mean) * self.obs_inv_std, -self.clip_obs, self.clip_obs)
+            if self.scale_images:
+                x = x / 255.0
+            out = self.core(x)
+            if self.post == "argmax":
+                action = torch.argmax(out, dim=1)
+                return (action + self.start if self.start else action), out
+            if self.tanh:
+                out = torch.tanh(out)
+            if self.post == "unscale":
+                return self.low + 0.5 * (out + 1.0) * (self.high - self.low)
+            return torch.maximum(torch.minimum(out, self.high), self.low)
+
+    return SB3Policy()

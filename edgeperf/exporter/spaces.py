@@ -1,0 +1,117 @@
+"""Observation/action spaces as plain JSON-able dicts (they travel in artifact metadata and reports), and the
+observation sampler that parity and int8 calibration share. No torch here.
+
+    {"type": "box", "shape": [3], "low": [-1, -1, -8], "high": [1, 1, 8]}
+    {"type": "box", "shape": [4], "low": null, "high": null,
+     "low_partial": [-4.8, null, -0.42, null], "high_partial": [4.8, null, 0.42, null]}
+    {"type": "discrete", "n": 4, "start": 0}
+
+`low`/`high` are a number for all elements or one number per element, and only ever finite numbers: readers
+may sample uniformly between them. A space bounded in some elements only has `low`/`high` null and the
+per-element bounds in `low_partial`/`high_partial`, null where unbounded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeperf.errors import BadInput
+
+# A bound beyond this is "unbounded" (gymnasium envs often say +-3.4e38 for "anything").
+UNBOUNDED = 1e6
+
+
+def box(low, high, shape) -> dict:
+    shape = [int(d) for d in shape]
+    lo, hi = _bound_list(low, shape), _bound_list(high, shape)
+    if _all_finite(lo) and _all_finite(hi):
+        return {"type": "box", "shape": shape, "low": lo, "high": hi}
+    space = {"type": "box", "shape": shape, "low": None, "high": None}
+    if lo is not None or hi is not None:  # bounded somewhere
+        space["low_partial"], space["high_partial"] = lo, hi
+    return space
+
+
+def _all_finite(b) -> bool:
+    return b is not None and (not isinstance(b, list) or all(v is not None for v in b))
+
+
+def discrete(n: int, start: int = 0) -> dict:
+    return {"type": "discrete", "n": int(n), "start": int(start)}
+
+
+def _bound_list(b, shape):
+    a = np.broadcast_to(np.asarray(b, dtype=np.float64), shape).ravel()
+    vals = [None if not np.isfinite(v) or abs(v) >= UNBOUNDED else float(v) for v in a]
+    if len(set(vals)) == 1:
+        return vals[0]  # one number (or null) for all elements keeps metadata small for images
+    return vals
+
+
+def bounds(space: dict | None, shape) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) as float64 arrays of `shape`, NaN where unbounded or unknown."""
+    shape = tuple(shape)
+    space = space or {}
+    lo, hi = space.get("low"), space.get("high")
+    if lo is None and hi is None:
+        lo, hi = space.get("low_partial"), space.get("high_partial")
+    return _bound_array(lo, shape), _bound_array(hi, shape)
+
+
+def _bound_array(v, shape) -> np.ndarray:
+    if v is None:
+        return np.full(shape, np.nan)
+    if isinstance(v, (list, tuple)):
+        a = np.array([np.nan if x is None else x for x in v], dtype=np.float64)
+        a = np.full(shape, a[0]) if a.size == 1 else a.reshape(shape)
+    else:
+        a = np.full(shape, float(v))
+    return np.where(np.abs(a) >= UNBOUNDED, np.nan, a)
+
+
+def from_gym(space, what: str) -> dict:
+    """A gymnasium Box or Discrete space -> our dict; anything else is BadInput."""
+    kind = type(space).__name__
+    if kind == "Box":
+        return box(space.low, space.high, space.shape)
+    if kind == "Discrete":
+        return discrete(space.n, getattr(space, "start", 0))
+    raise BadInput(
+        f"{what} space {kind} is not supported: edgeperf exports policies with Box observations and Box or "
+        "Discrete actions"
+    )
+
+
+def sample(space: dict | None, shape, n: int, seed: int, normalization: dict | None = None) -> tuple[np.ndarray, str]:
+    """n observations drawn per element: from the running statistics the policy was trained with when known
+    (mean + std * N(0,1), clipped to bounds), else uniform within finite bounds, else standard normal.
+    Returns the batch and a sentence saying how it was drawn."""
+    shape = tuple(shape)
+    rng = np.random.default_rng(seed)
+    low, high = bounds(space, shape)
+    bounded = np.isfinite(low) & np.isfinite(high)
+    if normalization and normalization.get("mean") is not None:
+        mean = np.asarray(normalization["mean"], dtype=np.float64).reshape(shape)
+        std = np.sqrt(np.asarray(normalization["var"], dtype=np.float64).reshape(shape))
+        x = mean + std * rng.standard_normal((n, *shape))
+        x = np.clip(x, np.where(np.isfinite(low), low, -np.inf), np.where(np.isfinite(high), high, np.inf))
+        how = "normal with the observation statistics the policy was trained with (VecNormalize mean and std)"
+        return x.astype(np.float32), how
+    u = rng.uniform(0.0, 1.0, (n, *shape))
+    z = rng.standard_normal((n, *shape))
+    lo, hi = np.where(bounded, low, 0.0), np.where(bounded, high, 1.0)
+    x = np.where(bounded, lo + u * (hi - lo), z)
+    if bounded.all():
+        how = "uniform in the observation space's bounds"
+    elif bounded.any():
+        how = (
+            f"uniform within bounds for {int(bounded.sum())} of {bounded.size} observation values, "
+            "standard normal for the unbounded ones"
+        )
+    else:
+        how = (
+            "standard normal (the observation space has no finite bounds)"
+            if space
+            else ("standard normal (no observation space known)")
+        )
+    return x.astype(np.float32), how

@@ -1,0 +1,183 @@
+"""TensorRT engines. tensorrt cannot be installed on the dev machine (no GPU; NVIDIA's libraries): here are the
+gating, the calibration data, the settings and the plumbing through a recording stand-in module; the real
+build-and-run tests carry the `tensorrt` marker and skip where TensorRT or CUDA is absent."""
+
+import json
+import sys
+
+import numpy as np
+import onnx
+import pytest
+
+from edgeperf.errors import BadInput, DependencyMissing
+from edgeperf.exporter import calibration, metadata, quantize, spaces, tensorrt_engine
+from edgeperf.exporter.onnx import export
+from edgeperf.exporter.sources import PolicySource
+from tests.exporter import fake_tensorrt
+
+
+@pytest.fixture
+def no_tensorrt(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorrt", None)  # absent even on a machine that has it
+
+
+def test_missing_tensorrt_is_exit_3_before_any_work(no_tensorrt, tmp_path, cli):
+    r = cli("export", "example:mlp", "-o", tmp_path / "p.engine", "--precision", "fp16")
+    assert r.code == 3
+    assert len(r.err.strip().splitlines()) == 1 and "tensorrt is not installed" in r.err and "JetPack" in r.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_require_tensorrt_raises_dependency_missing(no_tensorrt):
+    with pytest.raises(DependencyMissing, match="pip install tensorrt"):
+        tensorrt_engine.require_tensorrt()
+
+
+@pytest.mark.parametrize(("precision", "flags"), [("fp32", []), ("fp16", ["FP16"]), ("int8", ["INT8"])])
+def test_engine_settings(precision, flags):
+    s = tensorrt_engine.engine_settings(precision, "obs", (48,), max_batch=16)
+    assert s["flags"] == flags
+    assert s["profile"] == {"input": "obs", "min": [1, 48], "opt": [1, 48], "max": [16, 48]}
+    assert (s["quantization"] is not None) == (precision == "int8")
+
+
+def test_engine_settings_fixed_batch_and_bad_values():
+    s = tensorrt_engine.engine_settings("fp32", "x", (3, 8), fixed_batch=1)
+    assert s["profile"]["min"] == s["profile"]["max"] == [1, 3, 8]
+    with pytest.raises(BadInput, match="--max-batch 0"):
+        tensorrt_engine.engine_settings("fp32", "x", (3,), max_batch=0)
+    with pytest.raises(BadInput, match="bf16"):
+        tensorrt_engine.engine_settings("bf16", "x", (3,))
+
+
+def test_default_timing_cache_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert tensorrt_engine.default_timing_cache("10.3.0") == tmp_path / "edgeperf" / "tensorrt-10.3.0.timing-cache"
+
+
+# -- calibration data (shared by onnxruntime static int8, OpenVINO int8 and TensorRT int8) ---------------------
+
+
+def _src(obs_space=None, normalization=None, shape=(3,)):
+    return PolicySource(None, "onnx", "x", shape, obs_space=obs_space, normalization=normalization)
+
+
+def test_calibration_batches_cover_every_observation_in_order():
+    data = calibration.random_in_space(_src(spaces.box([-1, -1, -8], [1, 1, 8], (3,))), 100, seed=0)
+    batches = list(data.batches(32))
+    assert [len(b) for b in batches] == [32, 32, 32, 4]
+    assert all(b.dtype == np.float32 and b.flags.c_contiguous for b in batches)
+    np.testing.assert_array_equal(np.concatenate(batches), data.obs)
+    assert np.all(data.obs >= [-1, -1, -8]) and np.all(data.obs <= [1, 1, 8])
+    assert data.source == "random-in-space" and "uniform" in data.method
+    with pytest.raises(ValueError, match="batch_size"):
+        next(data.batches(0))
+
+
+def test_calibration_is_seeded_and_apart_from_parity_observations():
+    src = _src(spaces.box(-1, 1, (3,)))
+    a, b = calibration.random_in_space(src, 50, 7), calibration.random_in_space(src, 50, 7)
+    np.testing.assert_array_equal(a.obs, b.obs)
+    parity_obs, _ = spaces.sample(src.obs_space, src.obs_shape, 50, 7)
+    assert not np.allclose(a.obs, parity_obs)
+
+
+def test_calibration_uses_training_statistics_when_known():
+    norm = {"mean": [100.0, -5.0], "var": [4.0, 0.25]}
+    data = calibration.random_in_space(_src(None, norm, (2,)), 4000, 0)
+    np.testing.assert_allclose(data.obs.mean(axis=0), [100, -5], atol=0.1)
+    np.testing.assert_allclose(data.obs.std(axis=0), [2, 0.5], rtol=0.05)
+    assert "VecNormalize" in data.method
+
+
+def test_calibration_reader_feeds_onnxruntime_and_rewinds():
+    data = calibration.random_in_space(_src(), 10, 0)
+    reader = data.reader("obs", batch_size=4)
+    first = [reader.get_next() for _ in range(4)]
+    assert [len(x["obs"]) for x in first[:3]] == [4, 4, 2] and first[3] is None
+    reader.rewind()
+    assert reader.get_next()["obs"].shape == (4, 3)
+
+
+def test_tensorrt_int8_graph_is_symmetric_qdq(example_onnx, tmp_path):
+    """What TensorRT's parser gets for int8: Q/DQ with zero points 0 (TensorRT's requirement), calibrated on
+    the shared data; onnxruntime runs it too, which gives its error before any GPU is involved."""
+    import onnxruntime as ort
+
+    src = _src(None, None, (48,))
+    data = calibration.random_in_space(src, 256, 0)
+    out = tmp_path / "qdq.onnx"
+    info = quantize.to_int8(example_onnx, out, "static", data, symmetric=True)
+    assert info["quantized_nodes"] >= 3 and "symmetric" in info["activations"]
+    model = onnx.load(str(out))
+    zero_points = [onnx.numpy_helper.to_array(t) for t in model.graph.initializer if t.name.endswith("zero_point")]
+    assert zero_points and all(z.dtype == np.int8 and not z.any() for z in zero_points)
+    obs = np.random.default_rng(1).standard_normal((64, 48)).astype(np.float32)
+    ref = ort.InferenceSession(str(example_onnx)).run(None, {"obs": obs})[0]
+    got = ort.InferenceSession(str(out)).run(None, {"obs": obs})[0]
+    assert np.abs(got - ref).max() < 0.15
+
+
+# -- the builder plumbing, through the recording stand-in ------------------------------------------------------
+
+
+def test_int8_engine_plumbing(monkeypatch, tmp_path):
+    fake_tensorrt.install(monkeypatch)
+    cache = tmp_path / "cache" / "trt.timing-cache"
+    out = tmp_path / "policy.engine"
+    report = export("example:mlp", out, precision="int8", max_batch=8, timing_cache=cache, calibration_samples=128)
+    build = next(c for c in fake_tensorrt.CALLS if c[0] == "build")
+    assert build[1]["flags"] == ["INT8"] and build[1]["profiles"] == [[[1, 48], [1, 48], [8, 48]]]
+    assert "QuantizeLinear" in build[1]["ops"] and build[2] == {"WORKSPACE": 1 << 30}
+    assert out.read_bytes().startswith(b"FAKE-ENGINE")
+    # the timing cache was saved, and the next build starts from it
+    assert cache.read_bytes() == b"+timing"
+    export("example:mlp", tmp_path / "again.engine", precision="int8", timing_cache=cache, check=False)
+    assert [c[1] for c in fake_tensorrt.CALLS if c[0] == "create_timing_cache"] == [b"", b"+timing"]
+    # metadata in the sidecar, which the runtime reads
+    side = json.loads(metadata.sidecar(out).read_text())
+    assert side["precision"] == "int8" and side["format"] == "tensorrt" and side["obs_shape"] == [48]
+    assert side["quantization"]["calibration"]["observations"] == 128
+    assert metadata.decode(metadata.read_sidecar(out))["action_space"]["shape"] == [12]
+    # the report: settings, and parity absent with its reason (no CUDA here), never a made-up figure
+    assert report.results["tensorrt"]["settings"]["flags"] == ["INT8"]
+    assert report.results["tensorrt"]["timing_cache_reused"] is False
+    assert "parity" not in report.results and "CUDA" in report.unmeasured["parity"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "again.engine",
+        "again.engine.edgeperf.json",
+        "cache",
+        "policy.engine",
+        "policy.engine.edgeperf.json",
+    ]
+
+
+@pytest.mark.parametrize(("precision", "flags"), [("fp32", []), ("fp16", ["FP16"])])
+def test_float_engine_plumbing_parses_the_float_graph(precision, flags, monkeypatch, tmp_path, example_onnx):
+    fake_tensorrt.install(monkeypatch)
+    export(str(example_onnx), tmp_path / "p.plan", precision=precision, timing_cache=tmp_path / "c", check=False)
+    build = next(c for c in fake_tensorrt.CALLS if c[0] == "build")
+    assert build[1]["flags"] == flags and "QuantizeLinear" not in build[1]["ops"] and "Gemm" in build[1]["ops"]
+
+
+# -- real TensorRT (a GPU machine with tensorrt and torch with CUDA) -------------------------------------------
+
+
+def _real_tensorrt():
+    trt = pytest.importorskip("tensorrt", reason="TensorRT is not installed here (it needs an NVIDIA GPU)")
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("TensorRT parity needs torch with CUDA")
+    if getattr(trt, "__file__", "").endswith("fake_tensorrt.py"):  # pragma: no cover
+        pytest.skip("the stand-in module is installed")
+    return trt
+
+
+@pytest.mark.tensorrt
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
+def test_real_engine_passes_parity(precision, tmp_path):
+    _real_tensorrt()
+    out = tmp_path / "policy.engine"
+    report = export("example:mlp", out, precision=precision, timing_cache=tmp_path / "cache")
+    assert report.results["parity"]["passed"], report.results["parity"]
+    assert metadata.sidecar(out).exists()
