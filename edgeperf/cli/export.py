@@ -108,8 +108,9 @@ def export(
     them runs code, so only export files you trust.
     """
     from edgeperf.exporter.onnx import export as run_export
-    from edgeperf.exporter.sources import parse_factory_args, parse_shape
+    from edgeperf.exporter.sources import parse_factory_args
     from edgeperf.results import render
+    from edgeperf.runtime.session import parse_shape
 
     report = run_export(
         source,
@@ -118,7 +119,7 @@ def export(
         precision=precision,
         quantization=quantization,
         opset=opset,
-        obs_shape=parse_shape(obs_shape),
+        obs_shape=parse_shape(obs_shape, option="--obs-shape"),
         factory=factory,
         weights=weights,
         factory_args=parse_factory_args(factory_args),

@@ -491,19 +491,6 @@ def _first_line(exc: BaseException) -> str:
     return (lines[0] if lines else type(exc).__name__).rstrip(".")
 
 
-def parse_shape(text: str | None) -> tuple[int, ...] | None:
-    """'48' or '3,64,64' -> a tuple of positive ints."""
-    if not text:
-        return None
-    try:
-        shape = tuple(int(t) for t in text.replace("x", ",").split(",") if t.strip())
-    except ValueError:
-        shape = ()
-    if not shape or any(d <= 0 for d in shape):
-        raise BadInput(f"--obs-shape {text!r} is not a shape; write e.g. 48 or 3,64,64")
-    return shape
-
-
 def parse_factory_args(text: str | None) -> dict | None:
     if not text:
         return None
