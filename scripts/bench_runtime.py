@@ -69,7 +69,7 @@ def backends(model: Path, xml: Path, rounds: int, n: int) -> dict:
     from edgeperf.exporter import examples
 
     module, info = examples.build("mlp")
-    scripted = torch.jit.script(module)
+    scripted = torch.jit.trace(module, torch.zeros(1, info["obs_dim"]))
     cases = {
         "auto (onnxruntime cpu)": lambda: Session.open(model, threads=1),
         "openvino cpu fp32": lambda: Session.open(xml, threads=1),
