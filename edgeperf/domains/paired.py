@@ -65,6 +65,8 @@ def validate(
 ) -> Report:
     if episodes < 2:
         raise BadInput(f"--episodes must be at least 2 for paired statistics, got {episodes}")
+    if margin is not None and not margin > 0:
+        raise BadInput(f"--margin must be a positive number of return units, got {margin}")
     domain = base.make(domain_id)
     reference = reference or domain.reference
     if not reference:
@@ -93,8 +95,6 @@ def validate(
         if not math.isfinite(margin):
             margin = 0.05 * abs(summary["reference"]["return"]["mean"]) or 1e-6
             margin_note = "5% of the reference's mean return (no margin is defined for this domain)"
-    elif not margin > 0:
-        raise BadInput(f"--margin must be a positive number of return units, got {margin}")
     diffs = np.array([d.ret - r.ret for d, r in zip(dep, ref, strict=True)])
     verdict = statistics.equivalence(
         diffs, margin, np.array([e.success for e in ref]), np.array([e.success for e in dep])

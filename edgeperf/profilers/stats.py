@@ -65,7 +65,7 @@ def latency_stats(samples_ns: np.ndarray, unit: float = 1e3) -> tuple[dict, list
     for p in PERCENTILES[1:]:
         beyond = n * (1 - p / 100)
         if beyond < MIN_TAIL_SAMPLES:
-            need = math.ceil(MIN_TAIL_SAMPLES / (1 - p / 100))
+            need = math.ceil(round(MIN_TAIL_SAMPLES / (1 - p / 100), 6))  # 10 / 0.001 is 10000.000000000002
             warnings.append(
                 f"{pct_key(p)} rests on {beyond:.1f} samples beyond it ({n} in all), and higher percentiles on "
                 f"fewer: run at least {need} iterations (--iterations) before trusting it"
