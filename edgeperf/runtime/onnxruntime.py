@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.errors import BadInput, HardwareMissing, require
-from edgeperf.runtime.session import IOSpec, Session, TensorSpec, as_batch
+from edgeperf.runtime.session import IOSpec, Session, TensorSpec
 
 # ONNX tensor type strings -> numpy dtypes
 _DTYPES = {
@@ -84,7 +84,6 @@ class OnnxRuntimeSession(Session):
             metadata=dict(meta.custom_metadata_map or {}),
         )
         self._out_names = [o.name for o in self.io.outputs]
-        self._in_names = [i.name for i in self.io.inputs]
         self.options = {
             "device": device,
             "threads": threads,
@@ -92,16 +91,6 @@ class OnnxRuntimeSession(Session):
             "optimization": optimization,
             "providers": self._sess.get_providers(),
         }
-
-    def prepare(self, obs):
-        if isinstance(obs, dict):
-            missing = set(self._in_names) - set(obs)
-            if missing:
-                raise BadInput(f"observation lacks inputs {sorted(missing)} of {self.path.name}")
-            return {s.name: as_batch(obs[s.name], s, self.path.name) for s in self.io.inputs}
-        if len(self.io.inputs) != 1:
-            raise BadInput(f"{self.path.name} has inputs {self._in_names}; pass a dict with one array each")
-        return {self._in_names[0]: as_batch(obs, self.io.inputs[0], self.path.name)}
 
     def infer(self, prepared) -> np.ndarray:
         # Plain run() is the lean path on CPU: measured here, IO binding and run_with_ort_values cost ~4x

@@ -9,7 +9,7 @@ import numpy as np
 
 from edgeperf.errors import BadInput, HardwareMissing, require
 from edgeperf.exporter import metadata
-from edgeperf.runtime.session import IOSpec, Session, TensorSpec, as_batch
+from edgeperf.runtime.session import IOSpec, Session, TensorSpec
 
 PRECISION_HINTS = {"fp32": "f32", "fp16": "f16", "bf16": "bf16"}
 
@@ -44,13 +44,6 @@ class OpenVinoSession(Session):
             outputs=tuple(_spec(p) for p in self._compiled.outputs),
             metadata=metadata.read_sidecar(self.path),
         )
-
-    def prepare(self, obs):
-        if isinstance(obs, dict):
-            return {s.name: as_batch(obs[s.name], s, self.path.name) for s in self.io.inputs}
-        if len(self.io.inputs) != 1:
-            raise BadInput(f"{self.path.name} has {len(self.io.inputs)} inputs; pass a dict with one array each")
-        return {self.io.inputs[0].name: as_batch(obs, self.io.inputs[0], self.path.name)}
 
     def infer(self, prepared) -> np.ndarray:
         # share_inputs: no copy of the observation into OpenVINO's tensor; the output is copied out because

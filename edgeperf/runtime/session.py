@@ -87,7 +87,18 @@ class Session:
 
     # -- the contract every backend implements --------------------------------------------------------
     def prepare(self, obs: Any) -> Any:
-        raise NotImplementedError
+        """Validate and convert once: {input name: contiguous batch array}. Backends that feed other types
+        (torch tensors) convert this further."""
+        name = Path(str(self.path)).name
+        if isinstance(obs, dict):
+            missing = sorted({s.name for s in self.io.inputs} - set(obs))
+            if missing:
+                raise BadInput(f"observation lacks inputs {missing} of {name}")
+            return {s.name: as_batch(obs[s.name], s, name) for s in self.io.inputs}
+        if len(self.io.inputs) != 1:
+            names = [s.name for s in self.io.inputs]
+            raise BadInput(f"{name} has inputs {names}; pass a dict with one array each")
+        return {self.io.inputs[0].name: as_batch(obs, self.io.inputs[0], name)}
 
     def infer(self, prepared: Any) -> np.ndarray:
         raise NotImplementedError

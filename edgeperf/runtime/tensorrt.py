@@ -15,7 +15,7 @@ import numpy as np
 
 from edgeperf.errors import BadInput, HardwareMissing, require
 from edgeperf.exporter import metadata
-from edgeperf.runtime.session import IOSpec, Session, TensorSpec, as_batch
+from edgeperf.runtime.session import IOSpec, Session, TensorSpec
 
 TRT_HINT = (
     "TensorRT ships with JetPack on a Jetson (python3-libnvinfer); on an x86 machine with an NVIDIA GPU: "
@@ -121,13 +121,6 @@ class TensorRTSession(Session):
         host = self._cuda.host_array(shape, dtype)
         self._buffers[name] = (self._cuda.malloc(host.nbytes), host)
         self._context.set_tensor_address(name, self._buffers[name][0])
-
-    def prepare(self, obs):
-        if isinstance(obs, dict):
-            return {s.name: as_batch(obs[s.name], s, self.path.name) for s in self.io.inputs}
-        if len(self.io.inputs) != 1:
-            raise BadInput(f"{self.path.name} has {len(self.io.inputs)} inputs; pass a dict with one array each")
-        return {self.io.inputs[0].name: as_batch(obs, self.io.inputs[0], self.path.name)}
 
     def infer(self, prepared) -> np.ndarray:
         cuda, stream = self._cuda, self._stream

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.errors import BadInput, HardwareMissing, require
-from edgeperf.runtime.session import IOSpec, Session, TensorSpec, as_batch
+from edgeperf.runtime.session import IOSpec, Session, TensorSpec
 
 
 class TorchSession(Session):
@@ -55,9 +55,7 @@ class TorchSession(Session):
         return cls(name, module=module, obs_shape=tuple(obs_shape), **options)
 
     def prepare(self, obs):
-        if isinstance(obs, dict):
-            raise BadInput("the torch backend takes one observation array")
-        x = as_batch(obs, self.io.inputs[0], self.path.name)
+        (x,) = super().prepare(obs).values()
         return self._torch.from_numpy(x).to(self._device)
 
     def infer(self, prepared) -> np.ndarray:
