@@ -11,6 +11,22 @@ JsonOut = Annotated[
     typer.Option("--json", metavar="PATH|-", help="Write the JSON report to PATH (atomically), or '-' for stdout."),
 ]
 
+# The power options `profile` and `measure` share.
+PowerOpt = Annotated[
+    str,
+    typer.Option(
+        "--power",
+        metavar="[auto|any|estimate|SOURCE]",
+        help="Power and energy: auto (every sensor that works here), any (a sensor, else a labelled estimate), "
+        "estimate (CPU time x per-core power, labelled), or sources: ina3221, rapl,battery.",
+    ),
+]
+NoPowerOpt = Annotated[bool, typer.Option("--no-power", help="Do not sample power (no idle baseline).")]
+PowerRateOpt = Annotated[float, typer.Option("--power-rate", metavar="HZ", help="Power sampling rate.")]
+IdleOpt = Annotated[
+    float, typer.Option("--idle", metavar="S", help="Idle baseline before measuring, subtracted from its power.")
+]
+
 
 def console(json_path: str | None = None):
     """Tables go to stdout, unless stdout carries the JSON report: then they go to stderr."""

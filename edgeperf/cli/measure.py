@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import JsonOut, console, write_report
+from edgeperf.cli.common import IdleOpt, JsonOut, NoPowerOpt, PowerOpt, PowerRateOpt, console, write_report
 
 # typer/click must hand everything after the command name to the command, options included.
 CONTEXT = {"allow_interspersed_args": False, "ignore_unknown_options": True}
@@ -15,20 +15,10 @@ CONTEXT = {"allow_interspersed_args": False, "ignore_unknown_options": True}
 
 def measure(
     command: Annotated[list[str], typer.Argument(help="The command to run and its arguments (after --).")],
-    power: Annotated[
-        str,
-        typer.Option(
-            "--power",
-            metavar="[auto|any|estimate|SOURCE]",
-            help="auto (every sensor that works here), any (a sensor, else a labelled estimate), estimate "
-            "(the command tree's CPU time x per-core power, labelled), or source names.",
-        ),
-    ] = "auto",
-    no_power: Annotated[bool, typer.Option("--no-power", help="Do not sample power.")] = False,
-    power_rate: Annotated[float, typer.Option("--power-rate", metavar="HZ", help="Sampling rate.")] = 10.0,
-    idle: Annotated[
-        float, typer.Option("--idle", metavar="S", help="Idle baseline before the command, subtracted.")
-    ] = 2.0,
+    power: PowerOpt = "auto",
+    no_power: NoPowerOpt = False,
+    power_rate: PowerRateOpt = 10.0,
+    idle: IdleOpt = 2.0,
     json_path: JsonOut = None,
 ) -> None:
     """Measure the energy, peak memory (of the whole process tree) and wall time of a command.

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import JsonOut, console, write_report
+from edgeperf.cli.common import IdleOpt, JsonOut, NoPowerOpt, PowerOpt, PowerRateOpt, console, write_report
 from edgeperf.errors import BadInput
 
 
@@ -44,20 +44,10 @@ def profile(
     plot_path: Annotated[
         Path | None, typer.Option("--plot", metavar="PATH", help="Write a latency plot (PNG; the plot extra).")
     ] = None,
-    power: Annotated[
-        str,
-        typer.Option(
-            "--power",
-            metavar="[auto|any|estimate|SOURCE]",
-            help="Power and energy: auto (every sensor that works here), any (a sensor, else a labelled "
-            "estimate), estimate (CPU time x per-core power, labelled), or sources: ina3221, rapl,battery.",
-        ),
-    ] = "auto",
-    no_power: Annotated[bool, typer.Option("--no-power", help="Do not sample power (no idle baseline).")] = False,
-    power_rate: Annotated[float, typer.Option("--power-rate", metavar="HZ", help="Power sampling rate.")] = 10.0,
-    idle: Annotated[
-        float, typer.Option("--idle", metavar="S", help="Idle baseline before the run, subtracted from its power.")
-    ] = 2.0,
+    power: PowerOpt = "auto",
+    no_power: NoPowerOpt = False,
+    power_rate: PowerRateOpt = 10.0,
+    idle: IdleOpt = 2.0,
     host: Annotated[
         str | None,
         typer.Option("--host", metavar="SSH_TARGET", help="Profile on this device over ssh: user@robot or an alias."),
