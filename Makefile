@@ -41,6 +41,9 @@ format: setup
 
 bench: setup
 	$(BIN)/python scripts/bench_cli_startup.py
+	$(BIN)/python scripts/bench_runtime.py
+	$(BIN)/python scripts/bench_export.py
+	$(BIN)/python scripts/bench_validate.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
