@@ -286,22 +286,29 @@ def validate(report, out: Console) -> None:
             f"{r['episodes']} paired episodes"
         )
     )
-    t.add_column("policy", style="bold")
-    for c in ("success", "falls", "return (95% CI)", "IQR", "CVaR 5%", "metrics"):
-        t.add_column(c, justify="right")
-    for name in ("reference", "deployed"):
-        s = r[name]
-        ret = s["return"]
-        metrics = ", ".join(f"{k} {v:.3g}" for k, v in s.get("metrics", {}).items())
-        t.add_row(
-            name,
-            f"{100 * s['success_rate']:.0f}%",
-            str(s["falls"]),
-            f"{ret['mean']:.1f} [{ret['ci95'][0]:.1f}, {ret['ci95'][1]:.1f}]",
-            f"{s['reliability']['dispersion_iqr']:.1f}",
-            f"{s['reliability']['risk_cvar5']:.1f}",
-            metrics,
-        )
+    t.add_column("", style="bold")
+    t.add_column("reference", justify="right")
+    t.add_column("deployed", justify="right")
+    ref, dep = r["reference"], r["deployed"]
+
+    def row(label, fmt):
+        t.add_row(label, fmt(ref), fmt(dep))
+
+    row(
+        "success",
+        lambda s: (
+            f"{100 * s['success_rate']:.0f}% [{100 * s['success_ci95'][0]:.0f}, {100 * s['success_ci95'][1]:.0f}]"
+        ),
+    )
+    row("falls", lambda s: str(s["falls"]))
+    row(
+        "return (95% CI)",
+        lambda s: f"{s['return']['mean']:.2f} [{s['return']['ci95'][0]:.2f}, {s['return']['ci95'][1]:.2f}]",
+    )
+    row("dispersion (IQR)", lambda s: f"{s['reliability']['dispersion_iqr']:.2f}")
+    row("risk (CVaR 5%)", lambda s: f"{s['reliability']['risk_cvar5']:.2f}")
+    for key in sorted(set(ref.get("metrics", {})) & set(dep.get("metrics", {})) - {"return"}):
+        row(key.replace("_", " "), lambda s, k=key: f"{s['metrics'][k]:.4g}")
     out.print(t)
     p = r["paired"]
     color = {"equivalent": "green", "different": "red"}.get(p["verdict"], "yellow")
