@@ -80,6 +80,17 @@ def export(
         str | None,
         typer.Option("--obs-shape", help="Observation shape without batch, e.g. 48 (TorchScript, --factory)."),
     ] = None,
+    domain: Annotated[
+        str | None,
+        typer.Option(
+            "--domain",
+            help="Parity and int8 calibration on observations from the policy's own rollouts "
+            "in this domain (e.g. quadruped/trot), instead of random points of its input space.",
+        ),
+    ] = None,
+    calibration_episodes: Annotated[
+        int, typer.Option("--calibration-episodes", help="With --domain: episodes rolled out per observation set.")
+    ] = 4,
     check: Annotated[bool, typer.Option("--check/--no-check", help="Prove parity with the original.")] = True,
     parity_samples: Annotated[int, typer.Option("--parity-samples", help="Observations for the parity check.")] = 512,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the parity (and calibration) observations.")] = 0,
@@ -130,6 +141,8 @@ def export(
         seed=seed,
         max_batch=max_batch,
         timing_cache=timing_cache,
+        domain=domain,
+        calibration_episodes=calibration_episodes,
     )
     con = console(json_path)
     render.export(report, con)

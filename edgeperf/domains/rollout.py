@@ -145,3 +145,36 @@ def run_pairs(
         min(workers, len(seeds)), mp_context=ctx, initializer=_init_worker, initargs=(domain_id, deployed, reference)
     ) as pool:
         return list(pool.map(_run_pair, seeds, [latency] * len(seeds)))
+
+
+def collect_observations(domain_id: str, act, n: int, seed: int, episodes: int) -> tuple[np.ndarray, str]:
+    """n observations the policy `act` (batch in, batch out) meets in the domain: `episodes` seeded episodes
+    driven by the policy itself, sampled evenly over every step. For parity and int8 calibration on the data
+    the policy will really see, not on random points of its input space."""
+    if episodes < 1:
+        raise BadInput(f"--calibration-episodes must be at least 1, got {episodes}")
+    domain = base.make(domain_id)
+    seen = []
+    for k in range(episodes):
+        env = domain.env(seed + k)
+        try:
+            obs, _ = env.reset(seed=seed + k)
+            if k == 0 and np.shape(obs) != tuple(env.observation_space.shape):
+                raise BadInput(f"{domain_id} gives observations of shape {list(np.shape(obs))}")
+            while True:
+                seen.append(np.asarray(obs, dtype=np.float32))
+                action = np.asarray(act(seen[-1][None]))[0]
+                if not np.all(np.isfinite(action)):
+                    break
+                obs, _, terminated, truncated, _ = env.step(action)
+                if terminated or truncated:
+                    break
+        finally:
+            env.close()
+    steps = np.asarray(seen)
+    pick = np.linspace(0, len(steps) - 1, n).round().astype(int)
+    how = (
+        f"{n} observations evenly spaced over the {len(steps)} steps of {episodes} {domain_id} episodes "
+        f"(seeds {seed}..{seed + episodes - 1}) driven by the source policy"
+    )
+    return steps[pick], how

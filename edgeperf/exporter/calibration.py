@@ -1,8 +1,9 @@
 """Calibration data for int8 (onnxruntime static quantization, OpenVINO int8 and TensorRT int8 share it).
 
 Without a domain the observations are random in the observation space (spaces.sample: VecNormalize
-statistics when known, else uniform within bounds, else standard normal), drawn with a seed apart from the
-parity check's so that parity is never measured on the calibration set. Domain rollouts come with domains.
+statistics when known, else uniform within bounds, else standard normal); with a domain, observations from
+rollouts of the source policy in it. Either way with seeds apart from the parity check's, so that parity is
+never measured on the calibration set.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ SEED_OFFSET = 10_007  # calibration draws never coincide with parity draws of th
 @dataclass
 class CalibrationData:
     obs: np.ndarray  # [n, *obs_shape] float32
-    source: str  # "random-in-space" (domain rollouts arrive with domains)
+    source: str  # "random-in-space" or "domain-rollouts"
     method: str  # how the observations were drawn, in words
     seed: int
 
@@ -52,6 +53,14 @@ class CalibrationData:
 
     def describe(self) -> dict:
         return {"source": self.source, "observations": len(self.obs), "method": self.method, "seed": self.seed}
+
+
+def for_source(src, n: int, seed: int) -> CalibrationData:
+    """The domain's rollouts when the export was given --domain, else random in the observation space."""
+    if "calibration" in src.rollouts:
+        obs, how = src.rollouts["calibration"]
+        return CalibrationData(obs, "domain-rollouts", how, seed + SEED_OFFSET)
+    return random_in_space(src, n, seed)
 
 
 def random_in_space(src, n: int, seed: int) -> CalibrationData:

@@ -29,6 +29,8 @@ TRT_SUFFIXES = (".engine", ".plan", ".trt")
 
 
 def observations(src: PolicySource, n: int, seed: int) -> tuple[np.ndarray, str]:
+    if "parity" in src.rollouts:
+        return src.rollouts["parity"]
     return spaces.sample(src.obs_space, src.obs_shape, n, seed, src.normalization)
 
 

@@ -50,6 +50,8 @@ class PolicySource:
     onnx_path: Path | None = None  # the model file of an ONNX source
     # The original policy's own path, numpy in -> numpy out: the parity reference. None: the module itself.
     reference: Callable[[np.ndarray], np.ndarray] | None = None
+    # With --domain: {"parity"|"calibration": (observations, how they were drawn)} from the domain's rollouts.
+    rollouts: dict = field(default_factory=dict)
 
     @property
     def output_names(self) -> list[str]:
