@@ -19,11 +19,7 @@ class TorchSession(Session):
         from edgeperf.exporter import sources
 
         self._torch = torch
-        if module is None and str(path).startswith("reference:"):
-            from edgeperf.domains import references
-
-            module, obs_shape = references.load(str(path))
-        elif module is None:
+        if module is None:
             src = sources.load(str(path), obs_shape)
             module, obs_shape = src.module, src.obs_shape
         elif obs_shape is None:
