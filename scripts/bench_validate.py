@@ -6,6 +6,8 @@
             no statistics
   validate  edgeperf's paired validation of the same seeds with 1 worker (bar: <= 1.2x bare)
   parallel  the same with 2 workers (bar: >= 1.6x faster than 1 worker on 2 cores)
+  broken    verdicts on deliberately broken deployments (bar: `different`): the artifact with its largest
+            weight matrix scaled by 1.5, and the right artifact with its actions delayed by 80 ms
 
 Run: .venv/bin/python scripts/bench_validate.py --domain quadruped/trot --episodes 20
 """
@@ -23,6 +25,7 @@ import onnxruntime as ort
 import torch
 
 from edgeperf.domains import base, references
+from edgeperf.domains.latency import LatencyModel
 from edgeperf.domains.paired import validate
 from edgeperf.exporter.onnx import export
 
@@ -58,6 +61,27 @@ def bare(domain_id: str, model: Path, seeds: list[int]) -> float:
     return time.perf_counter() - t0
 
 
+def scaled_copy(model: Path, out: Path, factor: float) -> Path:
+    """The artifact with its largest weight matrix scaled: a deployment bug parity would catch."""
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(str(model))
+    init = max(m.graph.initializer, key=lambda t: int(np.prod(t.dims)))
+    init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * np.float32(factor), init.name))
+    onnx.save(m, str(out))
+    return out
+
+
+def _broken(results: dict) -> dict:
+    return {
+        "verdict": results["paired"]["verdict"],
+        "success": results["deployed"]["success_rate"],
+        "falls": results["deployed"]["falls"],
+        "mean_return_difference": results["paired"]["mean_return_difference"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--domain", default="quadruped/trot")
@@ -75,6 +99,10 @@ def main() -> None:
         t0 = time.perf_counter()
         two = validate(model, args.domain, episodes=args.episodes, workers=2)
         t_two = time.perf_counter() - t0
+        broken = scaled_copy(model, Path(tmp) / "scaled.onnx", 1.5)
+        scaled = validate(broken, args.domain, episodes=args.episodes, workers=2).results
+        late = validate(model, args.domain, episodes=args.episodes, workers=2, latency=LatencyModel.constant(80))
+        late = late.results
     same = one.results["paired"] == two.results["paired"]
     print(
         json.dumps(
@@ -88,6 +116,10 @@ def main() -> None:
                 "speedup_2_workers": t_one / t_two,
                 "verdict": one.results["paired"]["verdict"],
                 "same_results_1_and_2_workers": same,
+                "success_reference": one.results["reference"]["success_rate"],
+                "success_deployed": one.results["deployed"]["success_rate"],
+                "weight_scaled_1.5": _broken(scaled),
+                "latency_80ms": _broken(late),
             },
             indent=2,
         )
