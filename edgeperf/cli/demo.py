@@ -56,6 +56,8 @@ def demo(
         str(artifact),
         "--rate",
         f"{d.control_hz:g}",
+        "--observations",
+        f"domain:{domain}",
         "--duration",
         str(duration),
         "--iterations",

@@ -35,7 +35,9 @@ def profile(
     shape: Annotated[
         str | None, typer.Option("--shape", help="Observation shape for dynamic inputs, without batch: 48.")
     ] = None,
-    observations: Annotated[str, typer.Option("--observations", help="random")] = "random",
+    observations: Annotated[
+        str, typer.Option("--observations", help="random, or domain:ID: the model's own observations in a domain.")
+    ] = "random",
     stress: Annotated[int, typer.Option("--stress", help="Co-runner processes that each keep a core busy.")] = 0,
     json_path: JsonOut = None,
     csv_path: Annotated[

@@ -147,7 +147,9 @@ def run_pairs(
         return list(pool.map(_run_pair, seeds, [latency] * len(seeds)))
 
 
-def collect_observations(domain_id: str, act, n: int, seed: int, episodes: int) -> tuple[np.ndarray, str]:
+def collect_observations(
+    domain_id: str, act, n: int, seed: int, episodes: int, driver: str = "the source policy"
+) -> tuple[np.ndarray, str]:
     """n observations the policy `act` (batch in, batch out) meets in the domain: `episodes` seeded episodes
     driven by the policy itself, sampled evenly over every step. For parity and int8 calibration on the data
     the policy will really see, not on random points of its input space."""
@@ -175,6 +177,6 @@ def collect_observations(domain_id: str, act, n: int, seed: int, episodes: int) 
     pick = np.linspace(0, len(steps) - 1, n).round().astype(int)
     how = (
         f"{n} observations evenly spaced over the {len(steps)} steps of {episodes} {domain_id} episodes "
-        f"(seeds {seed}..{seed + episodes - 1}) driven by the source policy"
+        f"(seeds {seed}..{seed + episodes - 1}) driven by {driver}"
     )
     return steps[pick], how

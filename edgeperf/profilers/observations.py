@@ -59,3 +59,28 @@ def random_pool(
         "batch": batch,
         "seed": seed,
     }
+
+
+def domain_pool(
+    session: Session, domain_id: str, batch: int = 1, seed: int = 0, episodes: int = 2
+) -> tuple[list, dict]:
+    """On-policy observations: the model itself drives `episodes` seeded episodes of the domain, and every
+    step's observation is kept (in order, `batch` consecutive observations per inference)."""
+    from edgeperf.domains.rollout import collect_observations
+
+    obs, how = collect_observations(domain_id, session.run, POOL * batch, seed, episodes, "the model being profiled")
+    feeds = [session.prepare(obs[i : i + batch]) for i in range(0, len(obs) - batch + 1, batch)]
+    return feeds, {
+        "source": f"domain:{domain_id}",
+        "distribution": how,
+        "distinct": len(feeds),
+        "batch": batch,
+        "seed": seed,
+    }
+
+
+def pool(session: Session, observations: str, batch: int, seed: int, shape) -> tuple[list, dict]:
+    """The observation pool `--observations random|domain:ID` asks for."""
+    if observations.startswith("domain:"):
+        return domain_pool(session, observations.split(":", 1)[1], batch=batch, seed=seed)
+    return random_pool(session, batch=batch, seed=seed, shape=shape)

@@ -16,7 +16,7 @@ from edgeperf.devices.detect import this_device
 from edgeperf.errors import BadInput, HardwareMissing
 from edgeperf.exporter import metadata
 from edgeperf.profilers import latency, memory
-from edgeperf.profilers.observations import random_pool
+from edgeperf.profilers.observations import pool
 from edgeperf.profilers.stats import deadline_stats, latency_stats
 from edgeperf.profilers.stress import stress as co_runners
 from edgeperf.results.report import ModelInfo, Report, sha256_file
@@ -101,10 +101,10 @@ def run_profile(
 
     _check_args(iterations, duration, warmup, threads, batch, rate, deadline_ms)
     check_options(power, power_rate_hz, idle_s)
-    if observations != "random":
+    if observations != "random" and not observations.startswith("domain:"):
         raise BadInput(
-            f"--observations {observations!r}: this version samples 'random' observations from the model's "
-            "input space (recorded domain observations arrive with the domains)"
+            f"--observations {observations!r}: give 'random' (sampled from the model's input space) or "
+            "domain:ID (the model's own observations in a domain, e.g. domain:quadruped/trot)"
         )
     target = check_target(device)
     report = Report.new("profile")
@@ -137,6 +137,7 @@ def run_profile(
             accelerator=accelerator,
             threads=threads,
             batch=batch,
+            observations=observations,
             seed=seed,
             shape=shape,
             stress=stress,
@@ -208,6 +209,7 @@ def _measure(
     accelerator,
     threads,
     batch,
+    observations,
     seed,
     shape,
     stress,
@@ -232,7 +234,7 @@ def _measure(
             cold["open_ms"] = (time.perf_counter_ns() - t0) / 1e6
         with session:
             mem["rss_after_load_bytes"] = memory.rss_bytes()
-            feeds, obs_info = random_pool(session, batch=batch, seed=seed, shape=shape)
+            feeds, obs_info = pool(session, observations, batch, seed, shape)
             t0 = time.perf_counter_ns()
             action = session.infer(feeds[0])
             cold["first_inference_us"] = (time.perf_counter_ns() - t0) / 1e3

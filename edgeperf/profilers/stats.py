@@ -63,7 +63,7 @@ def latency_stats(samples_ns: np.ndarray, unit: float = 1e3) -> tuple[dict, list
             "scaling or thermal throttling; pin the CPU governor or rerun on an idle machine"
         )
     for p in PERCENTILES[1:]:
-        beyond = n * (1 - p / 100)
+        beyond = round(n * (1 - p / 100), 6)  # 100 * (1 - 0.9) is 9.999999999999998
         if beyond < MIN_TAIL_SAMPLES:
             need = math.ceil(round(MIN_TAIL_SAMPLES / (1 - p / 100), 6))  # 10 / 0.001 is 10000.000000000002
             warnings.append(

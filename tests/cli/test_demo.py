@@ -11,6 +11,7 @@ def _check(out, domain):
     val = json.loads((out / "validate.json").read_text())
     assert export["results"]["parity"]["passed"]
     assert prof["results"]["scenario"] == "periodic" and prof["results"]["latency_us"]["p50"] > 0
+    assert prof["results"]["observations"]["source"] == f"domain:{domain}"  # on-policy data, not random
     # Profiled in a fresh process: torch (loaded by the export) does not count against the policy's memory.
     assert prof["results"]["memory"]["peak_rss_bytes"] < 300 * 2**20
     assert val["config"]["domain"] == domain and val["results"]["latency"]["source"].startswith("measured")
