@@ -6,9 +6,24 @@ from typing import Annotated
 
 import typer
 
+
+def _check_json(path: str | None) -> str | None:
+    # Before any measuring: a run of minutes must not end in "cannot write".
+    if path not in (None, "-"):
+        from edgeperf.results.report import check_writable
+
+        check_writable(path)
+    return path
+
+
 JsonOut = Annotated[
     str | None,
-    typer.Option("--json", metavar="PATH|-", help="Write the JSON report to PATH (atomically), or '-' for stdout."),
+    typer.Option(
+        "--json",
+        metavar="PATH|-",
+        callback=_check_json,
+        help="Write the JSON report to PATH (atomically), or '-' for stdout.",
+    ),
 ]
 
 # The power options `profile` and `measure` share.

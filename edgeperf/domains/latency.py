@@ -37,7 +37,13 @@ class LatencyModel:
         """The measured latency distribution of an `edgeperf profile` report (its percentiles, min and max)."""
         from edgeperf.results.report import load_report
 
-        lat = load_report(path, kind="profile").results.get("latency_us") or {}
+        report = load_report(path, kind="profile")
+        if (report.config.get("batch") or 1) != 1:
+            raise BadInput(
+                f"{path} profiled batches of {report.config['batch']}; a control loop infers one "
+                "observation per step: profile with --batch 1"
+            )
+        lat = report.results.get("latency_us") or {}
         points = [(0.0, lat.get("min"))] + [(p / 100, lat.get(pct_key(p))) for p in PERCENTILES]
         points.append((1.0, lat.get("max")))
         if any(v is None for _, v in points):
@@ -45,7 +51,7 @@ class LatencyModel:
         q = tuple((qq, float(v) / 1e6) for qq, v in points)
         return cls(
             q,
-            f"measured distribution from {Path(path).name} (p50 {lat['p50']:.0f} us, "
+            f"measured inference latency from {Path(path).name} (p50 {lat['p50']:.0f} us, "
             f"p99 {lat['p99']:.0f} us, max {lat['max']:.0f} us)",
         )
 

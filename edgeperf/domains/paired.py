@@ -97,11 +97,16 @@ def validate(
             margin_note = "5% of the reference's mean return (no margin is defined for this domain)"
     diffs = np.array([d.ret - r.ret for d, r in zip(dep, ref, strict=True)])
     verdict = statistics.equivalence(
-        diffs, margin, np.array([e.success for e in ref]), np.array([e.success for e in dep])
+        diffs,
+        margin,
+        np.array([e.success for e in ref]),
+        np.array([e.success for e in dep]),
+        nonfinite_deployed=sum("non-finite" in e.failure_reason for e in dep),
     )
     if margin_note:
         verdict["margin_source"] = margin_note
     all_diffs = np.concatenate([p.action_diff for p in pairs if p.action_diff is not None and len(p.action_diff)])
+    finite_diffs = all_diffs[np.isfinite(all_diffs)]
     separations = [p.separation_step for p in pairs]
     apart = [s for s in separations if s is not None]
     results = {
@@ -119,10 +124,13 @@ def validate(
         "paired": verdict,
         "action_divergence": {
             "along": "the reference's own trajectories (both policies given the same observations)",
-            "p50": float(np.percentile(all_diffs, 50)),
-            "p99": float(np.percentile(all_diffs, 99)),
-            "max": float(all_diffs.max()),
+            # nan-aware: a step where the deployed policy returned NaN is counted apart, not allowed to blank
+            # the whole distribution
+            "p50": float(np.nanpercentile(finite_diffs, 50)) if len(finite_diffs) else None,
+            "p99": float(np.nanpercentile(finite_diffs, 99)) if len(finite_diffs) else None,
+            "max": float(finite_diffs.max()) if len(finite_diffs) else None,
             "steps": len(all_diffs),
+            "nonfinite_steps": int(len(all_diffs) - len(finite_diffs)),
             "trajectories_separated": len(apart),
             "separation_tolerance": 1e-3,
             "first_separation_step_median": float(np.median(apart)) if apart else None,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from edgeperf.devices.detect import this_device
 from edgeperf.errors import BadInput, HardwareMissing
 from edgeperf.exporter import metadata
 from edgeperf.profilers import latency, memory
-from edgeperf.profilers.observations import pool
+from edgeperf.profilers.observations import pool, random_pool
 from edgeperf.profilers.stats import deadline_stats, latency_stats
 from edgeperf.profilers.stress import stress as co_runners
 from edgeperf.results.report import ModelInfo, Report, sha256_file
@@ -232,13 +233,21 @@ def _measure(
             t0 = time.perf_counter_ns()
             session = Session.open(model, backend=backend, device=accelerator, threads=threads)
             cold["open_ms"] = (time.perf_counter_ns() - t0) / 1e6
-        with session:
+        # A session the caller opened stays open for the caller.
+        with contextlib.nullcontext(session) if isinstance(model, Session) else session:
             mem["rss_after_load_bytes"] = memory.rss_bytes()
-            feeds, obs_info = pool(session, observations, batch, seed, shape)
+            # The first inference is timed on a fresh session: recording domain observations runs the model
+            # through whole episodes, so then it is timed on a probe drawn before the pool.
+            on_policy = observations != "random"
+            feeds, obs_info = (None, None) if on_policy else pool(session, observations, batch, seed, shape)
+            probe = random_pool(session, batch=batch, seed=seed, size=1, shape=shape)[0][0] if on_policy else feeds[0]
             t0 = time.perf_counter_ns()
-            action = session.infer(feeds[0])
+            action = session.infer(probe)
             cold["first_inference_us"] = (time.perf_counter_ns() - t0) / 1e3
             mem["rss_after_first_inference_bytes"] = memory.rss_bytes()
+            if on_policy:
+                feeds, obs_info = pool(session, observations, batch, seed, shape)
+                mem["note"] = "RSS after the first inference excludes, later figures include, the domain simulator"
             if ready is not None:
                 ready()
             if rate:

@@ -25,10 +25,10 @@ def order_statistic_ci(sorted_x: np.ndarray, q: float, confidence: float = 0.95)
     n = len(sorted_x)
     z = _z(confidence)
     half = z * math.sqrt(n * q * (1 - q))
-    lo, hi = math.floor(n * q - half), math.ceil(n * q + half)
-    if lo < 0 or hi >= n:
+    lo, hi = math.floor(n * q - half), math.ceil(n * q + half)  # 1-based ranks
+    if lo < 1 or hi > n:
         return None
-    return float(sorted_x[lo]), float(sorted_x[hi])
+    return float(sorted_x[lo - 1]), float(sorted_x[hi - 1])
 
 
 def _z(confidence: float) -> float:

@@ -326,10 +326,13 @@ def validate(report, out: Console) -> None:
         if d["trajectories_separated"]
         else "trajectories never separated"
     )
-    out.print(
-        f"action divergence on the reference's trajectories: p50 {d['p50']:.2e}, p99 {d['p99']:.2e}, "
-        f"max {d['max']:.2e}; {sep}"
-    )
+    if d["p50"] is None:
+        spread = "every step non-finite"
+    else:
+        spread = f"p50 {d['p50']:.2e}, p99 {d['p99']:.2e}, max {d['max']:.2e}"
+        if d.get("nonfinite_steps"):
+            spread += f" ({d['nonfinite_steps']} non-finite steps apart)"
+    out.print(f"action divergence on the reference's trajectories: {spread}; {sep}")
     if r.get("latency"):
         out.print(f"latency in the loop: {escape(r['latency']['source'])}")
     sweep = r.get("latency_sweep")

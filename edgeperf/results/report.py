@@ -143,6 +143,8 @@ def load_report(path: str | os.PathLike, kind: str | None = None) -> Report:
         data = json.loads(p.read_text())
     except FileNotFoundError:
         raise BadInput(f"report {p} does not exist") from None
+    except OSError as exc:  # a directory, a permission problem
+        raise BadInput(f"cannot read report {p}: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadInput(f"{p} is not a JSON report ({exc})") from None
     report = Report.from_dict(data, source=str(p))
@@ -151,14 +153,28 @@ def load_report(path: str | os.PathLike, kind: str | None = None) -> Report:
     return report
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same directory and a rename: readers see the old file or the new one."""
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise BadInput now, before any measuring, when `path` cannot receive an output file."""
     path = Path(path)
     if path.is_dir():
         raise BadInput(f"{path} is a directory; give a file name")
-    if not path.parent.exists():
+    if not path.parent.is_dir():
         raise BadInput(f"cannot write {path}: directory {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise BadInput(f"cannot write {path}: directory {path.parent} is not writable")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temp file in the same directory and a rename: readers see the old file or the new one."""
+    path = Path(path)
+    check_writable(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

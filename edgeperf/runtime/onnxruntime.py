@@ -47,7 +47,8 @@ class OnnxRuntimeSession(Session):
     ):
         ort = _ort()
         self.path = Path(path)
-        if device == "auto":
+        auto = device == "auto"
+        if auto:
             # CUDA when this onnxruntime build has it; the TensorRT EP is opt-in (its engine build makes the
             # cold start minutes long).
             device = "cuda" if "CUDAExecutionProvider" in ort.get_available_providers() else "cpu"
@@ -71,12 +72,20 @@ class OnnxRuntimeSession(Session):
             "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
             "none": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
         }[optimization]
-        self.on_gpu = device != "cpu"
         try:
             self._sess = ort.InferenceSession(str(self.path), so, providers=wanted)
         except Exception as exc:  # InvalidProtobuf, Fail, NoSuchFile, InvalidGraph: all mean "not a usable model"
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise BadInput(f"{self.path} is not a valid ONNX model onnxruntime can load: {first}") from None
+        if self._sess.get_providers()[0] != wanted[0]:
+            # onnxruntime falls back to CPU silently when CUDA/cuDNN/TensorRT fail to load.
+            if not auto:
+                raise HardwareMissing(
+                    f"onnxruntime could not start {wanted[0]} here (it fell back to "
+                    f"{self._sess.get_providers()[0]}): check the CUDA/cuDNN libraries, or use --accelerator cpu"
+                )
+            device = "cpu"
+        self.on_gpu = device != "cpu"
         meta = self._sess.get_modelmeta()
         self.io = IOSpec(
             inputs=tuple(_spec(i) for i in self._sess.get_inputs()),

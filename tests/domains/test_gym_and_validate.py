@@ -65,7 +65,7 @@ def test_fp32_export_is_equivalent(pendulum_onnx):
 
 
 def test_80ms_of_latency_is_different(pendulum_onnx):
-    r = validate(pendulum_onnx, "gym:Pendulum-v1", episodes=8, workers=1, latency=LatencyModel.constant(80))
+    r = validate(pendulum_onnx, "gym:Pendulum-v1", episodes=20, workers=1, latency=LatencyModel.constant(80))
     assert r.results["paired"]["verdict"] == "different"
     assert r.results["paired"]["mean_return_difference"] < 0
 

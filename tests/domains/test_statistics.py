@@ -28,13 +28,40 @@ def test_noisy_small_sample_is_inconclusive_with_an_estimate():
     assert 20 < v["episodes_needed"] < 40
 
 
-def test_bootstrap_ci_covers_the_mean_at_about_the_nominal_rate():
-    rng = np.random.default_rng(2)
-    hits = 0
-    for i in range(200):
-        lo, hi = st.bootstrap_mean_ci(rng.normal(3.0, 1.0, 30), 0.95, seed=i)
-        hits += lo <= 3.0 <= hi
-    assert 0.88 <= hits / 200 <= 0.99
+@pytest.mark.parametrize("n", [3, 6, 30])
+def test_t_interval_covers_the_mean_at_the_nominal_rate_even_for_few_episodes(n):
+    rng = np.random.default_rng(n)
+    hits = sum(lo <= 3.0 <= hi for lo, hi in (st.mean_ci(rng.normal(3.0, 1.0, n), 0.95) for _ in range(2000)))
+    assert 0.935 <= hits / 2000 <= 0.965
+
+
+def test_tost_is_not_fooled_at_the_margin_with_few_pairs():
+    """True mean difference exactly at the margin: 'equivalent' at most ~5% of the time (alpha), also at n=6."""
+    rng = np.random.default_rng(7)
+    ok = np.ones(6, bool)
+    rate = np.mean(
+        [st.equivalence(rng.normal(5.0, 3.0, 6), 5.0, ok, ok)["verdict"] == "equivalent" for _ in range(1000)]
+    )
+    assert rate <= 0.065
+
+
+def test_t_quantiles():
+    assert st.t_quantile(0.975, 1) == pytest.approx(12.706, abs=1e-3)
+    assert st.t_quantile(0.975, 2) == pytest.approx(4.303, abs=1e-3)
+    assert st.t_quantile(0.975, 5) == pytest.approx(2.571, abs=2e-3)
+    assert st.t_quantile(0.95, 5) == pytest.approx(2.015, abs=2e-3)
+    assert st.t_quantile(0.975, 29) == pytest.approx(2.045, abs=1e-3)
+
+
+def test_lost_successes_are_never_equivalent():
+    ref, dep = np.ones(20, bool), np.array([True] * 15 + [False] * 5)
+    v = st.equivalence(np.zeros(20), 5.0, ref, dep)  # returns equal, 5 successes lost: McNemar p = 0.0625
+    assert v["verdict"] != "equivalent"
+
+
+def test_nonfinite_actions_are_different():
+    ok = np.ones(6, bool)
+    assert st.equivalence(np.zeros(6), 5.0, ok, ok, nonfinite_deployed=1)["verdict"] == "different"
 
 
 def test_reliability_and_intervals():

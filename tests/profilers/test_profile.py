@@ -188,3 +188,11 @@ def test_engine_without_tensorrt_is_exit_3(cli, tmp_path):
 def test_onnxruntime_cuda(example_onnx):
     r = profile(example_onnx, accelerator="cuda", iterations=200, duration=0)
     assert r.results["backend"]["providers"][0] == "CUDAExecutionProvider"
+
+
+def test_a_session_the_caller_opened_stays_open(example_onnx):
+    from edgeperf.runtime.session import Session
+
+    with Session.open(example_onnx) as s:
+        profile(s, iterations=20, duration=0, warmup=0)
+        assert s.run(np.zeros(48)).shape == (12,)
