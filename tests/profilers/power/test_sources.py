@@ -138,7 +138,8 @@ def test_nvml_falls_back_to_power_when_energy_not_supported(monkeypatch):
     assert r.energy_J == {} and r.power_W == {"gpu0": pytest.approx(71.5)}
 
 
-def test_jtop_service_not_running_is_reported(monkeypatch):
+def _install_jtop_without_service(monkeypatch) -> None:
+    """A fake jetson-stats whose client fails as the real one does when jtop.service is not running."""
     mod = types.ModuleType("jtop")
 
     class JtopException(Exception):
@@ -153,6 +154,10 @@ def test_jtop_service_not_running_is_reported(monkeypatch):
 
     mod.jtop, mod.JtopException = FakeJtop, JtopException
     monkeypatch.setitem(sys.modules, "jtop", mod)
+
+
+def test_jtop_service_not_running_is_reported(monkeypatch):
+    _install_jtop_without_service(monkeypatch)
     a = Jtop().probe()
     assert not a.ok and "jtop.service is not active" in a.reason
 
@@ -245,20 +250,7 @@ def test_ina3221_total_is_the_input_rail_else_the_sum():
 def test_jtop_not_running_falls_back_to_sysfs(monkeypatch):
     from edgeperf.profilers.powermeter import select
 
-    mod = types.ModuleType("jtop")
-
-    class JtopException(Exception):
-        pass
-
-    class FakeJtop:
-        def start(self):
-            raise JtopException("The jtop.service is not active. Please run: sudo systemctl restart jtop.service")
-
-        def close(self):
-            pass
-
-    mod.jtop, mod.JtopException = FakeJtop, JtopException
-    monkeypatch.setitem(sys.modules, "jtop", mod)
+    _install_jtop_without_service(monkeypatch)
     sel = select("auto", root=ORIN)
     assert [s.name for s in sel.sources] == ["ina3221"]
     assert "jtop.service is not active" in sel.skipped["jtop"]
