@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import IdleOpt, JsonOut, NoPowerOpt, PowerOpt, PowerRateOpt, console, write_report
+from edgeperf.cli.common import IdleOpt, JsonOut, NoPowerOpt, PowerOpt, PowerRateOpt, console, power_mode, write_report
 from edgeperf.errors import BadInput
 
 
@@ -81,10 +81,12 @@ def profile(
     from edgeperf.profilers.powermeter import check_options
     from edgeperf.profilers.run import run_profile
     from edgeperf.results import render
+    from edgeperf.results.io import check_paths
     from edgeperf.runtime.session import parse_shape
 
+    check_paths({"--json": json_path, "--csv": csv_path, "--plot": plot_path}, {"the model": model})
     dims = parse_shape(shape, option="--shape")
-    mode = "off" if no_power else power
+    mode = power_mode(power, no_power)
     check_options(mode, power_rate, idle)
     con = console(json_path)
     if host is not None:
@@ -160,7 +162,8 @@ def _profile_remote(
 
     from edgeperf.devices import remote
     from edgeperf.results import render
-    from edgeperf.results.report import Report, atomic_write_bytes
+    from edgeperf.results.io import atomic_write_bytes
+    from edgeperf.results.report import Report
 
     outputs = {}
     if csv_path:

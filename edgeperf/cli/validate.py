@@ -42,7 +42,9 @@ def validate(
     from edgeperf.domains.paired import validate as run_validate
     from edgeperf.errors import BadInput, VerdictFailed
     from edgeperf.results import render
+    from edgeperf.results.io import check_paths
 
+    check_paths({"--json": json_path}, {"the model": model, "--reference": reference, "--latency-from": latency_from})
     sweep_ms = None
     if sweep:
         try:

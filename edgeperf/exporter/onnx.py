@@ -22,6 +22,7 @@ from pathlib import Path
 from edgeperf._version import __version__
 from edgeperf.errors import BadInput, EdgeperfError, HardwareMissing, require
 from edgeperf.exporter import metadata, sources
+from edgeperf.results.io import install, real_parent
 from edgeperf.results.report import ModelInfo, Report, sha256_file
 
 DEFAULT_OPSET = 18
@@ -80,7 +81,8 @@ def export(
 
     results: dict = {}
     try:
-        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".edgeperf-tmp", dir=out.parent))
+        # Beside the file the artifact will replace (a symlink's target), so the final rename stays on one disk.
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".edgeperf-tmp", dir=real_parent(out)))
     except OSError as exc:
         raise BadInput(f"cannot write {out}: {out.parent} is not writable ({exc.strerror or exc})") from None
     try:
@@ -90,7 +92,7 @@ def export(
             staged = _stage_tensorrt(src, out, work, precision, results, max_batch, timing_cache)
         export_s = time.perf_counter() - t0
         for tmp, dst in staged:
-            os.replace(tmp, dst)
+            install(tmp, dst)
     except OSError as exc:
         raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
     finally:

@@ -3,14 +3,13 @@ deadline line. matplotlib (the `plot` extra) is imported only here."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from edgeperf.errors import BadInput, require
 from edgeperf.profilers.stats import PERCENTILES, pct_key
+from edgeperf.results.io import atomic_open
 
 
 def latency_plot(path: str | Path, run, report) -> None:
@@ -51,12 +50,8 @@ def latency_plot(path: str | Path, run, report) -> None:
     series.set_ylabel("us")
     series.set_yscale("log")
     series.legend(loc="upper right", markerscale=20)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        with atomic_open(path) as f:
+            fig.savefig(f, format="png", dpi=110)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -6,7 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from edgeperf.results.report import atomic_write_text
+from edgeperf.results.io import atomic_write_text
 
 
 def write_csv(path: str | Path, run, deadline_ns: int | None = None) -> None:

@@ -17,11 +17,13 @@ from pathlib import Path
 
 import pytest
 
+import edgeperf
 from edgeperf.devices import remote
 from edgeperf.errors import BadInput, DependencyMissing, HardwareMissing
 from tests.conftest import SYSFS
 
-EDGEPERF = Path(sys.executable).parent / "edgeperf"
+# The edgeperf under test on the "device" too (the console script would run whatever is installed).
+EDGEPERF = f"PYTHONPATH={Path(edgeperf.__file__).parents[1]} {sys.executable} -m edgeperf"
 ORIN = SYSFS / "jetson-orin-nano-jp6"
 FAST = ["-n", "50", "--duration", "0", "--warmup", "5"]
 
