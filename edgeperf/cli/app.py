@@ -66,19 +66,41 @@ class Terminated(BaseException):
     A BaseException, like KeyboardInterrupt, so no `except Exception` swallows it."""
 
 
+_SIGTERM = {"raised": False}
+
+
 def _on_sigterm(signum, frame):
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: a second SIGTERM must not cut the cleanup short
+    if _SIGTERM["raised"]:
+        return  # once: a second SIGTERM must not cut the cleanup short
+    _SIGTERM["raised"] = True
     raise Terminated
 
 
+def _unraisable(hook):
+    """sys.unraisablehook: a Terminated raised while a finalizer (__del__, a weakref callback) ran is swallowed
+    there ("Exception ignored in"), and edgeperf would run on. Signal again, to raise it where it counts."""
+
+    def on_unraisable(unraisable) -> None:
+        if unraisable.exc_type is Terminated:
+            _SIGTERM["raised"] = False
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        hook(unraisable)
+
+    return on_unraisable
+
+
 def main(argv: list[str] | None = None) -> int:
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)  # signal handlers belong to the main thread
+    _SIGTERM["raised"] = False
+    previous, hook = signal.signal(signal.SIGTERM, _on_sigterm), sys.unraisablehook
+    sys.unraisablehook = _unraisable(hook)
     try:
         return _main(argv)
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = hook
 
 
 def _main(argv: list[str] | None) -> int:

@@ -39,7 +39,13 @@ def stress(n: int) -> Iterator[list[subprocess.Popen]]:
     procs: list[subprocess.Popen] = []
     try:
         for _ in range(n):
-            procs.append(subprocess.Popen([sys.executable, "-S", "-c", CO_RUNNER, str(os.getpid())]))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-S", "-c", CO_RUNNER, str(os.getpid())],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                )
+            )
         yield procs
     finally:
         for p in procs:

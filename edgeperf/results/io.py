@@ -85,10 +85,6 @@ def check_writable(path: str | os.PathLike, *, regular: bool = False) -> None:
         if not os.access(path, os.W_OK):
             raise BadInput(f"cannot write {short_path(path)}: permission denied")
         return
-    if st is not None and not os.access(path, os.W_OK):
-        raise BadInput(
-            f"cannot write {short_path(path)}: the existing file is read-only; remove it or give another name"
-        )
     parent = real_parent(path)
     if not parent.exists():
         raise BadInput(f"cannot write {short_path(path)}: directory {short_path(parent)} does not exist")
@@ -98,6 +94,10 @@ def check_writable(path: str | os.PathLike, *, regular: bool = False) -> None:
         raise BadInput(f"cannot write {short_path(path)}: {short_path(parent)} is on a read-only file system")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise BadInput(f"cannot write {short_path(path)}: directory {short_path(parent)} is not writable")
+    if st is not None and not os.access(path, os.W_OK):
+        raise BadInput(
+            f"cannot write {short_path(path)}: the existing file is read-only; remove it or give another name"
+        )
 
 
 def _same(a, b) -> bool:
@@ -128,7 +128,7 @@ def check_paths(
         if path is None:
             continue
         ins.append((label, path))
-        ins += [(f"{label}'s {c.name}", c) for c in companions(path)]
+        ins += [(f"{label}'s companion", c) for c in companions(path)]
     ins = [(label, path) for label, path in ins if _stat(path) is not None]
     seen: list[tuple[str, str | os.PathLike]] = []
     for label, path in outs.items():
