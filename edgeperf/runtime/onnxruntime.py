@@ -102,9 +102,11 @@ class OnnxRuntimeSession(Session):
         }
 
     def infer(self, prepared) -> np.ndarray:
-        # Plain run() is the lean path on CPU: measured here, IO binding and run_with_ort_values cost ~4x
-        # more per call on a policy-sized graph (scripts/bench_runtime.py compares against a bare loop).
-        return self._sess.run(self._out_names, prepared)[0]
+        # The binding under InferenceSession.run, the lean path on CPU (IO binding and run_with_ort_values
+        # cost ~4x more per call on a policy-sized graph): the wrapper only re-checks the input names, which
+        # prepare() did, and on a CUDA/TensorRT failure silently retries on CPU, which edgeperf refuses
+        # anyway. 0.4 us per call of a 9 us policy (scripts/bench_backends.py).
+        return self._sess._sess.run(self._out_names, prepared, None)[0]
 
     def close(self) -> None:
         self._sess = None

@@ -62,7 +62,7 @@ class OpenVinoSession(Session):
         self.options = {"threads": threads, "precision": precision, "device": target}
 
     def infer(self, prepared) -> np.ndarray:
-        return self._request.run(prepared.values())[0]
+        return self._request.first(prepared.values())
 
     def close(self) -> None:
         if self._request is not None:
@@ -92,6 +92,9 @@ class _PyRequest:
         # reuses the request's buffers.
         self._request.infer(dict(enumerate(arrays)), share_inputs=True)
         return [t.data.copy() for t in self._request.output_tensors]
+
+    def first(self, arrays) -> np.ndarray:
+        return self.run(arrays)[0]
 
     def close(self) -> None:
         self._request = None
@@ -190,6 +193,15 @@ class _CRequest:
         )
 
     def run(self, arrays) -> list[np.ndarray]:
+        self._infer_on(arrays)
+        return [out.copy() for out in self._outputs]
+
+    def first(self, arrays) -> np.ndarray:
+        """The first output alone: what Session.infer returns, without copying the others."""
+        self._infer_on(arrays)
+        return self._outputs[0].copy()
+
+    def _infer_on(self, arrays) -> None:
         shapes = [a.shape for a in arrays]
         if shapes != self._shapes:
             self._bind(shapes)
@@ -197,7 +209,6 @@ class _CRequest:
             buf[...] = a
         if self._infer(self._req):
             self._check(1, "infer")
-        return [out.copy() for out in self._outputs]
 
     def _bind(self, shapes: list) -> None:
         self._free_request()

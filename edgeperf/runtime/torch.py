@@ -52,11 +52,14 @@ class TorchSession(Session):
 
     def prepare(self, obs):
         (x,) = super().prepare(obs).values()
-        return self._torch.from_numpy(x).to(self._device)
+        x = self._torch.from_numpy(x)
+        # .to()/.cpu() are no-ops on the CPU that still cost ~0.8 us per control step together.
+        return x.to(self._device) if self.on_gpu else x
 
     def infer(self, prepared) -> np.ndarray:
         with self._torch.inference_mode():
-            return self._module(prepared).cpu().numpy()
+            out = self._module(prepared)
+        return (out.cpu() if self.on_gpu else out).numpy()
 
     def close(self) -> None:
         self._module = None
