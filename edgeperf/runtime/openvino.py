@@ -164,6 +164,7 @@ class _CRequest:
         self._outputs: list[np.ndarray] = []
         self._handles: list = []  # the output tensors the views read; freed with the request
         self._shapes: list | None = None
+        self._one: np.ndarray | None = None  # the input buffer, when there is exactly one
         self._infer = lib.ov_infer_request_infer
         model = _P()
         self._check(lib.ov_core_create(ctypes.byref(self._core)), "start OpenVINO")
@@ -198,6 +199,15 @@ class _CRequest:
 
     def first(self, arrays) -> np.ndarray:
         """The first output alone: what Session.infer returns, without copying the others."""
+        one = self._one
+        if one is not None:
+            # One input of the bound shape: no per-input loops (0.8 us of a 13 us policy here).
+            (x,) = arrays
+            if x.shape == one.shape:
+                one[...] = x
+                if self._infer(self._req):
+                    self._check(1, "infer")
+                return self._outputs[0].copy()
         self._infer_on(arrays)
         return self._outputs[0].copy()
 
@@ -224,6 +234,7 @@ class _CRequest:
         self._check(self._infer(self._req), "infer")
         self._outputs = [self._output_view(i, spec.dtype) for i, spec in enumerate(self._io.outputs)]
         self._shapes = shapes
+        self._one = self._inputs[0] if len(self._inputs) == 1 else None
 
     def _input_buffer(self, index: int, shape: tuple, dtype: str) -> np.ndarray:
         lib, buf = self._lib, np.zeros(shape, dtype)
@@ -277,7 +288,7 @@ class _CRequest:
         self._handles = []
         if self._req:
             self._lib.ov_infer_request_free(self._req)
-        self._req, self._shapes = _P(), None
+        self._req, self._shapes, self._one = _P(), None, None
 
     def close(self) -> None:
         self._free_request()
