@@ -54,8 +54,9 @@ def iqr(x: np.ndarray) -> float:
 
 
 def policy_summary(returns, successes, falls, metrics: list[dict]) -> dict:
+    """Per-policy figures; `successes` None: the domain has no success criterion, so no success rate."""
     r = np.asarray(returns, dtype=np.float64)
-    n, wins = len(r), int(np.sum(successes))
+    n = len(r)
     out = {
         "episodes": n,
         "return": {
@@ -65,11 +66,13 @@ def policy_summary(returns, successes, falls, metrics: list[dict]) -> dict:
             "min": float(r.min()),
             "max": float(r.max()),
         },
-        "success_rate": wins / n,
-        "success_ci95": list(wilson(wins, n)),
         "falls": int(np.sum(falls)),
         "reliability": {"dispersion_iqr": iqr(r), "risk_cvar5": cvar(r)},
     }
+    if successes is not None:
+        wins = int(np.sum(successes))
+        out["success_rate"] = wins / n
+        out["success_ci95"] = list(wilson(wins, n))
     for key in sorted({k for m in metrics for k in m}):
         vals = [m[key] for m in metrics if key in m]
         out.setdefault("metrics", {})[key] = float(np.mean(vals))
@@ -79,39 +82,49 @@ def policy_summary(returns, successes, falls, metrics: list[dict]) -> dict:
 SUCCESS_MARGIN = 0.10  # success rates within 10 points count as the same task performance
 
 
-def equivalence(diff: np.ndarray, margin: float, success_ref, success_dep, nonfinite_deployed: int = 0) -> dict:
+def equivalence(
+    diff: np.ndarray, margin: float, success_ref=None, success_dep=None, nonfinite_deployed: int = 0
+) -> dict:
     """Paired verdict on the return differences (deployed - reference) and the paired successes.
 
     equivalent: TOST at alpha 0.05 on both the mean return difference (its 90% t interval within +-margin) and
     the paired success difference (within +-10 points), and the deployed policy never produced a non-finite
     action. different: non-finite actions, success rates that differ (exact McNemar, p < 0.05), or a return
     difference whose 95% interval excludes 0 while TOST fails. inconclusive otherwise, with the episodes a
-    TOST on the returns would need.
+    TOST on the returns would need. Successes None (a domain with no success criterion): returns only.
     """
     d = np.asarray(diff, dtype=np.float64)
     mean = float(d.mean())
     ci90, ci95 = mean_ci(d, 1 - 2 * ALPHA), mean_ci(d, 0.95)
-    s_ref, s_dep = np.asarray(success_ref, bool), np.asarray(success_dep, bool)
-    only_ref = int(np.sum(s_ref & ~s_dep))
-    only_dep = int(np.sum(s_dep & ~s_ref))
-    p_success = mcnemar_p(only_ref, only_dep)
-    s_ci90 = mean_ci(s_dep.astype(float) - s_ref.astype(float), 1 - 2 * ALPHA)
-    success_tost = s_ci90[0] > -SUCCESS_MARGIN and s_ci90[1] < SUCCESS_MARGIN
-    tost = -margin < ci90[0] and ci90[1] < margin and success_tost
+    tost = bool(-margin < ci90[0] and ci90[1] < margin)
     out = {
         "mean_return_difference": mean,
         "ci90": list(ci90),
         "ci95": list(ci95),
         "margin": margin,
-        "tost_within_margin": bool(tost),
-        "success_only_reference": only_ref,
-        "success_only_deployed": only_dep,
-        "success_mcnemar_p": p_success,
-        "success_difference_ci90": list(s_ci90),
-        "success_margin": SUCCESS_MARGIN,
         "deployed_nonfinite_episodes": nonfinite_deployed,
     }
-    if nonfinite_deployed or p_success < 0.05 or (not tost and (ci95[0] > 0 or ci95[1] < 0)):
+    success_differs = False
+    if success_ref is None:
+        out["basis"] = "returns only (the domain has no success criterion)"
+    else:
+        s_ref, s_dep = np.asarray(success_ref, bool), np.asarray(success_dep, bool)
+        only_ref = int(np.sum(s_ref & ~s_dep))
+        only_dep = int(np.sum(s_dep & ~s_ref))
+        p_success = mcnemar_p(only_ref, only_dep)
+        s_ci90 = mean_ci(s_dep.astype(float) - s_ref.astype(float), 1 - 2 * ALPHA)
+        tost = tost and s_ci90[0] > -SUCCESS_MARGIN and s_ci90[1] < SUCCESS_MARGIN
+        success_differs = p_success < ALPHA
+        out.update(
+            basis="returns and successes",
+            success_only_reference=only_ref,
+            success_only_deployed=only_dep,
+            success_mcnemar_p=p_success,
+            success_difference_ci90=list(s_ci90),
+            success_margin=SUCCESS_MARGIN,
+        )
+    out["tost_within_margin"] = bool(tost)
+    if nonfinite_deployed or success_differs or (not tost and (ci95[0] > 0 or ci95[1] < 0)):
         out["verdict"] = "different"
     elif tost:
         out["verdict"] = "equivalent"
