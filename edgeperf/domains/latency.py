@@ -42,12 +42,13 @@ class LatencyModel:
         from edgeperf.results.report import load_report
 
         report = load_report(path, kind="profile")
-        if (report.config.get("batch") or 1) != 1:
+        config, results = (d if isinstance(d, dict) else {} for d in (report.config, report.results))
+        if (config.get("batch") or 1) != 1:
             raise BadInput(
-                f"{path} profiled batches of {report.config['batch']}; a control loop infers one "
+                f"{path} profiled batches of {config['batch']}; a control loop infers one "
                 "observation per step: profile with --batch 1"
             )
-        lat = report.results.get("latency_us")
+        lat = results.get("latency_us")
         lat = lat if isinstance(lat, dict) else {}
         keys = ["min", *(pct_key(p) for p in PERCENTILES), "max"]
         points = list(zip([0.0, *(p / 100 for p in PERCENTILES), 1.0], (lat.get(k) for k in keys), strict=True))
