@@ -76,7 +76,7 @@ LATENCY_FROM = {
 @pytest.fixture
 def no_episode(monkeypatch):
     """Fails the test if any episode is run: every case here must be refused before."""
-    import edgeperf.domains.paired as paired
+    from edgeperf.domains import paired
 
     def run_pairs(*a, **kw):
         raise AssertionError("an episode ran before the bad input was refused")
@@ -151,7 +151,9 @@ def test_latency_from_the_wrong_file(bad, files, no_episode, name, message):
 def test_a_nan_reference_is_named_as_broken(bad, files):
     """The deployed policy is fine; the reference returns NaN: the verdict must not call the deployment
     'different' (exit 1), it must say the reference is broken (exit 2)."""
-    r = bad(2, "validate", files / "policy.onnx", *DOMAIN, "--reference", files / "nan.onnx", "-n", "2", "--workers", "1")
+    r = bad(
+        2, "validate", files / "policy.onnx", *DOMAIN, "--reference", files / "nan.onnx", "-n", "2", "--workers", "1"
+    )
     assert "the reference policy" in r.err and "is broken" in r.err
 
 

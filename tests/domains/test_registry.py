@@ -149,7 +149,9 @@ def test_returns_alone_still_find_a_wrong_policy(plugin, policies):
 
 def test_a_judged_plugin_domain_reports_success_through_workers(plugin, policies):
     """Two spawned workers make `MODULE:ID` again (the plugin is imported there too)."""
-    r = validate(policies["same"], f"{PLUGIN}:drift-judged", reference=str(policies["reference"]), episodes=4, workers=2)
+    r = validate(
+        policies["same"], f"{PLUGIN}:drift-judged", reference=str(policies["reference"]), episodes=4, workers=2
+    )
     res = r.results
     assert res["workers"] == 2 and res["domain"]["id"] == f"{PLUGIN}:drift-judged"
     assert 0 <= res["reference"]["success_rate"] <= 1 and "success" not in r.unmeasured
