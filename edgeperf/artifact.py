@@ -165,9 +165,12 @@ def _check(name: str, value, source: str) -> None:
             f"{source} has malformed edgeperf metadata: {name}={json.dumps(value)[:80]}; "
             "re-export it with edgeperf export (or strip the edgeperf.* metadata)"
         )
-    # obs/action space bounds are read as arrays later: a space must say its type and shape.
-    if name in ("obs_space", "action_space") and not _is_shape(value.get("shape", [])):
-        raise BadInput(f"{source} has malformed edgeperf metadata: {name} has no valid shape; re-export it")
+    # spaces are read as arrays later: a box must say its shape, a discrete space its size.
+    if name in ("obs_space", "action_space") and not (
+        (value.get("type") == "box" and _is_shape(value.get("shape")))
+        or (value.get("type") == "discrete" and isinstance(value.get("n"), int) and value["n"] > 0)
+    ):
+        raise BadInput(f"{source} has malformed edgeperf metadata: {name} is not a box or discrete space; re-export it")
 
 
 def sidecar(artifact: str | Path) -> Path:
