@@ -42,8 +42,8 @@ def validate(
     verdict: equivalent, different or inconclusive. Exit code 1 unless equivalent.
     """
     from edgeperf.domains.latency import parse, parse_sweep
-    from edgeperf.domains.paired import validate as run_validate
     from edgeperf.errors import VerdictFailed
+    from edgeperf.pipeline import validate as run_validate
     from edgeperf.results import render
 
     sweep_ms = parse_sweep(sweep) if sweep is not None else None

@@ -6,25 +6,21 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from edgeperf.devices.detect import host_summary
 from edgeperf.domains import base, statistics
 from edgeperf.domains.latency import LatencyModel
 from edgeperf.domains.rollout import PolicySpec, run_pairs
 from edgeperf.errors import BadInput
 from edgeperf.results.report import ModelInfo, Report, sha256_file
-from edgeperf.runtime.session import PSEUDO_SOURCES, Session
+from edgeperf.runtime.session import Session
 
 # The task "starts to fail" at the first latency whose success rate falls below this share of the rate at 0 ms.
 FAIL_SHARE = 0.9
-
-
-def _spec(source: str) -> PolicySpec:
-    """Torch sources (TorchScript, reference:, example:) run on torch; artifacts by their file type."""
-    torch_like = source.startswith(PSEUDO_SOURCES) or Path(source).suffix.lower() in (".pt", ".ts", ".jit", ".pth")
-    return PolicySpec(source, "torch" if torch_like else "auto")
 
 
 def check_fit(domain: base.Domain, spec: PolicySpec, role: str) -> Session:
@@ -57,7 +53,9 @@ WORKERS_PER_CORE = 4
 SEED_LIMIT = 2**32  # numpy and gymnasium take seeds in [0, 2**32)
 
 
-def _check_args(episodes, seed, workers, margin) -> None:
+def check_options(episodes, seed, workers, margin) -> None:
+    """validate's numeric options, before anything runs (the pipeline checks them before its export too)."""
+
     def whole(v) -> bool:
         return isinstance(v, int | np.integer) and not isinstance(v, bool)
 
@@ -88,14 +86,18 @@ def validate(
     sweep_ms: list[float] | None = None,
     workers: int | None = None,
     margin: float | None = None,
+    opener: Callable[..., Session] = Session.open,
 ) -> Report:
-    _check_args(episodes, seed, workers, margin)
+    """Paired validation of `model` against `reference` (default: the domain's bundled policy). `opener` opens
+    both (a module-level function: it travels to the worker processes); edgeperf.pipeline.validate passes one
+    that reads every policy source export reads."""
+    check_options(episodes, seed, workers, margin)
     sweep = _sweep_models(sweep_ms) if sweep_ms else None
     domain = base.make(domain_id)
     reference = reference or domain.reference
     if not reference:
         raise BadInput(f"{domain.id} has no bundled reference policy; pass --reference SOURCE (the original policy)")
-    deployed_spec, reference_spec = _spec(str(model)), _spec(reference)
+    deployed_spec, reference_spec = PolicySpec(str(model), opener=opener), PolicySpec(reference, opener=opener)
     with check_fit(domain, deployed_spec, "deployed") as dep_session:
         model_info = ModelInfo(
             path=str(model),
@@ -113,7 +115,7 @@ def validate(
     wall = time.perf_counter() - t0
     ref = [p.reference for p in pairs]
     dep = [p.deployed for p in pairs]
-    report = Report.new("validate")
+    report = Report.new("validate", host_summary())
     _check_reference(reference, ref)
     has_criterion = _success_criterion(domain, ref + dep, report)
     summary = {

@@ -16,7 +16,6 @@ import importlib.util
 import json
 import os
 import sys
-import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -233,14 +232,9 @@ def _domain_spaces(src: PolicySource, domain_id: str) -> None:
 
 
 def _torchscript(path: Path, obs_shape) -> PolicySource:
-    torch = require("torch", "export", "to load a TorchScript policy")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.9+ deprecates TorchScript; users ship it
-            module = torch.jit.load(str(path), map_location="cpu").eval()
-    except Exception as exc:
-        raise BadInput(f"{path} is not a loadable TorchScript module: {_first_line(exc)}.") from None
-    src = PolicySource(module, "torchscript", str(path), (), sha256=sha256_file(path))
+    from edgeperf.runtime.torch import load_torchscript
+
+    src = PolicySource(load_torchscript(path), "torchscript", str(path), (), sha256=sha256_file(path))
     _set_obs_shape(src, obs_shape)
     _check_forward(src)
     return src
@@ -381,7 +375,7 @@ def _few(items: list[str], n: int = 3) -> str:
 def _onnx(path: Path, obs_shape) -> PolicySource:
     import onnx
 
-    from edgeperf.exporter import metadata
+    from edgeperf import artifact
 
     try:
         model = onnx.load(str(path), load_external_data=True)
@@ -417,7 +411,7 @@ def _onnx(path: Path, obs_shape) -> PolicySource:
         shape = tuple(obs_shape)
     if any(d is None or d <= 0 for d in shape):
         raise BadInput(f"{path} has a dynamic observation shape {list(shape)}; pass --obs-shape to fix it")
-    meta = metadata.decode({p.key: p.value for p in model.metadata_props})
+    meta = artifact.decode({p.key: p.value for p in model.metadata_props})
     if meta.get("precision") not in (None, "fp32"):
         raise BadInput(f"{path} is a {meta['precision']} artifact; re-target from the fp32 model")
     outs = [o.name for o in model.graph.output]
@@ -457,17 +451,12 @@ def _set_obs_shape(src: PolicySource, obs_shape) -> None:
     if obs_shape:
         src.obs_shape = tuple(obs_shape)
         return
-    src.obs_shape = _infer_obs_shape(src.module)
+    from edgeperf.runtime.torch import infer_obs_shape
+
+    src.obs_shape = infer_obs_shape(src.module)
     src.notes.append(
         f"observation shape {list(src.obs_shape)} inferred from the first layer's weights; pass --obs-shape to set it"
     )
-
-
-def _infer_obs_shape(module) -> tuple[int, ...]:
-    first = next((p for p in module.parameters() if p.dim() == 2), None)
-    if first is None:
-        raise BadInput("cannot tell this policy's observation shape; pass --obs-shape N")
-    return (int(first.shape[1]),)
 
 
 def _check_forward(src: PolicySource) -> None:
