@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ class LatencyModel:
 
     @classmethod
     def constant(cls, ms: float, option: str = "--latency") -> LatencyModel:
-        if not (isinstance(ms, int | float) and np.isfinite(ms) and 0 <= ms <= MAX_MS):
+        if not (isinstance(ms, numbers.Real) and np.isfinite(ms) and 0 <= ms <= MAX_MS):
             raise BadInput(f"{option} must be a number of milliseconds from 0 to {MAX_MS:g}, got {ms}")
         return cls(((0.0, ms / 1e3), (1.0, ms / 1e3)), f"constant {ms:g} ms")
 
@@ -51,17 +52,19 @@ class LatencyModel:
         lat = results.get("latency_us")
         lat = lat if isinstance(lat, dict) else {}
         keys = ["min", *(pct_key(p) for p in PERCENTILES), "max"]
-        points = list(zip([0.0, *(p / 100 for p in PERCENTILES), 1.0], (lat.get(k) for k in keys), strict=True))
-        missing = [k for k, (_, v) in zip(keys, points, strict=True) if v is None]
+        values = [lat.get(k) for k in keys]
+        missing = [k for k, v in zip(keys, values, strict=True) if v is None]
         if missing:
             raise BadInput(
                 f"{path} has no complete latency distribution (results.latency_us lacks {', '.join(missing)}); "
                 "give the JSON report of an `edgeperf profile` run"
             )
-        values = [v for _, v in points]
         for k, v in zip(keys, values, strict=True):
-            number = isinstance(v, int | float) and not isinstance(v, bool)
-            if not (number and math.isfinite(v) and 0 <= v <= MAX_MS * 1e3):
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, numbers.Real)
+                or not (math.isfinite(v) and 0 <= v <= MAX_MS * 1e3)
+            ):
                 raise BadInput(f"{path}: latency_us.{k} is {v!r}; a latency is a number of microseconds >= 0")
         if any(b < a for a, b in itertools.pairwise(values)):
             listed = ", ".join(f"{k} {v:g}" for k, v in zip(keys, values, strict=True))
@@ -69,7 +72,8 @@ class LatencyModel:
                 f"{path}: its latency percentiles decrease ({listed}); a measured distribution's never do: "
                 "is the report edited or corrupt?"
             )
-        q = tuple((qq, float(v) / 1e6) for qq, v in points)
+        levels = [0.0, *(p / 100 for p in PERCENTILES), 1.0]
+        q = tuple((qq, float(v) / 1e6) for qq, v in zip(levels, values, strict=True))
         return cls(
             q,
             f"measured inference latency from {Path(path).name} (p50 {lat['p50']:.0f} us, "
