@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 import os
 import shutil
 import sys
@@ -28,6 +29,12 @@ DEFAULT_OPSET = 18
 FORMATS = ("onnx", "openvino", "tensorrt")
 PRECISIONS = ("fp32", "fp16", "int8")
 QUANTIZATION = ("auto", "dynamic", "static")
+MAX_SAMPLES = 1_000_000
+MAX_SEED = 2**31 - 1  # what every seeded library here takes (numpy, torch, gymnasium, pybullet)
+MAX_BATCH = 65_536
+MAX_EPISODES = 1_000
+# Bytes per observation or action value while parity runs: float32 observations, float64 draws and errors.
+BYTES_PER_VALUE = 48
 SUFFIXES = {".onnx": "onnx", ".xml": "openvino", ".engine": "tensorrt", ".plan": "tensorrt", ".trt": "tensorrt"}
 
 
@@ -62,12 +69,14 @@ def export(
         raise BadInput(f"-o {out} is a directory; give the file to write, e.g. {out / 'policy.onnx'}")
     format = resolve_format(format, out)
     mode = _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples)
+    _check_numbers(seed, max_batch if format == "tensorrt" else None, calibration_episodes if domain else None)
 
     t_load = time.perf_counter()
     src = sources.load(
         source, obs_shape, factory=factory, weights=weights, factory_args=factory_args, vecnormalize=vecnormalize
     )
     load_s = time.perf_counter() - t_load
+    _check_memory(src, parity_samples if check else 0, calibration_samples if mode == "static" else 0)
     if domain:
         _domain_observations(
             src,
@@ -148,6 +157,7 @@ def export(
 
         try:
             report.results["parity"] = parity(src, out, precision, n=parity_samples, seed=seed)
+            _warn_non_finite(report, report.results["parity"])
         except HardwareMissing as exc:
             report.unmeasured["parity"] = f"cannot run the artifact here: {exc}"
             report.warn("parity was not checked: run the artifact on its target to check it")
@@ -163,8 +173,12 @@ def _check_arguments(out, format, precision, quantization, opset, parity_samples
     mode = resolve_quantization(quantization, precision, format)
     if not 13 <= opset <= 21:
         raise BadInput(f"--opset {opset} is outside the supported range 13..21")
-    if parity_samples < 1 or calibration_samples < 1:
-        raise BadInput("--parity-samples and --calibration-samples must be at least 1")
+    for option, n in (("--parity-samples", parity_samples), ("--calibration-samples", calibration_samples)):
+        if not 1 <= n <= MAX_SAMPLES:
+            raise BadInput(
+                f"{option} {n} is outside 1..{MAX_SAMPLES:,}: a few thousand observations already bound the error "
+                "well; more only costs memory and time"
+            )
     check_writable(out)
     if format == "tensorrt":
         from edgeperf.exporter import tensorrt_engine
@@ -175,6 +189,42 @@ def _check_arguments(out, format, precision, quantization, opset, parity_samples
 
         openvino_ir.require_openvino()
     return mode
+
+
+def _warn_non_finite(report: Report, par: dict) -> None:
+    nf = par.get("non_finite_values") or {}
+    for side, who in (("original", "the original policy"), ("artifact", "the artifact")):
+        if nf.get(side):
+            report.warn(
+                f"{who} returned NaN or inf for {nf[side]} {par.get('errors_are_of', 'action')} values on the "
+                "parity observations (NaN weights, or inputs it cannot handle): their errors are nan and fail parity"
+            )
+
+
+def _check_numbers(seed: int, max_batch: int | None, episodes: int | None) -> None:
+    if not 0 <= seed <= MAX_SEED:
+        raise BadInput(f"--seed {seed}: a seed is a whole number from 0 to {MAX_SEED}")
+    if max_batch is not None and not 1 <= max_batch <= MAX_BATCH:
+        raise BadInput(f"--max-batch {max_batch} is outside 1..{MAX_BATCH}")
+    if episodes is not None and not 1 <= episodes <= MAX_EPISODES:
+        raise BadInput(f"--calibration-episodes {episodes} is outside 1..{MAX_EPISODES}")
+
+
+def _check_memory(src: sources.PolicySource, *counts: int) -> None:
+    """Parity and calibration hold their observations (and float64 copies of the actions) in memory: refuse a
+    count this machine cannot hold before the export starts, not with a MemoryError after it."""
+    import psutil
+
+    values = math.prod(src.obs_shape) + math.prod(src.action_shape or (1,))
+    need = max(counts) * values * BYTES_PER_VALUE
+    avail = psutil.virtual_memory().available
+    if need > avail // 2:
+        fits = max(1, avail // 2 // (values * BYTES_PER_VALUE))
+        raise BadInput(
+            f"{max(counts):,} parity/calibration observations of {src.name} need about {need / 2**30:.1f} GiB; "
+            f"this machine has {avail / 2**30:.1f} GiB available: use at most {fits:,} "
+            "(--parity-samples, --calibration-samples)"
+        )
 
 
 def _source_results(src: sources.PolicySource, vecnormalize) -> dict:
