@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeperf.devices.sysfs import file_kind
 from edgeperf.errors import BadInput, require
 from edgeperf.results.report import sha256_file
 
@@ -202,20 +203,10 @@ def _existing_file(spec: str, what: str, hint: str = SOURCE_HINT) -> Path:
         raise BadInput(f"{what} {spec} is a directory; give the policy file")
     if not stat.S_ISREG(st.st_mode):
         # Reading a FIFO blocks until someone writes to it; a device never ends: neither is a policy file.
-        raise BadInput(f"{what} {spec} is {_file_kind(st.st_mode)}, not a regular file; give the file itself")
+        raise BadInput(f"{what} {spec} is {file_kind(st.st_mode)}, not a regular file; give the file itself")
     if not os.access(path, os.R_OK):
         raise BadInput(f"{what} {spec} is not readable by this user (permission denied)")
     return path
-
-
-def _file_kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device node"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def _zip_names(path: Path) -> list[str]:
