@@ -69,8 +69,8 @@ def export(
     if out.is_dir():
         raise BadInput(f"-o {out} is a directory; give the file to write, e.g. {out / 'policy.onnx'}")
     format = resolve_format(format, out)
-    mode = _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples)
     _check_numbers(seed, max_batch if format == "tensorrt" else None, calibration_episodes if domain else None)
+    mode = _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples)
 
     t_load = time.perf_counter()
     src = sources.load(
