@@ -39,8 +39,8 @@ def validate(
     verdict: equivalent, different or inconclusive. Exit code 1 unless equivalent.
     """
     from edgeperf.domains.latency import parse
-    from edgeperf.domains.paired import validate as run_validate
     from edgeperf.errors import BadInput, VerdictFailed
+    from edgeperf.pipeline import validate as run_validate
     from edgeperf.results import render
 
     sweep_ms = None

@@ -6,25 +6,21 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from edgeperf.devices.detect import host_summary
 from edgeperf.domains import base, statistics
 from edgeperf.domains.latency import LatencyModel
 from edgeperf.domains.rollout import PolicySpec, run_pairs
 from edgeperf.errors import BadInput
 from edgeperf.results.report import ModelInfo, Report, sha256_file
-from edgeperf.runtime.session import PSEUDO_SOURCES, Session
+from edgeperf.runtime.session import Session
 
 # The task "starts to fail" at the first latency whose success rate falls below this share of the rate at 0 ms.
 FAIL_SHARE = 0.9
-
-
-def _spec(source: str) -> PolicySpec:
-    """Torch sources (TorchScript, reference:, example:) run on torch; artifacts by their file type."""
-    torch_like = source.startswith(PSEUDO_SOURCES) or Path(source).suffix.lower() in (".pt", ".ts", ".jit", ".pth")
-    return PolicySpec(source, "torch" if torch_like else "auto")
 
 
 def check_fit(domain: base.Domain, spec: PolicySpec, role: str) -> Session:
@@ -62,7 +58,11 @@ def validate(
     sweep_ms: list[float] | None = None,
     workers: int | None = None,
     margin: float | None = None,
+    opener: Callable[..., Session] = Session.open,
 ) -> Report:
+    """Paired validation of `model` against `reference` (default: the domain's bundled policy). `opener` opens
+    both (a module-level function: it travels to the worker processes); edgeperf.pipeline.validate passes one
+    that reads every policy source export reads."""
     if episodes < 2:
         raise BadInput(f"--episodes must be at least 2 for paired statistics, got {episodes}")
     if margin is not None and not margin > 0:
@@ -71,7 +71,7 @@ def validate(
     reference = reference or domain.reference
     if not reference:
         raise BadInput(f"{domain.id} has no bundled reference policy; pass --reference SOURCE (the original policy)")
-    deployed_spec, reference_spec = _spec(str(model)), _spec(reference)
+    deployed_spec, reference_spec = PolicySpec(str(model), opener=opener), PolicySpec(reference, opener=opener)
     dep_session = check_fit(domain, deployed_spec, "deployed")
     check_fit(domain, reference_spec, "reference").close()
     workers = workers or min(os.cpu_count() or 1, episodes)
@@ -88,7 +88,7 @@ def validate(
         )
         for name, eps in (("reference", ref), ("deployed", dep))
     }
-    report = Report.new("validate")
+    report = Report.new("validate", host_summary())
     margin_note = None
     if margin is None:
         margin = domain.equivalence_margin

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -28,9 +29,12 @@ SEPARATION_TOL = 1e-3
 class PolicySpec:
     source: str  # an artifact path or a policy source
     backend: str = "auto"
+    # How to open it: a module-level function (it travels to the worker processes by name). Session.open takes
+    # artifacts; edgeperf.pipeline.open_policy takes every policy source `export` reads.
+    opener: Callable[..., Session] = Session.open
 
     def open(self) -> Session:
-        return Session.open(self.source, backend=self.backend, threads=1)
+        return self.opener(self.source, backend=self.backend, threads=1)
 
 
 @dataclass
@@ -67,6 +71,9 @@ def episode(
     env = domain.env(seed)
     try:
         obs, _ = env.reset(seed=seed)
+        policy.reset()
+        if shadow is not None:
+            shadow.reset()
         rng = np.random.default_rng([seed, 7])
         hold = np.zeros(env.action_space.shape, dtype=np.float32)
         deliver = DelayedActions(env, latency, 1.0 / domain.control_hz, rng, hold)

@@ -21,13 +21,14 @@ import time
 import warnings
 from pathlib import Path
 
+from edgeperf import artifact
 from edgeperf._version import __version__
+from edgeperf.devices.detect import host_summary
 from edgeperf.errors import BadInput, EdgeperfError, HardwareMissing, require
-from edgeperf.exporter import metadata, sources
+from edgeperf.exporter import sources
 from edgeperf.results.report import ModelInfo, Report, sha256_file
 
 DEFAULT_OPSET = 18
-FORMATS = ("onnx", "openvino", "tensorrt")
 PRECISIONS = ("fp32", "fp16", "int8")
 QUANTIZATION = ("auto", "dynamic", "static")
 MAX_SAMPLES = 1_000_000
@@ -36,7 +37,6 @@ MAX_BATCH = 65_536
 MAX_EPISODES = 1_000
 # Bytes per observation or action value while parity runs: float32 observations, float64 draws and errors.
 BYTES_PER_VALUE = 48
-SUFFIXES = {".onnx": "onnx", ".xml": "openvino", ".engine": "tensorrt", ".plan": "tensorrt", ".trt": "tensorrt"}
 
 
 def export(
@@ -111,6 +111,7 @@ def export(
     size = sum(size for name, size in files.items() if not name.endswith(".edgeperf.json"))
     report = Report.new(
         "export",
+        host_summary(),
         model=ModelInfo(
             path=str(out),
             sha256=sha256_file(out),
@@ -307,7 +308,7 @@ def _build(src, out: Path, work: Path, format, precision, mode, opset, calibrati
         results["openvino"] = openvino_ir.convert(onnx_in, xml, precision)
         extra = {"artifact": {"format": "openvino", "xml": out.name, "bin": out.with_suffix(".bin").name}}
         side = _write_sidecar(work, out, results, extra)
-        return [(xml.with_suffix(".bin"), out.with_suffix(".bin")), (side, metadata.sidecar(out)), (xml, out)]
+        return [(xml.with_suffix(".bin"), out.with_suffix(".bin")), (side, artifact.sidecar(out)), (xml, out)]
     return []  # tensorrt: _stage_tensorrt
 
 
@@ -327,36 +328,19 @@ def _stage_tensorrt(src, out: Path, work: Path, precision, results, max_batch, t
         **tensorrt_engine.build_engine(onnx_in, engine, settings, timing_cache),
     }
     side = _write_sidecar(work, out, results, {"artifact": {"format": "tensorrt", "engine": out.name}})
-    return [(side, metadata.sidecar(out)), (engine, out)]
+    return [(side, artifact.sidecar(out)), (engine, out)]
 
 
 def _write_sidecar(work: Path, out: Path, results: dict, extra: dict) -> Path:
-    side = work / metadata.sidecar(out).name
+    side = work / artifact.sidecar(out).name
     if "tensorrt" in results:
         extra = {**extra, "tensorrt": results["tensorrt"]}
-    side.write_text(metadata.sidecar_text({**results["_meta"], "quantization": results.get("quantization")}, extra))
+    side.write_text(artifact.sidecar_text({**results["_meta"], "quantization": results.get("quantization")}, extra))
     return side
 
 
 def resolve_format(format: str | None, out: Path) -> str:
-    suffix = out.suffix.lower()
-    guessed = SUFFIXES.get(suffix)
-    if format is None:
-        if guessed is None:
-            raise BadInput(
-                f"-o {out}: cannot tell the format from the suffix '{suffix}'; name the file .onnx, .xml "
-                "(OpenVINO IR) or .engine (TensorRT), or pass --format"
-            )
-        return guessed
-    if format not in FORMATS:
-        raise BadInput(f"--format {format}: choose one of {', '.join(FORMATS)}")
-    if guessed != format:
-        want = {"onnx": ".onnx", "openvino": ".xml", "tensorrt": ".engine"}[format]
-        raise BadInput(
-            f"-o {out} does not fit --format {format}: name it {out.with_suffix(want).name} (the runtime picks "
-            "the backend from the suffix)"
-        )
-    return format
+    return artifact.output_format(out, format).name
 
 
 def resolve_quantization(quantization: str, precision: str, format: str) -> str | None:
@@ -502,7 +486,7 @@ def _embed_metadata(path: Path, meta: dict) -> None:
     import onnx
 
     model = onnx.load(str(path))
-    props = metadata.encode(meta)
+    props = artifact.encode(meta)
     del model.metadata_props[:]
     for k, v in props.items():
         model.metadata_props.add(key=k, value=v)

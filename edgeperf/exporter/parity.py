@@ -25,7 +25,6 @@ from edgeperf.exporter.sources import PolicySource
 
 TOLERANCES = {"fp32": (1e-5, 1e-4), "fp16": (5e-3, 5e-3), "int8": (0.15, 0.05)}
 RULE = "|artifact - original| <= atol * scale + rtol * |original|"
-TRT_SUFFIXES = (".engine", ".plan", ".trt")
 
 
 def observations(src: PolicySource, n: int, seed: int) -> tuple[np.ndarray, str]:
@@ -34,50 +33,15 @@ def observations(src: PolicySource, n: int, seed: int) -> tuple[np.ndarray, str]
     return spaces.sample(src.obs_space, src.obs_shape, n, seed, src.normalization)
 
 
-def run_artifact(artifact: Path, obs: np.ndarray, *, all_outputs: bool = False) -> list[np.ndarray]:
-    """The artifact's outputs for a batch: the first (the action) through the runtime's Session, as on the
-    robot; with all_outputs, every output (for a discrete policy's logits) straight from the backend."""
-    artifact = Path(artifact)
-    if artifact.suffix.lower() in TRT_SUFFIXES:
-        from edgeperf.exporter import tensorrt_engine
-
-        outs = tensorrt_engine.run_engine(artifact, obs)
-        return outs if all_outputs else outs[:1]
+def run_artifact(artifact: Path, obs: np.ndarray) -> list[np.ndarray]:
+    """Every output of the artifact for a batch, through the runtime's Session (the one runner per backend the
+    robot uses too), in chunks when the artifact takes a bounded batch."""
     from edgeperf.runtime.session import Session
 
     with Session.open(artifact) as s:
-        action = _in_batches(s.run, obs, s.io.inputs[0].shape[0])
-    if not all_outputs:
-        return [action]
-    if artifact.suffix.lower() == ".xml":
-        import openvino as ov
-
-        compiled = ov.Core().compile_model(str(artifact), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-        batch = compiled.inputs[0].get_partial_shape()[0]
-        fixed = batch.get_length() if batch.is_static else None
-
-        def ov_run(x):
-            res = compiled(x)
-            return [np.asarray(res[p]) for p in compiled.outputs]
-
-        rest = _in_batches(ov_run, obs, fixed, many=True)
-    else:
-        import onnxruntime as ort
-
-        sess = ort.InferenceSession(str(artifact), providers=["CPUExecutionProvider"])
-        name, batch = sess.get_inputs()[0].name, sess.get_inputs()[0].shape[0]
-        rest = _in_batches(lambda x: sess.run(None, {name: x}), obs, batch, many=True)
-    return [action, *rest[1:]]
-
-
-def _in_batches(fn, obs: np.ndarray, batch, many: bool = False):
-    """fn over obs in one call, or row-chunks when the artifact has a fixed batch size."""
-    if not isinstance(batch, int) or batch <= 0 or batch == len(obs):
-        return fn(obs)
-    parts = [fn(obs[i : i + batch]) for i in range(0, len(obs), batch)]
-    if many:
-        return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
-    return np.concatenate(parts)
+        step = s.max_batch or len(obs)
+        parts = [list(s.run_all(obs[i : i + step]).values()) for i in range(0, len(obs), step)]
+    return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
 
 
 def parity(src: PolicySource, artifact: Path, precision: str, *, n: int = 512, seed: int = 0) -> dict:
@@ -85,7 +49,7 @@ def parity(src: PolicySource, artifact: Path, precision: str, *, n: int = 512, s
     atol, rtol = TOLERANCES[precision]
     common = {"observations": n, "observation_source": how, "seed": seed, "units": "action units after post-processing"}
     if src.discrete:
-        got = run_artifact(artifact, obs, all_outputs=True)
+        got = run_artifact(artifact, obs)
         return {**common, **_discrete(src, obs, got, atol, rtol)}
     ref = src.act(obs).astype(np.float64).reshape(n, -1)
     got = run_artifact(artifact, obs)[0].astype(np.float64)

@@ -18,7 +18,6 @@ import math
 import os
 import stat
 import sys
-import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -170,7 +169,7 @@ def load(
                 f"{spec} is not TorchScript: it {_describe_zip(path, names)}"
                 if suffix != ".zip"
                 else f"{spec} is a Stable-Baselines3 model, which is unpickled to load (that runs code from the "
-                "file); export it to ONNX first: edgeperf export {spec} -o policy.onnx"
+                f"file); export it to ONNX first: edgeperf export {spec} -o policy.onnx"
             )
         from edgeperf.exporter import sb3
 
@@ -279,14 +278,9 @@ def _domain_spaces(src: PolicySource, domain_id: str) -> None:
 
 
 def _torchscript(path: Path, obs_shape) -> PolicySource:
-    torch = require("torch", "export", "to load a TorchScript policy")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.9+ deprecates TorchScript; users ship it
-            module = torch.jit.load(str(path), map_location="cpu").eval()
-    except Exception as exc:
-        raise BadInput(f"{path} is not a loadable TorchScript module: {_first_line(exc)}.") from None
-    src = PolicySource(module, "torchscript", str(path), (), sha256=sha256_file(path))
+    from edgeperf.runtime.torch import load_torchscript
+
+    src = PolicySource(load_torchscript(path), "torchscript", str(path), (), sha256=sha256_file(path))
     _set_obs_shape(src, obs_shape)
     _check_forward(src)
     return src
@@ -427,7 +421,7 @@ def _few(items: list[str], n: int = 3) -> str:
 def _onnx(path: Path, obs_shape) -> PolicySource:
     import onnx
 
-    from edgeperf.exporter import metadata
+    from edgeperf import artifact
     from edgeperf.exporter.quantize import QUANT_OPS
 
     try:
@@ -466,7 +460,7 @@ def _onnx(path: Path, obs_shape) -> PolicySource:
         shape = tuple(obs_shape)
     if any(d is None or d <= 0 for d in shape):
         raise BadInput(f"{path} has a dynamic observation shape {list(shape)}; pass --obs-shape to fix it")
-    meta = metadata.decode({p.key: p.value for p in model.metadata_props})
+    meta = artifact.decode({p.key: p.value for p in model.metadata_props}, str(path))
     outs = [o.name for o in model.graph.output]
     discrete = outs[:2] == ["action", "logits"]
     out_dims = model.graph.output[0].type.tensor_type.shape.dim[1:]
@@ -474,8 +468,8 @@ def _onnx(path: Path, obs_shape) -> PolicySource:
     bad = _metadata_problem(meta, shape, None if discrete else action_shape)
     if bad:
         raise BadInput(
-            f"{path}: its edgeperf metadata is malformed ({bad}); re-export it from the original policy, or "
-            "remove the edgeperf.* metadata_props to re-target it as a plain ONNX model"
+            f"{path} has malformed edgeperf metadata: {bad}; re-export it with edgeperf export (or strip the "
+            "edgeperf.* metadata to re-target it as a plain ONNX model)"
         )
     if meta.get("precision") not in (None, "fp32"):
         raise BadInput(f"{path} is a {meta['precision']} artifact; re-target from the fp32 model")
@@ -506,39 +500,27 @@ def _onnx(path: Path, obs_shape) -> PolicySource:
 
 
 def _metadata_problem(meta: dict, obs_shape, action_shape) -> str | None:
-    """The first edgeperf.* entry of an ONNX file that does not fit its schema, said in words; None if all do."""
+    """What artifact.decode's type checks let through and re-targeting would trip on later: the spaces' contents
+    and the normalization's sizes, against the model's own shapes. None when they fit."""
     from edgeperf.exporter import spaces
 
-    def where(key, what) -> str:
-        return f"edgeperf.{key} {what}"
-
-    prec = meta.get("precision")
-    if prec is not None and prec not in ("fp32", "fp16", "int8"):
-        return where("precision", f"is {prec!r}, expected fp32, fp16 or int8")
     for key, shape in (("obs_space", obs_shape), ("action_space", action_shape)):
         if meta.get(key) is not None:
             why = spaces.problem(meta[key], shape)
             if why:
-                return where(key, f"is wrong: {why}")
-    hz = meta.get("control_hz")
-    if hz is not None and not (
-        isinstance(hz, (int, float)) and not isinstance(hz, bool) and math.isfinite(hz) and hz > 0
-    ):
-        return where("control_hz", f"is {hz!r}, expected a rate in Hz above 0")
+                return f"{key}: {why}"
     norm = meta.get("normalization")
     if norm is not None:
-        size = int(np.prod(obs_shape))
-        if not isinstance(norm, dict):
-            return where("normalization", f"is {norm!r:.40}, not an object")
+        size = math.prod(obs_shape)
         for k in ("mean", "var"):
             v = norm.get(k)
             if not (isinstance(v, list) and len(v) == size and all(spaces.finite_number(x) for x in v)):
-                return where("normalization", f"'{k}' must be {size} finite numbers (one per observation value)")
+                return f"normalization: '{k}' must be {size} finite numbers (one per observation value)"
         if any(x < 0 for x in norm["var"]):
-            return where("normalization", "'var' has negative variances")
+            return "normalization: 'var' has negative variances"
         for k in ("epsilon", "clip_obs"):
             if not (spaces.finite_number(norm.get(k)) and norm[k] >= 0):
-                return where("normalization", f"'{k}' is {norm.get(k)!r}, expected a number >= 0")
+                return f"normalization: '{k}' is {norm.get(k)!r}, expected a number >= 0"
     return None
 
 
@@ -549,17 +531,12 @@ def _set_obs_shape(src: PolicySource, obs_shape) -> None:
     if obs_shape:
         src.obs_shape = tuple(obs_shape)
         return
-    src.obs_shape = _infer_obs_shape(src.module)
+    from edgeperf.runtime.torch import infer_obs_shape
+
+    src.obs_shape = infer_obs_shape(src.module)
     src.notes.append(
         f"observation shape {list(src.obs_shape)} inferred from the first layer's weights; pass --obs-shape to set it"
     )
-
-
-def _infer_obs_shape(module) -> tuple[int, ...]:
-    first = next((p for p in module.parameters() if p.dim() == 2), None)
-    if first is None:
-        raise BadInput("cannot tell this policy's observation shape; pass --obs-shape N")
-    return (int(first.shape[1]),)
 
 
 def _check_forward(src: PolicySource) -> None:

@@ -15,11 +15,10 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from edgeperf.devices.detect import NO_POWER
 from edgeperf.devices.sysfs import is_live, sysfs_root
 from edgeperf.errors import BadInput, HardwareMissing
 from edgeperf.profilers.energy import add_figures, rail_figures
-from edgeperf.profilers.power import SOURCES, Availability, PowerSource, source_class
+from edgeperf.profilers.power import NO_POWER, SOURCES, Availability, PowerSource, source_class
 from edgeperf.profilers.power.estimate import Estimate
 from edgeperf.profilers.sampler import DEFAULT_RATE_HZ, MAX_RATE_HZ, Sampler
 from edgeperf.profilers.thermal import Thermal

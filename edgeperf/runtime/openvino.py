@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeperf import artifact
 from edgeperf.errors import BadInput, HardwareMissing, require
-from edgeperf.exporter import metadata
 from edgeperf.runtime.session import IOSpec, Session, TensorSpec
 
 PRECISION_HINTS = {"fp32": "f32", "fp16": "f16", "bf16": "bf16"}
@@ -42,14 +42,20 @@ class OpenVinoSession(Session):
         self.io = IOSpec(
             inputs=tuple(_spec(p) for p in self._compiled.inputs),
             outputs=tuple(_spec(p) for p in self._compiled.outputs),
-            metadata=metadata.read_sidecar(self.path),
+            metadata=artifact.read_sidecar(self.path),
         )
+        batch = self.io.inputs[0].shape[0] if self.io.inputs else None
+        self.max_batch = batch if isinstance(batch, int) and batch > 0 else None
 
     def infer(self, prepared) -> np.ndarray:
         # share_inputs: no copy of the observation into OpenVINO's tensor; the output is copied out because
         # the next inference reuses the request's buffer.
         self._request.infer(prepared, share_inputs=True)
         return self._request.get_output_tensor(0).data.copy()
+
+    def infer_all(self, prepared) -> list[np.ndarray]:
+        self._request.infer(prepared, share_inputs=True)
+        return [self._request.get_output_tensor(i).data.copy() for i in range(len(self.io.outputs))]
 
     def close(self) -> None:
         self._request = self._compiled = None

@@ -7,8 +7,8 @@ import pytest
 
 from edgeperf.domains import base
 from edgeperf.domains.latency import LatencyModel
-from edgeperf.domains.paired import validate
 from edgeperf.errors import BadInput
+from edgeperf.pipeline import validate
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("gymnasium")

@@ -7,7 +7,7 @@ import pytest
 from onnx import numpy_helper
 
 from edgeperf.domains.latency import LatencyModel
-from edgeperf.domains.paired import validate
+from edgeperf.pipeline import validate
 
 pytest.importorskip("pybullet")
 pytest.importorskip("torch")

@@ -3,7 +3,7 @@
 import pytest
 
 from edgeperf.profilers.run import run_profile
-from edgeperf.runtime.injected import InjectedLatency
+from tests.injected import InjectedLatency
 
 
 def test_stream_measures_an_injected_500us_at_p50():
