@@ -140,13 +140,11 @@ def test_weights_holding_a_pickled_payload_are_refused_by_weights_only(tmp_path,
     assert "weights_only=True" in r.err
 
 
-@pytest.mark.xfail(strict=False, reason="lead's area: runtime/torch.py is being rewritten to load TorchScript only")
 def test_profile_of_an_sb3_lookalike_never_unpickles(tmp_path, marker, bad_proc):
     src = sb3_payload(tmp_path / "innocent.pt", marker)
     bad_proc(2, "profile", src, "-n", "10", "--duration", "0", "--no-power")
 
 
-@pytest.mark.xfail(strict=False, reason="lead's area: validate's reference loading is being rewritten")
 def test_validate_reference_lookalike_never_unpickles(tmp_path, marker, example_onnx, bad_proc):
     ref = sb3_payload(tmp_path / "ref.pt", marker)
     bad_proc(2, "validate", example_onnx, "--domain", "quadruped/trot", "--reference", ref, "--episodes", "2")
