@@ -22,12 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.injected: the ground-truth session
+
 from edgeperf.exporter.onnx import export
 from edgeperf.profilers import latency
 from edgeperf.profilers.observations import random_pool
 from edgeperf.profilers.run import profile, run_profile
-from edgeperf.runtime.injected import InjectedLatency
 from edgeperf.runtime.session import Session
+from tests.injected import InjectedLatency
 
 
 def p50_us(samples_ns) -> float:

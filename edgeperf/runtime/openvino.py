@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeperf import artifact
 from edgeperf.errors import BadInput, HardwareMissing, require
-from edgeperf.exporter import metadata
 from edgeperf.runtime.session import IOSpec, Session, TensorSpec
 
 PRECISION_HINTS = {"fp32": "f32", "fp16": "f16", "bf16": "bf16"}
@@ -52,8 +52,10 @@ class OpenVinoSession(Session):
         self.io = IOSpec(
             inputs=tuple(_spec(p) for p in model.inputs),
             outputs=tuple(_spec(p) for p in model.outputs),
-            metadata=metadata.read_sidecar(self.path),
+            metadata=artifact.read_sidecar(self.path),
         )
+        batch = self.io.inputs[0].shape[0] if self.io.inputs else None
+        self.max_batch = batch if isinstance(batch, int) and batch > 0 else None
         lib = _c_library(ov) if _CRequest.fits(target, self.io) else None
         if lib is None:
             self._request = _PyRequest(core.compile_model(model, target, config), self.io)
@@ -63,6 +65,9 @@ class OpenVinoSession(Session):
 
     def infer(self, prepared) -> np.ndarray:
         return self._request.first(prepared.values())
+
+    def infer_all(self, prepared) -> list[np.ndarray]:
+        return self._request.run(prepared.values())
 
     def close(self) -> None:
         if self._request is not None:

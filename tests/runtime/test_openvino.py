@@ -77,7 +77,8 @@ def test_several_inputs_and_outputs_in_order(two_outputs, runner):
         assert [i.name for i in s.io.inputs] == ["a", "b"] and [o.name for o in s.io.outputs] == ["y", "s"]
         for batch in (2, 4):
             feed = {"a": rng.standard_normal((batch, 5)).astype(np.float32), "b": rng.integers(0, 9, (batch, 3))}
-            y, total = s._request.run(s.prepare(feed).values())
+            out = s.run_all(feed)
+            y, total = out["y"], out["s"]
             want = compiled(feed)
             np.testing.assert_array_equal(y, want[0])
             np.testing.assert_array_equal(total, want[1])
