@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.injected: the ground-truth session
 
 from edgeperf.exporter.onnx import export
+from edgeperf.pipeline import open_policy
 from edgeperf.profilers import latency
 from edgeperf.profilers.observations import random_pool
 from edgeperf.profilers.run import profile, run_profile
@@ -46,7 +47,7 @@ def backends(model: Path, xml: Path, rounds: int, n: int) -> dict:
     cases = {
         "auto (onnxruntime cpu)": lambda: Session.open(model, threads=1),
         "openvino cpu fp32": lambda: Session.open(xml, threads=1),
-        "torch eager": lambda: Session.open("example:mlp", backend="torch", threads=1),
+        "torch eager": lambda: open_policy("example:mlp", backend="torch", threads=1),
         "torchscript": lambda: _torch_session(scripted, info),
     }
     sessions = {name: make() for name, make in cases.items()}
