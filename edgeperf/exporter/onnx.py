@@ -26,6 +26,7 @@ from edgeperf._version import __version__
 from edgeperf.devices.detect import host_summary
 from edgeperf.errors import BadInput, EdgeperfError, HardwareMissing, require
 from edgeperf.exporter import sources
+from edgeperf.quiet import native_output_silenced, verbose
 from edgeperf.results.report import ModelInfo, Report, sha256_file
 
 DEFAULT_OPSET = 18
@@ -524,36 +525,6 @@ def _copy_onnx(src: Path, dst: Path) -> None:
 
 
 # -- quiet around the one line ------------------------------------------------------------------------------
-
-
-def verbose() -> bool:
-    """EDGEPERF_VERBOSE=1 shows what third-party code prints (torch's exporter, onnxruntime's warnings)."""
-    return os.environ.get("EDGEPERF_VERBOSE", "") == "1"
-
-
-@contextlib.contextmanager
-def native_output_silenced():
-    """fds 1 and 2 to /dev/null for the duration: native code (torch's C++ exporter, onnxruntime) writes there
-    directly, past sys.stdout. The error that follows carries the one line worth showing."""
-    if verbose():
-        yield
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = (os.dup(1), os.dup(2))
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        os.dup2(null, 2)
-        yield
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, null):
-            os.close(fd)
 
 
 @contextlib.contextmanager

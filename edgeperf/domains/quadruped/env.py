@@ -9,36 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import sys
 from collections import deque
 from typing import ClassVar
 
 import numpy as np
 
 from edgeperf.errors import BadInput, require
-
-
-@contextlib.contextmanager
-def _quiet_stderr_fd():
-    """pybullet's C code prints a build banner on fd 2 at import, once per worker process: keep it off the
-    user's terminal, where the one line of an error belongs (shown with EDGEPERF_VERBOSE=1)."""
-    if os.environ.get("EDGEPERF_VERBOSE") == "1":
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
+from edgeperf.quiet import native_output_silenced
 
 gym = require("gymnasium", "sim", "for the quadruped domain")
-with _quiet_stderr_fd():
+# pybullet prints a build banner on import, once per worker process
+with native_output_silenced():
     p = require("pybullet", "sim", "for the quadruped domain")
 
 # --- the robot (Unitree A1, pybullet_data a1/a1.urdf) -------------------------------------------------------
