@@ -118,7 +118,7 @@ def export(
     Trust: SB3 .zip and VecNormalize .pkl files are Python pickles and --factory imports your code; loading
     them runs code, so only export files you trust.
     """
-    from edgeperf.exporter.metadata import sidecar
+    from edgeperf.artifact import sidecar
     from edgeperf.exporter.onnx import export as run_export
     from edgeperf.exporter.sources import parse_factory_args
     from edgeperf.results import render

@@ -25,8 +25,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgeperf.artifact import existing_files
 from edgeperf.errors import BadInput, DependencyMissing, EdgeperfError, HardwareMissing, VerdictFailed
-from edgeperf.results.io import companions
 
 DEFAULT_CONNECT_TIMEOUT_S = 10
 REPORT = "report.json"
@@ -71,7 +71,7 @@ def model_files(model: Path) -> list[Path]:
     """The model and what must travel with it: metadata sidecar, OpenVINO weights, ONNX external data."""
     if not model.is_file():
         raise BadInput(f"model file {model} does not exist")
-    return [model, *(p for p in companions(model) if p.is_file())]
+    return existing_files(model)
 
 
 def _tar(files: list[Path]) -> bytes:

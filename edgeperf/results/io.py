@@ -22,16 +22,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from edgeperf.artifact import companions
 from edgeperf.errors import BadInput
-
-
-def companions(path: str | os.PathLike) -> list[Path]:
-    """The files that travel with an artifact: metadata sidecar, ONNX external data, OpenVINO weights."""
-    p = Path(path)
-    out = [p.with_name(p.name + ".edgeperf.json"), p.with_name(p.name + ".data")]
-    if p.suffix.lower() == ".xml":
-        out.append(p.with_suffix(".bin"))
-    return out
 
 
 def _stat(path: str | os.PathLike, *, strict: bool = False) -> os.stat_result | None:

@@ -17,7 +17,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.badinput.conftest import EXIT, assert_one_line
+from tests.conftest import assert_one_line
+
+EXIT = {"bad": 2, "sigint": 130, "sigterm": 143}
 
 FAST = ["-n", "20", "--duration", "0", "--warmup", "2", "--no-power"]
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="device nodes and tmpfs mounts need root")

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from edgeperf.devices.detect import host_summary
 from edgeperf.errors import BadInput
 from edgeperf.results.report import ModelInfo, Report, load_report
 
@@ -9,6 +10,7 @@ from edgeperf.results.report import ModelInfo, Report, load_report
 def _report(**kw):
     return Report.new(
         "profile",
+        kw.pop("host", host_summary()),
         model=ModelInfo(path="p.onnx", sha256="ab" * 32, format="onnx", precision="fp32"),
         config={"rate": 50},
         results={"latency_us": {"p50": 7.1}},
