@@ -184,8 +184,8 @@ def stream(
             record.add(starts, ends)
             starts.clear()
             ends.clear()
-            if progress is not None:
-                progress(i, (t1 - window) / 1e9)
+        if progress is not None and not i & 1023:
+            progress(i, (t1 - window) / 1e9)
     window_end, cpu = _now(), time.process_time() - cpu0
     record.add(starts, ends)
     return Run(record, warm, window, window_end, cpu)
