@@ -14,7 +14,9 @@ from edgeperf.errors import BadInput, DependencyMissing, EdgeperfError, Hardware
 # name -> "module:attribute", resolved on first access.
 _LAZY = {
     "export": "edgeperf.exporter.onnx:export",
-    "profile": "edgeperf.profilers.run:profile",
+    "profile": "edgeperf.pipeline:profile",
+    "validate": "edgeperf.pipeline:validate",
+    "open_policy": "edgeperf.pipeline:open_policy",
     "detect": "edgeperf.devices.detect:detect",
     "Session": "edgeperf.runtime.session:Session",
     "Report": "edgeperf.results.report:Report",
@@ -33,7 +35,9 @@ __all__ = [
     "detect",
     "export",
     "load_report",
+    "open_policy",
     "profile",
+    "validate",
 ]
 
 

@@ -26,8 +26,8 @@ import torch
 
 from edgeperf.domains import base, references
 from edgeperf.domains.latency import LatencyModel
-from edgeperf.domains.paired import validate
 from edgeperf.exporter.onnx import export
+from edgeperf.pipeline import validate
 
 
 def bare(domain_id: str, model: Path, seeds: list[int]) -> float:

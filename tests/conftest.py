@@ -35,6 +35,43 @@ def cli(capsys, monkeypatch):
     return run
 
 
+def assert_one_line(code: int, got: int, err: str) -> None:
+    assert got == code, (code, got, err)
+    assert "Traceback" not in err, err
+    assert sum(ln.startswith("edgeperf: ") for ln in err.splitlines()) == 1, err
+
+
+@pytest.fixture
+def bad(cli):
+    """bad(code, *args): run the CLI in-process and check the one-line error with exit `code`."""
+
+    def run(code: int, *args, env: dict | None = None):
+        r = cli(*args, env=env)
+        assert_one_line(code, r.code, r.err)
+        return r
+
+    return run
+
+
+@pytest.fixture
+def bad_proc():
+    """bad_proc(code, *args, timeout=60, **popen): the CLI in a fresh process, checked like `bad`."""
+
+    def run(code: int, *args, timeout: float = 120, env: dict | None = None, **kw):
+        r = subprocess.run(
+            [sys.executable, "-m", "edgeperf", *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **(env or {})},
+            **kw,
+        )
+        assert_one_line(code, r.returncode, r.stderr)
+        return r
+
+    return run
+
+
 def run_python(code: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run Python code in a fresh interpreter (for checks of what gets imported)."""
     return subprocess.run(

@@ -37,8 +37,9 @@ def devices(
         render.catalog(entries, console())
         return
     from edgeperf.devices.detect import detect
+    from edgeperf.profilers import power
 
-    found = detect()
+    found = {**detect(), **power.summary()}
     if as_json:
         typer.echo(json.dumps({"schema": schema_id("devices"), **found}, indent=2))
         return

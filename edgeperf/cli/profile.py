@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from edgeperf.cli.common import IdleOpt, JsonOut, NoPowerOpt, PowerOpt, PowerRateOpt, console, write_report
-from edgeperf.errors import BadInput
 
 
 def profile(
@@ -78,6 +77,7 @@ def profile(
     """
     from rich.progress import Progress
 
+    from edgeperf.pipeline import open_policy
     from edgeperf.profilers.powermeter import check_options
     from edgeperf.profilers.run import run_profile
     from edgeperf.results import render
@@ -88,14 +88,12 @@ def profile(
     check_options(mode, power_rate, idle)
     con = console(json_path)
     if host is not None:
-        args = _remote_args(
-            backend=backend, device=device, accelerator=accelerator, rate=rate, deadline=deadline,
-            iterations=iterations, duration=duration, warmup=warmup, threads=threads, batch=batch, shape=shape,
-            observations=observations, stress=stress, mode=mode, power_rate=power_rate, idle=idle,
-        )  # fmt: skip
         _profile_remote(
-            host, model, args, con, json_path=json_path, csv_path=csv_path, plot_path=plot_path,
+            host, model, con, json_path=json_path, csv_path=csv_path, plot_path=plot_path,
             remote_edgeperf=remote_edgeperf, ssh_options=ssh_option or [], connect_timeout=connect_timeout,
+            backend=backend, device=device, accelerator=accelerator, rate=rate, deadline_ms=deadline,
+            iterations=iterations, duration=duration, warmup=warmup, threads=threads, batch=batch, shape=dims,
+            observations=observations, stress=stress, power=mode, power_rate_hz=power_rate, idle_s=idle,
         )  # fmt: skip
         return
     if plot_path:
@@ -106,6 +104,7 @@ def profile(
         task = bar.add_task("profiling", total=None)
         done = run_profile(
             model,
+            opener=open_policy,
             backend=backend,
             device=device,
             accelerator=accelerator,
@@ -137,52 +136,16 @@ def profile(
     write_report(report, json_path, con)
 
 
-def _remote_args(*, rate, deadline, shape, mode, power_rate, idle, **opts) -> list[str]:
-    """The profile options, as the remote edgeperf takes them (outputs are added by the remote runner)."""
-    args = []
-    for name, value in opts.items():
-        args += [f"--{name}", str(value)]
-    for flag, value in (("--rate", rate), ("--deadline", deadline), ("--shape", shape)):
-        if value is not None:
-            args += [flag, str(value)]
-    if mode == "off":
-        return [*args, "--no-power"]
-    return [*args, "--power", mode, "--power-rate", str(power_rate), "--idle", str(idle)]
-
-
-def _profile_remote(
-    host, model, args, con, *, json_path, csv_path, plot_path, remote_edgeperf, ssh_options, connect_timeout
-) -> None:
-    import json
-
-    from edgeperf.devices import remote
+def _profile_remote(host, model, con, *, json_path, csv_path, plot_path, **kw) -> None:
+    from edgeperf import pipeline
     from edgeperf.results import render
-    from edgeperf.results.report import Report, atomic_write_bytes
+    from edgeperf.results.report import atomic_write_bytes
 
-    outputs = {}
-    if csv_path:
-        outputs["--csv"] = "timings.csv"
-    if plot_path:
-        outputs["--plot"] = "latency.png"
     with con.status(f"profiling on {host} over ssh"):
-        done = remote.run_profile(
-            host,
-            Path(model),
-            args,
-            edgeperf=remote_edgeperf,
-            options=ssh_options,
-            connect_timeout=connect_timeout,
-            outputs=outputs,
-        )
-    try:
-        report = Report.from_dict(json.loads(done.files[remote.REPORT]), source=f"the report from {host}")
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"the report {host} sent back is not JSON ({exc})") from None
-    report.config["remote"] = {"host": host, "via": "ssh", "model_path_there": report.model.path}
-    report.model.path = str(model)
-    render.profile(report, con)
+        done = pipeline.profile_remote(host, model, csv=bool(csv_path), plot=bool(plot_path), **kw)
+    render.profile(done.report, con)
     for path, name in ((csv_path, "timings.csv"), (plot_path, "latency.png")):
         if path and name in done.files:
             atomic_write_bytes(Path(path), done.files[name])
             con.print(f"[dim]{name.split('.')[0]} written to {path}[/dim]")
-    write_report(report, json_path, con)
+    write_report(done.report, json_path, con)

@@ -6,6 +6,8 @@ Nothing here imports torch, tensorrt or openvino: installed packages are found b
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib.metadata
 import importlib.util
 import platform
@@ -13,10 +15,17 @@ import re
 import sys
 from pathlib import Path
 
-from edgeperf.devices import catalog
-from edgeperf.devices.sysfs import is_live, read_text, sysfs_root, under
+from edgeperf.devices import catalog, sysfs
+from edgeperf.devices.sysfs import is_live, sysfs_root, under
 
-NO_POWER = "no power sensors on this machine: energy per inference cannot be measured here"
+
+def read_text(path: Path) -> str | None:
+    """An info file's text, or None when it is absent or no regular file (a FIFO or device in a captured tree):
+    detection describes the machine as far as it can, it never stops on one odd file."""
+    try:
+        return sysfs.read_text(path)
+    except OSError:
+        return None
 
 
 def cpu_info(root: Path) -> dict:
@@ -175,10 +184,8 @@ def this_device(root=None) -> catalog.DeviceSpec:
     return catalog.generic(os_info(root)["arch"] or None)
 
 
-def detect(root=None, *, power: bool = True) -> dict:
-    """Everything `edgeperf devices` reports about the machine at `root`."""
-    from edgeperf.profilers.power import probe_all
-
+def detect(root=None) -> dict:
+    """What the machine at `root` is (its power sources: edgeperf.profilers.power.summary)."""
     root = sysfs_root(root)
     jetson = jetson_info(root)
     device = this_device(root)
@@ -198,17 +205,18 @@ def detect(root=None, *, power: bool = True) -> dict:
         out["gpus_reason"] = gpu_reason
     if device.cpu and not out["cpu"].get("model"):
         out["cpu"]["model"] = device.cpu
-    if power:
-        sources = {name: a.to_dict() for name, a in probe_all(root).items()}
-        out["power_sources"] = sources
-        working = [n for n, s in sources.items() if s["available"]]
-        out["power_summary"] = f"measured power available from: {', '.join(working)}" if working else NO_POWER
     return out
 
 
 def host_summary() -> dict:
-    """The `host` block of every report: enough to know where a figure was measured."""
-    d = detect(power=False)
+    """The `host` block of every report: enough to know where a figure was measured. Probed once per process
+    (and sysfs root): the hardware does not change between the reports of one run."""
+    return copy.deepcopy(_host_summary(str(sysfs_root()), "torch" in sys.modules))
+
+
+@functools.cache
+def _host_summary(root: str, torch_loaded: bool) -> dict:
+    d = detect(root)
     versions = {"python": d["python"], "edgeperf": _version("edgeperf")}
     for mod in ("numpy", "onnxruntime", "torch"):
         if mod in sys.modules or mod != "torch":

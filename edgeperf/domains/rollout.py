@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -28,9 +29,12 @@ SEPARATION_TOL = 1e-3
 class PolicySpec:
     source: str  # an artifact path or a policy source
     backend: str = "auto"
+    # How to open it: a module-level function (it travels to the worker processes by name). Session.open takes
+    # artifacts; edgeperf.pipeline.open_policy takes every policy source `export` reads.
+    opener: Callable[..., Session] = Session.open
 
     def open(self) -> Session:
-        return Session.open(self.source, backend=self.backend, threads=1)
+        return self.opener(self.source, backend=self.backend, threads=1)
 
 
 @dataclass
@@ -39,7 +43,9 @@ class Episode:
     ret: float = 0.0
     steps: int = 0
     success: bool = False
+    success_reported: bool = False  # the env put "success" in info on its final step (the domain has a criterion)
     fall: bool = False
+    nonfinite: bool = False  # the policy returned a non-finite action (the episode stopped there)
     failure_reason: str = ""
     metrics: dict = field(default_factory=dict)
 
@@ -67,6 +73,9 @@ def episode(
     env = domain.env(seed)
     try:
         obs, _ = env.reset(seed=seed)
+        policy.reset()
+        if shadow is not None:
+            shadow.reset()
         rng = np.random.default_rng([seed, 7])
         hold = np.zeros(env.action_space.shape, dtype=np.float32)
         deliver = DelayedActions(env, latency, 1.0 / domain.control_hz, rng, hold)
@@ -79,12 +88,14 @@ def episode(
             if record:
                 trajectory.append(np.array(obs, dtype=np.float64, copy=True))
             if not np.all(np.isfinite(action)):
+                ep.nonfinite = True
                 ep.failure_reason = f"the policy returned a non-finite action at step {ep.steps}"
                 break
             obs, reward, terminated, truncated, info = env.step(deliver(action))
             ep.ret += float(reward)
             ep.steps += 1
             if terminated or truncated:
+                ep.success_reported = "success" in info
                 ep.success = bool(info.get("success", False))
                 ep.fall = bool(info.get("fall", False))
                 ep.failure_reason = "" if ep.success else info.get("failure_reason", "")

@@ -25,7 +25,6 @@ from edgeperf.exporter.sources import PolicySource
 
 TOLERANCES = {"fp32": (1e-5, 1e-4), "fp16": (5e-3, 5e-3), "int8": (0.15, 0.05)}
 RULE = "|artifact - original| <= atol * scale + rtol * |original|"
-TRT_SUFFIXES = (".engine", ".plan", ".trt")
 
 
 def observations(src: PolicySource, n: int, seed: int) -> tuple[np.ndarray, str]:
@@ -34,50 +33,15 @@ def observations(src: PolicySource, n: int, seed: int) -> tuple[np.ndarray, str]
     return spaces.sample(src.obs_space, src.obs_shape, n, seed, src.normalization)
 
 
-def run_artifact(artifact: Path, obs: np.ndarray, *, all_outputs: bool = False) -> list[np.ndarray]:
-    """The artifact's outputs for a batch: the first (the action) through the runtime's Session, as on the
-    robot; with all_outputs, every output (for a discrete policy's logits) straight from the backend."""
-    artifact = Path(artifact)
-    if artifact.suffix.lower() in TRT_SUFFIXES:
-        from edgeperf.exporter import tensorrt_engine
-
-        outs = tensorrt_engine.run_engine(artifact, obs)
-        return outs if all_outputs else outs[:1]
+def run_artifact(artifact: Path, obs: np.ndarray) -> list[np.ndarray]:
+    """Every output of the artifact for a batch, through the runtime's Session (the one runner per backend the
+    robot uses too), in chunks when the artifact takes a bounded batch."""
     from edgeperf.runtime.session import Session
 
     with Session.open(artifact) as s:
-        action = _in_batches(s.run, obs, s.io.inputs[0].shape[0])
-    if not all_outputs:
-        return [action]
-    if artifact.suffix.lower() == ".xml":
-        import openvino as ov
-
-        compiled = ov.Core().compile_model(str(artifact), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-        batch = compiled.inputs[0].get_partial_shape()[0]
-        fixed = batch.get_length() if batch.is_static else None
-
-        def ov_run(x):
-            res = compiled(x)
-            return [np.asarray(res[p]) for p in compiled.outputs]
-
-        rest = _in_batches(ov_run, obs, fixed, many=True)
-    else:
-        import onnxruntime as ort
-
-        sess = ort.InferenceSession(str(artifact), providers=["CPUExecutionProvider"])
-        name, batch = sess.get_inputs()[0].name, sess.get_inputs()[0].shape[0]
-        rest = _in_batches(lambda x: sess.run(None, {name: x}), obs, batch, many=True)
-    return [action, *rest[1:]]
-
-
-def _in_batches(fn, obs: np.ndarray, batch, many: bool = False):
-    """fn over obs in one call, or row-chunks when the artifact has a fixed batch size."""
-    if not isinstance(batch, int) or batch <= 0 or batch == len(obs):
-        return fn(obs)
-    parts = [fn(obs[i : i + batch]) for i in range(0, len(obs), batch)]
-    if many:
-        return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
-    return np.concatenate(parts)
+        step = s.max_batch or len(obs)
+        parts = [list(s.run_all(obs[i : i + step]).values()) for i in range(0, len(obs), step)]
+    return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
 
 
 def parity(src: PolicySource, artifact: Path, precision: str, *, n: int = 512, seed: int = 0) -> dict:
@@ -85,7 +49,7 @@ def parity(src: PolicySource, artifact: Path, precision: str, *, n: int = 512, s
     atol, rtol = TOLERANCES[precision]
     common = {"observations": n, "observation_source": how, "seed": seed, "units": "action units after post-processing"}
     if src.discrete:
-        got = run_artifact(artifact, obs, all_outputs=True)
+        got = run_artifact(artifact, obs)
         return {**common, **_discrete(src, obs, got, atol, rtol)}
     ref = src.act(obs).astype(np.float64).reshape(n, -1)
     got = run_artifact(artifact, obs)[0].astype(np.float64)
@@ -95,8 +59,8 @@ def parity(src: PolicySource, artifact: Path, precision: str, *, n: int = 512, s
         )
     got = got.reshape(n, -1)
     scale = _action_scale(src, ref.shape[1])
+    # NaN stays NaN (a NaN error is "nan", never "inf") and fails: NaN <= bound is False.
     err = np.abs(got - ref)
-    err = np.where(np.isfinite(err), err, np.inf)
     bound = atol * scale + rtol * np.abs(ref)
     ok = err <= bound
     ref_scale = np.abs(ref).max(axis=0)
@@ -116,7 +80,13 @@ def parity(src: PolicySource, artifact: Path, precision: str, *, n: int = 512, s
         "p99_abs_error_per_dim": np.percentile(err, 99, axis=0).tolist(),
         "max_rel_error_per_dim": (err.max(axis=0) / np.where(ref_scale > 0, ref_scale, 1.0)).tolist(),
         "elements_out_of_tolerance": int((~ok).sum()),
+        "non_finite_values": _non_finite(ref, got),
     }
+
+
+def _non_finite(ref: np.ndarray, got: np.ndarray) -> dict:
+    """How many NaN/inf values each side returned: says which one is broken when the errors are nan."""
+    return {"original": int((~np.isfinite(ref)).sum()), "artifact": int((~np.isfinite(got)).sum())}
 
 
 def _action_scale(src: PolicySource, dims: int) -> np.ndarray:
@@ -138,8 +108,7 @@ def _discrete(src: PolicySource, obs, got: list[np.ndarray], atol: float, rtol: 
     got_logits = np.asarray(got[1], dtype=np.float64).reshape(n, -1) if len(got) > 1 else None
     if got_logits is None or got_logits.shape != ref_logits.shape:
         raise BadInput("the artifact lacks the logits output of a discrete policy; re-export it with edgeperf")
-    err = np.abs(got_logits - ref_logits)
-    err = np.where(np.isfinite(err), err, np.inf)
+    err = np.abs(got_logits - ref_logits)  # NaN stays NaN and fails, as for continuous actions
     ok = err <= atol + rtol * np.abs(ref_logits)
     top2 = np.sort(ref_logits, axis=1)[:, -2:] if ref_logits.shape[1] > 1 else np.zeros((n, 2))
     margin = top2[:, 1] - top2[:, 0]
@@ -165,4 +134,5 @@ def _discrete(src: PolicySource, obs, got: list[np.ndarray], atol: float, rtol: 
         "p99_abs_error_per_dim": np.percentile(err, 99, axis=0).tolist(),
         "elements_out_of_tolerance": int((~ok).sum()) + int(hard.sum()),
         "errors_are_of": "logits",
+        "non_finite_values": _non_finite(ref_logits, got_logits),
     }

@@ -9,7 +9,7 @@
 - a timing cache that survives between builds (default ~/.cache/edgeperf/tensorrt-<version>.timing-cache):
   rebuilding an engine on the same GPU then takes seconds, not minutes.
 - the engine is written raw (`.engine`); edgeperf's metadata goes in the sidecar JSON beside it
-  (edgeperf.exporter.metadata.sidecar).
+  (edgeperf.artifact.sidecar).
 
 TensorRT is not on every machine: `require_tensorrt` raises DependencyMissing with how to get it. An engine is
 specific to the GPU and the TensorRT version that built it: build it on the target (the Jetson itself).
@@ -20,9 +20,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
-from edgeperf.errors import BadInput, DependencyMissing, HardwareMissing, require
+from edgeperf.errors import BadInput, DependencyMissing, require
 
 INSTALL_HINT = (
     "TensorRT comes with JetPack on a Jetson (python3-libnvinfer); on an x86_64 machine with an NVIDIA GPU "
@@ -111,38 +109,3 @@ def build_engine(onnx_path: Path, engine_path: Path, settings: dict, timing_cach
     except (OSError, BadInput) as exc:
         info["timing_cache_warning"] = f"could not save the timing cache: {exc}"
     return info
-
-
-def run_engine(engine_path: Path, obs: np.ndarray) -> list[np.ndarray]:
-    """Run an engine on a batch (split by the profile's max batch); returns every output, in engine order.
-    Device buffers come from torch's CUDA allocator (the exporter has torch anyway)."""
-    trt = require_tensorrt()
-    torch = require("torch", "export")
-    if not torch.cuda.is_available():
-        raise HardwareMissing("running the TensorRT engine for the parity check needs torch with CUDA here")
-    logger = trt.Logger(trt.Logger.WARNING)
-    engine = trt.Runtime(logger).deserialize_cuda_engine(Path(engine_path).read_bytes())
-    if engine is None:
-        raise BadInput(f"{engine_path} is not a TensorRT engine this TensorRT and GPU can load")
-    context = engine.create_execution_context()
-    names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
-    inp = next(n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT)
-    outs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
-    max_batch = int(engine.get_tensor_profile_shape(inp, 0)[2][0])
-    stream = torch.cuda.current_stream()
-    chunks: list[list[np.ndarray]] = []
-    for i in range(0, len(obs), max_batch):
-        x = torch.from_numpy(np.ascontiguousarray(obs[i : i + max_batch], dtype=np.float32)).cuda()
-        context.set_input_shape(inp, tuple(x.shape))
-        context.set_tensor_address(inp, x.data_ptr())
-        buffers = []
-        for name in outs:
-            dtype = torch.from_numpy(np.empty(0, dtype=trt.nptype(engine.get_tensor_dtype(name)))).dtype
-            buf = torch.empty(tuple(context.get_tensor_shape(name)), dtype=dtype, device="cuda")
-            context.set_tensor_address(name, buf.data_ptr())
-            buffers.append(buf)
-        if not context.execute_async_v3(stream.cuda_stream):
-            raise HardwareMissing(f"TensorRT failed to run {engine_path}")
-        stream.synchronize()
-        chunks.append([b.cpu().numpy() for b in buffers])
-    return [np.concatenate([c[k] for c in chunks]) for k in range(len(outs))]

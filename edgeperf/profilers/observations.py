@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from edgeperf.errors import BadInput
-from edgeperf.exporter import metadata
 from edgeperf.runtime.session import Session
 
 POOL = 1024
@@ -19,7 +18,7 @@ def random_pool(
     Uniform within the observation space's bounds when the artifact carries them (edgeperf exports do),
     standard normal otherwise, and the description says which.
     """
-    meta = metadata.decode(session.io.metadata)
+    meta = session.io.metadata
     space = meta.get("obs_space") or {}
     rng = np.random.default_rng(seed)
     feeds = []

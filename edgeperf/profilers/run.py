@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeperf import artifact
 from edgeperf.devices import catalog
-from edgeperf.devices.detect import this_device
+from edgeperf.devices.detect import host_summary, this_device
 from edgeperf.errors import BadInput, HardwareMissing
-from edgeperf.exporter import metadata
 from edgeperf.profilers import latency, memory
 from edgeperf.profilers.observations import POOL, pool, random_pool
 from edgeperf.profilers.stats import latency_stats
@@ -159,6 +160,7 @@ def run_profile(
     power: str = "auto",
     power_rate_hz: float = 10.0,
     idle_s: float = 2.0,
+    opener: Callable[..., Session] | None = None,
     csv: str | Path | None = None,
 ) -> Profiled:
     """Profile `model` (a file, a policy source for the torch backend, or an open Session).
@@ -166,8 +168,9 @@ def run_profile(
     Stream scenario by default; periodic when `rate` is given (deadline = period unless `deadline_ms`).
     `power`: auto (measured sources; absent with the reason when there are none), any (measured, else a
     labelled estimate), estimate, off, or source names; sampled at `power_rate_hz` after an `idle_s`
-    baseline, and integrated over exactly the measured window. `csv`: every inference's timings, streamed
-    to that file as the run goes (complete or absent, never half-written).
+    baseline, and integrated over exactly the measured window. `opener` opens a `model` that is not a Session
+    (default Session.open; edgeperf.pipeline passes one that also builds policy sources). `csv`: every
+    inference's timings, streamed to that file as the run goes (complete or absent, never half-written).
     """
     from edgeperf.profilers.powermeter import PowerMeter, check_options
 
@@ -179,7 +182,7 @@ def run_profile(
             "domain:ID (the model's own observations in a domain, e.g. domain:quadruped/trot)"
         )
     target = check_target(device)
-    report = Report.new("profile")
+    report = Report.new("profile", host_summary())
     report.config = {
         "scenario": "periodic" if rate else "stream",
         "backend": backend,
@@ -228,10 +231,16 @@ def run_profile(
                     "sinks": [sink] if sink else [],
                 },
                 ready=meter.start,
+                opener=opener or Session.open,
             )
     finally:
         meter.stop()
     report.config["backend"] = session.backend
+    if session.backend != "torch" and "torch" in sys.modules:
+        report.warn(
+            "torch is loaded in this process, so the memory figures include it (a robot running this artifact "
+            "would not load it): profile in a fresh process (the CLI, or edgeperf.profile(..., isolate=True))"
+        )
     report.model = _model_info(model, session)
     stats, warnings = latency_stats(run.latency)
     for w in warnings:
@@ -299,6 +308,7 @@ def _measure(
     spin_us,
     common,
     ready: Callable[[], object] | None = None,
+    opener: Callable[..., Session] = Session.open,
 ):
     """Open (timing the cold start), fill the observation pool, run the scenario; memory read at each stage.
 
@@ -312,7 +322,7 @@ def _measure(
             report.unmeasured["cold_start"] = "the session was opened by the caller"
         else:
             t0 = time.perf_counter_ns()
-            session = Session.open(model, backend=backend, device=accelerator, threads=threads)
+            session = opener(model, backend=backend, device=accelerator, threads=threads)
             cold["open_ms"] = (time.perf_counter_ns() - t0) / 1e6
         # A session the caller opened stays open for the caller.
         with contextlib.nullcontext(session) if isinstance(model, Session) else session:
@@ -376,16 +386,14 @@ def _periodic_warnings(report: Report, d: dict, late_folds: int = 0) -> None:
 
 
 def _model_info(model, session: Session) -> ModelInfo:
-    meta = metadata.decode(session.io.metadata)
     path = Path(str(getattr(session, "path", model)))
     is_file = path.is_file()
+    known = artifact.SUFFIXES.get(path.suffix.lower())
     return ModelInfo(
         path=str(path),
         sha256=sha256_file(path) if is_file else None,
-        format={".onnx": "onnx", ".xml": "openvino", ".engine": "tensorrt", ".plan": "tensorrt"}.get(
-            path.suffix.lower(), getattr(session, "mode", session.backend)
-        ),
-        precision=meta.get("precision"),
+        format=getattr(session, "mode", None) or (known.name if known else session.backend),
+        precision=session.io.metadata.get("precision"),
         inputs=[s.to_dict() for s in session.io.inputs],
         outputs=[s.to_dict() for s in session.io.outputs],
         size_bytes=path.stat().st_size if is_file else None,

@@ -61,13 +61,9 @@ class Report:
     edgeperf_version: str = __version__
 
     @classmethod
-    def new(cls, kind: str, **kw) -> Report:
-        """A report of `kind` with the host block filled in from this machine."""
-        if "host" not in kw:
-            from edgeperf.devices.detect import host_summary
-
-            kw["host"] = host_summary()
-        return cls(schema=schema_id(kind), **kw)
+    def new(cls, kind: str, host: dict, **kw) -> Report:
+        """A report of `kind` measured on `host` (edgeperf.devices.detect.host_summary(): probed once)."""
+        return cls(schema=schema_id(kind), host=host, **kw)
 
     @property
     def kind(self) -> str:

@@ -1,8 +1,9 @@
-"""TensorRT backend: a serialized engine (.engine/.plan) run with the TensorRT 10 Python API.
+"""TensorRT backend: a serialized engine (.engine/.plan/.trt) run with the TensorRT 10 Python API. The one
+TensorRT runner: the exporter's parity check and the profiler both use it.
 
 Device memory and copies go through the CUDA runtime library (libcudart) by ctypes, so no extra Python
 package is needed beside tensorrt. Host buffers are pinned; a single stream is reused; buffers are sized
-for the engine profile's largest shapes once, at open.
+for the engine profile's largest shapes once, at open, and close() frees every one of them and the stream.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeperf import artifact
 from edgeperf.errors import BadInput, HardwareMissing, require
-from edgeperf.exporter import metadata
 from edgeperf.runtime.session import IOSpec, Session, TensorSpec
 
 TRT_HINT = (
@@ -48,13 +49,13 @@ class _CudaRT:
         self.check(self.lib.cudaMalloc(ctypes.byref(ptr), ctypes.c_size_t(nbytes)), "cudaMalloc")
         return ptr.value
 
-    def host_array(self, shape, dtype) -> np.ndarray:
-        """A page-locked host array: copies to and from the GPU run at full speed."""
+    def host_array(self, shape, dtype) -> tuple[int, np.ndarray]:
+        """A page-locked host array (copies to and from the GPU run at full speed) and its pointer, for free_host."""
         ptr = ctypes.c_void_p()
-        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        nbytes = max(1, int(np.prod(shape)) * np.dtype(dtype).itemsize)
         self.check(self.lib.cudaMallocHost(ctypes.byref(ptr), ctypes.c_size_t(nbytes)), "cudaMallocHost")
         buf = (ctypes.c_byte * nbytes).from_address(ptr.value)
-        return np.frombuffer(buf, dtype=dtype).reshape(shape)
+        return ptr.value, np.frombuffer(buf, dtype=dtype, count=int(np.prod(shape))).reshape(shape)
 
     def stream(self) -> int:
         s = ctypes.c_void_p()
@@ -75,17 +76,32 @@ class _CudaRT:
     def free(self, ptr: int) -> None:
         self.lib.cudaFree(ctypes.c_void_p(ptr))
 
+    def free_host(self, ptr: int) -> None:
+        self.lib.cudaFreeHost(ctypes.c_void_p(ptr))
+
+    def destroy_stream(self, stream: int) -> None:
+        self.lib.cudaStreamDestroy(ctypes.c_void_p(stream))
+
 
 class TensorRTSession(Session):
     backend = "tensorrt"
     on_gpu = True
 
-    def __init__(self, path: Path, device: str = "auto", **_):
+    def __init__(self, path: Path, device: str = "auto", cuda=None, **_):
         trt = require("tensorrt", None, "to run TensorRT engines", hint=TRT_HINT)
         if device not in ("auto", "cuda"):
             raise BadInput(f"TensorRT engines run on the GPU (--accelerator cuda), not '{device}'")
         self.path = Path(path)
-        self._cuda = _CudaRT()
+        self._buffers: dict[str, tuple[int, int, np.ndarray]] = {}  # name -> (device ptr, host ptr, pinned array)
+        self._stream = None
+        self._cuda = cuda or _CudaRT()
+        try:
+            self._open(trt)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, trt) -> None:
         self._logger = trt.Logger(trt.Logger.WARNING)
         runtime = trt.Runtime(self._logger)
         engine = runtime.deserialize_cuda_engine(self.path.read_bytes())
@@ -97,7 +113,6 @@ class TensorRTSession(Session):
         self._engine, self._context = engine, engine.create_execution_context()
         self._stream = self._cuda.stream()
         inputs, outputs = [], []
-        self._buffers: dict[str, tuple[int, np.ndarray]] = {}  # name -> (device pointer, pinned host array)
         for i in range(engine.num_io_tensors):
             name = engine.get_tensor_name(i)
             dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(name)))
@@ -114,36 +129,57 @@ class TensorRTSession(Session):
         for spec, largest in outputs:
             self._alloc(spec.name, largest or tuple(self._context.get_tensor_shape(spec.name)), spec.dtype)
         self._batch_shapes: dict[str, tuple] = {}
-        self.io = IOSpec(tuple(s for s, _ in inputs), tuple(s for s, _ in outputs), metadata.read_sidecar(self.path))
+        self.io = IOSpec(tuple(s for s, _ in inputs), tuple(s for s, _ in outputs), artifact.read_sidecar(self.path))
+        self.max_batch = int(inputs[0][1][0]) if inputs else None
         self.options = {"device": "cuda", "tensorrt": trt.__version__}
 
     def _alloc(self, name: str, shape: tuple, dtype: str) -> None:
-        host = self._cuda.host_array(shape, dtype)
-        self._buffers[name] = (self._cuda.malloc(host.nbytes), host)
+        host_ptr, host = self._cuda.host_array(shape, dtype)
+        self._buffers[name] = (None, host_ptr, host)  # registered first, so close() frees it if malloc fails
+        self._buffers[name] = (self._cuda.malloc(max(1, host.nbytes)), host_ptr, host)
         self._context.set_tensor_address(name, self._buffers[name][0])
 
     def infer(self, prepared) -> np.ndarray:
+        return self._execute(prepared, self.io.outputs[:1])[0]
+
+    def infer_all(self, prepared) -> list[np.ndarray]:
+        return self._execute(prepared, self.io.outputs)
+
+    def _execute(self, prepared, outputs) -> list[np.ndarray]:
         cuda, stream = self._cuda, self._stream
         for name, x in prepared.items():
             if self._batch_shapes.get(name) != x.shape:
                 self._context.set_input_shape(name, x.shape)
                 self._batch_shapes[name] = x.shape
-            ptr, host = self._buffers[name]
+            ptr, _, host = self._buffers[name]
+            if x.size > host.size:
+                raise BadInput(
+                    f"{self.path.name} takes at most {self.max_batch} observations a call (its optimization "
+                    f"profile); got {x.shape[0]}: rebuild it with a larger --max-batch"
+                )
             flat = host.reshape(-1)[: x.size]
             flat[:] = x.reshape(-1)
             cuda.copy(ptr, flat.ctypes.data, x.nbytes, _H2D, stream)
         if not self._context.execute_async_v3(stream):
             raise HardwareMissing("TensorRT failed to run the engine (see TensorRT's log above)")
-        out = self.io.outputs[0].name
-        ptr, host = self._buffers[out]
-        shape = tuple(self._context.get_tensor_shape(out))
-        n = int(np.prod(shape)) * host.itemsize
-        cuda.copy(host.ctypes.data, ptr, n, _D2H, stream)
+        views = []
+        for spec in outputs:
+            ptr, _, host = self._buffers[spec.name]
+            shape = tuple(self._context.get_tensor_shape(spec.name))
+            view = host.reshape(-1)[: int(np.prod(shape))]
+            cuda.copy(view.ctypes.data, ptr, view.nbytes, _D2H, stream)
+            views.append(view.reshape(shape))
         cuda.sync(stream)
-        return host.reshape(-1)[: int(np.prod(shape))].reshape(shape).copy()
+        return [v.copy() for v in views]
 
     def close(self) -> None:
-        for ptr, _ in getattr(self, "_buffers", {}).values():
-            self._cuda.free(ptr)
+        """Free every device and pinned host buffer and the stream (safe to call twice, or after a failed open)."""
+        for dev, host_ptr, _ in self._buffers.values():
+            if dev is not None:
+                self._cuda.free(dev)
+            self._cuda.free_host(host_ptr)
         self._buffers = {}
+        if self._stream is not None:
+            self._cuda.destroy_stream(self._stream)
+            self._stream = None
         self._context = self._engine = None

@@ -1,6 +1,7 @@
 import json
 
 from edgeperf.devices import detect
+from edgeperf.profilers import power
 from tests.conftest import SYSFS
 
 ORIN = SYSFS / "jetson-orin-nano-jp6"
@@ -27,8 +28,8 @@ def test_no_power_is_said_plainly(cli):
     """This CI machine has no sensors; on a machine with one the summary names it instead."""
     d = json.loads(cli("devices", "--json").out)
     if not any(s["available"] for s in d["power_sources"].values()):
-        assert d["power_summary"] == detect.NO_POWER
-        assert detect.NO_POWER in cli("devices").out
+        assert d["power_summary"] == power.NO_POWER
+        assert power.NO_POWER in cli("devices").out
 
 
 def test_captured_orin_tree_is_a_jetson_with_ina3221_rails(cli):
@@ -68,10 +69,10 @@ def test_x86_cpuinfo_counts_physical_cores(tmp_path):
 
 
 def test_empty_tree_is_not_a_jetson_and_has_no_power(tmp_path):
-    d = detect.detect(tmp_path)
+    d = {**detect.detect(tmp_path), **power.summary(tmp_path)}
     assert d["jetson"] is None
     assert d["device"]["family"] == "generic"
-    assert d["power_summary"] == detect.NO_POWER
+    assert d["power_summary"] == power.NO_POWER
     assert d["gpus"] == [] and "captured tree" in d["gpus_reason"]
 
 

@@ -5,9 +5,11 @@ builder is exercised by the tests marked `tensorrt`. The parser really reads the
 
 from __future__ import annotations
 
+import ctypes
 import json
 import types
 
+import numpy as np
 import onnx
 
 __version__ = "10.3.0"
@@ -36,7 +38,7 @@ class BuilderFlag:
 
 class _Network:
     def __init__(self, flags):
-        self.flags, self.ops, self.inputs = flags, [], []
+        self.flags, self.ops, self.inputs, self.onnx = flags, [], [], b""
 
 
 class OnnxParser:
@@ -45,6 +47,7 @@ class OnnxParser:
 
     def parse_from_file(self, path):
         model = onnx.load(path)
+        self.network.onnx = model.SerializeToString()
         self.network.ops = [n.op_type for n in model.graph.node]
         self.network.inputs = [i.name for i in model.graph.input]
         CALLS.append(("parse", path, tuple(self.network.ops)))
@@ -107,7 +110,129 @@ class Builder:
     def build_serialized_network(self, network, config):
         doc = {"flags": config.flags, "profiles": [list(map(list, p[1:])) for p in config.profiles], "ops": network.ops}
         CALLS.append(("build", doc, config.pool))
+        doc["onnx"] = network.onnx.hex()
         return memoryview(b"FAKE-ENGINE" + json.dumps(doc).encode())
+
+
+# -- the runtime: an "engine" that runs the parsed ONNX with onnxruntime, on the memory of a FakeCuda -------------
+
+
+class TensorIOMode:
+    INPUT, OUTPUT = "INPUT", "OUTPUT"
+
+
+def nptype(dtype):
+    return dtype
+
+
+class Runtime:
+    def __init__(self, logger):
+        pass
+
+    def deserialize_cuda_engine(self, data: bytes):
+        if not data.startswith(b"FAKE-ENGINE"):
+            return None
+        return _Engine(json.loads(data[len(b"FAKE-ENGINE") :]))
+
+
+class _Engine:
+    def __init__(self, doc):
+        import onnxruntime as ort
+
+        self.sess = ort.InferenceSession(bytes.fromhex(doc["onnx"]), providers=["CPUExecutionProvider"])
+        self.max = doc["profiles"][0][2]
+        self.ins = [i.name for i in self.sess.get_inputs()]
+        self.outs = [o.name for o in self.sess.get_outputs()]
+        self.num_io_tensors = len(self.ins) + len(self.outs)
+
+    def get_tensor_name(self, i):
+        return (self.ins + self.outs)[i]
+
+    def get_tensor_dtype(self, name):
+        return "float32" if name in self.ins or name != "action" or len(self.outs) == 1 else "int64"
+
+    def get_tensor_shape(self, name):
+        return (-1, *self.max[1:]) if name in self.ins else (-1, -1)
+
+    def get_tensor_mode(self, name):
+        return TensorIOMode.INPUT if name in self.ins else TensorIOMode.OUTPUT
+
+    def get_tensor_profile_shape(self, name, profile):
+        return [[1, *self.max[1:]], [1, *self.max[1:]], self.max]
+
+    def create_execution_context(self):
+        return _Context(self)
+
+
+class _Context:
+    """Shapes and addresses as TensorRT's context keeps them; execute reads and writes FakeCuda memory."""
+
+    def __init__(self, engine):
+        self.engine, self.shapes, self.addresses = engine, {}, {}
+        self.outputs = {}
+
+    def set_input_shape(self, name, shape):
+        self.shapes[name] = tuple(shape)
+        batch = self.shapes[name][0]
+        x = np.zeros(self.shapes[name], np.float32)
+        for name_out, value in zip(self.engine.outs, self.engine.sess.run(None, {name: x}), strict=True):
+            self.outputs[name_out] = (batch, *value.shape[1:])
+        return True
+
+    def get_tensor_shape(self, name):
+        return self.shapes.get(name) or self.outputs[name]
+
+    def set_tensor_address(self, name, ptr):
+        self.addresses[name] = ptr
+
+    def execute_async_v3(self, stream):
+        name = self.engine.ins[0]
+        x = FakeCuda.view(self.addresses[name], self.shapes[name], np.float32).copy()
+        for out, value in zip(self.engine.outs, self.engine.sess.run(None, {name: x}), strict=True):
+            FakeCuda.view(self.addresses[out], value.shape, value.dtype)[...] = value
+        return True
+
+
+class FakeCuda:
+    """edgeperf.runtime.tensorrt._CudaRT on host memory: every allocation recorded, so a test sees what is freed."""
+
+    def __init__(self):
+        self.live: dict[int, object] = {}  # ptr -> the ctypes buffer keeping it alive
+        self.streams: set[int] = set()
+
+    @staticmethod
+    def view(ptr, shape, dtype):
+        n = int(np.prod(shape))
+        buf = (ctypes.c_byte * (n * np.dtype(dtype).itemsize)).from_address(ptr)
+        return np.frombuffer(buf, dtype=dtype, count=n).reshape(shape)
+
+    def malloc(self, nbytes):
+        buf = ctypes.create_string_buffer(nbytes)
+        self.live[ctypes.addressof(buf)] = buf
+        return ctypes.addressof(buf)
+
+    def host_array(self, shape, dtype):
+        ptr = self.malloc(max(1, int(np.prod(shape)) * np.dtype(dtype).itemsize))
+        return ptr, self.view(ptr, shape, dtype)
+
+    def stream(self):
+        s = 1 + len(self.streams)
+        self.streams.add(s)
+        return s
+
+    def copy(self, dst, src, nbytes, kind, stream):
+        ctypes.memmove(dst, src, nbytes)
+
+    def sync(self, stream):
+        pass
+
+    def free(self, ptr):
+        del self.live[ptr]
+
+    free_host = free
+
+    def destroy_stream(self, stream):
+        self.streams.remove(stream)
 
 
 def install(monkeypatch) -> types.ModuleType:

@@ -7,7 +7,8 @@ import numpy as np
 import onnx
 import pytest
 
-from edgeperf.exporter import metadata, parity, quantize
+from edgeperf import artifact
+from edgeperf.exporter import parity, quantize
 from edgeperf.exporter.onnx import export
 from edgeperf.runtime.session import Session
 
@@ -52,7 +53,7 @@ def test_fp16_keeps_float32_inputs_and_outputs(tmp_path, example_onnx):
     assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
     assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
     assert {t.data_type for t in model.graph.initializer} == {onnx.TensorProto.FLOAT16}
-    assert metadata.decode({p.key: p.value for p in model.metadata_props})["precision"] == "fp16"
+    assert artifact.decode({p.key: p.value for p in model.metadata_props})["precision"] == "fp16"
 
 
 def test_sizes_shrink_with_precision(tmp_path, example_onnx):
@@ -69,10 +70,10 @@ def test_openvino_ir_files_sidecar_and_explicit_compression(tmp_path, example_on
     r16 = export(str(example_onnx), fp16, precision="fp16", check=False)
     assert r32.results["openvino"]["compress_to_fp16"] is False and r16.results["openvino"]["compress_to_fp16"]
     assert (tmp_path / "a.bin").stat().st_size > 1.9 * (tmp_path / "b.bin").stat().st_size  # fp32 vs fp16 weights
-    side = json.loads(metadata.sidecar(fp16).read_text())
+    side = json.loads(artifact.sidecar(fp16).read_text())
     assert side["precision"] == "fp16" and side["format"] == "openvino" and side["artifact"]["bin"] == "b.bin"
     with Session.open(fp16) as s:  # the runtime reads the sidecar
-        meta = metadata.decode(s.io.metadata)
+        meta = s.io.metadata
         assert meta["precision"] == "fp16" and meta["action_space"]["shape"] == [12]
         assert s.run(np.zeros(48, np.float32)).shape == (12,)
     assert set(r16.results["files"]) == {"b.xml", "b.bin", "b.xml.edgeperf.json"}
@@ -129,7 +130,7 @@ def test_option_combinations_that_make_no_sense_are_exit_2(tmp_path, cli):
         (["-o", tmp_path / "a.onnx", "--quantization", "static"], "applies to --precision int8 only"),
         (["-o", tmp_path / "a.xml", "--precision", "int8", "--quantization", "dynamic"], "needs static"),
         (["-o", tmp_path / "a.xml", "--format", "onnx"], "does not fit --format onnx"),
-        (["-o", tmp_path / "a.onnx", "--parity-samples", "0"], "at least 1"),
+        (["-o", tmp_path / "a.onnx", "--parity-samples", "0"], "is outside 1.."),
     ]:
         r = cli("export", "example:mlp", *args)
         assert r.code == 2 and message in r.err, (args, r.err)

@@ -9,8 +9,8 @@ import numpy as np
 import onnx
 import pytest
 
+from edgeperf import artifact
 from edgeperf.errors import BadInput
-from edgeperf.exporter import metadata
 from edgeperf.exporter.onnx import export
 from edgeperf.exporter.sb3 import detect_algo
 from edgeperf.runtime.session import Session
@@ -96,7 +96,7 @@ def test_vecnormalize_is_baked_into_the_graph(sb3_models, tmp_path, cli):
 def test_spaces_and_normalization_travel_as_metadata(sb3_models, tmp_path):
     out = tmp_path / "ppo.onnx"
     export(str(sb3_models["ppo-pendulum"]), out, vecnormalize=str(sb3_models["vecnormalize"]), check=False)
-    meta = metadata.decode({p.key: p.value for p in onnx.load(str(out)).metadata_props})
+    meta = artifact.decode({p.key: p.value for p in onnx.load(str(out)).metadata_props})
     assert meta["obs_space"] == {"type": "box", "shape": [3], "low": [-1.0, -1.0, -8.0], "high": [1.0, 1.0, 8.0]}
     assert meta["action_space"] == {"type": "box", "shape": [1], "low": -2.0, "high": 2.0}
     assert meta["normalization"]["type"] == "vecnormalize" and len(meta["normalization"]["mean"]) == 3
@@ -106,7 +106,7 @@ def test_spaces_and_normalization_travel_as_metadata(sb3_models, tmp_path):
 def test_discrete_metadata_and_int64_action(sb3_models, tmp_path):
     out = tmp_path / "dqn.onnx"
     export(str(sb3_models["dqn-cartpole"]), out, check=False)
-    meta = metadata.decode({p.key: p.value for p in onnx.load(str(out)).metadata_props})
+    meta = artifact.decode({p.key: p.value for p in onnx.load(str(out)).metadata_props})
     assert meta["action_space"] == {"type": "discrete", "n": 2, "start": 0}
     obs_space = meta["obs_space"]
     assert obs_space["low"] is None and obs_space["high"] is None  # low/high only ever hold finite bounds
@@ -159,3 +159,18 @@ def test_algorithm_detection_from_the_data_entry():
     assert detect_algo({"gae_lambda": 0.95}) == "A2C"
     assert detect_algo({"policy_delay": 2}) == "TD3"
     assert detect_algo({}) is None
+
+
+def test_the_trust_note_is_said_once(sb3_models, tmp_path, cli):
+    out = tmp_path / "p.onnx"
+    args = ["--vecnormalize", sb3_models["vecnormalize"], "--no-check", "--json", tmp_path / "e.json"]
+    r = cli("export", sb3_models["ppo-pendulum"], "-o", out, *args)
+    assert r.code == 0, r.err
+    doc = json.loads((tmp_path / "e.json").read_text())
+    notes = [w for w in doc["warnings"] if "unpickled" in w]
+    assert notes == [
+        "ppo_pendulum.zip and vecnormalize.pkl were unpickled, which runs code from the file: "
+        "export only files you trust"
+    ]
+    assert "unpickled" in doc["results"]["trust"]
+    assert r.out.count("were unpickled") == 1

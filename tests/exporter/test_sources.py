@@ -9,8 +9,8 @@ import numpy as np
 import onnx
 import pytest
 
+from edgeperf import artifact
 from edgeperf.errors import BadInput
-from edgeperf.exporter import metadata
 from edgeperf.exporter.onnx import export
 from edgeperf.runtime.session import Session
 
@@ -72,7 +72,7 @@ def test_onnx_source_is_retargeted_with_its_metadata(example_onnx, tmp_path):
     out = tmp_path / "half.onnx"
     report = export(str(example_onnx), out, precision="fp16")
     assert report.config["source_kind"] == "onnx" and report.results["parity"]["passed"]
-    meta = metadata.decode({p.key: p.value for p in onnx.load(str(out)).metadata_props})
+    meta = artifact.decode({p.key: p.value for p in onnx.load(str(out)).metadata_props})
     assert meta["precision"] == "fp16" and meta["source"] == str(example_onnx)
     assert meta["action_space"]["type"] == "box"  # carried over from the fp32 artifact
     assert report.results["source"]["original_source"] == "example:mlp"
@@ -203,5 +203,5 @@ def test_bundled_reference_policy_exports_with_its_domain_spaces(tmp_path):
     assert report.config["source_kind"] == "reference" and report.results["parity"]["passed"]
     assert report.results["spaces"]["action"] == {"type": "box", "shape": [1], "low": -2.0, "high": 2.0}
     assert report.results["parity"]["observation_source"] == "uniform in the observation space's bounds"
-    meta = metadata.decode({p.key: p.value for p in onnx.load(str(tmp_path / "pendulum.onnx")).metadata_props})
+    meta = artifact.decode({p.key: p.value for p in onnx.load(str(tmp_path / "pendulum.onnx")).metadata_props})
     assert meta["control_hz"] == pytest.approx(20.0) and meta["obs_space"]["high"] == [1.0, 1.0, 8.0]

@@ -9,10 +9,12 @@ import numpy as np
 import onnx
 import pytest
 
+from edgeperf import artifact
 from edgeperf.errors import BadInput, DependencyMissing
-from edgeperf.exporter import calibration, metadata, quantize, spaces, tensorrt_engine
+from edgeperf.exporter import calibration, quantize, spaces, tensorrt_engine
 from edgeperf.exporter.onnx import export
 from edgeperf.exporter.sources import PolicySource
+from edgeperf.runtime.session import Session
 from tests.exporter import fake_tensorrt
 
 
@@ -135,10 +137,10 @@ def test_int8_engine_plumbing(monkeypatch, tmp_path):
     export("example:mlp", tmp_path / "again.engine", precision="int8", timing_cache=cache, check=False)
     assert [c[1] for c in fake_tensorrt.CALLS if c[0] == "create_timing_cache"] == [b"", b"+timing"]
     # metadata in the sidecar, which the runtime reads
-    side = json.loads(metadata.sidecar(out).read_text())
+    side = json.loads(artifact.sidecar(out).read_text())
     assert side["precision"] == "int8" and side["format"] == "tensorrt" and side["obs_shape"] == [48]
     assert side["quantization"]["calibration"]["observations"] == 128
-    assert metadata.decode(metadata.read_sidecar(out))["action_space"]["shape"] == [12]
+    assert artifact.read_sidecar(out)["action_space"]["shape"] == [12]
     # the report: settings, and parity absent with its reason (no CUDA here), never a made-up figure
     assert report.results["tensorrt"]["settings"]["flags"] == ["INT8"]
     assert report.results["tensorrt"]["timing_cache_reused"] is False
@@ -180,4 +182,41 @@ def test_real_engine_passes_parity(precision, tmp_path):
     out = tmp_path / "policy.engine"
     report = export("example:mlp", out, precision=precision, timing_cache=tmp_path / "cache")
     assert report.results["parity"]["passed"], report.results["parity"]
-    assert metadata.sidecar(out).exists()
+    assert artifact.sidecar(out).exists()
+
+
+# -- the runtime's TensorRT session (the one runner parity and profile share), on the recording stand-in -------
+
+
+def test_tensorrt_session_runs_every_output_and_frees_all_it_allocates(monkeypatch, tmp_path, example_onnx):
+    from edgeperf.runtime.tensorrt import TensorRTSession
+
+    fake_tensorrt.install(monkeypatch)
+    engine = tmp_path / "p.engine"
+    export(str(example_onnx), engine, max_batch=4, timing_cache=tmp_path / "c", check=False)
+    cuda = fake_tensorrt.FakeCuda()
+    obs = np.random.default_rng(0).standard_normal((3, 48)).astype(np.float32)
+    with Session.open(example_onnx) as ort_session:
+        want = ort_session.run(obs)
+    s = TensorRTSession(engine, cuda=cuda)
+    assert cuda.live and cuda.streams and s.max_batch == 4
+    np.testing.assert_allclose(s.run(obs), want, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(s.run(obs[0]), want[0], rtol=1e-6, atol=1e-6)  # a new batch size: shapes reset
+    assert list(s.run_all(obs)) == ["action"]
+    with pytest.raises(BadInput, match="at most 4 observations"):
+        s.run(np.zeros((5, 48), np.float32))
+    s.close()
+    assert cuda.live == {} and cuda.streams == set()  # device and pinned host buffers, and the stream
+    s.close()  # twice is harmless
+
+
+def test_tensorrt_session_frees_what_it_had_when_open_fails(monkeypatch, tmp_path):
+    from edgeperf.runtime.tensorrt import TensorRTSession
+
+    fake_tensorrt.install(monkeypatch)
+    bad = tmp_path / "bad.engine"
+    bad.write_bytes(b"not an engine")
+    cuda = fake_tensorrt.FakeCuda()
+    with pytest.raises(BadInput, match="not a TensorRT engine"):
+        TensorRTSession(bad, cuda=cuda)
+    assert cuda.live == {} and cuda.streams == set()

@@ -4,6 +4,7 @@ import time
 import numpy as np
 import pytest
 
+from edgeperf import pipeline
 from edgeperf.profilers import latency
 from edgeperf.profilers.run import profile
 from tests.conftest import run_python
@@ -139,7 +140,7 @@ def test_stress_co_runners_are_started_and_stopped(example_onnx):
 
 def test_torch_backend_eager_and_torchscript(tmp_path):
     torch = pytest.importorskip("torch")
-    eager = profile("example:mlp", backend="torch", iterations=50, duration=0, warmup=5)
+    eager = pipeline.profile("example:mlp", backend="torch", iterations=50, duration=0, warmup=5)
     assert eager.results["backend"]["name"] == "torch" and eager.results["backend"]["mode"] == "eager"
     net = torch.jit.script(torch.nn.Sequential(torch.nn.Linear(6, 3)))
     torch.jit.save(net, str(tmp_path / "policy_1.pt"))

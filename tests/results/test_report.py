@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+from edgeperf.devices.detect import host_summary
 from edgeperf.errors import BadInput
 from edgeperf.results import report as rep
 from edgeperf.results.report import ModelInfo, Report, load_report
@@ -11,6 +12,7 @@ from edgeperf.results.report import ModelInfo, Report, load_report
 def _report(**kw):
     return Report.new(
         "profile",
+        kw.pop("host", host_summary()),
         model=ModelInfo(path="p.onnx", sha256="ab" * 32, format="onnx", precision="fp32"),
         config={"rate": 50},
         results={"latency_us": {"p50": 7.1}},

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 
 from edgeperf.errors import BadInput, HardwareMissing
-from edgeperf.exporter import metadata
 from edgeperf.runtime.session import Session
 
 
@@ -19,7 +18,7 @@ def test_single_and_batch_observations(example_onnx):
 
 def test_metadata_is_embedded(example_onnx):
     with Session.open(example_onnx) as s:
-        meta = metadata.decode(s.io.metadata)
+        meta = s.io.metadata
     assert meta["source"] == "example:mlp" and meta["obs_shape"] == [48] and meta["precision"] == "fp32"
 
 

@@ -20,6 +20,9 @@ SOURCES = {
 }
 
 
+NO_POWER = "no power sensors on this machine: energy per inference cannot be measured here"
+
+
 def source_class(name: str) -> type[PowerSource]:
     module, _, cls = SOURCES[name].partition(":")
     return getattr(importlib.import_module(module), cls)
@@ -39,4 +42,12 @@ def probe_all(root=None) -> dict[str, Availability]:
     return out
 
 
-__all__ = ["SOURCES", "Availability", "PowerSource", "Reading", "probe_all", "source_class"]
+def summary(root=None) -> dict:
+    """The power part of `edgeperf devices`: every source with its availability, and one line about them."""
+    sources = {name: a.to_dict() for name, a in probe_all(root).items()}
+    working = [n for n, s in sources.items() if s["available"]]
+    line = f"measured power available from: {', '.join(working)}" if working else NO_POWER
+    return {"power_sources": sources, "power_summary": line}
+
+
+__all__ = ["SOURCES", "Availability", "PowerSource", "Reading", "probe_all", "source_class", "summary"]

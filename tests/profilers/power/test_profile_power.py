@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from edgeperf.devices.detect import NO_POWER
+from edgeperf.profilers.power import NO_POWER
 from tests.conftest import SYSFS, run_python
 
 ORIN = SYSFS / "jetson-orin-nano-jp6"

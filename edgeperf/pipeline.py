@@ -1,0 +1,239 @@
+"""The main job, in the library: open any policy, profile it (here, in a fresh process, or on a device over ssh),
+validate it, and export -> profile -> validate end to end. `edgeperf demo`, the public API (`edgeperf.profile`,
+`edgeperf.validate`) and `profile --host` all go through here; the CLI modules only parse and render.
+
+This is the one layer that may import both the exporter (which loads policy sources, torch included) and the
+profilers/domains (which never import the exporter).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgeperf import artifact
+from edgeperf.errors import BadInput
+from edgeperf.results.report import Report, load_report
+from edgeperf.runtime.session import Session
+
+
+def open_policy(source: str | Path, backend: str = "auto", device: str = "auto", **options) -> Session:
+    """A Session for anything `export` reads: an artifact (onnx, openvino, tensorrt, TorchScript) opens on its
+    backend; a policy source that must be built first (example:, reference:, an SB3 .zip, which is unpickled
+    because its suffix says it is a pickle) is built by the exporter's loader and runs on torch."""
+    fmt = None if artifact.is_pseudo(source) else artifact.format_of(source)
+    if fmt is not None and not fmt.pickle:
+        return Session.open(source, backend=backend, device=device, **options)
+    if backend not in ("auto", "torch"):
+        raise BadInput(f"{source} is a torch policy; it runs on --backend torch (or export it first)")
+    from edgeperf.exporter import sources
+    from edgeperf.runtime.torch import TorchSession
+
+    src = sources.load(str(source), options.pop("obs_shape", None))
+    return TorchSession.from_module(src.module, src.obs_shape, name=str(source), device=device, **options)
+
+
+# -- profile ------------------------------------------------------------------------------------------------------
+
+
+def profile(model, *, isolate: bool = False, host: str | None = None, **kw) -> Report:
+    """Profile `model` and return its report (parameters: edgeperf.profilers.run.run_profile).
+
+    isolate: in a fresh Python process, as on a robot: a process that has loaded torch (an export, say)
+    otherwise measures a larger memory (the report warns when that happened). host: on that device over ssh
+    (see profile_remote)."""
+    if host is not None:
+        return profile_remote(host, model, **kw).report
+    if isolate:
+        return profile_fresh(model, **kw)
+    from edgeperf.profilers.run import run_profile
+
+    return run_profile(model, opener=open_policy, **kw).report
+
+
+# run_profile's parameter -> `edgeperf profile`'s option (power="off" is --no-power)
+_PROFILE_FLAGS = {
+    "backend": "--backend",
+    "device": "--device",
+    "accelerator": "--accelerator",
+    "rate": "--rate",
+    "deadline_ms": "--deadline",
+    "iterations": "--iterations",
+    "duration": "--duration",
+    "warmup": "--warmup",
+    "threads": "--threads",
+    "batch": "--batch",
+    "shape": "--shape",
+    "observations": "--observations",
+    "stress": "--stress",
+    "power": "--power",
+    "power_rate_hz": "--power-rate",
+    "idle_s": "--idle",
+}
+
+
+def profile_argv(**kw) -> list[str]:
+    """run_profile's parameters as `edgeperf profile` options, for a fresh process or a remote device (the
+    ones not given keep the command's defaults)."""
+    unknown = set(kw) - set(_PROFILE_FLAGS)
+    if unknown:
+        raise TypeError(f"unknown profile parameters {sorted(unknown)}")
+    if kw.get("power") == "off":
+        kw = {k: v for k, v in kw.items() if k not in ("power", "power_rate_hz", "idle_s")}
+        return [*profile_argv(**kw), "--no-power"]
+    args = []
+    for name, value in kw.items():
+        if value is None:
+            continue
+        text = ",".join(map(str, value)) if name == "shape" and not isinstance(value, str) else str(value)
+        args += [_PROFILE_FLAGS[name], text]
+    return args
+
+
+def profile_fresh(model, **kw) -> Report:
+    """`edgeperf profile` in a fresh interpreter; its one-line error, if any, is raised here with its exit code."""
+    with tempfile.TemporaryDirectory(prefix="edgeperf-profile-") as tmp:
+        out = Path(tmp) / "profile.json"
+        cmd = [sys.executable, "-m", "edgeperf", "profile", str(model), *profile_argv(**kw), "--json", str(out)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise _child_error(proc.returncode, proc.stderr)
+        return load_report(out, kind="profile")
+
+
+def _child_error(code: int, stderr: str):
+    from edgeperf.errors import EdgeperfError, HardwareMissing, VerdictFailed
+
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    said = lines[-1].removeprefix("edgeperf: error: ") if lines else f"exit code {code}"
+    cls = {1: VerdictFailed, 2: BadInput, 3: HardwareMissing}.get(code, EdgeperfError)
+    return cls(f"the profile in a fresh process failed: {said}")
+
+
+@dataclass
+class RemoteProfile:
+    report: Report
+    files: dict[str, bytes] = field(default_factory=dict)  # "timings.csv", "latency.png" when asked for
+
+
+def profile_remote(
+    host: str,
+    model,
+    *,
+    csv: bool = False,
+    plot: bool = False,
+    remote_edgeperf: str = "edgeperf",
+    ssh_options=(),
+    connect_timeout: float = 10.0,
+    **kw,
+) -> RemoteProfile:
+    """Copy the artifact (and its companions) to `host` over ssh, profile it there, bring the report back."""
+    from edgeperf.devices import remote
+
+    outputs = {"--csv": "timings.csv"} if csv else {}
+    if plot:
+        outputs["--plot"] = "latency.png"
+    done = remote.run_profile(
+        host,
+        Path(model),
+        profile_argv(**kw),
+        edgeperf=remote_edgeperf,
+        options=ssh_options,
+        connect_timeout=connect_timeout,
+        outputs=outputs,
+    )
+    try:
+        report = Report.from_dict(json.loads(done.files[remote.REPORT]), source=f"the report from {host}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"the report {host} sent back is not JSON ({exc})") from None
+    report.config["remote"] = {"host": host, "via": "ssh", "model_path_there": report.model.path}
+    report.model.path = str(model)
+    return RemoteProfile(report, {k: v for k, v in done.files.items() if k != remote.REPORT})
+
+
+# -- validate -----------------------------------------------------------------------------------------------------
+
+
+def validate(model, domain: str, *, reference: str | None = None, latency=None, **kw) -> Report:
+    """Paired validation (parameters: edgeperf.domains.paired.validate); `model` and `reference` may be any
+    policy `export` reads. `latency`: milliseconds, a profile report path, or a LatencyModel."""
+    from edgeperf.domains.latency import LatencyModel, parse
+    from edgeperf.domains.paired import validate as paired
+
+    if latency is not None and not isinstance(latency, LatencyModel):
+        latency = parse(latency, None) if isinstance(latency, (int, float)) else parse(None, str(latency))
+    return paired(model, domain, reference=reference, latency=latency, opener=open_policy, **kw)
+
+
+# -- export -> profile -> validate --------------------------------------------------------------------------------
+
+STAGES = ("export", "profile", "validate")
+
+
+@dataclass
+class Deployment:
+    artifact: Path
+    reports: dict[str, Report] = field(default_factory=dict)  # stage -> report, in STAGES order
+
+
+def deploy(
+    source: str,
+    out: str | Path,
+    *,
+    domain: str,
+    duration: float = 20.0,
+    episodes: int = 6,
+    on_stage: Callable[[str, Report], None] | None = None,
+) -> Deployment:
+    """Export `source` to `out`/policy.onnx with parity on the policy's own rollouts in `domain`, profile it in a
+    fresh process in a control loop at the domain's rate on its own observations, and validate it against
+    `source` in paired episodes with the measured latency in the loop. Writes export.json, profile.json and
+    validate.json beside the artifact as each stage ends; `on_stage(stage, report)` after each."""
+    from edgeperf.domains import base
+    from edgeperf.domains.latency import LatencyModel
+    from edgeperf.domains.paired import check_options
+    from edgeperf.errors import VerdictFailed
+    from edgeperf.exporter.onnx import export
+
+    # Every argument is checked before the first stage: a mistake never costs an export.
+    d = base.make(domain)
+    check_options(episodes, 0, None, None)
+    if not (duration > 0 and duration < 24 * 3600):
+        raise BadInput(f"--duration must be a positive number of seconds (under a day), got {duration}")
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"cannot create --out {out}: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise BadInput(f"cannot write in --out {out}: permission denied")
+    done = Deployment(out / "policy.onnx")
+
+    def finish(stage: str, report: Report) -> None:
+        report.write(out / f"{stage}.json")
+        done.reports[stage] = report
+        if on_stage is not None:
+            on_stage(stage, report)
+
+    exported = export(source, done.artifact, domain=domain)
+    finish("export", exported)
+    if not exported.results["parity"]["passed"]:
+        raise VerdictFailed(f"the exported policy failed parity; see {out / 'export.json'}")
+    # The demo's loop runs at the domain's rate; iterations follow from the duration.
+    prof = profile_fresh(
+        done.artifact,
+        rate=d.control_hz,
+        observations=f"domain:{domain}",
+        duration=duration,
+        iterations=max(1, int(duration * d.control_hz)),
+    )
+    finish("profile", prof)
+    latency = LatencyModel.from_profile(out / "profile.json")
+    finish("validate", validate(done.artifact, domain, reference=source, episodes=episodes, latency=latency))
+    return done
