@@ -98,6 +98,10 @@ def profile(
             observations=observations, stress=stress, power=mode, power_rate_hz=power_rate, idle_s=idle,
         )  # fmt: skip
         return
+    if plot_path:
+        from edgeperf.results.plots import check_plot
+
+        check_plot(plot_path)  # before measuring, not after
     with Progress(console=con, transient=True) as bar:
         task = bar.add_task("profiling", total=None)
         done = run_profile(
@@ -120,13 +124,11 @@ def profile(
             power=mode,
             power_rate_hz=power_rate,
             idle_s=idle,
+            csv=csv_path,
         )
     report = done.report
     render.profile(report, con)
     if csv_path:
-        from edgeperf.results.timings import write_csv
-
-        write_csv(csv_path, done.run, deadline_ns=_deadline_ns(report))
         con.print(f"[dim]timings written to {csv_path}[/dim]")
     if plot_path:
         from edgeperf.results.plots import latency_plot
@@ -134,11 +136,6 @@ def profile(
         latency_plot(plot_path, done.run, report)
         con.print(f"[dim]plot written to {plot_path}[/dim]")
     write_report(report, json_path, con)
-
-
-def _deadline_ns(report) -> int | None:
-    d = report.results.get("deadline")
-    return round(d["deadline_us"] * 1e3) if d else None
 
 
 def _profile_remote(host, model, con, *, json_path, csv_path, plot_path, **kw) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.errors import BadInput
-from edgeperf.profilers.stats import PERCENTILES, pct_key
+from edgeperf.results.report import PERCENTILES, pct_key
 
 MAX_MS = 60_000.0  # a latency beyond a minute is no control loop: a typo, refused before any episode
 

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from edgeperf.profilers.stats import PERCENTILES, pct_key
+from edgeperf.results.report import PERCENTILES, pct_key
 
 
 def _mib(n: int | None) -> str:
@@ -82,9 +82,11 @@ def profile(report, out: Console) -> None:
     out.print(t)
     ci = lat.get("p99_ci95")
     cov = f", CoV {lat['cov']:.2f}" if lat.get("cov") is not None else ""
+    binned = lat.get("relative_precision")
     out.print(
         f"{lat['count']} inferences in {r['wall_s']:.2f} s ({r['throughput_per_s']:.0f}/s){cov}"
         + (f", p99 95% CI [{ci[0]:.1f}, {ci[1]:.1f}] us" if ci else "")
+        + (f"; percentiles from a log-linear histogram, within {100 * binned:.3f}% of exact" if binned else "")
     )
     if d:
         verdict = (

@@ -27,6 +27,14 @@ from edgeperf.results.io import atomic_write_text
 SCHEMAS = {"export": 1, "profile": 1, "devices": 1, "validate": 1, "measure": 1}
 
 
+# The latency percentiles a profile report carries (results.latency_us.p50 ... p99_9): part of the schema.
+PERCENTILES = (50, 90, 95, 99, 99.9)
+
+
+def pct_key(p: float) -> str:
+    return f"p{p:g}".replace(".", "_")
+
+
 def schema_id(kind: str) -> str:
     return f"edgeperf.{kind}/{SCHEMAS[kind]}"
 
