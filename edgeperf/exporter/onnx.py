@@ -13,7 +13,6 @@ import errno
 import io
 import logging
 import math
-import os
 import shutil
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from edgeperf.devices.detect import host_summary
 from edgeperf.errors import BadInput, EdgeperfError, HardwareMissing, require
 from edgeperf.exporter import sources
 from edgeperf.quiet import native_output_silenced, verbose
-from edgeperf.results.io import install, real_parent
+from edgeperf.results.io import check_writable, install, real_parent
 from edgeperf.results.report import ModelInfo, Report, sha256_file
 
 DEFAULT_OPSET = 18
@@ -185,7 +184,7 @@ def _check_arguments(out, format, precision, quantization, opset, parity_samples
                 f"{option} {n} is outside 1..{MAX_SAMPLES:,}: a few thousand observations already bound the error "
                 "well; more only costs memory and time"
             )
-    check_writable(out)
+    check_writable(out, regular=True)
     if format == "tensorrt":
         from edgeperf.exporter import tensorrt_engine
 
@@ -361,19 +360,6 @@ def resolve_quantization(quantization: str, precision: str, format: str) -> str 
             "drop --quantization or pass --quantization static"
         )
     return quantization
-
-
-def check_writable(out: Path) -> None:
-    if out.is_dir():
-        raise BadInput(f"-o {out} is a directory; give the file to write, e.g. {out / 'policy.onnx'}")
-    if not out.parent.exists():
-        raise BadInput(f"cannot write {out}: directory {out.parent} does not exist")
-    if not out.parent.is_dir():
-        raise BadInput(f"cannot write {out}: {out.parent} is a file, not a directory")
-    if not os.access(out.parent, os.W_OK | os.X_OK):
-        raise BadInput(f"cannot write {out}: no permission to write in {out.parent}")
-    if out.exists() and not os.access(out, os.W_OK):
-        raise BadInput(f"cannot write {out}: the existing file is read-only")
 
 
 def _convert_onnx(fp32: Path, work: Path, precision: str, mode, calib, results: dict, *, symmetric=False) -> Path:

@@ -161,7 +161,7 @@ def test_state_dict_mismatch_names_the_layers(factory_pkg, tmp_path):
     ("out", "message"),
     [
         ("missing-dir/p.onnx", "does not exist"),
-        ("a-file/p.onnx", "is a file, not a directory"),
+        ("a-file/p.onnx", "is not a directory"),
         ("somedir", "is a directory"),
         ("p.tflite", "cannot tell the format"),
     ],
