@@ -117,32 +117,7 @@ def validate(
     dep = [p.deployed for p in pairs]
     report = Report.new("validate", host_summary())
     _check_reference(reference, ref)
-    has_criterion = _success_criterion(domain, ref + dep, report)
-    summary = {
-        name: statistics.policy_summary(
-            [e.ret for e in eps],
-            [e.success for e in eps] if has_criterion else None,
-            [e.fall for e in eps],
-            [e.metrics for e in eps],
-        )
-        for name, eps in (("reference", ref), ("deployed", dep))
-    }
-    margin_note = None
-    if margin is None:
-        margin = domain.equivalence_margin
-        if not math.isfinite(margin):
-            margin = 0.05 * abs(summary["reference"]["return"]["mean"]) or 1e-6
-            margin_note = "5% of the reference's mean return (no margin is defined for this domain)"
-    diffs = np.array([d.ret - r.ret for d, r in zip(dep, ref, strict=True)])
-    verdict = statistics.equivalence(
-        diffs,
-        margin,
-        np.array([e.success for e in ref]) if has_criterion else None,
-        np.array([e.success for e in dep]) if has_criterion else None,
-        nonfinite_deployed=sum(e.nonfinite or not math.isfinite(e.ret) for e in dep),
-    )
-    if margin_note:
-        verdict["margin_source"] = margin_note
+    summary, verdict, margin = compare(domain, ref, dep, report, margin)
     all_diffs = np.concatenate([p.action_diff for p in pairs if p.action_diff is not None and len(p.action_diff)])
     finite_diffs = all_diffs[np.isfinite(all_diffs)]
     separations = [p.separation_step for p in pairs]
@@ -188,13 +163,8 @@ def validate(
             f"(seeds {nonfinite[:10]}); they count as failures"
         )
     if sweep:
+        has_criterion = "success" not in report.unmeasured
         results["latency_sweep"] = _sweep(domain, deployed_spec, seeds, sweep, workers, has_criterion)
-    if verdict["verdict"] == "inconclusive":
-        need = verdict.get("episodes_needed")
-        report.warn(
-            "the verdict is inconclusive: "
-            + (f"run about {need} episodes (--episodes)" if need else "the difference is as large as the margin")
-        )
     report.model = model_info
     report.config = {
         "domain": domain.id,
@@ -208,6 +178,44 @@ def validate(
     }
     report.results = results
     return report
+
+
+def compare(domain: base.Domain, ref: list, dep: list, report: Report, margin: float | None):
+    """Per-policy summaries and the paired verdict of two lists of episodes on the same seeds (validate's, and
+    hil's HIL-against-SIL); warnings and unmeasured figures go into `report`. Returns (summary, verdict, margin)."""
+    has_criterion = _success_criterion(domain, ref + dep, report)
+    summary = {
+        name: statistics.policy_summary(
+            [e.ret for e in eps],
+            [e.success for e in eps] if has_criterion else None,
+            [e.fall for e in eps],
+            [e.metrics for e in eps],
+        )
+        for name, eps in (("reference", ref), ("deployed", dep))
+    }
+    margin_note = None
+    if margin is None:
+        margin = domain.equivalence_margin
+        if not math.isfinite(margin):
+            margin = 0.05 * abs(summary["reference"]["return"]["mean"]) or 1e-6
+            margin_note = "5% of the reference's mean return (no margin is defined for this domain)"
+    diffs = np.array([d.ret - r.ret for d, r in zip(dep, ref, strict=True)])
+    verdict = statistics.equivalence(
+        diffs,
+        margin,
+        np.array([e.success for e in ref]) if has_criterion else None,
+        np.array([e.success for e in dep]) if has_criterion else None,
+        nonfinite_deployed=sum(e.nonfinite or not math.isfinite(e.ret) for e in dep),
+    )
+    if margin_note:
+        verdict["margin_source"] = margin_note
+    if verdict["verdict"] == "inconclusive":
+        need = verdict.get("episodes_needed")
+        report.warn(
+            "the verdict is inconclusive: "
+            + (f"run about {need} episodes (--episodes)" if need else "the difference is as large as the margin")
+        )
+    return summary, verdict, margin
 
 
 def _sweep_models(sweep_ms) -> list[LatencyModel]:
