@@ -207,15 +207,16 @@ def latency_stats(samples_ns: np.ndarray | Quantiles, unit: float = 1e3) -> tupl
             f"latency is noisy (CoV {out['cov']:.2f} > {HIGH_COV}): other load on this machine, frequency "
             "scaling or thermal throttling; pin the CPU governor or rerun on an idle machine"
         )
+    # A tail percentile with fewer than MIN_TAIL_SAMPLES beyond it is all but the max: it stays in the report,
+    # named here, and the tables leave it out (a figure shown is one the samples support).
+    short = {}
     for p in PERCENTILES[1:]:
         beyond = round(n * (1 - p / 100), 6)  # 100 * (1 - 0.9) is 9.999999999999998
         if beyond < MIN_TAIL_SAMPLES:
             need = math.ceil(round(MIN_TAIL_SAMPLES / (1 - p / 100), 6))  # 10 / 0.001 is 10000.000000000002
-            warnings.append(
-                f"{pct_key(p)} rests on {beyond:.1f} samples beyond it ({n} in all), and higher percentiles on "
-                f"fewer: run at least {need} iterations (--iterations) before trusting it"
-            )
-            break
+            short[pct_key(p)] = f"{beyond:g} samples beyond it of {n}: {need} inferences needed"
+    if short:
+        out["tail_unsupported"] = short
     return out, warnings
 
 

@@ -58,7 +58,8 @@ def devices(d: dict, out: Console) -> None:
 def profile(report, out: Console) -> None:
     r = report.results
     lat = r["latency_us"]
-    keys = ("mean", "min", *(pct_key(p) for p in PERCENTILES), "max")
+    short = lat.get("tail_unsupported", {})
+    keys = ("mean", "min", *(k for k in map(pct_key, PERCENTILES) if k not in short), "max")
     title = f"{report.model.path} — {r['backend']['name']} on {report.config['device']}, {r['scenario']}"
     t = Table(title=escape(title))
     t.add_column("us", style="bold")
@@ -68,17 +69,7 @@ def profile(report, out: Console) -> None:
     d = r.get("deadline")
     if d:
         resp = d["response_us"]
-        t.add_row(
-            "response",
-            f"{resp['mean']:.1f}",
-            "",
-            f"{resp['p50']:.1f}",
-            "",
-            "",
-            f"{resp['p99']:.1f}",
-            "",
-            f"{resp['max']:.1f}",
-        )
+        t.add_row("response", *(f"{resp[k]:.1f}" if k in ("mean", "p50", "p99", "max") else "" for k in keys))
     out.print(t)
     ci = lat.get("p99_ci95")
     cov = f", CoV {lat['cov']:.2f}" if lat.get("cov") is not None else ""
@@ -88,6 +79,9 @@ def profile(report, out: Console) -> None:
         + (f", p99 95% CI [{ci[0]:.1f}, {ci[1]:.1f}] us" if ci else "")
         + (f"; percentiles from a log-linear histogram, within {100 * binned:.3f}% of exact" if binned else "")
     )
+    if short:
+        said = "; ".join(f"{k.replace('_', '.')}: {why}" for k, why in short.items())
+        out.print(f"[dim]not shown, too few samples in the tail ({said}); they are in the JSON report[/dim]")
     if d:
         verdict = (
             "[green]no deadline missed[/green]"

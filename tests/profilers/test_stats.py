@@ -35,10 +35,14 @@ def test_p99_interval_covers_the_true_quantile():
     assert 0.90 <= hits / 400 <= 0.99
 
 
-def test_short_run_warns_about_the_tail():
-    _, warnings = latency_stats(np.full(500, 1000.0))
-    assert any("p99 rests on 5.0 samples" in w and "1000 iterations" in w for w in warnings)
-    assert not latency_stats(np.full(20_000, 1000.0))[1]
+def test_short_run_names_the_tail_it_cannot_support(cli, example_onnx):
+    stats, _ = latency_stats(np.full(500, 1000.0))
+    assert stats["tail_unsupported"]["p99"] == "5 samples beyond it of 500: 1000 inferences needed"
+    assert list(stats["tail_unsupported"]) == ["p99", "p99_9"] and stats["p99"] == 1.0  # kept in the report
+    assert "tail_unsupported" not in latency_stats(np.full(20_000, 1000.0))[0]
+    r = cli("profile", example_onnx, "--iterations", "300", "--duration", "0", "--no-power")
+    header = next(line for line in r.out.splitlines() if "p50" in line)
+    assert "p95" in header and "p99" not in header and "not shown, too few samples" in r.out
     assert order_statistic_ci(np.arange(50.0), 0.99) is None
     assert "p99_ci95" not in latency_stats(np.arange(50.0))[0]
 
