@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from edgeperf import __version__
-from edgeperf.cli import demo, devices, export, measure, profile, validate
+from edgeperf.cli import demo, devices, export, link, measure, profile, serve, validate
 from edgeperf.errors import EdgeperfError
 
 app = typer.Typer(
@@ -48,6 +48,8 @@ app.command("validate")(validate.validate)
 app.command("devices")(devices.devices)
 app.command("measure", context_settings=measure.CONTEXT)(measure.measure)
 app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
+app.command("link")(link.link)
 
 
 def main(argv: list[str] | None = None) -> int:
