@@ -155,6 +155,7 @@ class RemoteSession(Session):
             self._sock.ipv6 = True
         self._sock.connect(self.address)
         self._pending.clear()
+        self._single: set[int] = set()  # pending requests sent without a batch axis
         self._session = 0
 
     def _handshake(self) -> None:
@@ -215,8 +216,12 @@ class RemoteSession(Session):
 
     # -- the async API ---------------------------------------------------------------------------------
     def send(self, obs: Any, action_only: bool = False) -> int:
-        """Validate `obs` against the model's inputs and send it; returns its sequence number."""
-        return self.send_prepared(self.prepare(obs), action_only)
+        """Validate `obs` against the model's inputs and send it; returns its sequence number. The reply's
+        outputs have a batch axis when obs had one, like run_all."""
+        seq = self.send_prepared(self.prepare(obs), action_only)
+        if self._is_single(obs):
+            self._single.add(seq)
+        return seq
 
     def send_prepared(self, prepared: dict, action_only: bool = False) -> int:
         body = wire.encode_arrays(prepared)
@@ -231,11 +236,16 @@ class RemoteSession(Session):
             if f is None:
                 return None
             if f.type == wire.ACTION:
-                return self._reply(f)
+                r = self._reply(f)
+                if f.seq in self._single:
+                    self._single.discard(f.seq)
+                    r = r._replace(outputs={k: v[0] for k, v in r.outputs.items()})
+                return r
             self._raise(f)
 
     def cancel(self, seq: int) -> None:
         self._pending.pop(seq, None)
+        self._single.discard(seq)
 
     # -- the Session contract --------------------------------------------------------------------------
     def infer_all(self, prepared: dict) -> list[np.ndarray]:
@@ -258,6 +268,8 @@ class RemoteSession(Session):
         if self._sock is not None:
             # A BYE is a courtesy: the server forgets idle sessions anyway.
             with contextlib.suppress(Exception):
+                if not self._session:
+                    raise LookupError  # no handshake: nothing to say goodbye to
                 bye = wire.Frame(wire.BYE, self._next(), self._session)
                 self._sock.send(wire.encode(bye, self.token), zmq().NOBLOCK)
             self._sock.close(0)
@@ -284,7 +296,7 @@ class RemoteSession(Session):
         self._sock.send(wire.encode(frame, self.token), copy=len(body) < 65536)
         self._pending[seq] = t1
         while len(self._pending) > MAX_PENDING:
-            self._pending.popitem(last=False)
+            self._single.discard(self._pending.popitem(last=False)[0])
         self.stats["sent"] += 1
         return seq
 
@@ -294,7 +306,7 @@ class RemoteSession(Session):
         while True:
             f = self._recv(deadline)
             if f is None:
-                self._pending.pop(seq, None)
+                self.cancel(seq)
                 self.stats["timeouts"] += 1
                 raise LinkTimeout(f"no reply from {self.address} within {timeout_s * 1e3:g} ms (request {seq})")
             if f.seq == seq:

@@ -29,7 +29,9 @@ from edgeperf.errors import BadInput, EdgeperfError, require
 from edgeperf.runtime import wire
 from edgeperf.runtime.session import Session
 
-MAX_SESSIONS = 256  # client sessions remembered for replay checks (least recently used are forgotten)
+# Client sessions remembered for replay checks: one per connected peer (a new handshake replaces the peer's
+# last one, so a flood of handshakes cannot push other clients out), at most MAX_SESSIONS (least recently used go).
+MAX_SESSIONS = 1024
 
 
 def zmq():
@@ -38,6 +40,7 @@ def zmq():
 
 @dataclass
 class Stats:
+    frames: int = 0  # messages received, whatever they were
     requests: int = 0  # answered INFERs
     sessions: int = 0  # handshakes
     errors: int = 0  # ERROR replies (shape, dtype, protocol, unknown session)
@@ -48,6 +51,7 @@ class Stats:
 
     def to_dict(self) -> dict:
         return {
+            "frames": self.frames,
             "requests": self.requests,
             "sessions": self.sessions,
             "errors": self.errors,
@@ -88,6 +92,7 @@ class Server:
         self.sha256 = sha256_file(self.path)
         self.stats = Stats()
         self._sessions: collections.OrderedDict[int, int] = collections.OrderedDict()  # session -> last seq
+        self._peers: dict[bytes, int] = {}  # ZeroMQ peer identity -> its session
         self._stop = threading.Event()
         self._ctx = z.Context()
         self._sock = self._ctx.socket(z.ROUTER)
@@ -158,7 +163,7 @@ class Server:
                         parts = self._sock.recv_multipart(z.NOBLOCK)
                     except z.Again:
                         break
-                    reply = self.handle(parts[-1], len(parts))
+                    reply = self.handle(parts[-1], len(parts), parts[0])
                     if reply is not None:
                         # A REQ client's empty delimiter goes back with the reply.
                         self._sock.send_multipart([*parts[:-1], reply], z.NOBLOCK)
@@ -187,9 +192,10 @@ class Server:
         self.close()
 
     # -- one request -----------------------------------------------------------------------------------
-    def handle(self, data: bytes, nparts: int = 1) -> bytes | None:
+    def handle(self, data: bytes, nparts: int = 1, peer: bytes = b"") -> bytes | None:
         """The reply to one ZeroMQ message's last frame, or None (dropped and counted)."""
         t_recv = time.perf_counter_ns()
+        self.stats.frames += 1
         if nparts > 3:  # identity [+ delimiter] + one frame
             self.stats.dropped["malformed"] += 1
             return None
@@ -199,12 +205,12 @@ class Server:
             self.stats.dropped[exc.kind] += 1
             return None
         try:
-            return self._answer(frame, t_recv)
+            return self._answer(frame, t_recv, peer)
         except wire.FrameError as exc:
             self.stats.dropped[exc.kind] += 1
             return None
 
-    def _answer(self, f: wire.Frame, t_recv: int) -> bytes | None:
+    def _answer(self, f: wire.Frame, t_recv: int, peer: bytes = b"") -> bytes | None:
         if f.version != wire.PROTOCOL:
             return self._error(
                 f,
@@ -224,6 +230,8 @@ class Server:
                     f"the client speaks edgeperf wire protocol {theirs}, this server speaks {wire.PROTOCOL}",
                 )
             sid = secrets.randbits(64) or 1
+            self._sessions.pop(self._peers.pop(peer, 0), None)
+            self._peers[peer] = sid
             self._remember(sid, f.seq)
             self.stats.sessions += 1
             reply = wire.Frame(wire.WELCOME, f.seq, sid, body=wire.json_body(self._welcome))
@@ -287,6 +295,8 @@ class Server:
         self._sessions.move_to_end(sid)
         while len(self._sessions) > MAX_SESSIONS:
             self._sessions.popitem(last=False)
+        if len(self._peers) > MAX_SESSIONS:  # peers long gone
+            self._peers = {p: s for p, s in self._peers.items() if s in self._sessions}
 
     def _error(self, f: wire.Frame, t_recv: int, code: str, message: str) -> bytes:
         self.stats.errors += 1
