@@ -310,7 +310,7 @@ def test_timeout_raises_link_timeout_then_the_next_call_works_and_the_late_reply
     with Link("127.0.0.1:0", f"{host}:{port}", delay_ms=60) as link:
         r = RemoteSession.connect(link.address, timeout_s=0.05)
         try:
-            with pytest.raises(LinkTimeout, match="no reply .* within 50 ms"):
+            with pytest.raises(LinkTimeout, match=r"no reply .* within 50 ms"):
                 r.run(obs_of(r))
             r.timeout_s = 5.0
             o = obs_of(r, seed=1)
