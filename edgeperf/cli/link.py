@@ -37,9 +37,9 @@ def link(
         raise BadInput(f"--duration {duration:g}: give seconds > 0")
     proxy = Link(listen, forward, delay, jitter, loss, seed, rto)
     old = {s: signal.signal(s, lambda *_: proxy.stop()) for s in (signal.SIGINT, signal.SIGTERM)}
-    proxy.start(duration)
-    print("edgeperf: " + proxy.describe(), flush=True)
     try:
+        proxy.start(duration)
+        print("edgeperf: " + proxy.describe(), flush=True)
         while proxy._thread.is_alive():
             proxy._thread.join(0.2)
     finally:
