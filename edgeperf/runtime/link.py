@@ -176,13 +176,14 @@ class Link:
             self.run(duration_s)
 
     def stop(self) -> None:
-        if self._loop is not None and self._stopped is not None:
-            self._loop.call_soon_threadsafe(self._stopped.set)
+        if self._loop is not None and self._stopped is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing left to stop
+                self._loop.call_soon_threadsafe(self._stopped.set)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(10)
 
     def __enter__(self) -> Link:
-        return self.start()
+        return self if self._thread is not None else self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()

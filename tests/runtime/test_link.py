@@ -1,7 +1,10 @@
 """edgeperf link: the delay it adds is the delay asked for, jitter never reorders a stream, a loss costs one
 retransmission timeout, and a remote session works through it."""
 
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -11,7 +14,7 @@ import pytest
 from edgeperf.runtime.link import Link
 from edgeperf.runtime.remote import RemoteSession
 from edgeperf.runtime.session import Session
-from tests.runtime.test_server import no_strays  # noqa: F401 - the fixture
+from tests.runtime.test_server import no_strays  # noqa: F401 - the fixture, used by name
 
 
 @pytest.fixture
@@ -90,17 +93,18 @@ def test_a_loss_is_a_retransmission_delay(echo):
     assert min(rtts) >= 0.29  # 150 ms each way
 
 
-def test_a_remote_session_through_the_link(example_onnx, no_strays):
+@pytest.mark.usefixtures("no_strays")
+def test_a_remote_session_through_the_link(example_onnx):
     from tests.runtime.test_server import obs_of, serve
 
     srv = serve(example_onnx)
     try:
-        with Link("127.0.0.1:0", srv.host_port, delay_ms=10, jitter_ms=5) as link:
-            with RemoteSession.connect(link.address, timeout_s=2) as r:
-                o = obs_of(r)
-                np.testing.assert_array_equal(r.run(o), Session.open(example_onnx).run(o))
-                # The network share of the round trip carries the link's two delays.
-                assert r.last.network_ns >= 10e6 and r.last.server_ns < r.last.rtt_ns / 2
+        link = Link("127.0.0.1:0", srv.host_port, delay_ms=10, jitter_ms=5).start()
+        with link, RemoteSession.connect(link.address, timeout_s=2) as r:
+            o = obs_of(r)
+            np.testing.assert_array_equal(r.run(o), Session.open(example_onnx).run(o))
+            # The network share of the round trip carries the link's two delays.
+            assert r.last.network_ns >= 10e6 and r.last.server_ns < r.last.rtt_ns / 2
     finally:
         srv.stop()
 
@@ -109,5 +113,42 @@ def test_stop_closes_the_port(echo):
     link = Link("127.0.0.1:0", echo).start()
     host, port = link.address.rsplit(":", 1)
     link.stop()
-    with pytest.raises(OSError):
+    with pytest.raises(ConnectionRefusedError):
         socket.create_connection((host, int(port)), timeout=1).close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.usefixtures("no_strays")
+def test_the_cli_stops_cleanly_on_a_signal(sig):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edgeperf", "link", "--listen", "127.0.0.1:0", "--forward", "127.0.0.1:9"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert "edgeperf: link 127.0.0.1:" in proc.stdout.readline()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err and "link stopped after 0 connections" in err
+
+
+@pytest.mark.usefixtures("no_strays")
+def test_the_cli_stops_after_its_duration():
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edgeperf",
+            "link",
+            "--listen",
+            "127.0.0.1:0",
+            "--forward",
+            "127.0.0.1:9",
+            "--duration",
+            "0.5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0 and "link stopped" in r.stderr, r.stderr
