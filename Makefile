@@ -42,6 +42,7 @@ format: setup
 bench: setup
 	$(BIN)/python scripts/bench_cli_startup.py
 	$(BIN)/python scripts/bench_runtime.py
+	$(BIN)/python scripts/bench_backends.py
 	$(BIN)/python scripts/bench_export.py
 	$(BIN)/python scripts/bench_validate.py
 

@@ -197,13 +197,13 @@ def deploy(
     validate.json beside the artifact as each stage ends; `on_stage(stage, report)` after each."""
     from edgeperf.domains import base
     from edgeperf.domains.latency import LatencyModel
+    from edgeperf.domains.paired import check_options
     from edgeperf.errors import VerdictFailed
     from edgeperf.exporter.onnx import export
 
     # Every argument is checked before the first stage: a mistake never costs an export.
     d = base.make(domain)
-    if episodes < 2:
-        raise BadInput(f"--episodes must be at least 2 for paired statistics, got {episodes}")
+    check_options(episodes, 0, None, None)
     if not (duration > 0 and duration < 24 * 3600):
         raise BadInput(f"--duration must be a positive number of seconds (under a day), got {duration}")
     out = Path(out)

@@ -1,7 +1,6 @@
-"""The runtime/profiler bars of issue 4, measured side by side in one run on the example policy.
+"""The runtime/profiler bars of issue 4, measured side by side in one run on the example policy. Each
+backend against its vendor's own measurement (edgeperf's overhead) is scripts/bench_backends.py.
 
-  overhead  edgeperf's onnxruntime Session (as the profiler drives it) vs a bare InferenceSession.run loop with
-            the same session options: p50 ratio (bar <= 1.10)
   backends  p50 of every backend on the example MLP, and auto vs torch eager (bar >= 3x)
   lean      `edgeperf profile policy.onnx` in a fresh process: peak RSS (bar <= 150 MB) and whether torch loaded
   truth     a 500 us injected busy-wait measured by the stream scenario (bar: within 2% at p50), and a 200 Hz
@@ -19,7 +18,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.injected: the ground-truth session
 
 from edgeperf.exporter.onnx import export
+from edgeperf.pipeline import open_policy
 from edgeperf.profilers import latency
 from edgeperf.profilers.observations import random_pool
 from edgeperf.profilers.run import profile, run_profile
@@ -36,33 +35,6 @@ from tests.injected import InjectedLatency
 
 def p50_us(samples_ns) -> float:
     return float(np.median(samples_ns)) / 1e3
-
-
-def bare_loop(sess, names, feeds, n) -> np.ndarray:
-    out = []
-    k = len(feeds)
-    for i in range(n):
-        feed = feeds[i % k]
-        t0 = time.perf_counter_ns()
-        sess.run(names, feed)
-        out.append(time.perf_counter_ns() - t0)
-    return np.asarray(out)
-
-
-def overhead(model: Path, rounds: int, n: int) -> dict:
-    """Interleaved rounds so drifts of the machine hit both sides alike; the median of per-round p50s."""
-    session = Session.open(model, threads=1)
-    feeds, _ = random_pool(session)
-    bare = session._sess  # the very same InferenceSession and options: only edgeperf's layer differs
-    names = [o.name for o in session.io.outputs]
-    ours, theirs = [], []
-    for _ in range(rounds):
-        run = latency.stream(session.infer, feeds, warmup=200, min_iterations=n, min_duration_s=0)
-        ours.append(p50_us(run.samples_ns))
-        bare_loop(bare, names, feeds, 200)
-        theirs.append(p50_us(bare_loop(bare, names, feeds, n)))
-    a, b = statistics.median(ours), statistics.median(theirs)
-    return {"edgeperf_p50_us": a, "bare_run_p50_us": b, "ratio": a / b}
 
 
 def backends(model: Path, xml: Path, rounds: int, n: int) -> dict:
@@ -75,7 +47,7 @@ def backends(model: Path, xml: Path, rounds: int, n: int) -> dict:
     cases = {
         "auto (onnxruntime cpu)": lambda: Session.open(model, threads=1),
         "openvino cpu fp32": lambda: Session.open(xml, threads=1),
-        "torch eager": lambda: Session.open("example:mlp", backend="torch", threads=1),
+        "torch eager": lambda: open_policy("example:mlp", backend="torch", threads=1),
         "torchscript": lambda: _torch_session(scripted, info),
     }
     sessions = {name: make() for name, make in cases.items()}
@@ -149,7 +121,6 @@ def main() -> None:
         xml = Path(tmp) / "policy.xml"
         ov.save_model(ov.convert_model(str(model)), str(xml), compress_to_fp16=False)
         results = {
-            "overhead": overhead(model, args.rounds, args.iterations),
             "backends": backends(model, xml, args.rounds, args.iterations),
             "lean": lean(model),
             "truth": truth(),

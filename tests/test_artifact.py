@@ -88,6 +88,7 @@ FORBIDDEN = {
     "domains": {"exporter", "pipeline", "cli"},
     "exporter": {"pipeline", "cli"},
     "artifact.py": {"exporter", "profilers", "domains", "runtime", "devices", "results", "pipeline", "cli"},
+    "quiet.py": {"exporter", "profilers", "domains", "runtime", "devices", "results", "pipeline", "cli", "artifact"},
 }
 
 

@@ -37,7 +37,12 @@ def test_a_fresh_process_error_keeps_its_exit_code_and_line(tmp_path):
 
 @pytest.mark.parametrize(
     ("args", "says"),
-    [(["--episodes", "1"], "at least 2"), (["--duration", "0"], "--duration"), (["--domain", "nope/x"], "unknown")],
+    [
+        (["--episodes", "1"], "--episodes must be from 2"),
+        (["--episodes", "100000000"], "--episodes"),
+        (["--duration", "0"], "--duration"),
+        (["--domain", "nope/x"], "unknown"),
+    ],
 )
 def test_demo_checks_its_options_before_any_work(bad, tmp_path, args, says):
     out = tmp_path / "demo"

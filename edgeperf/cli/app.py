@@ -1,10 +1,15 @@
 """The typer app and the single error boundary: an EdgeperfError becomes one line on stderr and the exit code
-DESIGN.md gives it (1 verdict failed, 2 bad input, 3 missing dependency or hardware); any other exception is
-a bug and keeps its traceback."""
+DESIGN.md gives it (1 verdict failed, 2 bad input, 3 missing dependency or hardware); an OSError that
+no command caught becomes one line and exit 2; SIGINT and SIGTERM print `edgeperf: interrupted` and exit 130 and
+143 after every cleanup ran; a broken stdout pipe ends quietly with 141. Any other exception is a bug and keeps
+its traceback."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 from typing import Annotated
 
 import typer
@@ -38,7 +43,8 @@ def _root(
 ) -> None:
     """Export, profile and validate robot-learning policies on the computer they will run on.
 
-    Exit codes: 0 success, 1 a verdict failed, 2 bad input, 3 missing dependency or hardware.
+    Exit codes: 0 success, 1 a verdict failed, 2 bad input, 3 missing dependency or hardware; 130 and 143
+    interrupted (SIGINT, SIGTERM), 141 stdout closed by its reader.
     """
 
 
@@ -52,12 +58,66 @@ app.command("serve")(serve.serve)
 app.command("link")(link.link)
 
 
+# Exit codes beyond DESIGN.md's 0-3: the shell's own for a death by SIGINT, SIGTERM or SIGPIPE.
+EXIT_SIGINT, EXIT_SIGTERM, EXIT_BROKEN_PIPE = 130, 143, 141
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that every `finally` (temp files, child processes) runs.
+
+    A BaseException, like KeyboardInterrupt, so no `except Exception` swallows it."""
+
+
+_SIGTERM = {"raised": False}
+
+
+def _on_sigterm(signum, frame):
+    if _SIGTERM["raised"]:
+        return  # once: a second SIGTERM must not cut the cleanup short
+    _SIGTERM["raised"] = True
+    raise Terminated
+
+
+def _unraisable(hook):
+    """sys.unraisablehook: a Terminated raised while a finalizer (__del__, a weakref callback) ran is swallowed
+    there ("Exception ignored in"), and edgeperf would run on. Signal again, to raise it where it counts."""
+
+    def on_unraisable(unraisable) -> None:
+        if unraisable.exc_type is Terminated:
+            _SIGTERM["raised"] = False
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        hook(unraisable)
+
+    return on_unraisable
+
+
 def main(argv: list[str] | None = None) -> int:
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)  # signal handlers belong to the main thread
+    _SIGTERM["raised"] = False
+    previous, hook = signal.signal(signal.SIGTERM, _on_sigterm), sys.unraisablehook
+    sys.unraisablehook = _unraisable(hook)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = hook
+
+
+def _main(argv: list[str] | None) -> int:
     from typer._click import exceptions as click_exc
+
+    from edgeperf.results.io import short_path
 
     command = typer.main.get_command(app)
     try:
-        rv = command.main(args=argv, prog_name="edgeperf", standalone_mode=False)
+        # make_context + invoke, not command.main: its handlers turn Ctrl-C into a silent 130 and a broken pipe
+        # into exit 1, and this boundary says what happened instead.
+        with command.make_context("edgeperf", sys.argv[1:] if argv is None else list(argv)) as ctx:
+            rv = command.invoke(ctx)
+    except typer.Exit as exc:  # --help, --version
+        return exc.exit_code
     except click_exc.NoArgsIsHelpError as exc:
         typer.echo(exc.format_message())
         return 0
@@ -72,18 +132,39 @@ def main(argv: list[str] | None = None) -> int:
         _error(str(exc))
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        _error("interrupted")
-        return 130
+        _say("interrupted")
+        return EXIT_SIGINT
+    except Terminated:
+        _say("interrupted")
+        return EXIT_SIGTERM
+    except BrokenPipeError:
+        # The reader of stdout went away (`| head -c1`): end quietly, as a command killed by SIGPIPE does.
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:  # ENAMETOOLONG, EACCES, ENOSPC, EROFS that no command turned into BadInput
+        what = exc.filename if exc.filename is not None else type(exc).__name__
+        _error(f"{short_path(what)}: {exc.strerror or exc}")
+        return 2
     return rv if isinstance(rv, int) else 0
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"edgeperf: {message}\n")
 
 
 def _error(message: str) -> None:
     # One line: a user's mistake never prints a traceback.
-    sys.stderr.write(f"edgeperf: error: {' '.join(message.split())}\n")
+    _say(f"error: {' '.join(message.split())}")
 
 
 def run() -> None:
-    sys.exit(main())
+    from edgeperf.results.io import protect_std_fds
+
+    protect_std_fds()
+    code = main()
+    if code == EXIT_BROKEN_PIPE:
+        # What is still buffered for the closed pipe goes to /dev/null, not into an error at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -6,13 +6,17 @@ from typing import Annotated
 
 import typer
 
+from edgeperf.errors import BadInput
+
 
 def _check_json(path: str | None) -> str | None:
     # Before any measuring: a run of minutes must not end in "cannot write".
-    if path not in (None, "-"):
-        from edgeperf.results.report import check_writable
+    from edgeperf.results import io
 
-        check_writable(path)
+    if path == "-" and io.stdout_closed():
+        raise BadInput("--json -: stdout is closed; give a file path, or run without closing stdout (>&-)")
+    if path is not None and path != "-":
+        io.check_writable(path)
     return path
 
 
@@ -43,11 +47,30 @@ IdleOpt = Annotated[
 ]
 
 
+def power_mode(power: str, no_power: bool) -> str:
+    """The power mode `profile` and `measure` pass on: 'off' with --no-power, which contradicts any --power."""
+    if not no_power:
+        return power
+    from typer._click.core import ParameterSource
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    if ctx is not None and ctx.get_parameter_source("power") is ParameterSource.COMMANDLINE:
+        raise BadInput(f"--no-power and --power {power} contradict each other; give one of them")
+    return "off"
+
+
 def console(json_path: str | None = None):
     """Tables go to stdout, unless stdout carries the JSON report: then they go to stderr."""
     from rich.console import Console
 
-    return Console(stderr=json_path == "-", highlight=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich's own exits 1; the error boundary ends a broken pipe quietly with its documented code.
+            self.quiet = True
+            raise BrokenPipeError
+
+    return _Console(stderr=json_path == "-", highlight=False)
 
 
 def write_report(report, json_path: str | None, out) -> None:

@@ -118,11 +118,29 @@ def export(
     Trust: SB3 .zip and VecNormalize .pkl files are Python pickles and --factory imports your code; loading
     them runs code, so only export files you trust.
     """
+    from edgeperf.artifact import sidecar
     from edgeperf.exporter.onnx import export as run_export
     from edgeperf.exporter.sources import parse_factory_args
     from edgeperf.results import render
+    from edgeperf.results.io import check_paths
     from edgeperf.runtime.session import parse_shape
 
+    suffix = out.suffix.lower()
+    check_paths(
+        {"--json": json_path, "--timing-cache": timing_cache},
+        {
+            "the source": source,
+            "--weights": weights,
+            "--vecnormalize": vecnormalize,
+            "--factory": factory.rsplit(":", 1)[0] if factory and ":" in factory else None,
+        },
+        artifacts={
+            "-o": out,
+            # OpenVINO and TensorRT carry a metadata sidecar; OpenVINO its weights beside the .xml.
+            "-o's sidecar": sidecar(out) if suffix != ".onnx" else None,
+            "-o's weights": out.with_suffix(".bin") if suffix == ".xml" else None,
+        },
+    )
     report = run_export(
         source,
         out,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import IdleOpt, JsonOut, NoPowerOpt, PowerOpt, PowerRateOpt, console, write_report
+from edgeperf.cli.common import IdleOpt, JsonOut, NoPowerOpt, PowerOpt, PowerRateOpt, console, power_mode, write_report
 
 # typer/click must hand everything after the command name to the command, options included.
 CONTEXT = {"allow_interspersed_args": False, "ignore_unknown_options": True}
@@ -27,14 +27,21 @@ def measure(
     goes to the terminal (to stderr when --json - puts the report on stdout). Exits 1 when the command fails,
     after writing the report.
     """
+    import shutil
+
     from edgeperf.errors import VerdictFailed
     from edgeperf.profilers.command import measure_command
     from edgeperf.results import render
+    from edgeperf.results.io import check_paths
 
+    mode = power_mode(power, no_power)
+    # The command's files (its script, its data) are inputs: the report must not overwrite them.
+    found = shutil.which(command[0]) if command else None
+    check_paths({"--json": json_path}, [("the command's file", a) for a in [*command, found]])
     con = console(json_path)
     report = measure_command(
         command,
-        power="off" if no_power else power,
+        power=mode,
         power_rate_hz=power_rate,
         idle_s=idle,
         child_stdout_to_stderr=json_path == "-",

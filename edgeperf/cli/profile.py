@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import IdleOpt, JsonOut, NoPowerOpt, PowerOpt, PowerRateOpt, console, write_report
+from edgeperf.cli.common import IdleOpt, JsonOut, NoPowerOpt, PowerOpt, PowerRateOpt, console, power_mode, write_report
 
 
 def profile(
@@ -81,10 +81,12 @@ def profile(
     from edgeperf.profilers.powermeter import check_options
     from edgeperf.profilers.run import run_profile
     from edgeperf.results import render
+    from edgeperf.results.io import check_paths
     from edgeperf.runtime.session import parse_shape
 
+    check_paths({"--json": json_path, "--csv": csv_path, "--plot": plot_path}, {"the model": model})
     dims = parse_shape(shape, option="--shape")
-    mode = "off" if no_power else power
+    mode = power_mode(power, no_power)
     check_options(mode, power_rate, idle)
     con = console(json_path)
     if host is not None:
@@ -96,6 +98,10 @@ def profile(
             observations=observations, stress=stress, power=mode, power_rate_hz=power_rate, idle_s=idle,
         )  # fmt: skip
         return
+    if plot_path:
+        from edgeperf.results.plots import check_plot
+
+        check_plot(plot_path)  # before measuring, not after
     with Progress(console=con, transient=True) as bar:
         task = bar.add_task("profiling", total=None)
         done = run_profile(
@@ -118,13 +124,11 @@ def profile(
             power=mode,
             power_rate_hz=power_rate,
             idle_s=idle,
+            csv=csv_path,
         )
     report = done.report
     render.profile(report, con)
     if csv_path:
-        from edgeperf.results.timings import write_csv
-
-        write_csv(csv_path, done.run, deadline_ns=_deadline_ns(report))
         con.print(f"[dim]timings written to {csv_path}[/dim]")
     if plot_path:
         from edgeperf.results.plots import latency_plot
@@ -134,15 +138,10 @@ def profile(
     write_report(report, json_path, con)
 
 
-def _deadline_ns(report) -> int | None:
-    d = report.results.get("deadline")
-    return round(d["deadline_us"] * 1e3) if d else None
-
-
 def _profile_remote(host, model, con, *, json_path, csv_path, plot_path, **kw) -> None:
     from edgeperf import pipeline
     from edgeperf.results import render
-    from edgeperf.results.report import atomic_write_bytes
+    from edgeperf.results.io import atomic_write_bytes
 
     with con.status(f"profiling on {host} over ssh"):
         done = pipeline.profile_remote(host, model, csv=bool(csv_path), plot=bool(plot_path), **kw)

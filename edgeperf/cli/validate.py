@@ -11,7 +11,10 @@ from edgeperf.cli.common import JsonOut, console, write_report
 
 def validate(
     model: Annotated[str, typer.Argument(help="The deployed artifact, e.g. policy.onnx.")],
-    domain: Annotated[str, typer.Option("--domain", help="quadruped/trot, gym:Pendulum-v1, ...")],
+    domain: Annotated[
+        str,
+        typer.Option("--domain", help="quadruped/trot, gym:Pendulum-v1, or MODULE:ID for a domain MODULE registers."),
+    ],
     reference: Annotated[
         str | None, typer.Option("--reference", help="The original policy (default: the domain's bundled one).")
     ] = None,
@@ -38,19 +41,15 @@ def validate(
     falls, reliability (IQR, CVaR 5%), action divergence along the reference's trajectories, and a paired
     verdict: equivalent, different or inconclusive. Exit code 1 unless equivalent.
     """
-    from edgeperf.domains.latency import parse
-    from edgeperf.errors import BadInput, VerdictFailed
+    from edgeperf.domains.latency import parse, parse_sweep
+    from edgeperf.errors import VerdictFailed
     from edgeperf.pipeline import validate as run_validate
     from edgeperf.results import render
+    from edgeperf.results.io import check_paths
 
-    sweep_ms = None
-    if sweep:
-        try:
-            sweep_ms = [float(v) for v in sweep.split(",") if v.strip()]
-        except ValueError:
-            raise BadInput(f"--latency-sweep {sweep!r}: give milliseconds separated by commas, e.g. 0,10,20") from None
-        if not sweep_ms or any(not v >= 0 for v in sweep_ms):
-            raise BadInput(f"--latency-sweep {sweep!r}: latencies must be >= 0 ms")
+    check_paths({"--json": json_path}, {"the model": model, "--reference": reference, "--latency-from": latency_from})
+    sweep_ms = parse_sweep(sweep) if sweep is not None else None
+    latency_model = parse(latency, latency_from)
     con = console(json_path)
     with con.status(f"validating {model} on {domain} ({episodes} paired episodes)"):
         report = run_validate(
@@ -59,7 +58,7 @@ def validate(
             reference=reference,
             episodes=episodes,
             seed=seed,
-            latency=parse(latency, latency_from),
+            latency=latency_model,
             sweep_ms=sweep_ms,
             workers=workers,
             margin=margin,

@@ -15,8 +15,17 @@ import re
 import sys
 from pathlib import Path
 
-from edgeperf.devices import catalog
-from edgeperf.devices.sysfs import is_live, read_text, sysfs_root, under
+from edgeperf.devices import catalog, sysfs
+from edgeperf.devices.sysfs import is_live, sysfs_root, under
+
+
+def read_text(path: Path) -> str | None:
+    """An info file's text, or None when it is absent or no regular file (a FIFO or device in a captured tree):
+    detection describes the machine as far as it can, it never stops on one odd file."""
+    try:
+        return sysfs.read_text(path)
+    except OSError:
+        return None
 
 
 def cpu_info(root: Path) -> dict:

@@ -5,19 +5,27 @@ of the model (and its sidecars) on stdin to a fresh temp directory on the device
 sends back a tar of what it wrote (the JSON report, and the CSV/plot when asked). The temp directory is
 removed on exit, on error and on hang-up. BatchMode (never a password prompt), a bounded ConnectTimeout
 (connection and handshake) and server-alive probes (a link that dies mid-run) keep it from hanging.
+
+The remote profile never outlives the local edgeperf: after the tar, ssh's stdin stays open for as long as the
+local side waits, and the remote script stops its edgeperf (SIGTERM) and removes its folder when that stdin
+reaches EOF, which happens however the local side ends (Ctrl-C, SIGTERM, SIGKILL, a lost link). A session
+without a tty gets no SIGHUP from sshd, so this EOF is the signal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import shlex
 import shutil
 import subprocess
 import tarfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgeperf.artifact import existing_files
 from edgeperf.errors import BadInput, DependencyMissing, EdgeperfError, HardwareMissing, VerdictFailed
 
 DEFAULT_CONNECT_TIMEOUT_S = 10
@@ -31,7 +39,6 @@ class RemoteRun:
     host: str
     files: dict[str, bytes] = field(default_factory=dict)
     stderr: str = ""
-    remote_dir_note: str = "a temp directory from mktemp -d, removed when the run ends"
 
 
 def check_host(host: str) -> str:
@@ -64,12 +71,7 @@ def model_files(model: Path) -> list[Path]:
     """The model and what must travel with it: metadata sidecar, OpenVINO weights, ONNX external data."""
     if not model.is_file():
         raise BadInput(f"model file {model} does not exist")
-    extra = [
-        model.with_name(model.name + ".edgeperf.json"),
-        model.with_name(model.name + ".data"),
-        model.with_suffix(".bin") if model.suffix.lower() == ".xml" else None,
-    ]
-    return [model, *(p for p in extra if p is not None and p.is_file())]
+    return existing_files(model)
 
 
 def _tar(files: list[Path]) -> bytes:
@@ -88,10 +90,19 @@ def remote_script(edgeperf: str, model_name: str, args: list[str], outputs: dict
         'd=$(mktemp -d "${TMPDIR:-/tmp}/edgeperf.XXXXXX") || exit 70\n'
         "trap 'rm -rf \"$d\"' EXIT\n"
         "trap 'exit 129' HUP INT TERM\n"
+        # tar stops at the archive's end marker: stdin stays open, and its EOF says the local side is gone.
         'cd "$d" && mkdir in out && tar -xf - -C in || exit 71\n'
         "cd in\n"
-        f"{edgeperf} {argv} --json ../out/{REPORT} {out_args} >/dev/null </dev/null\n"
+        "exec 3<&0\n"
+        f"{edgeperf} {argv} --json ../out/{REPORT} {out_args} >/dev/null </dev/null 3<&- &\n"
+        "pid=$!\n"
+        # Through fd 3: a background job's own stdin is /dev/null before any redirection.
+        '(cat >/dev/null; touch "$d/gone"; kill -TERM $pid) <&3 >/dev/null 2>&1 &\n'
+        "watcher=$!\n"
+        "wait $pid\n"
         "rc=$?\n"
+        "kill $watcher 2>/dev/null\n"  # its kill must not reach a pid reused after edgeperf ended
+        '[ -e "$d/gone" ] && exit 129\n'  # nobody to send the results to
         "tar -cf - -C ../out .\n"
         "exit $rc\n"
     )
@@ -116,27 +127,59 @@ def run_profile(
     model = Path(model)
     cmd = ssh_command(host, options=options, connect_timeout=connect_timeout)
     script = remote_script(edgeperf, model.name, args, outputs or {})
-    try:
-        proc = subprocess.run(
-            [*cmd, f"sh -c {shlex.quote(script)}"],
-            input=_tar(model_files(model)),
-            capture_output=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise HardwareMissing(f"the remote profile on {host} did not finish within {timeout_s:g} s") from None
-    stderr = proc.stderr.decode(errors="replace")
-    if proc.returncode == 255:
+    returncode, stdout, stderr = _ssh(host, [*cmd, f"sh -c {shlex.quote(script)}"], _tar(model_files(model)), timeout_s)
+    if returncode == 255:
         raise ssh_error(host, stderr, connect_timeout)
-    files = _untar(proc.stdout)
-    if proc.returncode != 0:
-        raise remote_error(host, proc.returncode, stderr, edgeperf)
+    files = _untar(stdout)
+    if returncode != 0:
+        raise remote_error(host, returncode, stderr, edgeperf)
     if REPORT not in files:
         raise HardwareMissing(
             f"edgeperf on {host} exited 0 but sent no report back ({_last_line(stderr) or 'no output'})"
         )
     return RemoteRun(host, files, stderr)
+
+
+def _ssh(host: str, cmd: list[str], payload: bytes, timeout_s: float | None) -> tuple[int, bytes, str]:
+    """Run ssh with `payload` on its stdin, kept open until ssh ends (the remote script's liveness signal).
+
+    Any way out of here but ssh's own end (Ctrl-C, SIGTERM raised as an exception, the timeout) ends ssh, so
+    the remote side sees EOF and stops its profile."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    got: dict[str, bytes] = {}
+
+    def feed() -> None:
+        with contextlib.suppress(OSError):  # ssh gone early: its exit code and stderr say why
+            proc.stdin.write(payload)
+            proc.stdin.flush()
+
+    def drain(name: str, stream) -> None:
+        got[name] = stream.read()
+
+    threads = [
+        threading.Thread(target=feed, daemon=True),
+        threading.Thread(target=drain, args=("out", proc.stdout), daemon=True),
+        threading.Thread(target=drain, args=("err", proc.stderr), daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise HardwareMissing(f"the remote profile on {host} did not finish within {timeout_s:g} s") from None
+    finally:
+        if proc.poll() is None:
+            proc.terminate()  # the connection drops: the remote script sees EOF on its stdin
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+        for t in threads[1:]:
+            t.join(timeout=10)
+    return proc.returncode, got.get("out", b""), got.get("err", b"").decode(errors="replace")
 
 
 def _untar(data: bytes) -> dict[str, bytes]:

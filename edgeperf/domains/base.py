@@ -3,10 +3,13 @@
 A Domain is an id (`quadruped/trot`, `gym:Pendulum-v1`), a factory of gymnasium envs seeded per episode, the
 control rate, how success is judged, the equivalence margin paired validation uses, and optionally a bundled
 reference policy. Domains register by string entry point ("module:function"), so listing them imports
-nothing heavy; pybullet and gymnasium load when a domain is built.
+nothing heavy; pybullet and gymnasium load when a domain is built. A third-party package registers its own:
+`--domain mypkg.domains:cartpole` imports `mypkg.domains` (which calls `register("cartpole", ...)`), then
+makes `cartpole`, as gymnasium's make("pkg.module:Env-v0") does.
 
 Episode outcome contract: on the final step (terminated or truncated) an env puts in `info`
-  "success": bool             the domain's task criterion (not mere survival)
+  "success": bool             the domain's task criterion (not mere survival); an env that never reports it
+                               has no success criterion: validation then compares returns only, and says so
   "fall": bool                 (optional) the episode ended by a fall
   "failure_reason": str        (optional) why it failed, in words
 and any number of float metrics under "metrics" (e.g. {"tracking_error": .., "energy": ..}).
@@ -17,8 +20,10 @@ that many seconds into its step (the previous action holds until then); see doma
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,30 +52,50 @@ _REGISTRY: dict[str, str] = {}
 
 
 def register(domain_id: str, entry_point: str) -> None:
+    """Register `entry_point` ("module:function", called with the id, returning a Domain) under `domain_id`."""
+    if domain_id in _REGISTRY:
+        warnings.warn(
+            f"domain '{domain_id}' is registered again: {entry_point} replaces {_REGISTRY[domain_id]}", stacklevel=2
+        )
     _REGISTRY[domain_id] = entry_point
 
 
-def ids() -> list[str]:
-    _load_builtin()
-    return sorted(_REGISTRY)
-
-
 def make(domain_id: str) -> Domain:
-    """The Domain for an id; BadInput with a "did you mean" for an unknown one."""
+    """The Domain for an id (`quadruped/trot`, `gym:ENV`, or `module:ID` for a domain a module registers);
+    BadInput with a "did you mean" for an unknown one."""
     _load_builtin()
     if domain_id.startswith("gym:"):
         from edgeperf.domains.gym import gym_domain
 
         return gym_domain(domain_id[4:])
-    if domain_id not in _REGISTRY:
-        close = difflib.get_close_matches(domain_id, list(_REGISTRY), n=1)
+    module, sep, name = domain_id.rpartition(":")
+    if sep:
+        if not module:
+            raise BadInput(f"--domain {domain_id}: give MODULE:ID, e.g. mypkg.domains:cartpole")
+        _import_plugin(module, domain_id)
+    if name not in _REGISTRY:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
+        where = f"{module} registers no domain '{name}'" if sep else f"unknown domain '{name}'"
         raise BadInput(
-            f"unknown domain '{domain_id}'{hint} Known: {', '.join(sorted(_REGISTRY))}, or gym:ENV_ID for any "
-            "installed gymnasium environment"
+            f"{where}{hint} Known: {', '.join(sorted(_REGISTRY))}, gym:ENV_ID for any installed gymnasium "
+            "environment, or MODULE:ID for a domain that MODULE registers"
         )
-    module, _, fn = _REGISTRY[domain_id].partition(":")
-    return getattr(importlib.import_module(module), fn)(domain_id)
+    ep_module, _, fn = _REGISTRY[name].partition(":")
+    domain = getattr(importlib.import_module(ep_module), fn)(name)
+    # The id a worker process (or a later run) can make again: with its module when the user named one.
+    return dataclasses.replace(domain, id=domain_id) if sep else domain
+
+
+def _import_plugin(module: str, domain_id: str) -> None:
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        raise BadInput(
+            f"--domain {domain_id}: cannot import {module} ({exc}); is the package that provides it installed?"
+        ) from None
+    except Exception as exc:  # the plugin's own import failed: its message, in one line
+        raise BadInput(f"--domain {domain_id}: importing {module} failed: {type(exc).__name__}: {exc}") from None
 
 
 def _load_builtin() -> None:

@@ -9,13 +9,18 @@ switches at physics-substep granularity, any other env at the nearest control st
 
 from __future__ import annotations
 
+import itertools
+import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edgeperf.errors import BadInput
-from edgeperf.profilers.stats import PERCENTILES, pct_key
+from edgeperf.results.report import PERCENTILES, pct_key
+
+MAX_MS = 60_000.0  # a latency beyond a minute is no control loop: a typo, refused before any episode
 
 
 @dataclass(frozen=True)
@@ -27,9 +32,9 @@ class LatencyModel:
     source: str
 
     @classmethod
-    def constant(cls, ms: float) -> LatencyModel:
-        if not (np.isfinite(ms) and ms >= 0):
-            raise BadInput(f"--latency must be a number of milliseconds >= 0, got {ms}")
+    def constant(cls, ms: float, option: str = "--latency") -> LatencyModel:
+        if not (isinstance(ms, numbers.Real) and np.isfinite(ms) and 0 <= ms <= MAX_MS):
+            raise BadInput(f"{option} must be a number of milliseconds from 0 to {MAX_MS:g}, got {ms}")
         return cls(((0.0, ms / 1e3), (1.0, ms / 1e3)), f"constant {ms:g} ms")
 
     @classmethod
@@ -38,17 +43,37 @@ class LatencyModel:
         from edgeperf.results.report import load_report
 
         report = load_report(path, kind="profile")
-        if (report.config.get("batch") or 1) != 1:
+        config, results = (d if isinstance(d, dict) else {} for d in (report.config, report.results))
+        if (config.get("batch") or 1) != 1:
             raise BadInput(
-                f"{path} profiled batches of {report.config['batch']}; a control loop infers one "
+                f"{path} profiled batches of {config['batch']}; a control loop infers one "
                 "observation per step: profile with --batch 1"
             )
-        lat = report.results.get("latency_us") or {}
-        points = [(0.0, lat.get("min"))] + [(p / 100, lat.get(pct_key(p))) for p in PERCENTILES]
-        points.append((1.0, lat.get("max")))
-        if any(v is None for _, v in points):
-            raise BadInput(f"{path} has no complete latency distribution (latency_us percentiles)")
-        q = tuple((qq, float(v) / 1e6) for qq, v in points)
+        lat = results.get("latency_us")
+        lat = lat if isinstance(lat, dict) else {}
+        keys = ["min", *(pct_key(p) for p in PERCENTILES), "max"]
+        values = [lat.get(k) for k in keys]
+        missing = [k for k, v in zip(keys, values, strict=True) if v is None]
+        if missing:
+            raise BadInput(
+                f"{path} has no complete latency distribution (results.latency_us lacks {', '.join(missing)}); "
+                "give the JSON report of an `edgeperf profile` run"
+            )
+        for k, v in zip(keys, values, strict=True):
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, numbers.Real)
+                or not (math.isfinite(v) and 0 <= v <= MAX_MS * 1e3)
+            ):
+                raise BadInput(f"{path}: latency_us.{k} is {v!r}; a latency is a number of microseconds >= 0")
+        if any(b < a for a, b in itertools.pairwise(values)):
+            listed = ", ".join(f"{k} {v:g}" for k, v in zip(keys, values, strict=True))
+            raise BadInput(
+                f"{path}: its latency percentiles decrease ({listed}); a measured distribution's never do: "
+                "is the report edited or corrupt?"
+            )
+        levels = [0.0, *(p / 100 for p in PERCENTILES), 1.0]
+        q = tuple((qq, float(v) / 1e6) for qq, v in zip(levels, values, strict=True))
         return cls(
             q,
             f"measured inference latency from {Path(path).name} (p50 {lat['p50']:.0f} us, "
@@ -59,12 +84,21 @@ class LatencyModel:
         qs, vs = zip(*self.quantiles, strict=True)
         return np.interp(rng.random(n), qs, vs)
 
-    @property
-    def is_zero(self) -> bool:
-        return all(v == 0 for _, v in self.quantiles)
-
     def to_dict(self) -> dict:
         return {"source": self.source, "quantiles_ms": [[q, v * 1e3] for q, v in self.quantiles]}
+
+
+def parse_sweep(text: str) -> list[float]:
+    """`--latency-sweep 0,10,20`: the latencies in ms, each checked like --latency."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise BadInput(f"--latency-sweep {text!r}: give milliseconds separated by commas, e.g. 0,10,20") from None
+    if not values:
+        raise BadInput(f"--latency-sweep {text!r}: give milliseconds separated by commas, e.g. 0,10,20")
+    for v in values:
+        LatencyModel.constant(v, "--latency-sweep")
+    return values
 
 
 def parse(latency_ms: float | None, latency_from: str | None) -> LatencyModel | None:

@@ -47,6 +47,34 @@ def check_fit(domain: base.Domain, spec: PolicySpec, role: str) -> Session:
     return session
 
 
+# Bounds checked before any episode runs: beyond them a run is a typo, not a plan (hours of simulation).
+MAX_EPISODES = 10_000
+WORKERS_PER_CORE = 4
+SEED_LIMIT = 2**32  # numpy and gymnasium take seeds in [0, 2**32)
+
+
+def check_options(episodes, seed, workers, margin) -> None:
+    """validate's numeric options, before anything runs (the pipeline checks them before its export too)."""
+
+    def whole(v) -> bool:
+        return isinstance(v, int | np.integer) and not isinstance(v, bool)
+
+    if not whole(episodes) or not 2 <= episodes <= MAX_EPISODES:
+        raise BadInput(f"--episodes must be from 2 (paired statistics need two) to {MAX_EPISODES}, got {episodes}")
+    if not whole(seed) or not 0 <= seed <= SEED_LIMIT - episodes:
+        raise BadInput(
+            f"--seed must be from 0 to {SEED_LIMIT - episodes} (episode k uses seed + k, below 2**32), got {seed}"
+        )
+    most = WORKERS_PER_CORE * (os.cpu_count() or 1)
+    if workers is not None and (not whole(workers) or not 1 <= workers <= most):
+        raise BadInput(
+            f"--workers must be from 1 to {most} ({WORKERS_PER_CORE} per core here), got {workers}; "
+            "leave it out for one per core"
+        )
+    if margin is not None and not (isinstance(margin, int | float) and math.isfinite(margin) and margin > 0):
+        raise BadInput(f"--margin must be a positive, finite number of return units, got {margin}")
+
+
 def validate(
     model: str | Path,
     domain_id: str,
@@ -63,16 +91,21 @@ def validate(
     """Paired validation of `model` against `reference` (default: the domain's bundled policy). `opener` opens
     both (a module-level function: it travels to the worker processes); edgeperf.pipeline.validate passes one
     that reads every policy source export reads."""
-    if episodes < 2:
-        raise BadInput(f"--episodes must be at least 2 for paired statistics, got {episodes}")
-    if margin is not None and not margin > 0:
-        raise BadInput(f"--margin must be a positive number of return units, got {margin}")
+    check_options(episodes, seed, workers, margin)
+    sweep = _sweep_models(sweep_ms) if sweep_ms else None
     domain = base.make(domain_id)
     reference = reference or domain.reference
     if not reference:
         raise BadInput(f"{domain.id} has no bundled reference policy; pass --reference SOURCE (the original policy)")
     deployed_spec, reference_spec = PolicySpec(str(model), opener=opener), PolicySpec(reference, opener=opener)
-    dep_session = check_fit(domain, deployed_spec, "deployed")
+    with check_fit(domain, deployed_spec, "deployed") as dep_session:
+        model_info = ModelInfo(
+            path=str(model),
+            sha256=sha256_file(model) if Path(model).is_file() else None,
+            format=dep_session.backend,
+            inputs=[s.to_dict() for s in dep_session.io.inputs],
+            outputs=[s.to_dict() for s in dep_session.io.outputs],
+        )
     check_fit(domain, reference_spec, "reference").close()
     workers = workers or min(os.cpu_count() or 1, episodes)
     seeds = [seed + k for k in range(episodes)]
@@ -82,13 +115,18 @@ def validate(
     wall = time.perf_counter() - t0
     ref = [p.reference for p in pairs]
     dep = [p.deployed for p in pairs]
+    report = Report.new("validate", host_summary())
+    _check_reference(reference, ref)
+    has_criterion = _success_criterion(domain, ref + dep, report)
     summary = {
         name: statistics.policy_summary(
-            [e.ret for e in eps], [e.success for e in eps], [e.fall for e in eps], [e.metrics for e in eps]
+            [e.ret for e in eps],
+            [e.success for e in eps] if has_criterion else None,
+            [e.fall for e in eps],
+            [e.metrics for e in eps],
         )
         for name, eps in (("reference", ref), ("deployed", dep))
     }
-    report = Report.new("validate", host_summary())
     margin_note = None
     if margin is None:
         margin = domain.equivalence_margin
@@ -99,9 +137,9 @@ def validate(
     verdict = statistics.equivalence(
         diffs,
         margin,
-        np.array([e.success for e in ref]),
-        np.array([e.success for e in dep]),
-        nonfinite_deployed=sum("non-finite" in e.failure_reason for e in dep),
+        np.array([e.success for e in ref]) if has_criterion else None,
+        np.array([e.success for e in dep]) if has_criterion else None,
+        nonfinite_deployed=sum(e.nonfinite or not math.isfinite(e.ret) for e in dep),
     )
     if margin_note:
         verdict["margin_source"] = margin_note
@@ -143,29 +181,21 @@ def validate(
             if not e.success and e.failure_reason
         ][:50],
     }
-    for name, eps in (("reference", ref), ("deployed", dep)):
-        nonfinite = [e.seed for e in eps if "non-finite" in e.failure_reason]
-        if nonfinite:
-            report.warn(
-                f"the {name} policy produced non-finite actions in {len(nonfinite)} episodes "
-                f"(seeds {nonfinite[:10]}); they count as failures"
-            )
-    if sweep_ms:
-        results["latency_sweep"] = _sweep(domain, deployed_spec, seeds, sweep_ms, workers)
+    nonfinite = [e.seed for e in dep if e.nonfinite]
+    if nonfinite:
+        report.warn(
+            f"the deployed policy produced non-finite actions in {len(nonfinite)} episodes "
+            f"(seeds {nonfinite[:10]}); they count as failures"
+        )
+    if sweep:
+        results["latency_sweep"] = _sweep(domain, deployed_spec, seeds, sweep, workers, has_criterion)
     if verdict["verdict"] == "inconclusive":
         need = verdict.get("episodes_needed")
         report.warn(
             "the verdict is inconclusive: "
             + (f"run about {need} episodes (--episodes)" if need else "the difference is as large as the margin")
         )
-    report.model = ModelInfo(
-        path=str(model),
-        sha256=sha256_file(model) if Path(model).is_file() else None,
-        format=dep_session.backend,
-        inputs=[s.to_dict() for s in dep_session.io.inputs],
-        outputs=[s.to_dict() for s in dep_session.io.outputs],
-    )
-    dep_session.close()
+    report.model = model_info
     report.config = {
         "domain": domain.id,
         "reference": reference,
@@ -180,21 +210,60 @@ def validate(
     return report
 
 
-def _sweep(domain, deployed: PolicySpec, seeds, sweep_ms: list[float], workers: int) -> dict:
-    """Success rate of the deployed policy against a constant latency, and where the task starts to fail."""
-    points = []
-    for ms in sorted({0.0, *map(float, sweep_ms)}):
-        pairs = run_pairs(domain.id, deployed, None, seeds, latency=LatencyModel.constant(ms), workers=workers)
-        wins = sum(p.deployed.success for p in pairs)
-        points.append(
-            {
-                "latency_ms": ms,
-                "success_rate": wins / len(pairs),
-                "success_ci95": list(statistics.wilson(wins, len(pairs))),
-                "mean_return": float(np.mean([p.deployed.ret for p in pairs])),
-                "falls": sum(p.deployed.fall for p in pairs),
-            }
+def _sweep_models(sweep_ms) -> list[LatencyModel]:
+    """The sweep's constant latencies, 0 ms first; each checked here, before any episode runs."""
+    for ms in sweep_ms:
+        LatencyModel.constant(ms, "--latency-sweep")
+    return [LatencyModel.constant(ms) for ms in sorted({0.0, *map(float, sweep_ms)})]
+
+
+def _check_reference(reference: str, episodes) -> None:
+    """A reference that acts or scores non-finitely is broken: a verdict would blame the deployed policy."""
+    broken = [e.seed for e in episodes if e.nonfinite or not math.isfinite(e.ret)]
+    if broken:
+        raise BadInput(
+            f"the reference policy {reference} is broken: non-finite actions or returns in {len(broken)} of "
+            f"{len(episodes)} episodes (seeds {broken[:5]}); no verdict on the deployed policy can rest on it: "
+            "pass a reference that acts finitely in every episode (--reference)"
         )
+
+
+def _success_criterion(domain, episodes, report: Report) -> bool:
+    """Gymnasium's env checker in spirit: an env that never reports success has no success criterion, and its
+    episodes are not all failures ("0% vs 0%" would look equivalent on a task nobody judged)."""
+    if not any(e.success_reported for e in episodes):
+        report.unmeasured["success"] = (
+            f"{domain.id}'s env never put 'success' in info on a final step: the domain has no success criterion"
+        )
+        report.warn(
+            f"{domain.id} has no success criterion (its env never reports info['success']): the verdict rests on "
+            "returns only"
+        )
+        return False
+    silent = sum(not e.success_reported and not e.nonfinite for e in episodes)
+    if silent:
+        report.warn(f"{silent} episodes ended without info['success'] on their final step; counted as failures")
+    return True
+
+
+def _sweep(domain, deployed: PolicySpec, seeds, models: list[LatencyModel], workers: int, has_criterion) -> dict:
+    """Success rate of the deployed policy against a constant latency, and where the task starts to fail
+    (returns only, and no failure point, for a domain without a success criterion)."""
+    points = []
+    for model in models:
+        pairs = run_pairs(domain.id, deployed, None, seeds, latency=model, workers=workers)
+        point = {
+            "latency_ms": model.quantiles[0][1] * 1e3,
+            "mean_return": float(np.mean([p.deployed.ret for p in pairs])),
+            "falls": sum(p.deployed.fall for p in pairs),
+        }
+        if has_criterion:
+            wins = sum(p.deployed.success for p in pairs)
+            point["success_rate"] = wins / len(pairs)
+            point["success_ci95"] = list(statistics.wilson(wins, len(pairs)))
+        points.append(point)
+    if not has_criterion:
+        return {"points": points, "fails_from_ms": None, "rule": "none: the domain has no success criterion"}
     base_rate = points[0]["success_rate"]
     failing = next((p["latency_ms"] for p in points if p["success_rate"] < FAIL_SHARE * base_rate), None)
     return {

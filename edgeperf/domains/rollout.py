@@ -43,7 +43,9 @@ class Episode:
     ret: float = 0.0
     steps: int = 0
     success: bool = False
+    success_reported: bool = False  # the env put "success" in info on its final step (the domain has a criterion)
     fall: bool = False
+    nonfinite: bool = False  # the policy returned a non-finite action (the episode stopped there)
     failure_reason: str = ""
     metrics: dict = field(default_factory=dict)
 
@@ -86,12 +88,14 @@ def episode(
             if record:
                 trajectory.append(np.array(obs, dtype=np.float64, copy=True))
             if not np.all(np.isfinite(action)):
+                ep.nonfinite = True
                 ep.failure_reason = f"the policy returned a non-finite action at step {ep.steps}"
                 break
             obs, reward, terminated, truncated, info = env.step(deliver(action))
             ep.ret += float(reward)
             ep.steps += 1
             if terminated or truncated:
+                ep.success_reported = "success" in info
                 ep.success = bool(info.get("success", False))
                 ep.fall = bool(info.get("fall", False))
                 ep.failure_reason = "" if ep.success else info.get("failure_reason", "")

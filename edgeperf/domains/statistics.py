@@ -1,5 +1,5 @@
 """Statistics for validation: confidence intervals, reliability (A2Perf's dispersion and risk), and the
-paired equivalence verdict. numpy only: t intervals, Wilson intervals, exact McNemar."""
+paired equivalence verdict. Quantiles, Wilson intervals and the exact McNemar test come from scipy.stats."""
 
 from __future__ import annotations
 
@@ -7,23 +7,12 @@ import math
 
 import numpy as np
 
-Z_95, Z_90 = 1.959964, 1.644854
-Z_POWER_80_TWO_SIDED = 1.281552  # TOST at true difference 0: each side needs power 90%
+from edgeperf.errors import require
 
+stats = require("scipy.stats", "sim", "for validation statistics", package="scipy")
 
-def t_quantile(p: float, df: int) -> float:
-    """Student's t quantile: exact for 1 and 2 degrees of freedom, a Cornish-Fisher expansion beyond (error
-    below 1e-3 from 3 degrees of freedom on, at the levels used here)."""
-    if df == 1:
-        return math.tan(math.pi * (p - 0.5))
-    if df == 2:
-        return (2 * p - 1) / math.sqrt(2 * p * (1 - p))
-    z = {0.95: Z_90, 0.975: Z_95}[round(p, 3)]
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
-    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
+ALPHA = 0.05  # TOST at alpha 0.05: each one-sided test at 5%, i.e. a 90% interval
+POWER = 0.80  # episodes_needed: the count that makes "equivalent" likely (80%) at a true difference of 0
 
 
 def mean_ci(x: np.ndarray, confidence: float) -> tuple[float, float]:
@@ -33,17 +22,16 @@ def mean_ci(x: np.ndarray, confidence: float) -> tuple[float, float]:
     mean = float(x.mean())
     if len(x) < 2 or np.all(x == x[0]):
         return mean, mean
-    half = t_quantile(1 - (1 - confidence) / 2, len(x) - 1) * float(x.std(ddof=1)) / math.sqrt(len(x))
+    half = float(stats.t.ppf(1 - (1 - confidence) / 2, len(x) - 1)) * float(x.std(ddof=1)) / math.sqrt(len(x))
     return mean - half, mean + half
 
 
-def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
+def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a success rate (the whole [0, 1] when there are no trials)."""
     if n == 0:
         return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    ci = stats.binomtest(int(successes), int(n)).proportion_ci(confidence, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def mcnemar_p(only_a: int, only_b: int) -> float:
@@ -51,8 +39,7 @@ def mcnemar_p(only_a: int, only_b: int) -> float:
     n = only_a + only_b
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2**n
-    return min(1.0, 2 * tail)
+    return float(stats.binomtest(min(only_a, only_b), n, 0.5).pvalue)
 
 
 def cvar(returns: np.ndarray, fraction: float = 0.05) -> float:
@@ -67,8 +54,9 @@ def iqr(x: np.ndarray) -> float:
 
 
 def policy_summary(returns, successes, falls, metrics: list[dict]) -> dict:
+    """Per-policy figures; `successes` None: the domain has no success criterion, so no success rate."""
     r = np.asarray(returns, dtype=np.float64)
-    n, wins = len(r), int(np.sum(successes))
+    n = len(r)
     out = {
         "episodes": n,
         "return": {
@@ -78,11 +66,13 @@ def policy_summary(returns, successes, falls, metrics: list[dict]) -> dict:
             "min": float(r.min()),
             "max": float(r.max()),
         },
-        "success_rate": wins / n,
-        "success_ci95": list(wilson(wins, n)),
         "falls": int(np.sum(falls)),
         "reliability": {"dispersion_iqr": iqr(r), "risk_cvar5": cvar(r)},
     }
+    if successes is not None:
+        wins = int(np.sum(successes))
+        out["success_rate"] = wins / n
+        out["success_ci95"] = list(wilson(wins, n))
     for key in sorted({k for m in metrics for k in m}):
         vals = [m[key] for m in metrics if key in m]
         out.setdefault("metrics", {})[key] = float(np.mean(vals))
@@ -92,46 +82,58 @@ def policy_summary(returns, successes, falls, metrics: list[dict]) -> dict:
 SUCCESS_MARGIN = 0.10  # success rates within 10 points count as the same task performance
 
 
-def equivalence(diff: np.ndarray, margin: float, success_ref, success_dep, nonfinite_deployed: int = 0) -> dict:
+def equivalence(
+    diff: np.ndarray, margin: float, success_ref=None, success_dep=None, nonfinite_deployed: int = 0
+) -> dict:
     """Paired verdict on the return differences (deployed - reference) and the paired successes.
 
     equivalent: TOST at alpha 0.05 on both the mean return difference (its 90% t interval within +-margin) and
     the paired success difference (within +-10 points), and the deployed policy never produced a non-finite
     action. different: non-finite actions, success rates that differ (exact McNemar, p < 0.05), or a return
     difference whose 95% interval excludes 0 while TOST fails. inconclusive otherwise, with the episodes a
-    TOST on the returns would need.
+    TOST on the returns would need. Successes None (a domain with no success criterion): returns only.
     """
     d = np.asarray(diff, dtype=np.float64)
     mean = float(d.mean())
-    ci90, ci95 = mean_ci(d, 0.90), mean_ci(d, 0.95)
-    s_ref, s_dep = np.asarray(success_ref, bool), np.asarray(success_dep, bool)
-    only_ref = int(np.sum(s_ref & ~s_dep))
-    only_dep = int(np.sum(s_dep & ~s_ref))
-    p_success = mcnemar_p(only_ref, only_dep)
-    s_ci90 = mean_ci(s_dep.astype(float) - s_ref.astype(float), 0.90)
-    success_tost = s_ci90[0] > -SUCCESS_MARGIN and s_ci90[1] < SUCCESS_MARGIN
-    tost = -margin < ci90[0] and ci90[1] < margin and success_tost
+    ci90, ci95 = mean_ci(d, 1 - 2 * ALPHA), mean_ci(d, 0.95)
+    tost = bool(-margin < ci90[0] and ci90[1] < margin)
     out = {
         "mean_return_difference": mean,
         "ci90": list(ci90),
         "ci95": list(ci95),
         "margin": margin,
-        "tost_within_margin": bool(tost),
-        "success_only_reference": only_ref,
-        "success_only_deployed": only_dep,
-        "success_mcnemar_p": p_success,
-        "success_difference_ci90": list(s_ci90),
-        "success_margin": SUCCESS_MARGIN,
         "deployed_nonfinite_episodes": nonfinite_deployed,
     }
-    if nonfinite_deployed or p_success < 0.05 or (not tost and (ci95[0] > 0 or ci95[1] < 0)):
+    success_differs = False
+    if success_ref is None:
+        out["basis"] = "returns only (the domain has no success criterion)"
+    else:
+        s_ref, s_dep = np.asarray(success_ref, bool), np.asarray(success_dep, bool)
+        only_ref = int(np.sum(s_ref & ~s_dep))
+        only_dep = int(np.sum(s_dep & ~s_ref))
+        p_success = mcnemar_p(only_ref, only_dep)
+        s_ci90 = mean_ci(s_dep.astype(float) - s_ref.astype(float), 1 - 2 * ALPHA)
+        tost = tost and s_ci90[0] > -SUCCESS_MARGIN and s_ci90[1] < SUCCESS_MARGIN
+        success_differs = p_success < ALPHA
+        out.update(
+            basis="returns and successes",
+            success_only_reference=only_ref,
+            success_only_deployed=only_dep,
+            success_mcnemar_p=p_success,
+            success_difference_ci90=list(s_ci90),
+            success_margin=SUCCESS_MARGIN,
+        )
+    out["tost_within_margin"] = bool(tost)
+    if nonfinite_deployed or success_differs or (not tost and (ci95[0] > 0 or ci95[1] < 0)):
         out["verdict"] = "different"
     elif tost:
         out["verdict"] = "equivalent"
     else:
         sd = float(d.std(ddof=1)) if len(d) > 1 else 0.0
         room = margin - abs(mean)
-        need = math.ceil(((Z_90 + Z_POWER_80_TWO_SIDED) * sd / room) ** 2) if room > 0 and sd > 0 else None
+        # TOST at a true difference of 0: each one-sided test needs power 1 - (1 - POWER) / 2
+        z = stats.norm.ppf(1 - ALPHA) + stats.norm.ppf(1 - (1 - POWER) / 2)
+        need = math.ceil((z * sd / room) ** 2) if room > 0 and sd > 0 else None
         out["verdict"] = "inconclusive"
         out["episodes_needed"] = need
     return out

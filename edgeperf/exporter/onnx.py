@@ -9,8 +9,10 @@ only at the end, by os.replace, so a failure never leaves a partial artifact.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import logging
+import math
 import os
 import shutil
 import sys
@@ -24,11 +26,19 @@ from edgeperf._version import __version__
 from edgeperf.devices.detect import host_summary
 from edgeperf.errors import BadInput, EdgeperfError, HardwareMissing, require
 from edgeperf.exporter import sources
+from edgeperf.quiet import native_output_silenced, verbose
+from edgeperf.results.io import install, real_parent
 from edgeperf.results.report import ModelInfo, Report, sha256_file
 
 DEFAULT_OPSET = 18
 PRECISIONS = ("fp32", "fp16", "int8")
 QUANTIZATION = ("auto", "dynamic", "static")
+MAX_SAMPLES = 1_000_000
+MAX_SEED = 2**31 - 1  # what every seeded library here takes (numpy, torch, gymnasium, pybullet)
+MAX_BATCH = 65_536
+MAX_EPISODES = 1_000
+# Bytes per observation or action value while parity runs: float32 observations, float64 draws and errors.
+BYTES_PER_VALUE = 48
 
 
 def export(
@@ -61,6 +71,7 @@ def export(
     if out.is_dir():
         raise BadInput(f"-o {out} is a directory; give the file to write, e.g. {out / 'policy.onnx'}")
     format = resolve_format(format, out)
+    _check_numbers(seed, max_batch if format == "tensorrt" else None, calibration_episodes if domain else None)
     mode = _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples)
 
     t_load = time.perf_counter()
@@ -68,6 +79,7 @@ def export(
         source, obs_shape, factory=factory, weights=weights, factory_args=factory_args, vecnormalize=vecnormalize
     )
     load_s = time.perf_counter() - t_load
+    _check_memory(src, parity_samples if check else 0, calibration_samples if mode == "static" else 0)
     if domain:
         _domain_observations(
             src,
@@ -80,7 +92,8 @@ def export(
 
     results: dict = {}
     try:
-        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".edgeperf-tmp", dir=out.parent))
+        # Beside the file the artifact will replace (a symlink's target), so the final rename stays on one disk.
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".edgeperf-tmp", dir=real_parent(out)))
     except OSError as exc:
         raise BadInput(f"cannot write {out}: {out.parent} is not writable ({exc.strerror or exc})") from None
     try:
@@ -90,7 +103,7 @@ def export(
             staged = _stage_tensorrt(src, out, work, precision, results, max_batch, timing_cache)
         export_s = time.perf_counter() - t0
         for tmp, dst in staged:
-            os.replace(tmp, dst)
+            install(tmp, dst)
     except OSError as exc:
         raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
     finally:
@@ -148,7 +161,9 @@ def export(
         from edgeperf.exporter.parity import parity
 
         try:
-            report.results["parity"] = parity(src, out, precision, n=parity_samples, seed=seed)
+            with quiet_onnxruntime():
+                report.results["parity"] = parity(src, out, precision, n=parity_samples, seed=seed)
+            _warn_non_finite(report, report.results["parity"])
         except HardwareMissing as exc:
             report.unmeasured["parity"] = f"cannot run the artifact here: {exc}"
             report.warn("parity was not checked: run the artifact on its target to check it")
@@ -164,8 +179,12 @@ def _check_arguments(out, format, precision, quantization, opset, parity_samples
     mode = resolve_quantization(quantization, precision, format)
     if not 13 <= opset <= 21:
         raise BadInput(f"--opset {opset} is outside the supported range 13..21")
-    if parity_samples < 1 or calibration_samples < 1:
-        raise BadInput("--parity-samples and --calibration-samples must be at least 1")
+    for option, n in (("--parity-samples", parity_samples), ("--calibration-samples", calibration_samples)):
+        if not 1 <= n <= MAX_SAMPLES:
+            raise BadInput(
+                f"{option} {n} is outside 1..{MAX_SAMPLES:,}: a few thousand observations already bound the error "
+                "well; more only costs memory and time"
+            )
     check_writable(out)
     if format == "tensorrt":
         from edgeperf.exporter import tensorrt_engine
@@ -176,6 +195,42 @@ def _check_arguments(out, format, precision, quantization, opset, parity_samples
 
         openvino_ir.require_openvino()
     return mode
+
+
+def _warn_non_finite(report: Report, par: dict) -> None:
+    nf = par.get("non_finite_values") or {}
+    for side, who in (("original", "the original policy"), ("artifact", "the artifact")):
+        if nf.get(side):
+            report.warn(
+                f"{who} returned NaN or inf for {nf[side]} {par.get('errors_are_of', 'action')} values on the "
+                "parity observations (NaN weights, or inputs it cannot handle): their errors are nan and fail parity"
+            )
+
+
+def _check_numbers(seed: int, max_batch: int | None, episodes: int | None) -> None:
+    if not 0 <= seed <= MAX_SEED:
+        raise BadInput(f"--seed {seed}: a seed is a whole number from 0 to {MAX_SEED}")
+    if max_batch is not None and not 1 <= max_batch <= MAX_BATCH:
+        raise BadInput(f"--max-batch {max_batch} is outside 1..{MAX_BATCH}")
+    if episodes is not None and not 1 <= episodes <= MAX_EPISODES:
+        raise BadInput(f"--calibration-episodes {episodes} is outside 1..{MAX_EPISODES}")
+
+
+def _check_memory(src: sources.PolicySource, *counts: int) -> None:
+    """Parity and calibration hold their observations (and float64 copies of the actions) in memory: refuse a
+    count this machine cannot hold before the export starts, not with a MemoryError after it."""
+    import psutil
+
+    values = math.prod(src.obs_shape) + math.prod(src.action_shape or (1,))
+    need = max(counts) * values * BYTES_PER_VALUE
+    avail = psutil.virtual_memory().available
+    if need > avail // 2:
+        fits = max(1, avail // 2 // (values * BYTES_PER_VALUE))
+        raise BadInput(
+            f"{max(counts):,} parity/calibration observations of {src.name} need about {need / 2**30:.1f} GiB; "
+            f"this machine has {avail / 2**30:.1f} GiB available: use at most {fits:,} "
+            "(--parity-samples, --calibration-samples)"
+        )
 
 
 def _source_results(src: sources.PolicySource, vecnormalize) -> dict:
@@ -234,7 +289,7 @@ def _build(src, out: Path, work: Path, format, precision, mode, opset, calibrati
     """Build the artifact in `work`; returns [(temp file, destination)], the artifact itself last."""
     fp32 = work / "fp32.onnx"
     if src.kind == "onnx":
-        shutil.copyfile(src.onnx_path, fp32)
+        _copy_onnx(src.onnx_path, fp32)
     else:
         _torch_to_onnx(src, fp32, opset)
     calib = None
@@ -328,13 +383,15 @@ def _convert_onnx(fp32: Path, work: Path, precision: str, mode, calib, results: 
         return fp32
     dst = work / f"{precision}.onnx"
     try:
-        if precision == "fp16":
-            results["fp16"] = quantize.to_fp16(fp32, dst)
-        else:
-            results["quantization"] = quantize.to_int8(fp32, dst, mode, calib, symmetric=symmetric)
+        with quiet_onnxruntime(), native_output_silenced():
+            if precision == "fp16":
+                results["fp16"] = quantize.to_fp16(fp32, dst)
+            else:
+                results["quantization"] = quantize.to_int8(fp32, dst, mode, calib, symmetric=symmetric)
     except EdgeperfError:
         raise
     except Exception as exc:
+        _raise_if_disk_full(exc, work)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise BadInput(f"{precision} conversion failed: {type(exc).__name__}: {first}") from None
     return dst
@@ -364,42 +421,49 @@ def _torch_to_onnx(src: sources.PolicySource, path: Path, opset: int) -> None:
     example = torch.zeros(2, *src.obs_shape)
     names = {"input_names": ["obs"], "output_names": src.output_names}
     # torch's exporters are chatty (progress lines, warnings about optional packages): keep the CLI's output ours.
+    scripted = isinstance(src.module, torch.jit.ScriptModule)
     logger = logging.getLogger("torch.onnx")
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), torch.no_grad():
+        # The TorchScript exporter prints its whole graph to fd 1 from C++ before raising: capture the fds.
+        with native_output_silenced(), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if isinstance(src.module, torch.jit.ScriptModule):
-                # TorchScript goes through the TorchScript-based exporter; torch.export cannot trace it.
-                torch.onnx.export(
-                    src.module,
-                    (example,),
-                    str(path),
-                    dynamo=False,
-                    opset_version=min(opset, 20),
-                    dynamic_axes={n: {0: "batch"} for n in ["obs", *src.output_names]},
-                    **names,
-                )
-            else:
-                program = torch.onnx.export(
-                    src.module,
-                    (example,),
-                    dynamo=True,
-                    opset_version=opset,
-                    verbose=False,
-                    dynamic_shapes=({0: torch.export.Dim("batch")},),
-                    **names,
-                )
-                program.save(str(path), external_data=False)
+            with torch.no_grad():
+                if scripted:
+                    # TorchScript goes through the TorchScript-based exporter; torch.export cannot trace it.
+                    torch.onnx.export(
+                        src.module,
+                        (example,),
+                        str(path),
+                        dynamo=False,
+                        opset_version=min(opset, 20),
+                        dynamic_axes={n: {0: "batch"} for n in ["obs", *src.output_names]},
+                        **names,
+                    )
+                else:
+                    program = torch.onnx.export(
+                        src.module,
+                        (example,),
+                        dynamo=True,
+                        opset_version=opset,
+                        verbose=False,
+                        dynamic_shapes=({0: torch.export.Dim("batch")},),
+                        **names,
+                    )
+                    program.save(str(path), external_data=False)
     except EdgeperfError:
         raise
     except Exception as exc:
+        _raise_if_disk_full(exc, path.parent)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise BadInput(
-            f"torch could not export {src.name} to ONNX: {type(exc).__name__}: {first}; try another --opset, "
-            "or export a TorchScript version of the policy"
-        ) from None
+        if "opset" in str(exc).lower():
+            hint = "try another --opset (13..21)"
+        elif scripted:
+            hint = "the TorchScript exporter cannot convert this module; export it from its Python code with --factory"
+        else:
+            hint = "try another --opset, or export a TorchScript version of the policy"
+        raise BadInput(f"torch could not export {src.name} to ONNX: {type(exc).__name__}: {first}; {hint}") from None
     finally:
         logger.setLevel(level)
 
@@ -435,4 +499,64 @@ def _embed_metadata(path: Path, meta: dict) -> None:
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise BadInput(f"the exported graph fails onnx.checker: {first}") from None
-    onnx.save(model, str(path))
+    try:
+        onnx.save(model, str(path))
+    except Exception as exc:
+        _raise_if_disk_full(exc, path.parent)
+        raise
+
+
+def _copy_onnx(src: Path, dst: Path) -> None:
+    """The user's model as the fp32 graph, minus initializers listed as graph inputs (old exporters do that):
+    onnxruntime warns once per such initializer per session, and fp16 conversion breaks on them."""
+    import onnx
+
+    model = onnx.load(str(src))
+    init = {i.name for i in model.graph.initializer}
+    keep = [i for i in model.graph.input if i.name not in init]
+    try:
+        if len(keep) == len(model.graph.input):
+            shutil.copyfile(src, dst)
+            return
+        del model.graph.input[:]
+        model.graph.input.extend(keep)
+        onnx.save(model, str(dst))
+    except Exception as exc:
+        _raise_if_disk_full(exc, dst.parent)
+        raise
+
+
+# -- quiet around the one line ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def quiet_onnxruntime():
+    """onnxruntime logs warnings per initializer and per session (thousands of lines for one model): errors
+    only while the exporter converts and checks, back to onnxruntime's default (warnings) after."""
+    ort = None
+    if not verbose():
+        with contextlib.suppress(ImportError):
+            import onnxruntime as ort
+    if ort is None:
+        yield
+        return
+    ort.set_default_logger_severity(3)
+    try:
+        yield
+    finally:
+        ort.set_default_logger_severity(2)
+
+
+def _raise_if_disk_full(exc: BaseException, work: Path) -> None:
+    """A full disk is said as such, not as an export failure (torch wraps it in a RuntimeError). `work`: the
+    private folder beside the output, where everything is written first."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if (isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT)) or any(
+            m in str(seen) for m in ("No space left on device", "Disk quota exceeded")
+        ):
+            raise BadInput(
+                f"the disk is full: no space left in {work.parent} while exporting; free some space there or "
+                "write the artifact elsewhere (-o)"
+            ) from None
+        seen = seen.__cause__ or seen.__context__

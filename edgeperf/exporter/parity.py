@@ -59,8 +59,8 @@ def parity(src: PolicySource, artifact: Path, precision: str, *, n: int = 512, s
         )
     got = got.reshape(n, -1)
     scale = _action_scale(src, ref.shape[1])
+    # NaN stays NaN (a NaN error is "nan", never "inf") and fails: NaN <= bound is False.
     err = np.abs(got - ref)
-    err = np.where(np.isfinite(err), err, np.inf)
     bound = atol * scale + rtol * np.abs(ref)
     ok = err <= bound
     ref_scale = np.abs(ref).max(axis=0)
@@ -80,7 +80,13 @@ def parity(src: PolicySource, artifact: Path, precision: str, *, n: int = 512, s
         "p99_abs_error_per_dim": np.percentile(err, 99, axis=0).tolist(),
         "max_rel_error_per_dim": (err.max(axis=0) / np.where(ref_scale > 0, ref_scale, 1.0)).tolist(),
         "elements_out_of_tolerance": int((~ok).sum()),
+        "non_finite_values": _non_finite(ref, got),
     }
+
+
+def _non_finite(ref: np.ndarray, got: np.ndarray) -> dict:
+    """How many NaN/inf values each side returned: says which one is broken when the errors are nan."""
+    return {"original": int((~np.isfinite(ref)).sum()), "artifact": int((~np.isfinite(got)).sum())}
 
 
 def _action_scale(src: PolicySource, dims: int) -> np.ndarray:
@@ -102,8 +108,7 @@ def _discrete(src: PolicySource, obs, got: list[np.ndarray], atol: float, rtol: 
     got_logits = np.asarray(got[1], dtype=np.float64).reshape(n, -1) if len(got) > 1 else None
     if got_logits is None or got_logits.shape != ref_logits.shape:
         raise BadInput("the artifact lacks the logits output of a discrete policy; re-export it with edgeperf")
-    err = np.abs(got_logits - ref_logits)
-    err = np.where(np.isfinite(err), err, np.inf)
+    err = np.abs(got_logits - ref_logits)  # NaN stays NaN and fails, as for continuous actions
     ok = err <= atol + rtol * np.abs(ref_logits)
     top2 = np.sort(ref_logits, axis=1)[:, -2:] if ref_logits.shape[1] > 1 else np.zeros((n, 2))
     margin = top2[:, 1] - top2[:, 0]
@@ -129,4 +134,5 @@ def _discrete(src: PolicySource, obs, got: list[np.ndarray], atol: float, rtol: 
         "p99_abs_error_per_dim": np.percentile(err, 99, axis=0).tolist(),
         "elements_out_of_tolerance": int((~ok).sum()) + int(hard.sum()),
         "errors_are_of": "logits",
+        "non_finite_values": _non_finite(ref_logits, got_logits),
     }

@@ -97,6 +97,13 @@ def load(path: Path, obs_shape, vecnormalize: str | None) -> PolicySource:
     norm, vn, notes = None, None, []
     if vecnormalize:
         norm, vn, notes = _vecnormalize(vecnormalize, shape)
+    # The trust note, once: a report warning here, the results' `trust` field from the exporter.
+    pickles = f"{path.name}" + (f" and {Path(vecnormalize).name}" if vecnormalize else "")
+    notes.insert(
+        0,
+        f"{pickles} {'were' if vecnormalize else 'was'} unpickled, which runs code from the file: "
+        "export only files you trust",
+    )
     module, post = build_module(policy, algo, model.observation_space, model.action_space, norm)
     post_note = {
         "unscale": "actions unscaled from [-1, 1] to the action space's bounds inside the graph",

@@ -14,7 +14,9 @@ import contextlib
 import importlib
 import importlib.util
 import json
+import math
 import os
+import stat
 import sys
 import zipfile
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeperf.devices.sysfs import file_kind
 from edgeperf.errors import BadInput, require
 from edgeperf.results.report import sha256_file
 
@@ -97,7 +100,10 @@ def load(
     weights: str | None = None,
     factory_args: dict | None = None,
     vecnormalize: str | None = None,
+    unpickle: bool = True,
 ) -> PolicySource:
+    """The policy `spec` names. Pickle-based formats (an SB3 .zip, a VecNormalize .pkl) are unpickled only
+    when named by their suffix, and never with unpickle=False; nothing read from a file's content leads to it."""
     if factory:
         if spec and weights:
             raise BadInput(f"give the weights once: either SOURCE ({spec}) or --weights ({weights}), not both")
@@ -133,21 +139,41 @@ def load(
             raise BadInput("--vecnormalize applies to Stable-Baselines3 .zip sources only")
         return _reference(spec, obs_shape)
     path = _existing_file(spec, "policy source")
-    if vecnormalize and not _is_sb3_zip(path):
-        raise BadInput("--vecnormalize applies to Stable-Baselines3 .zip sources only")
-    if path.suffix.lower() == ".onnx":
+    suffix = path.suffix.lower()
+    if vecnormalize:
+        # Both files are pickles: check their names before anything is read, let alone unpickled.
+        if suffix != ".zip":
+            raise BadInput("--vecnormalize applies to Stable-Baselines3 .zip sources only")
+        vn = _existing_file(vecnormalize, "--vecnormalize", VECNORMALIZE_HINT)
+        if vn.suffix.lower() != ".pkl":
+            raise BadInput(
+                f"--vecnormalize {vecnormalize}: VecNormalize statistics are a Python pickle saved as .pkl, and "
+                "loading one runs code from the file; edgeperf unpickles only a file named .pkl: rename it if "
+                "you trust it"
+            )
+    if suffix == ".onnx":
+        if zipfile.is_zipfile(path):
+            raise BadInput(f"{spec} is not an ONNX model: it {_describe_zip(path)}")
         return _onnx(path, obs_shape)
     if not zipfile.is_zipfile(path):
-        if path.suffix.lower() == ".zip":
+        if suffix == ".zip":
             raise BadInput(f"{spec} is not a zip file (truncated or damaged?): not a Stable-Baselines3 model")
         raise BadInput(f"{spec} is not a TorchScript archive (not a zip file: truncated or not a torch file?)")
     names = _zip_names(path)
-    if "data" in names and "policy.pth" in names:
+    if any(n.endswith("constants.pkl") for n in names):
+        return _torchscript(path, obs_shape)  # torch.jit.load runs no pickled Python code
+    if _sb3_names(names):
+        # Unpickling runs code from the file: only when the user named the file as a pickle-based format.
+        if suffix != ".zip" or not unpickle:
+            raise BadInput(
+                f"{spec} is not TorchScript: it {_describe_zip(path, names)}"
+                if suffix != ".zip"
+                else f"{spec} is a Stable-Baselines3 model, which is unpickled to load (that runs code from the "
+                f"file); export it to ONNX first: edgeperf export {spec} -o policy.onnx"
+            )
         from edgeperf.exporter import sb3
 
         return sb3.load(path, obs_shape, vecnormalize)
-    if any(n.endswith("constants.pkl") for n in names):
-        return _torchscript(path, obs_shape)
     if any(n.endswith("data.pkl") for n in names):
         raise BadInput(
             f"{spec} is a torch.save() file (a state_dict or a pickled module), not a TorchScript module: pass "
@@ -160,15 +186,25 @@ def load(
     )
 
 
+VECNORMALIZE_HINT = "the statistics saved with vec_env.save('vecnormalize.pkl')"
 SOURCE_HINT = "give a TorchScript .pt, an SB3 .zip, an .onnx, or example:mlp"
 
 
 def _existing_file(spec: str, what: str, hint: str = SOURCE_HINT) -> Path:
     path = Path(spec)
-    if not path.exists():
-        raise BadInput(f"{what} {spec} does not exist ({hint})")
-    if path.is_dir():
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise BadInput(f"{what} {spec} does not exist ({hint})") from None
+    except OSError as exc:  # a name too long, a loop of symlinks, a folder we may not enter
+        raise BadInput(f"{what} {spec} cannot be read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
         raise BadInput(f"{what} {spec} is a directory; give the policy file")
+    if not stat.S_ISREG(st.st_mode):
+        # Reading a FIFO blocks until someone writes to it; a device never ends: neither is a policy file.
+        raise BadInput(f"{what} {spec} is {file_kind(st.st_mode)}, not a regular file; give the file itself")
+    if not os.access(path, os.R_OK):
+        raise BadInput(f"{what} {spec} is not readable by this user (permission denied)")
     return path
 
 
@@ -180,11 +216,21 @@ def _zip_names(path: Path) -> list[str]:
         raise BadInput(f"{path} is a damaged zip file ({exc}); re-save or re-download it") from None
 
 
-def _is_sb3_zip(path: Path) -> bool:
-    if not zipfile.is_zipfile(path):
-        return False
-    names = _zip_names(path)
+def _sb3_names(names: list[str]) -> bool:
     return "data" in names and "policy.pth" in names
+
+
+def _describe_zip(path: Path, names: list[str] | None = None) -> str:
+    """What a zip archive given under the wrong name looks like, and what to do (never loading it)."""
+    names = _zip_names(path) if names is None else names
+    if _sb3_names(names):
+        return (
+            "looks like a Stable-Baselines3 model (a zip with 'data' and 'policy.pth'); loading one unpickles "
+            f"it, which runs code from the file: rename it {path.with_suffix('.zip').name} if you trust it"
+        )
+    if any(n.endswith("constants.pkl") for n in names):
+        return f"looks like a TorchScript archive: rename it {path.with_suffix('.pt').name}"
+    return "is a zip archive; give a TorchScript .pt, an SB3 .zip or an .onnx file"
 
 
 # -- bundled reference policies of domains (reference:quadruped/trot, reference:gym:Pendulum-v1) ------------
@@ -376,6 +422,7 @@ def _onnx(path: Path, obs_shape) -> PolicySource:
     import onnx
 
     from edgeperf import artifact
+    from edgeperf.exporter.quantize import QUANT_OPS
 
     try:
         model = onnx.load(str(path), load_external_data=True)
@@ -387,20 +434,22 @@ def _onnx(path: Path, obs_shape) -> PolicySource:
     if len(inputs) != 1:
         raise BadInput(f"{path} has {len(inputs)} inputs; edgeperf exports policies with one observation input")
     elem = inputs[0].type.tensor_type.elem_type
-    if elem != onnx.TensorProto.FLOAT:
-        raise BadInput(f"{path}: input '{inputs[0].name}' is {onnx.TensorProto.DataType.Name(elem)}; expected FLOAT")
-    quantized = {n.op_type for n in model.graph.node} & {
-        "QuantizeLinear",
-        "DynamicQuantizeLinear",
-        "MatMulInteger",
-        "QLinearMatMul",
-    }
-    halfs = any(t.data_type == onnx.TensorProto.FLOAT16 for t in model.graph.initializer)
+    half = onnx.TensorProto.FLOAT16
+    quantized = {n.op_type for n in model.graph.node} & (QUANT_OPS | {"DequantizeLinear"})
+    halfs = (
+        elem == half
+        or any(t.data_type == half for t in model.graph.initializer)
+        or any(
+            n.op_type == "Cast" and any(a.name == "to" and a.i == half for a in n.attribute) for n in model.graph.node
+        )
+    )
     if quantized or halfs:
         raise BadInput(
             f"{path} is already {'int8-quantized' if quantized else 'fp16'}; re-target from the fp32 model "
             "(converting a converted model compounds the error)"
         )
+    if elem != onnx.TensorProto.FLOAT:
+        raise BadInput(f"{path}: input '{inputs[0].name}' is {onnx.TensorProto.DataType.Name(elem)}; expected FLOAT")
     dims = inputs[0].type.tensor_type.shape.dim
     shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims[1:])
     if obs_shape:
@@ -411,13 +460,19 @@ def _onnx(path: Path, obs_shape) -> PolicySource:
         shape = tuple(obs_shape)
     if any(d is None or d <= 0 for d in shape):
         raise BadInput(f"{path} has a dynamic observation shape {list(shape)}; pass --obs-shape to fix it")
-    meta = artifact.decode({p.key: p.value for p in model.metadata_props})
-    if meta.get("precision") not in (None, "fp32"):
-        raise BadInput(f"{path} is a {meta['precision']} artifact; re-target from the fp32 model")
+    meta = artifact.decode({p.key: p.value for p in model.metadata_props}, str(path))
     outs = [o.name for o in model.graph.output]
     discrete = outs[:2] == ["action", "logits"]
     out_dims = model.graph.output[0].type.tensor_type.shape.dim[1:]
     action_shape = tuple(d.dim_value for d in out_dims) if all(d.HasField("dim_value") for d in out_dims) else None
+    bad = _metadata_problem(meta, shape, None if discrete else action_shape)
+    if bad:
+        raise BadInput(
+            f"{path} has malformed edgeperf metadata: {bad}; re-export it with edgeperf export (or strip the "
+            "edgeperf.* metadata to re-target it as a plain ONNX model)"
+        )
+    if meta.get("precision") not in (None, "fp32"):
+        raise BadInput(f"{path} is a {meta['precision']} artifact; re-target from the fp32 model")
     src = PolicySource(
         None,
         "onnx",
@@ -442,6 +497,31 @@ def _onnx(path: Path, obs_shape) -> PolicySource:
             "policy for a dynamic batch axis)"
         )
     return src
+
+
+def _metadata_problem(meta: dict, obs_shape, action_shape) -> str | None:
+    """What artifact.decode's type checks let through and re-targeting would trip on later: the spaces' contents
+    and the normalization's sizes, against the model's own shapes. None when they fit."""
+    from edgeperf.exporter import spaces
+
+    for key, shape in (("obs_space", obs_shape), ("action_space", action_shape)):
+        if meta.get(key) is not None:
+            why = spaces.problem(meta[key], shape)
+            if why:
+                return f"{key}: {why}"
+    norm = meta.get("normalization")
+    if norm is not None:
+        size = math.prod(obs_shape)
+        for k in ("mean", "var"):
+            v = norm.get(k)
+            if not (isinstance(v, list) and len(v) == size and all(spaces.finite_number(x) for x in v)):
+                return f"normalization: '{k}' must be {size} finite numbers (one per observation value)"
+        if any(x < 0 for x in norm["var"]):
+            return "normalization: 'var' has negative variances"
+        for k in ("epsilon", "clip_obs"):
+            if not (spaces.finite_number(norm.get(k)) and norm[k] >= 0):
+                return f"normalization: '{k}' is {norm.get(k)!r}, expected a number >= 0"
+    return None
 
 
 # -- shared ---------------------------------------------------------------------------------------------------

@@ -48,6 +48,56 @@ def _bound_list(b, shape):
     return vals
 
 
+def problem(space, shape=None) -> str | None:
+    """What is wrong with a space dict read from a file (artifact metadata), or None when it is well-formed;
+    `shape`: the shape a box must have."""
+    if not isinstance(space, dict):
+        return f"{_kind(space)}, not a space object"
+    kind = space.get("type")
+    if kind == "discrete":
+        n, start = space.get("n"), space.get("start", 0)
+        if not (_is_int(n) and n >= 1 and _is_int(start)):
+            return f"a discrete space needs n >= 1 and an integer start, got n={n!r}, start={start!r}"
+        return None
+    if kind != "box":
+        return f"type {kind!r}, expected 'box' or 'discrete'"
+    dims = space.get("shape")
+    if not (isinstance(dims, list) and all(_is_int(d) and d >= 1 for d in dims)):
+        return f"a box shape must be a list of positive integers, got {dims!r}"
+    if shape is not None and tuple(dims) != tuple(shape):
+        return f"its shape {dims} differs from the model's {list(shape)}"
+    size = int(np.prod(dims))
+    for key in ("low", "high", "low_partial", "high_partial"):
+        v = space.get(key)
+        values = v if isinstance(v, list) else [v]
+        if isinstance(v, list) and len(v) not in (1, size):
+            return f"{key} has {len(v)} values for a box of {size}"
+        partial = key.endswith("_partial")
+        if not all((x is None and (partial or not isinstance(v, list))) or finite_number(x) for x in values):
+            return f"{key} must hold finite numbers{' or null' if partial else ''}, got {_short(v)}"
+    lo, hi = bounds(space, dims)
+    if np.any(lo > hi):
+        return "low is above high somewhere"
+    return None
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def finite_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+def _kind(v) -> str:
+    return {str: "a string", list: "a list", type(None): "null"}.get(type(v), f"a {type(v).__name__}")
+
+
+def _short(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def bounds(space: dict | None, shape) -> tuple[np.ndarray, np.ndarray]:
     """(low, high) as float64 arrays of `shape`, NaN where unbounded or unknown."""
     shape = tuple(shape)

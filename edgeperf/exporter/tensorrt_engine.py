@@ -102,7 +102,7 @@ def build_engine(onnx_path: Path, engine_path: Path, settings: dict, timing_cach
         "timing_cache_reused": bool(cached),
     }
     try:
-        from edgeperf.results.report import atomic_write_bytes
+        from edgeperf.results.io import atomic_write_bytes
 
         timing_cache.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(timing_cache, bytes(config.get_timing_cache().serialize()))

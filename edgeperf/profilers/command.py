@@ -1,10 +1,19 @@
 """Measure any command: wall time, peak memory of its process tree, CPU time, and energy with the same power
-sources, idle baseline and background sampler as `profile` (the window is the command's lifetime)."""
+sources, idle baseline and background sampler as `profile` (the window is the command's lifetime).
+
+The command never outlives edgeperf: it runs in its own process group; on SIGINT or SIGTERM of edgeperf the
+group gets the same signal, then SIGKILL after a grace period; the direct child asks the kernel for SIGKILL when
+edgeperf dies (PR_SET_PDEATHSIG), and a watchdog process kills the whole group when edgeperf is killed outright.
+Being in its own group, the command does not see the terminal's Ctrl-C itself: edgeperf passes it on.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +23,22 @@ from edgeperf.errors import BadInput
 from edgeperf.results.report import Report
 
 SCHEMA = "edgeperf.measure/1"
+GRACE_S = 5.0  # between the forwarded SIGINT/SIGTERM and SIGKILL of the command's group
+
+# Started before the command (so its own start-up is not measured); told the group to guard on stdin. EOF
+# before that: edgeperf ended first, nothing to guard.
+WATCHDOG = """\
+import os, signal, sys, time
+parent = int(sys.argv[1])
+line = sys.stdin.readline()
+if line:
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    try:
+        os.killpg(int(line), signal.SIGKILL)
+    except OSError:
+        pass
+"""
 
 
 class TreeMonitor:
@@ -77,6 +102,58 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def _cannot_run(cmd: str, exc: OSError) -> BadInput:
+    if exc.errno == errno.ENOENT:
+        return BadInput(f"command not found: {cmd} (neither a file nor on PATH)")
+    if exc.errno == errno.EACCES:
+        return BadInput(f"cannot run {cmd}: permission denied; make it executable (chmod +x) or run its interpreter")
+    if exc.errno == errno.ENOEXEC:
+        return BadInput(
+            f"cannot run {cmd}: not an executable format; a script needs a #! line, or run it with its "
+            f"interpreter (e.g. sh {cmd})"
+        )
+    return BadInput(f"cannot run {cmd}: {exc.strerror or exc}")
+
+
+def _check_runnable(cmd: str) -> None:
+    """What can be told before the idle baseline: the command exists and may be executed."""
+    if shutil.which(cmd) is not None:
+        return
+    if "/" in cmd and os.path.isdir(cmd):
+        raise BadInput(f"cannot run {cmd}: it is a directory, not a command")
+    if "/" in cmd and os.path.exists(cmd):
+        raise _cannot_run(cmd, PermissionError(errno.EACCES, "Permission denied"))
+    raise _cannot_run(cmd, FileNotFoundError(errno.ENOENT, "No such file or directory"))
+
+
+def _die_with_parent(parent: int):
+    """preexec_fn: SIGKILL for the child when edgeperf dies (the flag survives exec)."""
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork, not in the child
+
+    def preexec() -> None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # edgeperf died before the call
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
+def _end_group(child: subprocess.Popen, sig: int) -> None:
+    """Pass edgeperf's SIGINT/SIGTERM to the command's group, then SIGKILL what is left after GRACE_S."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, sig)
+    try:
+        child.wait(timeout=GRACE_S)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+
+
 def measure_command(
     command: list[str],
     *,
@@ -91,6 +168,7 @@ def measure_command(
     if not command:
         raise BadInput("give the command to measure after --: edgeperf measure -- python train.py")
     check_options(power, power_rate_hz, idle_s)
+    _check_runnable(command[0])
     tree = TreeMonitor()
     meter = PowerMeter(
         power,
@@ -110,21 +188,35 @@ def measure_command(
         "idle_s": idle_s if power != "off" else None,
     }
     stdout = sys.stderr if child_stdout_to_stderr else None
+    watchdog = subprocess.Popen(
+        [sys.executable, "-S", "-c", WATCHDOG, str(os.getpid())], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+    try:
+        return _run(command, stdout, meter, tree, report, watchdog, power_rate_hz)
+    finally:
+        watchdog.kill()  # reaped last, so its start-up CPU is not in the command's
+        watchdog.wait()
+
+
+def _run(command, stdout, meter, tree, report, watchdog, power_rate_hz) -> Report:
     with meter:
+        # The child only calls prctl (looked up before the fork): no lock another thread could hold.
+        preexec = _die_with_parent(os.getpid())
         t0 = time.perf_counter_ns()
         try:
-            child = subprocess.Popen(command, stdout=stdout)
-        except FileNotFoundError:
-            raise BadInput(f"command not found: {command[0]}") from None
-        except PermissionError:
-            raise BadInput(f"command is not executable: {command[0]}") from None
+            child = subprocess.Popen(command, stdout=stdout, process_group=0, preexec_fn=preexec)  # noqa: PLW1509
+        except OSError as exc:
+            raise _cannot_run(command[0], exc) from None
+        with contextlib.suppress(OSError):
+            watchdog.stdin.write(f"{child.pid}\n".encode())
+            watchdog.stdin.close()
         tree.attach(child.pid)
         tree.sample()
         try:
             code = child.wait()
-        except KeyboardInterrupt:  # the child got the same Ctrl-C; let it finish, then report
-            child.send_signal(signal.SIGINT)
-            code = child.wait()
+        except BaseException as exc:  # Ctrl-C or SIGTERM of edgeperf: the command ends with it
+            _end_group(child, signal.SIGINT if isinstance(exc, KeyboardInterrupt) else signal.SIGTERM)
+            raise
         t1 = time.perf_counter_ns()
     results: dict = {
         "command": list(command),

@@ -108,6 +108,7 @@ def _working(root, sel: Selection, names=None, keep: bool = True) -> list[PowerS
         except Exception as exc:  # a reader that breaks on an odd machine must not stop the profile
             avail = Availability(False, f"probe failed: {type(exc).__name__}: {exc}")
         if avail.ok:
+            src.announced = avail.rails
             out.append(src)
         else:
             sel.skipped[name] = avail.reason
@@ -210,13 +211,27 @@ class PowerMeter:
         if src.estimate:
             block["basis"] = src.basis
         measured = [r for r, f in rails.items() if "energy_J" in f]
-        chosen, how = src.total_rails(list(trace.rails))
+        # Rails the sensor has but that never gave a valid sample still count: a total without them is no total.
+        unread = {
+            r: src.unreadable.get(r, "no valid sample during the run (see the warnings)")
+            for r in (*src.announced, *src.unreadable)
+            if r not in trace.rails
+        }
+        for r, why in unread.items():
+            unmeasured[f"power.{name}.{r}"] = f"could not be read: {why}"
+        chosen, how = src.total_rails([*trace.rails, *unread])
         block["total_rails"], block["total_how"] = chosen, how
         lost = [r for r in chosen if r not in measured]
         if chosen and not lost:
             block["total"] = add_figures([rails[r] for r in chosen])
         else:
-            why = f"{', '.join(lost)} did not cover the measured window" if lost else "no rail was read"
+            why = (
+                "; ".join(
+                    f"{r} {'could not be read' if r in unread else 'did not cover the measured window'}" for r in lost
+                )
+                if lost
+                else "no rail was read"
+            )
             unmeasured[f"power.{name}.total"] = why
         for r in [r for r in rails if r not in measured]:
             unmeasured[f"power.{name}.{r}"] = (

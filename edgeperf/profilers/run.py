@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -18,17 +19,18 @@ from edgeperf.devices import catalog
 from edgeperf.devices.detect import host_summary, this_device
 from edgeperf.errors import BadInput, HardwareMissing
 from edgeperf.profilers import latency, memory
-from edgeperf.profilers.observations import pool, random_pool
-from edgeperf.profilers.stats import deadline_stats, latency_stats
+from edgeperf.profilers.observations import POOL, pool, random_pool
+from edgeperf.profilers.stats import latency_stats
 from edgeperf.profilers.stress import stress as co_runners
 from edgeperf.results.report import ModelInfo, Report, sha256_file
+from edgeperf.results.timings import stream_csv
 from edgeperf.runtime.session import Session
 
 
 @dataclass
 class Profiled:
     report: Report
-    run: latency.Run  # the raw timings, for --csv and --plot
+    run: latency.Run  # the bounded statistics of the run, for --plot
 
 
 def check_target(device: str) -> catalog.DeviceSpec:
@@ -44,7 +46,22 @@ def check_target(device: str) -> catalog.DeviceSpec:
     return target
 
 
-def _check_args(iterations, duration, warmup, threads, batch, rate, deadline_ms) -> None:
+# Bounds on numeric options, checked against this machine before any work.
+MAX_DURATION_S = 7 * 24 * 3600  # a thermal soak needs an hour; a week is the longest run worth waiting for
+# No inference Python can drive takes under ~0.5 us: 10^12 of them cannot finish within a week.
+MAX_COUNT = 10**12
+THREADS_PER_CORE = 4  # intra-op threads past the cores only time-slice them; 4x leaves room to show that
+
+
+def usable_cores() -> int:
+    """The logical cores this process may run on (its affinity mask, which a container may narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _check_args(iterations, duration, warmup, threads, batch, rate, deadline_ms, stress=0) -> None:
     for name, value, low in (
         ("iterations", iterations, 1),
         ("warmup", warmup, 0),
@@ -53,15 +70,67 @@ def _check_args(iterations, duration, warmup, threads, batch, rate, deadline_ms)
     ):
         if value < low:
             raise BadInput(f"--{name} must be at least {low}, got {value}")
-    if not (math.isfinite(duration) and duration >= 0):
-        raise BadInput(f"--duration must be a finite number of seconds >= 0, got {duration}")
+    for name, value in (("iterations", iterations), ("warmup", warmup)):
+        if value > MAX_COUNT:
+            raise BadInput(
+                f"--{name} {value} is more than {MAX_COUNT:.0e} inferences, which cannot finish within a week; "
+                "for a long soak give --duration S instead"
+            )
+    if not (math.isfinite(duration) and 0 <= duration <= MAX_DURATION_S):
+        raise BadInput(
+            f"--duration must be a finite number of seconds from 0 to {MAX_DURATION_S} (a week), got {duration}"
+        )
+    cores = usable_cores()
+    if threads > THREADS_PER_CORE * cores:
+        raise BadInput(
+            f"--threads {threads} is more than {THREADS_PER_CORE}x the {cores} logical cores this process may use; "
+            f"threads beyond the cores only take turns on them: give at most {THREADS_PER_CORE * cores}"
+        )
+    # stress == cores keeps every core busy (the policy shares one): the worst case worth measuring; more
+    # co-runners than cores only measure the scheduler.
+    if not 0 <= stress <= cores:
+        raise BadInput(
+            f"--stress must be 0 to {cores} co-runner processes (one per logical core this process may use), "
+            f"got {stress}"
+        )
     if rate is not None and not (math.isfinite(rate) and 0 < rate <= 100_000):
         raise BadInput(f"--rate must be a control rate in Hz, above 0 and at most 100000, got {rate}")
+    if rate is not None and batch > 1:
+        raise BadInput(
+            f"--rate runs a control loop that infers one observation per period, but --batch {batch} feeds "
+            f"{batch} per inference: give --rate or --batch, not both"
+        )
+    if rate is not None and iterations / rate > MAX_DURATION_S:
+        raise BadInput(
+            f"--iterations {iterations} at --rate {rate:g} Hz take {iterations / rate / 86400:.3g} days, beyond "
+            "the one-week limit: give fewer --iterations"
+        )
     if deadline_ms is not None:
         if rate is None:
             raise BadInput("--deadline applies to a periodic run: give --rate HZ too")
         if not (math.isfinite(deadline_ms) and deadline_ms > 0):
             raise BadInput(f"--deadline must be a positive number of milliseconds, got {deadline_ms}")
+
+
+def _check_pool_memory(session: Session, batch: int, shape: tuple[int, ...] | None) -> None:
+    """Refuse a --batch (or --shape) whose observation pool would not fit in memory, before drawing it."""
+    import psutil
+
+    values = 0
+    for spec in session.io.inputs:
+        dims = list(shape) if shape and len(session.io.inputs) == 1 else list(spec.shape[1:])
+        if any(not isinstance(d, int) or d < 0 for d in dims):
+            return  # the pool refuses dynamic dimensions itself
+        values += math.prod(dims)
+    # drawn as float64, then cast to the input dtype and prepared: about 16 bytes a value at once
+    need = POOL * batch * values * 16
+    have = psutil.virtual_memory().available
+    if need > have / 2:
+        raise BadInput(
+            f"--batch {batch}: the observation pool ({POOL} batches of {batch} x {values} values) needs "
+            f"{need / 2**30:.3g} GiB, more than half of the {have / 2**30:.3g} GiB of memory available: "
+            "give a smaller --batch"
+        )
 
 
 def profile(model, **kw) -> Report:
@@ -92,6 +161,7 @@ def run_profile(
     power_rate_hz: float = 10.0,
     idle_s: float = 2.0,
     opener: Callable[..., Session] | None = None,
+    csv: str | Path | None = None,
 ) -> Profiled:
     """Profile `model` (a file, a policy source for the torch backend, or an open Session).
 
@@ -99,11 +169,12 @@ def run_profile(
     `power`: auto (measured sources; absent with the reason when there are none), any (measured, else a
     labelled estimate), estimate, off, or source names; sampled at `power_rate_hz` after an `idle_s`
     baseline, and integrated over exactly the measured window. `opener` opens a `model` that is not a Session
-    (default Session.open; edgeperf.pipeline passes one that also builds policy sources).
+    (default Session.open; edgeperf.pipeline passes one that also builds policy sources). `csv`: every
+    inference's timings, streamed to that file as the run goes (complete or absent, never half-written).
     """
     from edgeperf.profilers.powermeter import PowerMeter, check_options
 
-    _check_args(iterations, duration, warmup, threads, batch, rate, deadline_ms)
+    _check_args(iterations, duration, warmup, threads, batch, rate, deadline_ms, stress)
     check_options(power, power_rate_hz, idle_s)
     if observations != "random" and not observations.startswith("domain:"):
         raise BadInput(
@@ -133,24 +204,35 @@ def run_profile(
         "idle_s": idle_s if power != "off" else None,
     }
     meter = PowerMeter(power, rate_hz=power_rate_hz, idle_s=idle_s, device=target)
+    period_ns = round(1e9 / rate) if rate else None
+    deadline_ns = (round(deadline_ms * 1e6) if deadline_ms else period_ns) if rate else None
+    timings = stream_csv(csv, deadline_ns) if csv else contextlib.nullcontext()
     try:
-        session, run, action, cold, mem, obs_info = _measure(
-            model,
-            report,
-            backend=backend,
-            accelerator=accelerator,
-            threads=threads,
-            batch=batch,
-            observations=observations,
-            seed=seed,
-            shape=shape,
-            stress=stress,
-            rate=rate,
-            spin_us=spin_us,
-            common={"warmup": warmup, "min_iterations": iterations, "min_duration_s": duration, "progress": progress},
-            ready=meter.start,
-            opener=opener or Session.open,
-        )
+        with timings as sink:
+            session, run, action, cold, mem, obs_info = _measure(
+                model,
+                report,
+                backend=backend,
+                accelerator=accelerator,
+                threads=threads,
+                batch=batch,
+                observations=observations,
+                seed=seed,
+                shape=shape,
+                stress=stress,
+                period_ns=period_ns,
+                deadline_ns=deadline_ns,
+                spin_us=spin_us,
+                common={
+                    "warmup": warmup,
+                    "min_iterations": iterations,
+                    "min_duration_s": duration,
+                    "progress": progress,
+                    "sinks": [sink] if sink else [],
+                },
+                ready=meter.start,
+                opener=opener or Session.open,
+            )
     finally:
         meter.stop()
     report.config["backend"] = session.backend
@@ -160,22 +242,22 @@ def run_profile(
             "would not load it): profile in a fresh process (the CLI, or edgeperf.profile(..., isolate=True))"
         )
     report.model = _model_info(model, session)
-    stats, warnings = latency_stats(run.samples_ns)
+    stats, warnings = latency_stats(run.latency)
     for w in warnings:
         report.warn(w)
-    warm_us = run.warmup_ns / 1e3
+    warm = run.warmup
     report.results = {
         "scenario": report.config["scenario"],
         "clock": latency.CLOCK,
         "backend": {"name": session.backend, **getattr(session, "options", {})},
         "cold_start": cold,
         "warmup": {
-            "iterations": len(warm_us),
-            "mean_us": float(warm_us.mean()) if len(warm_us) else None,
-            "max_us": float(warm_us.max()) if len(warm_us) else None,
+            "iterations": warm.count,
+            "mean_us": warm.mean / 1e3 if warm.count else None,
+            "max_us": warm.max / 1e3 if warm.count else None,
         },
         "latency_us": stats,
-        "throughput_per_s": len(run.samples_ns) * batch / run.wall_s if run.wall_s > 0 else None,
+        "throughput_per_s": run.count * batch / run.wall_s if run.wall_s > 0 else None,
         "wall_s": run.wall_s,
         "cpu": {
             "process_utilisation_percent": 100.0 * run.cpu_s / run.wall_s if run.wall_s > 0 else None,
@@ -187,17 +269,15 @@ def run_profile(
         "action_shape": list(np.shape(action)),
     }
     if rate:
-        period_ns = round(1e9 / rate)
-        deadline_ns = round(deadline_ms * 1e6) if deadline_ms else period_ns
-        report.results["deadline"] = deadline_stats(run.release_ns, run.start_ns, run.end_ns, period_ns, deadline_ns)
-        _periodic_warnings(report, report.results["deadline"])
+        report.results["deadline"] = run.record.deadline.result()
+        _periodic_warnings(report, report.results["deadline"], run.late_folds)
     first_us = cold["first_inference_us"]
     if stats.get("p50") and first_us > 10 * stats["p50"]:
         report.warn(
             f"the first inference took {first_us:.0f} us, {first_us / stats['p50']:.0f}x the steady-state "
             "p50: run a few inferences before the control loop starts"
         )
-    n = len(run.samples_ns)
+    n = run.count
     power_block, thermal, unmeasured, warnings = meter.results(
         (run.window_start_ns, run.window_end_ns), n, steps=n if rate else None, batch=batch
     )
@@ -223,7 +303,8 @@ def _measure(
     seed,
     shape,
     stress,
-    rate,
+    period_ns,
+    deadline_ns,
     spin_us,
     common,
     ready: Callable[[], object] | None = None,
@@ -249,6 +330,7 @@ def _measure(
             # The first inference is timed on a fresh session: recording domain observations runs the model
             # through whole episodes, so then it is timed on a probe drawn before the pool.
             on_policy = observations != "random"
+            _check_pool_memory(session, batch, shape)
             feeds, obs_info = (None, None) if on_policy else pool(session, observations, batch, seed, shape)
             probe = random_pool(session, batch=batch, seed=seed, size=1, shape=shape)[0][0] if on_policy else feeds[0]
             t0 = time.perf_counter_ns()
@@ -260,9 +342,14 @@ def _measure(
                 mem["note"] = "RSS after the first inference excludes, later figures include, the domain simulator"
             if ready is not None:
                 ready()
-            if rate:
+            if period_ns:
                 run = latency.periodic(
-                    session.infer, feeds, period_ns=round(1e9 / rate), spin_ns=int(spin_us * 1e3), **common
+                    session.infer,
+                    feeds,
+                    period_ns=period_ns,
+                    deadline_ns=deadline_ns,
+                    spin_ns=int(spin_us * 1e3),
+                    **common,
                 )
             else:
                 run = latency.stream(session.infer, feeds, **common)
@@ -279,7 +366,7 @@ def _measure(
     return session, run, action, cold, mem, obs_info
 
 
-def _periodic_warnings(report: Report, d: dict) -> None:
+def _periodic_warnings(report: Report, d: dict, late_folds: int = 0) -> None:
     if d["misses"]:
         report.warn(
             f"{d['misses']} of {d['periods']} deadlines missed ({100 * d['miss_rate']:.3g}%), longest "
@@ -289,6 +376,12 @@ def _periodic_warnings(report: Report, d: dict) -> None:
         report.warn(
             f"the loop itself is late: p99 start delay {d['start_delay_us']['p99']:.0f} us is over 10% of "
             "the period (scheduler wake-up or earlier overruns); consider a real-time priority"
+        )
+    if late_folds:
+        report.warn(
+            f"{late_folds} releases started late because the profiler's own bookkeeping (folding timings into "
+            "statistics, writing --csv) found no slack before them: the loop has almost no idle time at this rate, "
+            "and misses right after those releases may be the profiler's, not the model's"
         )
 
 

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from edgeperf.profilers.stats import PERCENTILES, pct_key
+from edgeperf.results.report import PERCENTILES, pct_key
 
 
 def _mib(n: int | None) -> str:
@@ -82,9 +82,11 @@ def profile(report, out: Console) -> None:
     out.print(t)
     ci = lat.get("p99_ci95")
     cov = f", CoV {lat['cov']:.2f}" if lat.get("cov") is not None else ""
+    binned = lat.get("relative_precision")
     out.print(
         f"{lat['count']} inferences in {r['wall_s']:.2f} s ({r['throughput_per_s']:.0f}/s){cov}"
         + (f", p99 95% CI [{ci[0]:.1f}, {ci[1]:.1f}] us" if ci else "")
+        + (f"; percentiles from a log-linear histogram, within {100 * binned:.3f}% of exact" if binned else "")
     )
     if d:
         verdict = (
@@ -298,6 +300,8 @@ def validate(report, out: Console) -> None:
         "success",
         lambda s: (
             f"{100 * s['success_rate']:.0f}% [{100 * s['success_ci95'][0]:.0f}, {100 * s['success_ci95'][1]:.0f}]"
+            if "success_rate" in s
+            else "no criterion"
         ),
     )
     row("falls", lambda s: str(s["falls"]))
@@ -316,8 +320,13 @@ def validate(report, out: Console) -> None:
     out.print(
         f"verdict: [{color}]{p['verdict']}[/{color}]{extra} — "
         f"mean return difference {p['mean_return_difference']:.2f}, "
-        f"90% CI [{p['ci90'][0]:.2f}, {p['ci90'][1]:.2f}] vs margin ±{p['margin']:.3g}; success differs in "
-        f"{p['success_only_reference'] + p['success_only_deployed']} pairs (McNemar p {p['success_mcnemar_p']:.2g})"
+        f"90% CI [{p['ci90'][0]:.2f}, {p['ci90'][1]:.2f}] vs margin ±{p['margin']:.3g}; "
+        + (
+            f"success differs in {p['success_only_reference'] + p['success_only_deployed']} pairs "
+            f"(McNemar p {p['success_mcnemar_p']:.2g})"
+            if "success_mcnemar_p" in p
+            else "returns only: the domain has no success criterion"
+        )
     )
     d = r["action_divergence"]
     sep = (
@@ -341,17 +350,20 @@ def validate(report, out: Console) -> None:
         for c in ("latency (ms)", "success", "95% CI", "falls", "mean return"):
             s.add_column(c, justify="right")
         for pt in sweep["points"]:
+            ok = "success_rate" in pt
             s.add_row(
                 f"{pt['latency_ms']:g}",
-                f"{100 * pt['success_rate']:.0f}%",
-                f"[{100 * pt['success_ci95'][0]:.0f}, {100 * pt['success_ci95'][1]:.0f}]%",
+                f"{100 * pt['success_rate']:.0f}%" if ok else "-",
+                f"[{100 * pt['success_ci95'][0]:.0f}, {100 * pt['success_ci95'][1]:.0f}]%" if ok else "-",
                 str(pt["falls"]),
                 f"{pt['mean_return']:.1f}",
             )
         out.print(s)
         fails = sweep["fails_from_ms"]
-        out.print(
-            f"the task starts to fail at {fails:g} ms" if fails is not None else "the task held at every latency swept"
-        )
+        if fails is not None:
+            out.print(f"the task starts to fail at {fails:g} ms")
+        else:
+            held = "success_rate" in sweep["points"][0]
+            out.print("the task held at every latency swept" if held else "no success criterion: see the returns")
     out.print(f"[dim]{r['wall_s']:.1f} s with {r['workers']} worker(s)[/dim]")
     _unmeasured_and_warnings(report, out)

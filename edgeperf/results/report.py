@@ -2,20 +2,18 @@
 
 One JSON document: `schema` (e.g. `edgeperf.profile/1`), `run_id`, `created_at`, `edgeperf_version`, `host`,
 `model`, `config`, `results`, `unmeasured` (figure -> why it could not be measured: never a 0 in its place)
-and `warnings`. Writes are atomic: a temp file beside the target, then a rename, so a crash never leaves a
-half-written report.
+and `warnings`. Writes go through results/io.py: atomic, regular files only (a device or FIFO written through),
+so a crash never leaves a half-written report.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import math
 import os
 import sys
-import tempfile
 import uuid
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -23,9 +21,18 @@ from typing import Any
 
 from edgeperf._version import __version__
 from edgeperf.errors import BadInput
+from edgeperf.results.io import atomic_write_text
 
 # The kinds of report and the newest version of each that this edgeperf reads and writes.
 SCHEMAS = {"export": 1, "profile": 1, "devices": 1, "validate": 1, "measure": 1}
+
+
+# The latency percentiles a profile report carries (results.latency_us.p50 ... p99_9): part of the schema.
+PERCENTILES = (50, 90, 95, 99, 99.9)
+
+
+def pct_key(p: float) -> str:
+    return f"p{p:g}".replace(".", "_")
 
 
 def schema_id(kind: str) -> str:
@@ -109,7 +116,7 @@ class Report:
             sys.stdout.write(text)
             sys.stdout.flush()
             return
-        atomic_write_text(Path(path), text)
+        atomic_write_text(path, text)
 
 
 def check_schema(schema: str, source: str = "report") -> str:
@@ -147,44 +154,6 @@ def load_report(path: str | os.PathLike, kind: str | None = None) -> Report:
     if kind and report.kind != kind:
         raise BadInput(f"{p} is an {report.schema} report; expected {schema_id(kind)}")
     return report
-
-
-def check_writable(path: str | os.PathLike) -> None:
-    """Raise BadInput now, before any measuring, when `path` cannot receive an output file."""
-    path = Path(path)
-    if path.is_dir():
-        raise BadInput(f"{path} is a directory; give a file name")
-    if not path.parent.is_dir():
-        raise BadInput(f"cannot write {path}: directory {path.parent} does not exist")
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        raise BadInput(f"cannot write {path}: directory {path.parent} is not writable")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same directory and a rename: readers see the old file or the new one."""
-    path = Path(path)
-    check_writable(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
 
 
 def sha256_file(path: str | os.PathLike) -> str:

@@ -1,24 +1,74 @@
-"""Raw per-inference timings as CSV (`edgeperf profile --csv`), written atomically."""
+"""Raw per-inference timings as CSV (`edgeperf profile --csv`), streamed to disk as the run goes.
+
+The rows go to a temp file beside the target, renamed over it only when the run is complete: an
+interrupted or failed run leaves the old file (or none), never half of a new one."""
 
 from __future__ import annotations
 
-import csv
-import io
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
-from edgeperf.results.report import atomic_write_text
+import numpy as np
+
+from edgeperf.errors import BadInput
+from edgeperf.results.io import atomic_open
+
+STREAM_COLUMNS = ["index", "start_us", "latency_us"]
+PERIODIC_COLUMNS = [*STREAM_COLUMNS, "release_us", "response_us", "missed"]
 
 
-def write_csv(path: str | Path, run, deadline_ns: int | None = None) -> None:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    t0 = int(run.start_ns[0]) if len(run.start_ns) else 0
-    periodic = run.release_ns is not None
-    w.writerow(["index", "start_us", "latency_us"] + (["release_us", "response_us", "missed"] if periodic else []))
-    for i, (s, e) in enumerate(zip(run.start_ns.tolist(), run.end_ns.tolist(), strict=True)):
-        row = [i, f"{(s - t0) / 1e3:.3f}", f"{(e - s) / 1e3:.3f}"]
-        if periodic:
-            r = int(run.release_ns[i])
-            row += [f"{(r - t0) / 1e3:.3f}", f"{(e - r) / 1e3:.3f}", int(e - r > deadline_ns)]
-        w.writerow(row)
-    atomic_write_text(Path(path), buf.getvalue())
+class CsvSink:
+    """A latency.Sink that writes each chunk's rows; times are in us from the first inference's start."""
+
+    def __init__(self, f, deadline_ns: int | None, path: Path) -> None:
+        self._f, self._deadline_ns, self._path = f, deadline_ns, path
+        self._index = 0
+        self._t0: int | None = None
+        self._write(",".join(PERIODIC_COLUMNS if deadline_ns is not None else STREAM_COLUMNS) + "\n")
+
+    def __call__(self, start: np.ndarray, end: np.ndarray, release: np.ndarray | None) -> None:
+        n = len(start)
+        if not n:
+            return
+        if self._t0 is None:
+            self._t0 = int(start[0])
+        cols = [
+            range(self._index, self._index + n),
+            ((start - self._t0) / 1e3).tolist(),
+            ((end - start) / 1e3).tolist(),
+        ]
+        fmt = "%d,%.3f,%.3f"
+        if self._deadline_ns is not None:
+            response = end - release
+            cols += [
+                ((release - self._t0) / 1e3).tolist(),
+                (response / 1e3).tolist(),
+                (response > self._deadline_ns).tolist(),
+            ]
+            fmt += ",%.3f,%.3f,%d"
+        # One %-format of the whole chunk: ~3x faster than csv.writer row by row.
+        self._write(((fmt + "\n") * n) % tuple(v for row in zip(*cols, strict=True) for v in row))
+        self._index += n
+
+    def _write(self, text: str) -> None:
+        data = memoryview(text.encode())
+        with _cannot_write(self._path):
+            while data:  # an unbuffered write may be partial
+                data = data[self._f.write(data) :]
+
+
+@contextlib.contextmanager
+def _cannot_write(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:  # a full disk, a file system gone read-only
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def stream_csv(path: str | Path, deadline_ns: int | None = None) -> Iterator[CsvSink]:
+    """A CsvSink writing through results.io.atomic_open: the rows reach `path` when the block ends normally; a
+    failure or an interrupt leaves the old file (or none)."""
+    with atomic_open(path, "wb") as f:
+        yield CsvSink(f, deadline_ns, Path(path))

@@ -104,17 +104,21 @@ class OnnxRuntimeSession(Session):
             "optimization": optimization,
             "providers": self._sess.get_providers(),
         }
+        # The binding under InferenceSession.run (a private attribute: the public run where it is absent).
+        self._run = getattr(self._sess, "_sess", self._sess).run
 
     def infer(self, prepared) -> np.ndarray:
-        # Plain run() is the lean path on CPU: measured here, IO binding and run_with_ort_values cost ~4x
-        # more per call on a policy-sized graph (scripts/bench_runtime.py compares against a bare loop).
-        return self._sess.run(self._action, prepared)[0]
+        # The binding under InferenceSession.run, the lean path on CPU (IO binding and run_with_ort_values
+        # cost ~4x more per call on a policy-sized graph): the wrapper only re-checks the input names, which
+        # prepare() did, and on a CUDA/TensorRT failure silently retries on CPU, which edgeperf refuses
+        # anyway. 0.4 us per call of a 9 us policy (scripts/bench_backends.py).
+        return self._run(self._action, prepared, None)[0]
 
     def infer_all(self, prepared) -> list[np.ndarray]:
         return self._sess.run(self._out_names, prepared)
 
     def close(self) -> None:
-        self._sess = None
+        self._sess = self._run = None
 
 
 def _spec(node) -> TensorSpec:

@@ -8,6 +8,7 @@ import getpass
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -15,13 +16,16 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
+import edgeperf
 from edgeperf.devices import remote
 from edgeperf.errors import BadInput, DependencyMissing, HardwareMissing
 from tests.conftest import SYSFS
 
-EDGEPERF = Path(sys.executable).parent / "edgeperf"
+# The edgeperf under test on the "device" too (the console script would run whatever is installed).
+EDGEPERF = f"PYTHONPATH={Path(edgeperf.__file__).parents[1]} {sys.executable} -m edgeperf"
 ORIN = SYSFS / "jetson-orin-nano-jp6"
 FAST = ["-n", "50", "--duration", "0", "--warmup", "5"]
 
@@ -243,3 +247,44 @@ def test_sidecars_travel_with_the_model(tmp_path):
     for name in ("policy.xml", "policy.bin", "policy.xml.edgeperf.json", "other.bin"):
         (tmp_path / name).write_text("x")
     assert [p.name for p in remote.model_files(xml)] == ["policy.xml", "policy.xml.edgeperf.json", "policy.bin"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=["SIGTERM", "SIGINT", "SIGKILL"])
+def test_interrupting_the_local_side_stops_the_remote_profile(sshd, example_onnx, sig):
+    """However the local edgeperf ends, the profile on the device stops and its temp folder goes."""
+    before = _temp_dirs()
+    local = subprocess.Popen(
+        [
+            sys.executable, "-m", "edgeperf", "profile", str(example_onnx), "--host", sshd["host"],
+            "--remote-edgeperf", EDGEPERF, *_ssh_args(sshd), "--duration", "300", "-n", "100000000", "--no-power",
+        ],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(edgeperf.__file__).parents[1])},
+    )  # fmt: skip
+
+    def remote_profile():
+        return [
+            p for p in psutil.process_iter(["cmdline"]) if "../out/report.json" in " ".join(p.info["cmdline"] or [])
+        ]
+
+    deadline = time.monotonic() + 90
+    while not (found := remote_profile()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert found, "the remote profile did not start"
+    time.sleep(1)  # well inside its run
+    os.kill(local.pid, sig)
+    try:
+        _, err = local.communicate(timeout=60)
+    finally:
+        local.kill()
+    if sig != signal.SIGKILL:
+        assert local.returncode == (130 if sig == signal.SIGINT else 143), err
+        assert err.strip().splitlines()[-1] == "edgeperf: interrupted"
+    _, alive = psutil.wait_procs(found, timeout=20)
+    for p in alive:
+        p.kill()
+    assert not alive, "the remote profile outlived the local edgeperf"
+    deadline = time.monotonic() + 20
+    while _temp_dirs() != before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _temp_dirs() == before  # the remote temp folder is removed

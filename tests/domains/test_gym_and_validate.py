@@ -124,7 +124,7 @@ def test_cli_sweep_workers_and_json(cli, pendulum_onnx, tmp_path):
     [
         (["--domain", "quadruped/trott"], "did you mean 'quadruped/trot'"),
         (["--domain", "gym:Pendulum-v1", "--reference", "nope.pt"], "does not exist"),
-        (["--domain", "gym:Pendulum-v1", "-n", "1"], "--episodes must be at least 2"),
+        (["--domain", "gym:Pendulum-v1", "-n", "1"], "--episodes must be from 2"),
         (["--domain", "gym:Pendulum-v1", "--latency", "5", "--latency-from", "p.json"], "not both"),
         (["--domain", "gym:Pendulum-v1", "--latency-sweep", "a,b"], "--latency-sweep"),
         (["--domain", "gym:Pendulum-v1", "--margin", "-1"], "--margin must be a positive"),

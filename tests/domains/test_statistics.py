@@ -45,12 +45,33 @@ def test_tost_is_not_fooled_at_the_margin_with_few_pairs():
     assert rate <= 0.065
 
 
-def test_t_quantiles():
-    assert st.t_quantile(0.975, 1) == pytest.approx(12.706, abs=1e-3)
-    assert st.t_quantile(0.975, 2) == pytest.approx(4.303, abs=1e-3)
-    assert st.t_quantile(0.975, 5) == pytest.approx(2.571, abs=2e-3)
-    assert st.t_quantile(0.95, 5) == pytest.approx(2.015, abs=2e-3)
-    assert st.t_quantile(0.975, 29) == pytest.approx(2.045, abs=1e-3)
+@pytest.mark.parametrize(
+    ("confidence", "n", "t_table"),
+    [(0.95, 2, 12.706), (0.95, 3, 4.303), (0.95, 6, 2.571), (0.90, 6, 2.015), (0.95, 30, 2.045), (0.90, 30, 1.699)],
+)
+def test_t_intervals_match_the_printed_t_table(confidence, n, t_table):
+    """Half-width / standard error is Student's t quantile (values from a printed table, 3 decimals)."""
+    x = np.arange(n, dtype=float) ** 1.5
+    lo, hi = st.mean_ci(x, confidence)
+    assert (hi - lo) / 2 / (x.std(ddof=1) / np.sqrt(n)) == pytest.approx(t_table, abs=1e-3)
+
+
+def test_wilson_and_mcnemar_match_known_values():
+    # Wilson score 95% for 3 of 7 and 12 of 20, from the closed form (p + z^2/2n +- z sqrt(...)) / (1 + z^2/n)
+    assert st.wilson(3, 7) == pytest.approx((0.1582, 0.7495), abs=1e-4)
+    assert st.wilson(12, 20) == pytest.approx((0.3866, 0.7812), abs=1e-4)
+    assert st.wilson(0, 0) == (0.0, 1.0)
+    # exact two-sided binomial on the discordant pairs: 2 * P(X <= 3 | n=11, p=1/2) = 2 * 232 / 2048
+    assert st.mcnemar_p(3, 8) == pytest.approx(2 * 232 / 2048)
+    assert st.mcnemar_p(5, 5) == 1.0
+
+
+def test_episodes_needed_uses_the_normal_quantiles_of_alpha_and_power():
+    d = np.array([1.0, -1.0] * 5)  # mean 0, sd 1.054
+    v = st.equivalence(d, 0.5, np.ones(10, bool), np.ones(10, bool))
+    z = 1.644854 + 1.281552  # z(0.95) + z(0.90): TOST power 80% at a true difference of 0
+    assert v["verdict"] == "inconclusive"
+    assert v["episodes_needed"] == int(np.ceil((z * d.std(ddof=1) / 0.5) ** 2))
 
 
 def test_lost_successes_are_never_equivalent():

@@ -159,3 +159,18 @@ def test_algorithm_detection_from_the_data_entry():
     assert detect_algo({"gae_lambda": 0.95}) == "A2C"
     assert detect_algo({"policy_delay": 2}) == "TD3"
     assert detect_algo({}) is None
+
+
+def test_the_trust_note_is_said_once(sb3_models, tmp_path, cli):
+    out = tmp_path / "p.onnx"
+    args = ["--vecnormalize", sb3_models["vecnormalize"], "--no-check", "--json", tmp_path / "e.json"]
+    r = cli("export", sb3_models["ppo-pendulum"], "-o", out, *args)
+    assert r.code == 0, r.err
+    doc = json.loads((tmp_path / "e.json").read_text())
+    notes = [w for w in doc["warnings"] if "unpickled" in w]
+    assert notes == [
+        "ppo_pendulum.zip and vecnormalize.pkl were unpickled, which runs code from the file: "
+        "export only files you trust"
+    ]
+    assert "unpickled" in doc["results"]["trust"]
+    assert r.out.count("were unpickled") == 1

@@ -64,7 +64,7 @@ def test_injected_latency_is_measured_at_p50():
         (["--rate", "-50"], "--rate must be a control rate"),
         (["--deadline", "5"], "give --rate HZ too"),
         (["--rate", "50", "--deadline", "0"], "--deadline must be a positive"),
-        (["--stress", "-1"], "--stress must be 0 or more"),
+        (["--stress", "-1"], "--stress must be 0 to"),
         (["--shape", "abc"], "--shape 'abc' is not a shape"),
         (["--shape", "7"], "does not fit input 'obs'"),
         (["--observations", "recorded"], "give 'random'"),

@@ -1,11 +1,9 @@
 import json
-import os
 
 import pytest
 
 from edgeperf.devices.detect import host_summary
 from edgeperf.errors import BadInput
-from edgeperf.results import report as rep
 from edgeperf.results.report import ModelInfo, Report, load_report
 
 
@@ -86,20 +84,6 @@ def test_loader_checks_the_kind(tmp_path):
     _report().write(tmp_path / "r.json")
     with pytest.raises(BadInput, match=r"expected edgeperf\.export/1"):
         load_report(tmp_path / "r.json", kind="export")
-
-
-def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
-    path = tmp_path / "r.json"
-    path.write_text("old")
-
-    def boom(fd):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "fsync", boom)
-    with pytest.raises(OSError, match="No space"):
-        rep.atomic_write_text(path, "new")
-    assert path.read_text() == "old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]  # no temp file left behind
 
 
 def test_write_to_a_missing_directory_is_bad_input(tmp_path):

@@ -15,9 +15,12 @@ from typing import ClassVar
 import numpy as np
 
 from edgeperf.errors import BadInput, require
+from edgeperf.quiet import native_output_silenced
 
 gym = require("gymnasium", "sim", "for the quadruped domain")
-p = require("pybullet", "sim", "for the quadruped domain")
+# pybullet prints a build banner on import, once per worker process
+with native_output_silenced():
+    p = require("pybullet", "sim", "for the quadruped domain")
 
 # --- the robot (Unitree A1, pybullet_data a1/a1.urdf) -------------------------------------------------------
 LEGS = ("FR", "FL", "RR", "RL")  # pybullet's order (legged_gym uses FL, FR, RL, RR)

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgeperf.devices.sysfs import sysfs_root
+from edgeperf.devices.sysfs import NUMBER_LIMIT, UnreadableFile, parse_number, read_text, sysfs_root
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,36 @@ class PowerSource:
 
     def __init__(self, root=None):
         self.root: Path = sysfs_root(root)
+        # rail -> why a read of it gave no figure (its latest failure): a rail that never read is reported
+        # unmeasured with this reason, and a total that needs it is absent, never a sum without it.
+        self.unreadable: dict[str, str] = {}
+        self.announced: tuple[str, ...] = ()  # the rails the probe found (set by whoever keeps the source)
+
+    def rail_number(self, rail: str, path: Path) -> float | None:
+        """A rail's sensor file as a finite number, or None with the reason kept in `unreadable`."""
+        try:
+            text = read_text(path, NUMBER_LIMIT)
+        except UnreadableFile as exc:
+            self.unreadable[rail] = str(exc)
+            return None
+        value = parse_number(text)
+        if value is None:
+            shown = text if text is None or len(text) <= 40 else text[:37] + "..."
+            self.unreadable[rail] = f"{path} is missing" if text is None else f"{path} reads {shown!r}, not a number"
+        return value
+
+    def checked(self, rails, fix: str = "run as root") -> Availability:
+        """Read once: available when at least one rail gives a figure; the reasons for those that do not."""
+        try:
+            reading = self.read()
+        except OSError as exc:
+            return unavailable(exc, fix)
+        got = set(reading.power_W) | set(reading.energy_J)
+        bad = {r: why for r, why in self.unreadable.items() if r not in got}
+        said = "; ".join(f"{r}: {why}" for r, why in bad.items())
+        if not got:
+            return Availability(False, f"no rail could be read ({said or 'no values'})")
+        return Availability(True, f"unreadable rails: {said}" if said else "", tuple(r for r in rails if r in got))
 
     def probe(self) -> Availability:
         raise NotImplementedError
@@ -74,3 +104,10 @@ class PowerSource:
 
 def permission_reason(path: Path, fix: str) -> str:
     return f"{path} is not readable by this user (permission denied); {fix}"
+
+
+def unavailable(exc: OSError, fix: str = "run as root") -> Availability:
+    """A source whose files cannot be read: permission (with its fix) or no sensor file at all (with why)."""
+    if isinstance(exc, PermissionError):
+        return Availability(False, permission_reason(Path(exc.filename or "?"), fix))
+    return Availability(False, str(exc) if isinstance(exc, UnreadableFile) else f"{type(exc).__name__}: {exc}")

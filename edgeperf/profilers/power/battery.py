@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgeperf.devices.sysfs import read_number, read_text, under
-from edgeperf.profilers.power.base import Availability, PowerSource, Reading
+from edgeperf.devices.sysfs import read_text, under
+from edgeperf.profilers.power.base import Availability, PowerSource, Reading, unavailable
 
 
 class Battery(PowerSource):
@@ -22,25 +22,30 @@ class Battery(PowerSource):
         return sorted(under(self.root, "/sys/class/power_supply").glob("BAT*"))
 
     def probe(self) -> Availability:
-        bats = self.batteries()
+        try:
+            bats = self.batteries()
+            status = (read_text(bats[0] / "status") or "Unknown") if bats else None
+        except OSError as exc:
+            return unavailable(exc)
         if not bats:
             return Availability(False, "no battery under /sys/class/power_supply")
-        status = read_text(bats[0] / "status") or "Unknown"
         if status != "Discharging":
             return Availability(
                 False,
                 f"battery status is {status}: it only measures the load while discharging (unplug the charger)",
             )
-        if not self.read().power_W:
+        available = self.checked([b.name for b in bats])
+        if not available.ok and not self.unreadable:
             return Availability(False, f"{bats[0].name} reports neither power_now nor current_now/voltage_now")
-        return Availability(True, rails=tuple(b.name for b in bats))
+        return available
 
     def read(self) -> Reading:
         reading = Reading(self.now_ns())
         for b in self.batteries():
-            uw = read_number(b / "power_now")
-            if uw is None:
-                ua, uv = read_number(b / "current_now"), read_number(b / "voltage_now")
+            if (b / "power_now").exists():
+                uw = self.rail_number(b.name, b / "power_now")
+            else:
+                ua, uv = self.rail_number(b.name, b / "current_now"), self.rail_number(b.name, b / "voltage_now")
                 uw = None if ua is None or uv is None else ua * uv / 1e6
             if uw is not None:
                 reading.power_W[b.name] = abs(uw) / 1e6

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgeperf.devices.sysfs import read_number, read_text, under
-from edgeperf.profilers.power.base import Availability, PowerSource, Reading, permission_reason
+from edgeperf.devices.sysfs import read_text, under
+from edgeperf.profilers.power.base import Availability, PowerSource, Reading, unavailable
 
 
 class Hwmon(PowerSource):
@@ -30,19 +30,18 @@ class Hwmon(PowerSource):
         return out
 
     def probe(self) -> Availability:
-        sensors = self.sensors()
+        try:
+            sensors = self.sensors()
+        except OSError as exc:
+            return unavailable(exc)
         if not sensors:
             return Availability(False, "no hwmon power sensors under /sys/class/hwmon")
-        try:
-            self.read()
-        except PermissionError as exc:
-            return Availability(False, permission_reason(Path(exc.filename or "?"), "run as root"))
-        return Availability(True, rails=tuple(sensors))
+        return self.checked(sensors)
 
     def read(self) -> Reading:
         reading = Reading(self.now_ns())
         for rail, f in self.sensors().items():
-            uw = read_number(f)
+            uw = self.rail_number(rail, f)
             if uw is not None:
                 reading.power_W[rail] = uw / 1e6
         return reading

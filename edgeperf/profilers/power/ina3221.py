@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgeperf.devices.sysfs import read_number, read_text, under
-from edgeperf.profilers.power.base import Availability, PowerSource, Reading, permission_reason
+from edgeperf.devices.sysfs import read_text, under
+from edgeperf.profilers.power.base import Availability, PowerSource, Reading, unavailable
 
 # Rails that carry the whole module's input power, by board family (Orin Nano/NX and Xavier NX: VDD_IN;
 # Nano and TX1: POM_5V_IN). The AGX modules have no single input rail (AGX Orin: VDD_GPU_SOC, VDD_CPU_CV,
@@ -70,22 +70,21 @@ class INA3221(PowerSource):
         return out
 
     def probe(self) -> Availability:
-        channels = self.channels()
+        try:
+            channels = self.channels()
+        except OSError as exc:
+            return unavailable(exc)
         if not channels:
             return Availability(False, "no INA3221 power monitor under /sys/bus/i2c/devices (not a Jetson)")
-        try:
-            self.read()
-        except PermissionError as exc:
-            return Availability(False, permission_reason(Path(exc.filename or "?"), "run as root"))
-        return Availability(True, rails=tuple(c.rail for c in channels))
+        return self.checked([c.rail for c in channels])
 
     def read(self) -> Reading:
         reading = Reading(self.now_ns())
         for c in self.channels():
             if c.power_mw is not None and c.power_mw.exists():
-                mw = read_number(c.power_mw)
+                mw = self.rail_number(c.rail, c.power_mw)
             else:
-                mv, ma = read_number(c.voltage_mv), read_number(c.current_ma)
+                mv, ma = self.rail_number(c.rail, c.voltage_mv), self.rail_number(c.rail, c.current_ma)
                 mw = None if mv is None or ma is None else mv * ma / 1000.0
             if mw is not None:
                 reading.power_W[c.rail] = mw / 1000.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from edgeperf.errors import DependencyMissing, require
 from edgeperf.profilers.power.base import Availability, PowerSource, Reading
 
@@ -36,7 +38,11 @@ class Jtop(PowerSource):
     def read(self) -> Reading:
         reading = Reading(self.now_ns())
         for rail, values in self._client().power.get("rail", {}).items():
-            reading.power_W[rail] = values["power"] / 1000.0  # mW
+            mw = values.get("power") if isinstance(values, dict) else None
+            if isinstance(mw, (int, float)) and math.isfinite(mw):
+                reading.power_W[rail] = mw / 1000.0  # mW
+            else:
+                self.unreadable[rail] = f"jtop reports power {mw!r} for {rail}, not a number"
         return reading
 
     def total_rails(self, rails) -> tuple[list[str], str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgeperf.devices.sysfs import read_number, read_text, under
-from edgeperf.profilers.power.base import Availability, PowerSource, Reading, permission_reason
+from edgeperf.profilers.power.base import Availability, PowerSource, Reading, unavailable
 
 FIX = "energy_uj is root-only since CVE-2020-8694: run as root or `sudo chmod a+r /sys/class/powercap/*/energy_uj`"
 
@@ -55,19 +55,18 @@ class RAPL(PowerSource):
         return chosen, "packages + DRAM (core/uncore sub-domains are inside the package: not added again)"
 
     def probe(self) -> Availability:
-        domains = self.domains()
+        try:
+            domains = self.domains()
+        except OSError as exc:
+            return unavailable(exc, FIX)
         if not domains:
             return Availability(False, "no RAPL domains under /sys/class/powercap (no RAPL, or a VM that hides it)")
-        try:
-            self.read()
-        except PermissionError as exc:
-            return Availability(False, permission_reason(Path(exc.filename or "energy_uj"), FIX))
-        return Availability(True, rails=tuple(domains))
+        return self.checked(domains, FIX)
 
     def read(self) -> Reading:
         reading = Reading(self.now_ns())
         for rail, d in self.domains().items():
-            uj = read_number(d / "energy_uj")
+            uj = self.rail_number(rail, d / "energy_uj")
             if uj is not None:
                 reading.energy_J[rail] = uj / 1e6
         return reading

@@ -213,3 +213,12 @@ def test_the_env_does_not_import_torch():
     res = run_python(code)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().endswith("False")
+
+
+@pytest.mark.parametrize(("verbose", "banner"), [("0", False), ("1", True)])
+def test_pybullet_build_banner_only_with_verbose(verbose, banner):
+    """pybullet prints 'pybullet build time: ...' on fd 2 at import (once per validate worker)."""
+    code = "from edgeperf.domains import base; base.make('quadruped/trot').env(seed=0).close(); print('made')"
+    res = run_python(code, env={"EDGEPERF_VERBOSE": verbose})
+    assert res.returncode == 0 and res.stdout.strip() == "made", res.stderr
+    assert ("pybullet build time" in res.stderr) is banner, res.stderr

@@ -1,6 +1,10 @@
 """Power sources on captured sysfs trees and fake vendor modules (this machine has no sensors)."""
 
+import contextlib
+import os
+import shutil
 import sys
+import tempfile
 import types
 from pathlib import Path
 
@@ -53,16 +57,11 @@ def test_rapl_domains_and_counters_in_joules():
     assert src.max_range_J("package-0") == pytest.approx(262143.32885)
 
 
-def test_rapl_permission_denied_says_how_to_fix(monkeypatch):
-    real = Path.read_text
-
-    def deny(self, *a, **kw):
-        if self.name == "energy_uj":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self, *a, **kw)
-
-    monkeypatch.setattr(Path, "read_text", deny)
-    a = RAPL(LAPTOP).probe()
+def test_rapl_permission_denied_says_how_to_fix():
+    with _user_tree(LAPTOP) as tree:
+        for f in tree.rglob("energy_uj"):
+            f.chmod(0o400)  # root-only, as since CVE-2020-8694
+        a = _as_user(RAPL(tree).probe)
     assert not a.ok
     assert "permission denied" in a.reason and "CVE-2020-8694" in a.reason
 
@@ -170,20 +169,31 @@ def test_source_registry_loads_each_class():
 X86 = SYSFS / "x86-rapl"
 
 
-def _root_only(monkeypatch, path: Path) -> None:
-    """Make a file root-only; as root (who reads it anyway) the read is refused the way it is for a user."""
-    import os
+@contextlib.contextmanager
+def _user_tree(src: Path):
+    """A copy of a captured tree under /tmp that an unprivileged user can walk (pytest's tmp_path is 0700)."""
+    tree = Path(tempfile.mkdtemp(prefix="edgeperf-sysfs-")) / "t"
+    try:
+        shutil.copytree(src, tree)
+        for d, _, files in os.walk(tree.parent):
+            os.chmod(d, 0o755)
+            for f in files:
+                os.chmod(Path(d) / f, 0o444)
+        yield tree
+    finally:
+        shutil.rmtree(tree.parent)
 
-    path.chmod(0o400)
-    if os.geteuid() == 0:
-        real = Path.read_text
 
-        def deny(self, *a, **kw):
-            if self == path:
-                raise PermissionError(13, "Permission denied", str(self))
-            return real(self, *a, **kw)
-
-        monkeypatch.setattr(Path, "read_text", deny)
+def _as_user(fn):
+    """fn() with the permissions of user nobody: root reads root-only files, so root drops its effective uid
+    for the call (the saved uid stays root to come back); a normal user already is one."""
+    if os.geteuid() != 0:
+        return fn()
+    os.seteuid(65534)
+    try:
+        return fn()
+    finally:
+        os.seteuid(0)
 
 
 def test_x86_rapl_tree_wraps_between_two_reads(tmp_path):
@@ -211,13 +221,10 @@ def test_x86_rapl_tree_wraps_between_two_reads(tmp_path):
     assert second.energy_J["package-1"] - first.energy_J["package-1"] == pytest.approx(12.0)
 
 
-def test_x86_rapl_root_only_counter_says_how_to_fix(tmp_path, monkeypatch):
-    import shutil
-
-    root = tmp_path / "x86"
-    shutil.copytree(X86, root)
-    _root_only(monkeypatch, root / "sys/class/powercap/intel-rapl:1/energy_uj")
-    a = RAPL(root).probe()
+def test_x86_rapl_root_only_counter_says_how_to_fix():
+    with _user_tree(X86) as root:
+        (root / "sys/class/powercap/intel-rapl:1/energy_uj").chmod(0o400)
+        a = _as_user(RAPL(root).probe)
     assert not a.ok
     assert "intel-rapl:1/energy_uj is not readable" in a.reason and "CVE-2020-8694" in a.reason
     assert "chmod a+r" in a.reason
