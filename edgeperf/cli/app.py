@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from edgeperf import __version__
-from edgeperf.cli import demo, devices, export, measure, profile, validate
+from edgeperf.cli import demo, devices, export, link, measure, profile, serve, validate
 from edgeperf.errors import EdgeperfError
 
 app = typer.Typer(
@@ -54,6 +54,8 @@ app.command("validate")(validate.validate)
 app.command("devices")(devices.devices)
 app.command("measure", context_settings=measure.CONTEXT)(measure.measure)
 app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
+app.command("link")(link.link)
 
 
 # Exit codes beyond DESIGN.md's 0-3: the shell's own for a death by SIGINT, SIGTERM or SIGPIPE.

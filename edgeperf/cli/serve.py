@@ -1,0 +1,62 @@
+"""`edgeperf serve`: answer a policy over the wire protocol, on the robot's computer (hardware in the loop)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def serve(
+    model: Annotated[str, typer.Argument(help="The deployed artifact: policy.onnx, policy.xml, policy.engine, a .pt.")],
+    bind: Annotated[
+        str, typer.Option("--bind", metavar="HOST:PORT", help="Where to listen (port 0: a free one, printed).")
+    ] = "127.0.0.1:7007",
+    backend: Annotated[str, typer.Option("--backend", help="auto, onnxruntime, openvino, tensorrt or torch.")] = "auto",
+    accelerator: Annotated[
+        str, typer.Option("--accelerator", help="Where the backend runs: auto, cpu, cuda (onnxruntime: tensorrt).")
+    ] = "auto",
+    token_file: Annotated[
+        str | None,
+        typer.Option("--token-file", metavar="F", help="Shared token (mode 600); required beyond loopback."),
+    ] = None,
+    max_frame: Annotated[
+        int, typer.Option("--max-frame", metavar="BYTES", help="Frames larger than this are refused.")
+    ] = 16 << 20,
+) -> None:
+    """Serve a policy to `edgeperf hil` (or your own client) over ZeroMQ, on loopback unless given a token.
+
+    Every frame is versioned binary (never pickle), size-capped and, with --token-file, authenticated with
+    HMAC-SHA256; malformed, unauthenticated and replayed frames are dropped and counted. SIGINT or SIGTERM
+    stops the server cleanly: it prints what it served and exits 0.
+    """
+    import signal
+    import sys
+
+    from edgeperf.runtime import wire
+    from edgeperf.runtime.server import Server
+
+    # Everything that can be wrong with the arguments is said before the model is opened.
+    wire.parse_address(bind)
+    token = wire.read_token_file(token_file) if token_file else None
+    server = Server(model, bind=bind, backend=backend, device=accelerator, token=token, max_frame=max_frame)
+    stopped_by: list[str] = []
+
+    def _stop(signum, _frame):
+        stopped_by.append(signal.Signals(signum).name)
+        server.stop()
+
+    old = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print("edgeperf: " + "\n".join(server.banner()), flush=True)
+        server.serve_forever()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        server.close()
+    st = server.stats
+    dropped = ", ".join(f"{v} {k}" for k, v in st.dropped.items())
+    sys.stderr.write(
+        f"edgeperf: stopped by {stopped_by[0] if stopped_by else 'request'} after {st.requests} inferences "
+        f"in {st.sessions} sessions; dropped: {dropped}; {st.errors} refused\n"
+    )

@@ -1,0 +1,189 @@
+"""A user-space TCP proxy that makes a loopback connection behave like a WiFi link (the kernel here has no
+netem): `edgeperf link --listen A --forward B --delay MS --jitter MS --loss PCT`.
+
+Every chunk of bytes read in either direction is released `delay + U(-jitter, +jitter)` ms after it arrived
+(never below 0), but never before the chunk ahead of it: a TCP stream keeps its order, so a chunk that drew a
+short delay waits behind a slow one (release times are monotone per direction), as on a real link.
+
+Loss: TCP cannot lose bytes; what a lost packet does to a TCP (and so ZeroMQ) stream is delay it until the
+retransmission, and hold everything behind it (head-of-line blocking). WiFi's own link-layer retries hide most
+radio loss as a few ms; a loss that reaches TCP costs a retransmission timeout, at least 200 ms on Linux. So
+`--loss P` gives each chunk, with probability P %, an extra `--rto` ms (default 200) before its release, and
+the chunks behind it wait. The connection itself is never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+from edgeperf.errors import BadInput
+from edgeperf.runtime import wire
+
+CHUNK = 65536
+
+
+@dataclass
+class LinkStats:
+    connections: int = 0
+    chunks: dict = field(default_factory=lambda: {"up": 0, "down": 0})
+    bytes: dict = field(default_factory=lambda: {"up": 0, "down": 0})
+    losses: int = 0  # chunks given a retransmission delay
+
+    def to_dict(self) -> dict:
+        return {
+            "connections": self.connections,
+            "chunks": dict(self.chunks),
+            "bytes": dict(self.bytes),
+            "losses": self.losses,
+        }
+
+
+class Link:
+    """listen -> forward with delay, jitter and loss (see the module). start() runs it in a thread (tests, the
+    HIL demo), run() in the caller's (the CLI); stop() from anywhere."""
+
+    def __init__(
+        self,
+        listen: str,
+        forward: str,
+        delay_ms: float = 0.0,
+        jitter_ms: float = 0.0,
+        loss_pct: float = 0.0,
+        seed: int = 0,
+        rto_ms: float = 200.0,
+    ):
+        self.listen = wire.parse_address(listen, "--listen")
+        self.forward = wire.parse_address(forward, "--forward")
+        for name, v in (("--delay", delay_ms), ("--jitter", jitter_ms), ("--rto", rto_ms)):
+            if not 0 <= v <= 60_000:
+                raise BadInput(f"{name} {v:g}: give milliseconds between 0 and 60000")
+        if not 0 <= loss_pct <= 100:
+            raise BadInput(f"--loss {loss_pct:g}: give a percentage between 0 and 100")
+        self.delay, self.jitter, self.loss, self.rto = delay_ms / 1e3, jitter_ms / 1e3, loss_pct / 100, rto_ms / 1e3
+        self.rng = random.Random(seed)
+        self.stats = LinkStats()
+        self.address: str | None = None  # HOST:PORT actually listened on
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def describe(self) -> str:
+        loss = f", loss {self.loss * 100:g}% (as +{self.rto * 1e3:g} ms retransmissions)" if self.loss else ""
+        return (
+            f"link {self.address} -> {self.forward[0]}:{self.forward[1]}: delay {self.delay * 1e3:g} ms "
+            f"+- {self.jitter * 1e3:g} ms{loss}"
+        )
+
+    def _draw(self) -> float:
+        d = self.delay + (self.rng.uniform(-self.jitter, self.jitter) if self.jitter else 0.0)
+        if self.loss and self.rng.random() < self.loss:
+            self.stats.losses += 1
+            d += self.rto
+        return max(0.0, d)
+
+    async def _pump(self, reader, writer, direction: str) -> None:
+        queue: asyncio.Queue = asyncio.Queue()
+
+        async def release():
+            while True:
+                due, data = await queue.get()
+                if data is None:
+                    break
+                wait = due - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                writer.write(data)
+                await writer.drain()
+
+        sender = asyncio.ensure_future(release())
+        last = 0.0
+        try:
+            while data := await reader.read(CHUNK):
+                last = max(last, time.monotonic() + self._draw())  # monotone: order kept
+                self.stats.chunks[direction] += 1
+                self.stats.bytes[direction] += len(data)
+                queue.put_nowait((last, data))
+            queue.put_nowait((last, None))
+            await sender
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            sender.cancel()
+            writer.close()
+
+    async def _client(self, reader, writer) -> None:
+        self.stats.connections += 1
+        try:
+            up_r, up_w = await asyncio.open_connection(*self.forward)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(self._pump(reader, up_w, "up"), self._pump(up_r, writer, "down"))
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopped = asyncio.Event()
+        host, port = self.listen
+        try:
+            server = await asyncio.start_server(self._client, host, port)
+        except OSError as exc:
+            raise BadInput(f"--listen {host}:{port}: cannot listen there ({exc.strerror or exc})") from None
+        sockname = server.sockets[0].getsockname()
+        self.address = f"{sockname[0]}:{sockname[1]}"
+        self._ready.set()
+        async with server:
+            await self._stopped.wait()
+            server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def run(self, duration_s: float | None = None) -> None:
+        """Serve in this thread until stop() (or duration_s)."""
+
+        async def main():
+            if duration_s:
+                asyncio.get_running_loop().call_later(duration_s, self.stop)
+            await self._main()
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            raise
+
+    def start(self, duration_s: float | None = None) -> Link:
+        """Serve in a background thread (until stop() or duration_s); returns once listening (address set)."""
+        self._thread = threading.Thread(target=self._quiet_run, args=(duration_s,), daemon=True, name="edgeperf-link")
+        self._thread.start()
+        self._ready.wait(10)
+        if self._error:
+            raise self._error
+        return self
+
+    def _quiet_run(self, duration_s: float | None) -> None:
+        # The error is kept in self._error for start().
+        with contextlib.suppress(BaseException):
+            self.run(duration_s)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopped is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing left to stop
+                self._loop.call_soon_threadsafe(self._stopped.set)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(10)
+
+    def __enter__(self) -> Link:
+        return self if self._thread is not None else self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,309 @@
+"""The edgeperf wire protocol, version 1: how `edgeperf serve` (on the robot) and a client (the host, or your
+own robot code) talk over ZeroMQ. Never pickle: fixed binary headers, raw array bytes, JSON only for the
+handshake. Everything below is enough to write a client without edgeperf.
+
+Transport: ZeroMQ over TCP. The server binds a ROUTER socket; a client connects a DEALER (each message is
+one frame) or a REQ (one empty delimiter frame, then the frame; the server answers the same way). One
+ZeroMQ message carries exactly one edgeperf frame:
+
+    header (60 bytes, little-endian, struct "<4sBBHQQqqqqI")
+      magic        4s   b"EPW1"
+      version      u8   1 (the protocol version; stays at this offset in every version)
+      type         u8   HELLO=1 WELCOME=2 INFER=3 ACTION=4 RESET=5 RESET_OK=6 ERROR=7 BYE=8 STATS=9 STATS_OK=10
+      flags        u16  bit 0: a 32-byte HMAC-SHA256 trailer follows the body; bit 1 (INFER): return only the
+                        first output (the action)
+      session      u64  0 in HELLO; the server's random id for this connection (WELCOME) in every later frame
+      seq          u64  the client's sequence number, strictly increasing within a session (a reply echoes it)
+      t_client_send i64 ns, the client's clock when it sent the request (echoed in the reply)
+      t_server_recv i64 ns, the server's monotonic clock when the request arrived (replies only, else 0)
+      t_server_send i64 ns, the server's monotonic clock just before the reply left (replies only, else 0)
+      infer_ns     i64  ns the model took (ACTION only, else 0)
+      body_len     u32  bytes of body that follow
+    body
+      INFER / ACTION: u16 count, then per array:
+        u8 name_len, name (UTF-8), u8 dtype code, u8 ndim, u32 x ndim shape, u32 nbytes, raw C-order bytes
+        (little-endian). INFER: one array per model input; ACTION: every output, in the model's order.
+      HELLO, WELCOME, RESET, RESET_OK, ERROR, BYE, STATS, STATS_OK: UTF-8 JSON (may be empty)
+        HELLO   {"protocol": 1, "edgeperf": "0.x"}
+        WELCOME {"protocol", "edgeperf", "model", "sha256", "backend", "device", "on_gpu", "max_batch",
+                 "io": {"inputs": [{"name", "shape", "dtype"}], "outputs": [...]}, "metadata": {...},
+                 "control_hz"}
+        ERROR   {"error": "one line", "code": "protocol|shape|session|model|bad"}
+    trailer (flags bit 0): HMAC-SHA256(token, everything before it), 32 bytes; always the frame's last 32 bytes
+
+dtype codes: 1 float32, 2 float64, 3 float16, 4 int8, 5 uint8, 6 int16, 7 int32, 8 int64, 9 bool, 10 uint16,
+11 uint32, 12 uint64.
+
+Rules: a frame over the size cap (16 MiB by default), with a bad magic, a truncated body or a bad HMAC is
+dropped without an answer (and counted by the server). With a token every frame in both directions carries the
+HMAC; the server answers nothing unauthenticated. A request whose seq is not above the session's last one is a
+replay and is dropped. A HELLO of another protocol version is answered with an ERROR (code "protocol") that
+names both versions. Timestamps are each side's own monotonic clock: the client splits a round trip into
+network and server time, and estimates the clock offset with the NTP formula ((t2 - t1) + (t3 - t4)) / 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgeperf.errors import BadInput
+
+MAGIC = b"EPW1"
+PROTOCOL = 1
+HEADER = struct.Struct("<4sBBHQQqqqqI")
+MAC_LEN = 32
+MAX_FRAME = 16 << 20
+MIN_TOKEN = 16
+
+HELLO, WELCOME, INFER, ACTION, RESET, RESET_OK, ERROR, BYE, STATS, STATS_OK = range(1, 11)
+TYPES = {
+    HELLO: "HELLO",
+    WELCOME: "WELCOME",
+    INFER: "INFER",
+    ACTION: "ACTION",
+    RESET: "RESET",
+    RESET_OK: "RESET_OK",
+    ERROR: "ERROR",
+    BYE: "BYE",
+    STATS: "STATS",
+    STATS_OK: "STATS_OK",
+}
+FLAG_MAC = 1
+FLAG_ACTION_ONLY = 2
+
+DTYPES = {
+    1: "float32",
+    2: "float64",
+    3: "float16",
+    4: "int8",
+    5: "uint8",
+    6: "int16",
+    7: "int32",
+    8: "int64",
+    9: "bool",
+    10: "uint16",
+    11: "uint32",
+    12: "uint64",
+}
+CODES = {np.dtype(v): k for k, v in DTYPES.items()}
+_ARRAY = struct.Struct("<BB")  # dtype code, ndim
+_U32 = struct.Struct("<I")
+_U16 = struct.Struct("<H")
+
+
+class FrameError(ValueError):
+    """A frame that does not parse (bad magic, truncated, over the cap, bad HMAC): dropped, never answered."""
+
+    def __init__(self, reason: str, kind: str = "malformed"):
+        super().__init__(reason)
+        self.kind = kind  # malformed | oversized | unauthenticated
+
+
+@dataclass
+class Frame:
+    type: int
+    seq: int = 0
+    session: int = 0
+    flags: int = 0
+    t_client_send: int = 0
+    t_server_recv: int = 0
+    t_server_send: int = 0
+    infer_ns: int = 0
+    body: bytes = b""
+    version: int = PROTOCOL
+    arrays: dict = field(default_factory=dict)  # decoded INFER/ACTION arrays (decode fills it)
+
+    def json(self) -> dict:
+        """The body as a JSON object ({} when empty); FrameError when it is not one."""
+        if not self.body:
+            return {}
+        try:
+            doc = json.loads(bytes(self.body).decode())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FrameError(f"{TYPES.get(self.type, self.type)} body is not JSON: {exc}") from None
+        if not isinstance(doc, dict):
+            raise FrameError(f"{TYPES.get(self.type, self.type)} body is not a JSON object")
+        return doc
+
+
+def encode(frame: Frame, token: bytes | None = None) -> bytes:
+    """The bytes of a frame; with a token, flags bit 0 and the HMAC trailer."""
+    flags = frame.flags | FLAG_MAC if token else frame.flags & ~FLAG_MAC
+    head = HEADER.pack(
+        MAGIC,
+        frame.version,
+        frame.type,
+        flags,
+        frame.session,
+        frame.seq,
+        frame.t_client_send,
+        frame.t_server_recv,
+        frame.t_server_send,
+        frame.infer_ns,
+        len(frame.body),
+    )
+    data = head + frame.body
+    if token:
+        data += hmac.new(token, data, hashlib.sha256).digest()
+    return data
+
+
+def decode(data: bytes, token: bytes | None = None, max_frame: int = MAX_FRAME) -> Frame:
+    """Parse and authenticate a frame; FrameError (with .kind) for anything that is not a valid one. INFER and
+    ACTION bodies are decoded into .arrays (read-only views on `data`)."""
+    if len(data) > max_frame:
+        raise FrameError(f"frame of {len(data)} bytes is over the cap of {max_frame}", "oversized")
+    if len(data) < HEADER.size:
+        raise FrameError(f"frame of {len(data)} bytes is shorter than the {HEADER.size}-byte header")
+    magic, version, mtype, flags, session, seq, t1, t2, t3, infer_ns, body_len = HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise FrameError("bad magic")
+    end = HEADER.size + body_len
+    if token:
+        if not flags & FLAG_MAC or len(data) < HEADER.size + MAC_LEN:
+            raise FrameError("frame carries no HMAC", "unauthenticated")
+        mac = hmac.new(token, memoryview(data)[:-MAC_LEN], hashlib.sha256).digest()
+        if not hmac.compare_digest(mac, bytes(memoryview(data)[-MAC_LEN:])):
+            raise FrameError("bad HMAC", "unauthenticated")
+    elif flags & FLAG_MAC:
+        raise FrameError("frame carries an HMAC but this side has no token", "unauthenticated")
+    if end + (MAC_LEN if flags & FLAG_MAC else 0) != len(data):
+        raise FrameError(f"body length {body_len} does not fit a frame of {len(data)} bytes")
+    frame = Frame(mtype, seq, session, flags, t1, t2, t3, infer_ns, memoryview(data)[HEADER.size : end], version)
+    if version == PROTOCOL and mtype in (INFER, ACTION):
+        frame.arrays = decode_arrays(frame.body)
+    elif mtype not in TYPES:
+        raise FrameError(f"unknown message type {mtype}")
+    return frame
+
+
+def encode_arrays(arrays: dict[str, np.ndarray] | list[tuple[str, np.ndarray]]) -> bytes:
+    items = arrays.items() if isinstance(arrays, dict) else arrays
+    parts = [b""]
+    count = 0
+    for name, arr in items:
+        a = np.ascontiguousarray(arr)
+        if a.dtype.byteorder == ">":
+            a = a.astype(a.dtype.newbyteorder("<"))
+        code = CODES.get(a.dtype)
+        if code is None:
+            raise BadInput(f"array '{name}' has dtype {a.dtype}, which the wire does not carry")
+        raw = name.encode()
+        if len(raw) > 255 or a.ndim > 255:
+            raise BadInput(f"array '{name[:40]}' has a name over 255 bytes or over 255 dimensions")
+        parts += [bytes((len(raw),)), raw, _ARRAY.pack(code, a.ndim), struct.pack(f"<{a.ndim}I", *a.shape)]
+        parts += [_U32.pack(a.nbytes), a.tobytes()]
+        count += 1
+    parts[0] = _U16.pack(count)
+    return b"".join(parts)
+
+
+def decode_arrays(body) -> dict[str, np.ndarray]:
+    body = memoryview(body)
+    try:
+        (count,) = _U16.unpack_from(body)
+        pos, out = 2, {}
+        for _ in range(count):
+            n = body[pos]
+            name = bytes(body[pos + 1 : pos + 1 + n]).decode()
+            pos += 1 + n
+            code, ndim = _ARRAY.unpack_from(body, pos)
+            pos += 2
+            shape = struct.unpack_from(f"<{ndim}I", body, pos)
+            pos += 4 * ndim
+            (nbytes,) = _U32.unpack_from(body, pos)
+            pos += 4
+            if code not in DTYPES:
+                raise FrameError(f"array '{name}' has unknown dtype code {code}")
+            dtype = np.dtype(DTYPES[code])
+            if nbytes != dtype.itemsize * int(np.prod(shape, dtype=np.int64)) or pos + nbytes > len(body):
+                raise FrameError(f"array '{name}' of shape {list(shape)} does not fit its {nbytes} bytes")
+            if name in out:
+                raise FrameError(f"array '{name}' appears twice")
+            out[name] = np.frombuffer(body, dtype, nbytes // dtype.itemsize, pos).reshape(shape)
+            pos += nbytes
+    except (struct.error, IndexError, UnicodeDecodeError) as exc:
+        raise FrameError(f"array block is truncated or malformed ({exc})") from None
+    if pos != len(body):
+        raise FrameError(f"{len(body) - pos} stray bytes after the arrays")
+    return out
+
+
+def json_body(doc: dict) -> bytes:
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def read_token_file(path: str | os.PathLike) -> bytes:
+    """The shared token in a file only its owner can read; BadInput says what is wrong and how to fix it."""
+    p = Path(path)
+    fix = f'create it with: python -c "import secrets; print(secrets.token_hex(32))" > {p} && chmod 600 {p}'
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise BadInput(f"token file {p} does not exist; {fix}") from None
+    except OSError as exc:
+        raise BadInput(f"cannot read token file {p}: {exc.strerror or exc}") from None
+    if not p.is_file():
+        raise BadInput(f"token file {p} is not a regular file; {fix}")
+    if st.st_mode & 0o077:
+        raise BadInput(f"token file {p} is readable by others (mode {st.st_mode & 0o777:04o}); run: chmod 600 {p}")
+    try:
+        token = p.read_bytes()[: 1 << 16].strip()
+    except OSError as exc:
+        raise BadInput(f"cannot read token file {p}: {exc.strerror or exc}") from None
+    if not token:
+        raise BadInput(f"token file {p} is empty; {fix}")
+    if len(token) < MIN_TOKEN:
+        raise BadInput(f"the token in {p} has {len(token)} bytes, fewer than {MIN_TOKEN}; {fix}")
+    return token
+
+
+def as_token(token: str | bytes | None) -> bytes | None:
+    if token is None:
+        return None
+    token = token.encode() if isinstance(token, str) else bytes(token)
+    token = token.strip()
+    if len(token) < MIN_TOKEN:
+        raise BadInput(f"the token has {len(token)} bytes, fewer than {MIN_TOKEN}; use e.g. secrets.token_hex(32)")
+    return token
+
+
+def parse_address(text: str, option: str = "--bind", default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """'HOST:PORT', 'tcp://HOST:PORT', '[::1]:PORT' or 'PORT' -> (host, port); port 0 picks a free one."""
+    raw = text.strip()
+    if raw.startswith("tcp://"):
+        raw = raw[len("tcp://") :]
+    host, sep, port = raw.rpartition(":")
+    if not sep:
+        host, port = default_host, raw
+    host = host.strip("[]") or default_host
+    try:
+        number = int(port)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535 or any(c in host for c in "/ \t*"):
+        raise BadInput(f"{option} {text!r} is not an address; write HOST:PORT, e.g. 127.0.0.1:7007")
+    return host, number
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def endpoint(host: str, port: int | str) -> str:
+    return f"tcp://[{host}]:{port}" if ":" in host else f"tcp://{host}:{port}"
