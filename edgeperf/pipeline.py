@@ -20,7 +20,7 @@ from pathlib import Path
 from edgeperf import artifact
 from edgeperf.errors import BadInput
 from edgeperf.results.report import Report, load_report
-from edgeperf.runtime.session import Session
+from edgeperf.runtime.session import Session, check_model_file
 
 
 def open_policy(source: str | Path, backend: str = "auto", device: str = "auto", **options) -> Session:
@@ -169,6 +169,34 @@ def validate(model, domain: str, *, reference: str | None = None, latency=None, 
     if latency is not None and not isinstance(latency, LatencyModel):
         latency = parse(latency, None) if isinstance(latency, (int, float)) else parse(None, str(latency))
     return paired(model, domain, reference=reference, latency=latency, opener=open_policy, **kw)
+
+
+# -- hardware in the loop ----------------------------------------------------------------------------------------
+
+
+def hil(
+    connect: str,
+    domain: str,
+    *,
+    model: str | Path | None = None,
+    token_file: str | Path | None = None,
+    token: str | bytes | None = None,
+    connect_timeout: float = 5.0,
+    **kw,
+) -> Report:
+    """HIL episodes against `edgeperf serve` at `connect` (parameters: edgeperf.domains.hil.plan, checked before
+    connecting); `model`, the same artifact here, adds the SIL comparison."""
+    from edgeperf.domains import hil as loop
+    from edgeperf.runtime import wire
+    from edgeperf.runtime.remote import RemoteSession
+
+    todo = loop.plan(domain, sil_model=str(model) if model else None, **kw)
+    if model is not None:
+        check_model_file(Path(model))
+    if token_file is not None:
+        token = wire.read_token_file(str(token_file))
+    with RemoteSession.connect(connect, token=token, timeout_s=1.0, connect_s=connect_timeout) as session:
+        return loop.run(session, todo)
 
 
 # -- export -> profile -> validate --------------------------------------------------------------------------------

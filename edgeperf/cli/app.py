@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from edgeperf import __version__
-from edgeperf.cli import demo, devices, export, link, measure, profile, serve, validate
+from edgeperf.cli import demo, devices, export, hil, link, measure, profile, serve, validate
 from edgeperf.errors import EdgeperfError
 
 app = typer.Typer(
@@ -53,6 +53,7 @@ app.command("profile")(profile.profile)
 app.command("validate")(validate.validate)
 app.command("devices")(devices.devices)
 app.command("measure", context_settings=measure.CONTEXT)(measure.measure)
+app.command("hil")(hil.hil)
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.command("link")(link.link)

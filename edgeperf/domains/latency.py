@@ -143,3 +143,13 @@ class DelayedActions:
         if self.substeps:
             self.base.action_delay_s = delay
         return self.current
+
+    def miss(self, fallback: np.ndarray | None = None) -> np.ndarray:
+        """A step whose action never came (hardware in the loop: the deadline passed): `fallback` applies from
+        the step's start, or the last action holds (None)."""
+        self.k += 1
+        if fallback is not None:
+            self.current = fallback
+        if self.substeps:
+            self.base.action_delay_s = 0.0
+        return self.current

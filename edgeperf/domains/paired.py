@@ -26,6 +26,15 @@ FAIL_SHARE = 0.9
 def check_fit(domain: base.Domain, spec: PolicySpec, role: str) -> Session:
     """Open a policy and check its observation and action sizes against the domain's (both sizes said)."""
     session = spec.open()
+    try:
+        check_fit_session(domain, session, spec.source, role)
+    except BaseException:
+        session.close()
+        raise
+    return session
+
+
+def check_fit_session(domain: base.Domain, session: Session, name: str, role: str) -> None:
     env = domain.env(0)
     try:
         obs_shape, act_shape = tuple(env.observation_space.shape), tuple(env.action_space.shape)
@@ -35,16 +44,14 @@ def check_fit(domain: base.Domain, spec: PolicySpec, role: str) -> Session:
     want = tuple(session.io.inputs[0].shape[1:])
     if any(isinstance(w, int) and w != o for w, o in zip(want, obs_shape, strict=False)) or len(want) != len(obs_shape):
         raise BadInput(
-            f"the {role} policy {spec.source} takes observations of shape {list(want)} but {domain.id} gives "
+            f"the {role} policy {name} takes observations of shape {list(want)} but {domain.id} gives "
             f"{list(obs_shape)}; was it trained/exported for another domain?"
         )
     got = tuple(np.shape(session.run(obs)))
     if got != act_shape:
         raise BadInput(
-            f"the {role} policy {spec.source} returns actions of shape {list(got)} but {domain.id} takes "
-            f"{list(act_shape)}"
+            f"the {role} policy {name} returns actions of shape {list(got)} but {domain.id} takes {list(act_shape)}"
         )
-    return session
 
 
 # Bounds checked before any episode runs: beyond them a run is a typo, not a plan (hours of simulation).

@@ -49,6 +49,14 @@ class Episode:
     failure_reason: str = ""
     metrics: dict = field(default_factory=dict)
 
+    def finish(self, info: dict) -> None:
+        """The outcome the env reported on its final step (the contract in domains/base.py)."""
+        self.success_reported = "success" in info
+        self.success = bool(info.get("success", False))
+        self.fall = bool(info.get("fall", False))
+        self.failure_reason = "" if self.success else info.get("failure_reason", "")
+        self.metrics = {k: float(v) for k, v in info.get("metrics", {}).items()}
+
 
 @dataclass
 class Pair:
@@ -95,11 +103,7 @@ def episode(
             ep.ret += float(reward)
             ep.steps += 1
             if terminated or truncated:
-                ep.success_reported = "success" in info
-                ep.success = bool(info.get("success", False))
-                ep.fall = bool(info.get("fall", False))
-                ep.failure_reason = "" if ep.success else info.get("failure_reason", "")
-                ep.metrics = {k: float(v) for k, v in info.get("metrics", {}).items()}
+                ep.finish(info)
                 break
     finally:
         env.close()

@@ -274,21 +274,15 @@ def _unmeasured_and_warnings(report, out: Console) -> None:
         out.print(f"[yellow]warning:[/yellow] {escape(w)}")
 
 
-def validate(report, out: Console) -> None:
-    r = report.results
-    t = Table(
-        title=escape(
-            f"{report.model.path} vs {report.config['reference']} on {r['domain']['id']}, "
-            f"{r['episodes']} paired episodes"
-        )
-    )
+def _summary_table(title: str, columns: dict) -> Table:
+    """Task figures of policies side by side (validate's reference/deployed, hil's SIL/HIL)."""
+    t = Table(title=escape(title))
     t.add_column("", style="bold")
-    t.add_column("reference", justify="right")
-    t.add_column("deployed", justify="right")
-    ref, dep = r["reference"], r["deployed"]
+    for name in columns:
+        t.add_column(name, justify="right")
 
     def row(label, fmt):
-        t.add_row(label, fmt(ref), fmt(dep))
+        t.add_row(label, *(fmt(s) for s in columns.values()))
 
     row(
         "success",
@@ -305,13 +299,16 @@ def validate(report, out: Console) -> None:
     )
     row("dispersion (IQR)", lambda s: f"{s['reliability']['dispersion_iqr']:.2f}")
     row("risk (CVaR 5%)", lambda s: f"{s['reliability']['risk_cvar5']:.2f}")
-    for key in sorted(set(ref.get("metrics", {})) & set(dep.get("metrics", {})) - {"return"}):
+    common = set.intersection(*(set(s.get("metrics", {})) for s in columns.values())) - {"return"}
+    for key in sorted(common):
         row(key.replace("_", " "), lambda s, k=key: f"{s['metrics'][k]:.4g}")
-    out.print(t)
-    p = r["paired"]
+    return t
+
+
+def _verdict_line(p: dict) -> str:
     color = {"equivalent": "green", "different": "red"}.get(p["verdict"], "yellow")
     extra = f" (run ~{p['episodes_needed']} episodes)" if p.get("episodes_needed") else ""
-    out.print(
+    return (
         f"verdict: [{color}]{p['verdict']}[/{color}]{extra} — "
         f"mean return difference {p['mean_return_difference']:.2f}, "
         f"90% CI [{p['ci90'][0]:.2f}, {p['ci90'][1]:.2f}] vs margin ±{p['margin']:.3g}; "
@@ -322,6 +319,38 @@ def validate(report, out: Console) -> None:
             else "returns only: the domain has no success criterion"
         )
     )
+
+
+def hil(report, out: Console) -> None:
+    r = report.results
+    link = r["link"]
+    title = f"{report.model.path} served at {report.config['connect']} on {r['domain']['id']}, {r['mode']}"
+    columns = {"SIL": r["sil"], "HIL": r["hil"]} if "sil" in r else {"HIL": r["hil"]}
+    out.print(_summary_table(title, columns))
+    if "paired" in r:
+        out.print(_verdict_line(r["paired"]))
+    if "round_trip_us" in link:
+        rtt, net, inf = link["round_trip_us"], link["network_us"], link["inference_us"]
+        out.print(
+            f"link: round trip p50 {rtt['p50']:.0f} / p99 {rtt['p99']:.0f} / max {rtt['max']:.0f} us "
+            f"(network p50 {net['p50']:.0f} us, inference p50 {inf['p50']:.0f} us); clock offset "
+            f"{link['clock_offset_us']['median']:.0f} ± {link['clock_offset_us']['error_bound_us']:.0f} us"
+        )
+    out.print(
+        f"{link['misses']} of {link['steps']} steps missed the {link['deadline_ms']:g} ms deadline (longest streak "
+        f"{link['longest_miss_streak']}); {link['stale_replies']} stale replies dropped; {link['reconnects']} "
+        f"reconnects, {len(link['gaps'])} gaps; {r['wall_s']:.1f} s wall for {r['simulated_s']:.1f} s simulated"
+    )
+    _unmeasured_and_warnings(report, out)
+
+
+def validate(report, out: Console) -> None:
+    r = report.results
+    title = (
+        f"{report.model.path} vs {report.config['reference']} on {r['domain']['id']}, {r['episodes']} paired episodes"
+    )
+    out.print(_summary_table(title, {"reference": r["reference"], "deployed": r["deployed"]}))
+    out.print(_verdict_line(r["paired"]))
     d = r["action_divergence"]
     sep = (
         f"trajectories separated in {d['trajectories_separated']} of {r['episodes']} pairs (median first step "

@@ -24,7 +24,7 @@ from edgeperf.errors import BadInput
 from edgeperf.results.io import atomic_write_text
 
 # The kinds of report and the newest version of each that this edgeperf reads and writes.
-SCHEMAS = {"export": 1, "profile": 1, "devices": 1, "validate": 1, "measure": 1}
+SCHEMAS = {"export": 1, "profile": 1, "devices": 1, "validate": 1, "measure": 1, "hil": 1}
 
 
 # The latency percentiles a profile report carries (results.latency_us.p50 ... p99_9): part of the schema.

@@ -1,0 +1,74 @@
+"""`edgeperf hil`: the simulator here, the policy on the robot's computer (`edgeperf serve` there), in real time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgeperf.cli.common import JsonOut, console, write_report
+
+
+def hil(
+    model: Annotated[
+        Path | None,
+        typer.Argument(help="The artifact the robot serves, here too: HIL is compared with it in pure simulation."),
+    ] = None,
+    domain: Annotated[str, typer.Option("--domain", help="quadruped/trot, gym:Pendulum-v1, ...")] = "",
+    connect: Annotated[
+        str | None, typer.Option("--connect", metavar="HOST:PORT", help="The `edgeperf serve` to drive.")
+    ] = None,
+    episodes: Annotated[int, typer.Option("--episodes", "-n", help="Episodes (seeds S .. S+N-1).")] = 10,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the first episode.")] = 0,
+    mode: Annotated[
+        str, typer.Option("--mode", help="realtime (paced at the control rate) or lockstep (waits for every action).")
+    ] = "realtime",
+    on_miss: Annotated[
+        str, typer.Option("--on-miss", help="What a missed deadline applies: hold, zero or default.")
+    ] = "hold",
+    deadline: Annotated[
+        float | None, typer.Option("--deadline", metavar="MS", help="Per step (default: 80% of the period).")
+    ] = None,
+    token_file: Annotated[
+        Path | None, typer.Option("--token-file", metavar="F", help="The server's shared token (mode 600).")
+    ] = None,
+    connect_timeout: Annotated[float, typer.Option("--connect-timeout", metavar="S", help="Handshake timeout.")] = 5.0,
+    margin: Annotated[
+        float | None, typer.Option("--margin", help="Equivalence margin in return units (default: the domain's).")
+    ] = None,
+    json_path: JsonOut = None,
+) -> None:
+    """Hardware in the loop: drive the policy `edgeperf serve` answers over the real link at the domain's
+    control rate, count what the link does (round trip, network and inference time, clock offset, misses,
+    stale replies, reconnects and gaps), and compare the task with the same artifact in pure simulation (SIL)
+    on the same seeds. Exit code 1 unless HIL is equivalent to SIL (when MODEL is given)."""
+    from edgeperf import pipeline
+    from edgeperf.errors import BadInput, VerdictFailed
+    from edgeperf.results import io, render
+
+    if not domain:
+        raise BadInput("give the simulated task with --domain ID (e.g. quadruped/trot)")
+    if connect is None:
+        raise BadInput("give the server with --connect HOST:PORT (start it on the robot: edgeperf serve MODEL)")
+    io.check_paths({"--json": json_path}, {"the model": model, "--token-file": token_file})
+    con = console(json_path)
+    with con.status(f"hardware in the loop: {episodes} episodes of {domain} against {connect}"):
+        report = pipeline.hil(
+            connect,
+            domain,
+            model=model,
+            token_file=token_file,
+            connect_timeout=connect_timeout,
+            episodes=episodes,
+            seed=seed,
+            mode=mode,
+            on_miss=on_miss,
+            deadline_ms=deadline,
+            margin=margin,
+        )
+    render.hil(report, con)
+    write_report(report, json_path, con)
+    verdict = report.results.get("paired", {}).get("verdict")
+    if verdict is not None and verdict != "equivalent":
+        raise VerdictFailed(f"the policy in the loop is {verdict} from the same artifact in simulation on {domain}")

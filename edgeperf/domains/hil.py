@@ -1,0 +1,396 @@
+"""Hardware-in-the-loop: the simulator runs here, the policy on the robot's computer behind `edgeperf serve`, and
+each control step crosses the real link.
+
+realtime: steps are released at absolute times at the domain's control rate (release k = start + k x period, as
+`profile --rate` does). At each release the observation is sent; the action counts when it arrives before the
+deadline (default 80% of the period: the rest is the simulator's), and it reaches the simulated robot at the
+moment it arrived after the observation (at physics-substep granularity, as latency in the loop does in
+`validate`). An action not there by the deadline is a miss: the fallback applies (hold the last action, zeros,
+or the env's default action) and its reply, if it comes, is dropped by sequence number and counted as stale.
+lockstep: the simulator waits for every action (the link's latency still applies in simulated time, without
+real-time pressure).
+
+The server gone mid-run (killed, restarted): its replies stop (misses) until it answers again; a restarted server
+does not know this session, so the client repeats the handshake, with backoff, refusing a model whose sha256
+changed. Every such gap is recorded with the episode it hit. With the artifact here too, the same seeds run in
+pure simulation (SIL) and the paired verdict of `validate` compares HIL with SIL.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edgeperf.devices.detect import host_summary
+from edgeperf.domains import base
+from edgeperf.domains.latency import DelayedActions
+from edgeperf.domains.rollout import Episode, PolicySpec, run_pairs
+from edgeperf.errors import BadInput, HardwareMissing
+from edgeperf.profilers.latency import sleep_until
+from edgeperf.profilers.stats import latency_stats
+from edgeperf.results.report import ModelInfo, Report
+from edgeperf.runtime.remote import LinkError, ModelChanged, RemoteSession, SessionLost
+
+MODES = ("realtime", "lockstep")
+FALLBACKS = ("hold", "zero", "default")
+DEADLINE_SHARE = 0.8
+LOCKSTEP_TIMEOUT_S = 10.0
+BACKOFF_S = (0.05, 2.0)  # first and longest wait between handshake attempts while the server is gone
+GAP_S = 1.0  # a run of misses this long is a gap in the link, even without a new handshake
+_now = time.perf_counter_ns
+
+
+class _Measured:
+    """A latency model that is the link's own measurement for the step being delivered (DelayedActions' API)."""
+
+    value_s = 0.0
+
+    def sample(self, rng, n):
+        return np.full(n, self.value_s)
+
+
+@dataclass
+class LinkLog:
+    """What the link did, step by step, over the whole run."""
+
+    rtt_ns: list = field(default_factory=list)
+    server_ns: list = field(default_factory=list)
+    infer_ns: list = field(default_factory=list)
+    network_ns: list = field(default_factory=list)
+    offset_ns: list = field(default_factory=list)
+    start_delay_ns: list = field(default_factory=list)
+    steps: int = 0
+    misses: int = 0
+    streak: int = 0
+    longest_streak: int = 0
+    errors: int = 0
+    gaps: list = field(default_factory=list)  # {"seed", "step", "missed_steps", "seconds", "reconnected"}
+
+    def hit(self, timing) -> None:
+        self.steps += 1
+        self.streak = 0
+        self.rtt_ns.append(timing.rtt_ns)
+        self.server_ns.append(timing.server_ns)
+        self.infer_ns.append(timing.infer_ns)
+        self.network_ns.append(timing.network_ns)
+        self.offset_ns.append(timing.offset_ns)
+
+    def miss(self) -> None:
+        self.steps += 1
+        self.misses += 1
+        self.streak += 1
+        self.longest_streak = max(self.longest_streak, self.streak)
+
+
+class _Link:
+    """The session and its recovery: a lost session is re-handshaken with backoff, never a silent model swap. A
+    run of misses that needed a handshake again, or lasted GAP_S, is a gap in the record."""
+
+    def __init__(self, session: RemoteSession, log: LinkLog, period_s: float):
+        self.s, self.log = session, log
+        self.wait_s, self.next_try = BACKOFF_S[0], 0.0
+        self.streak_from: tuple[int, int, float] | None = None  # (seed, step, time) of the first miss of a run
+        self.down = False  # a handshake is owed (the server forgot this session)
+        self.reconnected = False
+        self.period_s = period_s
+
+    def missed(self, seed: int, step: int) -> None:
+        if self.streak_from is None:
+            self.streak_from = (seed, step, time.perf_counter())
+
+    def recover(self, seed: int, step: int) -> bool:
+        """Try the handshake again when the backoff allows; True when the session is back."""
+        self.missed(seed, step)
+        self.down = True
+        now = time.perf_counter()
+        if now < self.next_try:
+            return False
+        connect_s = self.s.connect_s
+        self.s.connect_s = max(self.period_s, 0.05)  # a short attempt: the loop keeps its schedule
+        try:
+            self.s.reconnect()
+        except ModelChanged:
+            raise
+        except (HardwareMissing, LinkError):
+            self.next_try = now + self.wait_s
+            self.wait_s = min(2 * self.wait_s, BACKOFF_S[1])
+            return False
+        finally:
+            self.s.connect_s = connect_s
+        self.wait_s, self.next_try = BACKOFF_S[0], 0.0
+        self.down, self.reconnected = False, True
+        return True
+
+    def healed(self, seed: int, step: int) -> None:
+        """An action arrived: the run of misses before it, if any, ends here."""
+        if self.streak_from is None:
+            return
+        s0, k0, t0 = self.streak_from
+        seconds = time.perf_counter() - t0
+        if self.reconnected or seconds >= GAP_S:
+            self.log.gaps.append(
+                {
+                    "seed": s0,
+                    "step": k0,
+                    "missed_steps": (step - k0) if seed == s0 else None,
+                    "seconds": seconds,
+                    "reconnected": self.reconnected,
+                }
+            )
+        self.streak_from, self.reconnected = None, False
+
+
+def _fallback_action(env, on_miss: str) -> np.ndarray | None:
+    """What a miss applies: None holds the last action."""
+    space = env.action_space
+    if on_miss == "hold":
+        return None
+    if on_miss == "default" and getattr(env.unwrapped, "default_action", None) is not None:
+        return np.asarray(env.unwrapped.default_action, dtype=np.float32)
+    if on_miss == "default" and np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high)):
+        return ((space.low + space.high) / 2).astype(np.float32)
+    return np.zeros(space.shape, dtype=np.float32)
+
+
+def episode(
+    domain: base.Domain,
+    link: _Link,
+    seed: int,
+    *,
+    mode: str,
+    on_miss: str,
+    deadline_s: float,
+) -> Episode:
+    s, log = link.s, link.log
+    period_ns = round(1e9 / domain.control_hz)
+    env = domain.env(seed)
+    action_name = s.io.outputs[0].name
+    measured = _Measured()
+    try:
+        obs, _ = env.reset(seed=seed)
+        try:
+            s.reset()
+        except SessionLost:
+            link.recover(seed, 0)
+        except LinkError:
+            link.missed(seed, 0)
+        hold = np.zeros(env.action_space.shape, dtype=np.float32)
+        deliver = DelayedActions(env, measured, 1.0 / domain.control_hz, np.random.default_rng(seed), hold)
+        fallback = _fallback_action(env, on_miss)
+        ep = Episode(seed)
+        start = _now() + period_ns
+        while True:
+            release = start + ep.steps * period_ns
+            if mode == "realtime":
+                sleep_until(release)
+                log.start_delay_ns.append(_now() - release)
+            else:
+                release = _now()
+            reply = _exchange(link, obs, seed, ep.steps, release, mode, deadline_s)
+            if reply is not None:
+                link.healed(seed, ep.steps)
+                log.hit(reply.timing)
+                action = np.asarray(reply.outputs[action_name])
+                if not np.all(np.isfinite(action)):
+                    ep.nonfinite = True
+                    ep.failure_reason = f"the policy returned a non-finite action at step {ep.steps}"
+                    break
+                measured.value_s = (reply.timing.t4 - release) / 1e9
+                applied = deliver(action)
+            else:
+                link.missed(seed, ep.steps)
+                log.miss()
+                applied = deliver.miss(fallback)
+            obs, reward, terminated, truncated, info = env.step(applied)
+            ep.ret += float(reward)
+            ep.steps += 1
+            if terminated or truncated:
+                ep.finish(info)
+                break
+    finally:
+        env.close()
+    return ep
+
+
+def _exchange(link: _Link, obs, seed: int, step: int, release: int, mode: str, deadline_s: float):
+    """Send the observation and wait for its action until the deadline; the reply, or None (a miss)."""
+    s = link.s
+    if link.down and not link.recover(seed, step):
+        return None
+    try:
+        seq = s.send(obs)
+    except LinkError:
+        return None
+    wait_until = release + round((deadline_s if mode == "realtime" else LOCKSTEP_TIMEOUT_S) * 1e9)
+    while True:
+        try:
+            reply = s.poll(max(0.0, (wait_until - _now()) / 1e9))
+        except SessionLost:  # the server restarted: a fresh handshake, then this step again
+            s.cancel(seq)
+            return _exchange(link, obs, seed, step, release, mode, deadline_s) if link.recover(seed, step) else None
+        except LinkError:
+            link.log.errors += 1
+            s.cancel(seq)
+            return None
+        if reply is None:
+            s.cancel(seq)
+            return None
+        if reply.seq == seq:
+            return reply
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A HIL run's options, checked before any connection (plan()), then run against a session (run())."""
+
+    domain: base.Domain
+    episodes: int
+    seed: int
+    mode: str
+    on_miss: str
+    deadline_s: float
+    margin: float | None
+    workers: int | None
+    sil_model: str | None
+
+
+def plan(
+    domain_id: str,
+    *,
+    episodes: int = 10,
+    seed: int = 0,
+    mode: str = "realtime",
+    on_miss: str = "hold",
+    deadline_ms: float | None = None,
+    margin: float | None = None,
+    workers: int | None = None,
+    sil_model: str | None = None,
+) -> Plan:
+    """`sil_model`: the same artifact here, for the HIL-against-SIL verdict (else that part is unmeasured)."""
+    from edgeperf.domains.paired import check_options
+
+    check_options(episodes, seed, workers, margin)
+    if mode not in MODES:
+        raise BadInput(f"--mode {mode!r}: choose {' or '.join(MODES)}")
+    if on_miss not in FALLBACKS:
+        raise BadInput(f"--on-miss {on_miss!r}: choose {', '.join(FALLBACKS)}")
+    domain = base.make(domain_id)
+    period_s = 1.0 / domain.control_hz
+    deadline_s = DEADLINE_SHARE * period_s if deadline_ms is None else deadline_ms / 1e3
+    if not (deadline_s > 0 and deadline_s <= period_s):
+        raise BadInput(f"--deadline must be above 0 and at most the period ({period_s * 1e3:g} ms), got {deadline_ms}")
+    return Plan(domain, episodes, seed, mode, on_miss, deadline_s, margin, workers, sil_model)
+
+
+def run(session: RemoteSession, p: Plan) -> Report:
+    """HIL episodes of the policy `session` serves and an `edgeperf.hil/1` report; with `p.sil_model` the same
+    seeds in pure simulation and the paired verdict of validate."""
+    from edgeperf.domains.paired import check_fit_session, compare
+
+    domain, episodes, seed, mode, on_miss = p.domain, p.episodes, p.seed, p.mode, p.on_miss
+    deadline_s, margin, workers, sil_model = p.deadline_s, p.margin, p.workers, p.sil_model
+    period_s = 1.0 / domain.control_hz
+    check_fit_session(domain, session, f"the policy served at {session.address}", "deployed")
+    if sil_model is not None:
+        from edgeperf.results.report import sha256_file
+
+        if sha256_file(sil_model) != session.sha256:
+            raise BadInput(
+                f"{sil_model} is not the model the server serves (sha256 {session.sha256[:12]}): give the same "
+                "artifact for the SIL comparison"
+            )
+    seeds = [seed + k for k in range(episodes)]
+    log = LinkLog()
+    link = _Link(session, log, period_s)
+    late0 = session.stats["late"]
+    t0 = time.perf_counter()
+    hil_eps = [episode(domain, link, k, mode=mode, on_miss=on_miss, deadline_s=deadline_s) for k in seeds]
+    wall = time.perf_counter() - t0
+    if link.streak_from is not None:
+        link.healed(seeds[-1], hil_eps[-1].steps)  # still missing at the end: the gap is part of the record
+    report = Report.new("hil", host_summary())
+    report.model = ModelInfo(
+        path=str(session.path),
+        sha256=session.sha256,
+        format=str(session.server.get("backend")),
+        inputs=[s.to_dict() for s in session.io.inputs],
+        outputs=[s.to_dict() for s in session.io.outputs],
+    )
+    simulated = sum(e.steps for e in hil_eps) * period_s
+    results = {
+        "domain": {"id": domain.id, "control_hz": domain.control_hz, "success_rule": domain.success_rule},
+        "mode": mode,
+        "episodes": episodes,
+        "seeds": [seeds[0], seeds[-1]],
+        "wall_s": wall,
+        "simulated_s": simulated,
+        "link": _link_block(log, session, late0, deadline_s),
+        "server": {k: session.server.get(k) for k in ("backend", "device", "edgeperf", "model", "sha256")},
+        "affected_episodes": sorted({g["seed"] for g in log.gaps}),
+    }
+    if sil_model is None:
+        report.unmeasured["sil"] = "no local copy of the artifact was given (MODEL): HIL is not compared with SIL"
+        from edgeperf.domains import statistics
+
+        eps = hil_eps
+        results["hil"] = statistics.policy_summary(
+            [e.ret for e in eps], [e.success for e in eps], [e.fall for e in eps], [e.metrics for e in eps]
+        )
+    else:
+        sil = [p.deployed for p in run_pairs(domain.id, PolicySpec(str(sil_model)), None, seeds, workers=workers or 1)]
+        summary, verdict, margin = compare(domain, sil, hil_eps, report, margin)
+        results.update({"sil": summary["reference"], "hil": summary["deployed"], "paired": verdict})
+    if log.misses:
+        report.warn(
+            f"{log.misses} of {log.steps} actions missed their deadline ({deadline_s * 1e3:g} ms); longest streak "
+            f"{log.longest_streak}; the fallback ({on_miss}) applied"
+        )
+    if log.gaps:
+        report.warn(f"the link was lost {len(log.gaps)} times; episodes affected: {results['affected_episodes']}")
+    report.config = {
+        "domain": domain.id,
+        "connect": session.address,
+        "mode": mode,
+        "on_miss": on_miss,
+        "deadline_ms": deadline_s * 1e3,
+        "episodes": episodes,
+        "seed": seed,
+        "sil_model": str(sil_model) if sil_model else None,
+    }
+    report.results = results
+    return report
+
+
+def _link_block(log: LinkLog, session: RemoteSession, late0: int, deadline_s: float) -> dict:
+    def us(values) -> dict:
+        stats, _ = latency_stats(np.asarray(values, dtype=np.float64))
+        return stats
+
+    out = {
+        "clock": "perf_counter_ns (each side's own monotonic clock; only differences of one clock are taken)",
+        "deadline_ms": deadline_s * 1e3,
+        "steps": log.steps,
+        "misses": log.misses,
+        "miss_rate": log.misses / log.steps if log.steps else None,
+        "longest_miss_streak": log.longest_streak,
+        "fallback": "each missed step applied the --on-miss fallback",
+        "stale_replies": session.stats["late"] - late0,
+        "errors": log.errors,
+        "reconnects": session.stats["reconnects"],
+        "gaps": log.gaps[:100],
+    }
+    if log.rtt_ns:
+        out["round_trip_us"] = us(log.rtt_ns)
+        out["server_us"] = us(log.server_ns)
+        out["inference_us"] = us(log.infer_ns)
+        out["network_us"] = us(log.network_ns)
+        out["clock_offset_us"] = {
+            "median": float(np.median(log.offset_ns)) / 1e3,
+            "error_bound_us": float(np.median(log.rtt_ns)) / 2e3,
+            "method": "((t2 - t1) + (t3 - t4)) / 2 per exchange (NTP); the error is at most half the round trip",
+        }
+    if log.start_delay_ns:
+        out["loop_start_delay_us"] = us(log.start_delay_ns)
+    return out

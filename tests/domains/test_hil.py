@@ -1,0 +1,129 @@
+"""Hardware in the loop for real: `edgeperf serve` in its own process on 127.0.0.1, `edgeperf hil` driving it
+through a short Pendulum task, in lockstep and in real time, through a faulty link, and across a server killed
+with SIGKILL and restarted."""
+
+import json
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from edgeperf import pipeline
+from edgeperf.exporter.onnx import export
+from edgeperf.runtime.link import Link
+from tests.runtime.test_server import no_strays, serve  # noqa: F401  (a fixture and the server helper)
+
+pytest.importorskip("zmq")
+pytest.importorskip("gymnasium")
+
+PLUGIN = "edgeperf_test_short"
+DOMAIN = f"{PLUGIN}:pendulum-2s"
+SOURCE = """
+import dataclasses
+
+from edgeperf.domains.base import register
+from edgeperf.domains.gym import gym_domain
+
+
+def short(domain_id):
+    # Pendulum for 2 s (40 steps at 20 Hz): a real-time episode that a test can afford
+    return dataclasses.replace(gym_domain("Pendulum-v1"), id=domain_id, options={"max_episode_steps": 40})
+
+
+register("pendulum-2s", "edgeperf_test_short:short")
+"""
+
+
+@pytest.fixture(scope="module")
+def pendulum(tmp_path_factory):
+    d = tmp_path_factory.mktemp("hil")
+    (d / f"{PLUGIN}.py").write_text(textwrap.dedent(SOURCE))
+    sys.path.insert(0, str(d))
+    model = d / "pendulum.onnx"
+    export("reference:gym:Pendulum-v1", model)
+    yield model
+    sys.path.remove(str(d))
+
+
+def test_lockstep_hil_is_equivalent_to_sil(pendulum, cli, tmp_path, no_strays):  # noqa: F811
+    srv = serve(pendulum)
+    try:
+        out = tmp_path / "hil.json"
+        r = cli("hil", pendulum, "--domain", DOMAIN, "--connect", srv.host_port, "--episodes", "3",
+                "--mode", "lockstep", "--json", out)  # fmt: skip
+        assert r.code == 0, r.err
+        rep = json.loads(out.read_text())
+        assert rep["schema"] == "edgeperf.hil/1" and rep["results"]["paired"]["verdict"] == "equivalent"
+        link = rep["results"]["link"]
+        assert link["steps"] == 3 * 40 and link["misses"] == 0 and link["reconnects"] == 0
+        assert 0 < link["inference_us"]["p50"] < link["round_trip_us"]["p50"]
+        assert rep["model"]["sha256"] == rep["results"]["server"]["sha256"]
+    finally:
+        srv.stop()
+
+
+def test_realtime_through_a_faulty_link_completes_and_counts_its_misses(pendulum, no_strays):  # noqa: F811
+    srv = serve(pendulum)
+    # 50 ms +- 30 ms each way and 10% of chunks retransmitted: a 20 Hz loop (50 ms period) misses often
+    link = Link("127.0.0.1:0", srv.host_port, delay_ms=50, jitter_ms=30, loss_pct=10, seed=1)
+    link.start()
+    try:
+        t0 = time.perf_counter()
+        rep = pipeline.hil(link.address, DOMAIN, episodes=2, mode="realtime")
+        wall = time.perf_counter() - t0
+        lk = rep.results["link"]
+        assert lk["steps"] == 80 and lk["misses"] > 10 and lk["longest_miss_streak"] >= 1
+        assert lk["stale_replies"] > 0  # late replies dropped by sequence number
+        assert rep.results["wall_s"] <= 1.5 * rep.results["simulated_s"] + 1.0  # paced, never waiting it out
+        assert wall < 60
+        assert "sil" in rep.unmeasured  # no local model given
+    finally:
+        link.stop()
+        srv.stop()
+
+
+def test_a_server_killed_mid_run_and_restarted_leaves_a_gap_in_the_report(pendulum, no_strays):  # noqa: F811
+    srv = serve(pendulum)
+    bind = srv.host_port
+    result = {}
+
+    def drive():
+        result["report"] = pipeline.hil(bind, DOMAIN, model=pendulum, episodes=3, mode="realtime")
+
+    t = threading.Thread(target=drive)
+    t.start()
+    time.sleep(2.5)  # into the second episode
+    srv.proc.kill()
+    srv.proc.wait(10)
+    time.sleep(0.5)
+    srv = serve(pendulum, bind=bind)
+    try:
+        t.join(60)
+        assert not t.is_alive()
+        rep = result["report"]
+        lk = rep.results["link"]
+        assert lk["reconnects"] >= 1 and lk["gaps"] and lk["misses"] > 0
+        assert lk["gaps"][0]["seconds"] >= 0.4 and lk["gaps"][0]["reconnected"]
+        assert rep.results["affected_episodes"] and rep.results["paired"]["verdict"] in (
+            "equivalent",
+            "different",
+            "inconclusive",
+        )
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["--connect", "127.0.0.1:1"], 3, "no edgeperf server answered"),
+        (["--connect", "nonsense"], 2, "--connect"),
+        ([], 2, "--connect HOST:PORT"),
+        (["--connect", "127.0.0.1:1", "--mode", "fast"], 2, "--mode"),
+    ],
+)
+def test_hil_bad_inputs(bad, args, code, says):
+    r = bad(code, "hil", "--domain", "gym:Pendulum-v1", "--connect-timeout", "0.3", *args)
+    assert says in r.err
