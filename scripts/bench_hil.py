@@ -1,0 +1,108 @@
+"""The HIL bars of issue 11, measured: the bundled trot network served by `edgeperf serve` on loopback and driven by
+`edgeperf hil` in real time at 50 Hz (HIL against SIL), the same through `edgeperf link` with WiFi-like faults, and
+a server killed with SIGKILL mid-run and restarted. Prints the README's table.
+
+    .venv/bin/python scripts/bench_hil.py [--episodes 10] [--fault-episodes 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from edgeperf import pipeline
+from edgeperf.exporter.onnx import export
+from edgeperf.runtime.link import Link
+
+DOMAIN = "quadruped/trot"
+
+
+def serve(model: Path, bind: str = "127.0.0.1:0") -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edgeperf", "serve", str(model), "--bind", bind],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    m = re.search(r" at tcp://(\S+),", proc.stdout.readline())
+    if not m:
+        proc.kill()
+        raise SystemExit(f"serve did not start: {proc.communicate(timeout=10)}")
+    return proc, m.group(1)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+    proc.communicate(timeout=30)
+
+
+def line(name: str, rep) -> str:
+    r, lk = rep.results, rep.results["link"]
+    rtt = lk.get("round_trip_us", {})
+    verdict = r.get("paired", {}).get("verdict", "-")
+    success = f"{100 * r['hil'].get('success_rate', 0):.0f}%" if "success_rate" in r["hil"] else "-"
+    return (
+        f"| {name} | {verdict} | {success} | {rtt.get('p50', float('nan')):.0f} / {rtt.get('p99', float('nan')):.0f} "
+        f"| {lk['misses']} of {lk['steps']} | {lk['stale_replies']} | {lk['reconnects']} / {len(lk['gaps'])} "
+        f"| {r['wall_s'] / r['simulated_s']:.3f} |"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--episodes", type=int, default=10)
+    ap.add_argument("--fault-episodes", type=int, default=3)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        model = Path(tmp) / "trot.onnx"
+        export(f"reference:{DOMAIN}", model)
+        rows = []
+        proc, address = serve(model)
+        try:
+            rep = pipeline.hil(address, DOMAIN, model=model, episodes=a.episodes)
+            rows.append(line(f"loopback, {a.episodes} episodes", rep))
+            link = Link("127.0.0.1:0", address, delay_ms=50, jitter_ms=30, loss_pct=10, seed=0)
+            link.start()
+            try:
+                rep = pipeline.hil(link.address, DOMAIN, model=model, episodes=a.fault_episodes)
+                rows.append(line(f"link 50 +- 30 ms, 10% loss, {a.fault_episodes} episodes", rep))
+            finally:
+                link.stop()
+            out = {}
+            t = threading.Thread(
+                target=lambda: out.setdefault(
+                    "rep", pipeline.hil(address, DOMAIN, model=model, episodes=a.fault_episodes)
+                )
+            )
+            t.start()
+            time.sleep(25)  # into the second episode
+            proc.kill()
+            proc.wait(10)
+            time.sleep(1.0)
+            proc, _ = serve(model, bind=address)
+            t.join()
+            rows.append(
+                line(
+                    f"SIGKILL of the server in episode 2 and a restart 1 s later, {a.fault_episodes} episodes",
+                    out["rep"],
+                )
+            )
+            gaps = out["rep"].results["link"]["gaps"]
+        finally:
+            stop(proc)
+    head = ("run", "HIL vs SIL", "HIL success", "round trip p50 / p99 (us)", "misses", "stale", "reconnects / gaps")
+    print("| " + " | ".join(head) + " | wall / simulated |")
+    print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print(f"gaps of the SIGKILL run: {gaps}")
+
+
+if __name__ == "__main__":
+    main()
