@@ -199,9 +199,47 @@ def hil(
         return loop.run(session, todo)
 
 
+class LocalServer:
+    """`edgeperf serve MODEL` in a child process on loopback (a free port): the demo's robot, and a test's.
+    A context manager; the server is stopped (SIGTERM, then SIGKILL) however the block ends."""
+
+    def __init__(self, model: str | Path, bind: str = "127.0.0.1:0"):
+        import re
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "edgeperf", "serve", str(model), "--bind", bind],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        found = re.search(r" at tcp://(\S+),", self.proc.stdout.readline())  # the banner says where it listens
+        if not found:
+            self.stop()
+            raise _child_error(self.proc.returncode or 2, self.proc.stderr.read() if self.proc.stderr else "")
+        self.address = found.group(1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for f in (self.proc.stdout, self.proc.stderr):
+            if f:
+                f.close()
+
+    def __enter__(self) -> LocalServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
 # -- export -> profile -> validate --------------------------------------------------------------------------------
 
-STAGES = ("export", "profile", "validate")
+STAGES = ("export", "profile", "validate", "hil")
 
 
 @dataclass
@@ -217,12 +255,14 @@ def deploy(
     domain: str,
     duration: float = 20.0,
     episodes: int = 6,
+    hil_episodes: int = 2,
     on_stage: Callable[[str, Report], None] | None = None,
 ) -> Deployment:
     """Export `source` to `out`/policy.onnx with parity on the policy's own rollouts in `domain`, profile it in a
     fresh process in a control loop at the domain's rate on its own observations, and validate it against
-    `source` in paired episodes with the measured latency in the loop. Writes export.json, profile.json and
-    validate.json beside the artifact as each stage ends; `on_stage(stage, report)` after each."""
+    `source` in paired episodes with the measured latency in the loop, then (hil_episodes > 0) serve it from a
+    child process on loopback and drive it in real time (HIL against SIL). Writes export.json, profile.json,
+    validate.json and hil.json beside the artifact as each stage ends; `on_stage(stage, report)` after each."""
     from edgeperf.domains import base
     from edgeperf.domains.latency import LatencyModel
     from edgeperf.domains.paired import check_options
@@ -232,6 +272,12 @@ def deploy(
     # Every argument is checked before the first stage: a mistake never costs an export.
     d = base.make(domain)
     check_options(episodes, 0, None, None)
+    if hil_episodes:
+        from edgeperf.domains import hil as loop
+
+        if hil_episodes < 2:
+            raise BadInput(f"--hil-episodes must be 0 (no HIL stage) or at least 2 (paired), got {hil_episodes}")
+        loop.plan(domain, episodes=hil_episodes)
     if not (duration > 0 and duration < 24 * 3600):
         raise BadInput(f"--duration must be a positive number of seconds (under a day), got {duration}")
     out = Path(out)
@@ -264,4 +310,7 @@ def deploy(
     finish("profile", prof)
     latency = LatencyModel.from_profile(out / "profile.json")
     finish("validate", validate(done.artifact, domain, reference=source, episodes=episodes, latency=latency))
+    if hil_episodes:
+        with LocalServer(done.artifact) as server:
+            finish("hil", hil(server.address, domain, model=done.artifact, episodes=hil_episodes))
     return done

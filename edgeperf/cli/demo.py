@@ -17,13 +17,18 @@ def demo(
         float, typer.Option("--duration", help="Seconds of profiling (20 s at 50 Hz supports p99).")
     ] = 20.0,
     episodes: Annotated[int, typer.Option("--episodes", help="Paired validation episodes.")] = 6,
+    hil_episodes: Annotated[
+        int, typer.Option("--hil-episodes", help="Real-time HIL episodes over loopback (0: no HIL stage).")
+    ] = 2,
 ) -> None:
     """Run the main job end to end on a bundled reference policy.
 
     1. export the domain's reference policy to ONNX fp32, parity checked on the policy's own rollouts; 2.
     profile the artifact in a fresh process, in a control loop at the domain's rate on its own observations;
-    3. validate it against the original in paired episodes with the measured latency in the loop. Writes
-    policy.onnx, export.json, profile.json and validate.json under --out, then a summary.
+    3. validate it against the original in paired episodes with the measured latency in the loop; 4. serve it
+    from a child process on loopback and drive it in real time at the control rate (hardware in the loop,
+    against the same artifact in pure simulation). Writes policy.onnx and a JSON report per stage under --out,
+    then a summary.
     """
     from edgeperf import pipeline
     from edgeperf.cli.common import console
@@ -36,21 +41,26 @@ def demo(
     if not d.reference:
         raise BadInput(f"{domain} has no bundled reference policy to demonstrate; pick another --domain")
     titles = {
-        "export": f"1/3 export {d.reference} -> ONNX fp32, parity on its own rollouts",
-        "profile": f"2/3 profile in a fresh process: a {d.control_hz:g} Hz control loop for {duration:g} s",
-        "validate": f"3/3 validate against the original on {domain}, measured latency in the loop",
+        "export": f"1/4 export {d.reference} -> ONNX fp32, parity on its own rollouts",
+        "profile": f"2/4 profile in a fresh process: a {d.control_hz:g} Hz control loop for {duration:g} s",
+        "validate": f"3/4 validate against the original on {domain}, measured latency in the loop",
+        "hil": f"4/4 hardware in the loop over loopback: {hil_episodes} real-time episodes against edgeperf serve",
     }
-    renderers = {"export": render.export, "profile": render.profile, "validate": render.validate}
+    renderers = {"export": render.export, "profile": render.profile, "validate": render.validate, "hil": render.hil}
+
+    stages = pipeline.STAGES if hil_episodes else pipeline.STAGES[:-1]
 
     def show(stage, report) -> None:
         renderers[stage](report, con)
-        following = pipeline.STAGES[pipeline.STAGES.index(stage) + 1 :]
+        following = stages[stages.index(stage) + 1 :]
         if following:
             con.rule(titles[following[0]])
 
     con.rule(titles["export"])
-    done = pipeline.deploy(d.reference, out, domain=domain, duration=duration, episodes=episodes, on_stage=show)
-    exported, prof, val = (done.reports[s] for s in pipeline.STAGES)
+    done = pipeline.deploy(
+        d.reference, out, domain=domain, duration=duration, episodes=episodes, hil_episodes=hil_episodes, on_stage=show
+    )
+    exported, prof, val = (done.reports[s] for s in pipeline.STAGES[:3])
     parity, lat, dl, v = (
         exported.results["parity"],
         prof.results["latency_us"],
@@ -68,7 +78,30 @@ def demo(
         f"p99.\nWith that latency in the loop, the deployed policy succeeded in "
         f"{100 * v['deployed']['success_rate']:.0f}% of {episodes} episodes (the original: "
         f"{100 * v['reference']['success_rate']:.0f}%); verdict: {v['paired']['verdict']}.\n"
-        f"Reports: {out}/export.json, profile.json, validate.json"
+        + (_hil_summary(done.reports["hil"]) if "hil" in done.reports else "")
+        + f"Reports: {out}/"
+        + ", ".join(f"{s}.json" for s in done.reports)
     )
     if v["paired"]["verdict"] == "different":
         raise VerdictFailed("the deployed policy behaves differently from the original; see validate.json")
+
+
+def _hil_summary(report) -> str:
+    r, link = report.results, report.results["link"]
+    sil, hil = r["sil"], r["hil"]
+    rtt = link.get("round_trip_us")
+    came_back = (
+        f"the actions took {rtt['p50']:.0f} us at the median and {rtt['p99']:.0f} us at p99 to come back"
+        if rtt
+        else "no action came back"
+    )
+    success = (
+        f" (success {100 * hil['success_rate']:.0f}% in the loop, {100 * sil['success_rate']:.0f}% in simulation)"
+        if "success_rate" in hil
+        else ""
+    )
+    return (
+        f"Served from another process over loopback and driven in real time, {came_back} ({link['misses']} of "
+        f"{link['steps']} deadlines missed); the link cost the task "
+        f"{sil['return']['mean'] - hil['return']['mean']:.2f} of return{success}; verdict: {r['paired']['verdict']}.\n"
+    )

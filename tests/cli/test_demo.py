@@ -19,9 +19,22 @@ def _check(out, domain):
 
 
 def test_demo_on_pendulum(cli, tmp_path):
-    r = cli("demo", "--out", tmp_path, "--duration", "0.5", "--domain", "gym:Pendulum-v1", "--episodes", "2")
+    r = cli(
+        "demo",
+        "--out",
+        tmp_path,
+        "--duration",
+        "0.5",
+        "--domain",
+        "gym:Pendulum-v1",
+        "--episodes",
+        "2",
+        "--hil-episodes",
+        "0",
+    )  # fmt: skip  (the HIL stage has its own tests; here it would add 20 s)
     assert r.code == 0, r.err
     _check(tmp_path, "gym:Pendulum-v1")
+    assert not (tmp_path / "hil.json").exists()
     assert "verdict:" in r.out and "deadlines missed" in r.out
 
 
@@ -31,3 +44,6 @@ def test_demo_on_the_quadruped(cli, tmp_path):
     assert r.code == 0, r.err
     val = _check(tmp_path, "quadruped/trot")
     assert val["results"]["paired"]["verdict"] in ("equivalent", "inconclusive")
+    hil = json.loads((tmp_path / "hil.json").read_text())
+    assert hil["results"]["link"]["steps"] == 2 * 1000 and hil["results"]["paired"]["verdict"] != "different"
+    assert "the link cost the task" in r.out
