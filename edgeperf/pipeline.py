@@ -8,6 +8,7 @@ profilers/domains (which never import the exporter).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -175,28 +176,51 @@ def validate(model, domain: str, *, reference: str | None = None, latency=None, 
 
 
 def hil(
-    connect: str,
+    connect: str | None,
     domain: str,
     *,
     model: str | Path | None = None,
+    host: str | None = None,
+    remote_edgeperf: str = "edgeperf",
+    ssh_options=(),
     token_file: str | Path | None = None,
     token: str | bytes | None = None,
     connect_timeout: float = 5.0,
     **kw,
 ) -> Report:
     """HIL episodes against `edgeperf serve` at `connect` (parameters: edgeperf.domains.hil.plan, checked before
-    connecting); `model`, the same artifact here, adds the SIL comparison."""
+    connecting); `model`, the same artifact here, adds the SIL comparison. With `host` instead of `connect`, the
+    model is copied to that device over ssh, served there on its loopback, reached through an ssh tunnel, and the
+    server is stopped at the end, however the run ends."""
+    from edgeperf.devices import remote
     from edgeperf.domains import hil as loop
     from edgeperf.runtime import wire
     from edgeperf.runtime.remote import RemoteSession
 
+    if (connect is None) == (host is None):
+        raise BadInput("give the server with --connect HOST:PORT, or --host USER@ROBOT MODEL to start one there")
+    if host is not None and model is None:
+        raise BadInput("--host copies the model to the robot and serves it there: give the MODEL too")
     todo = loop.plan(domain, sil_model=str(model) if model else None, **kw)
     if model is not None:
         check_model_file(Path(model))
     if token_file is not None:
         token = wire.read_token_file(str(token_file))
-    with RemoteSession.connect(connect, token=token, timeout_s=1.0, connect_s=connect_timeout) as session:
-        return loop.run(session, todo)
+    if connect is not None:
+        wire.parse_address(connect, "--connect")
+    with contextlib.ExitStack() as stack:
+        if host is not None:
+            served = remote.RemoteServer(
+                host, Path(model), edgeperf=remote_edgeperf, options=ssh_options, connect_timeout=connect_timeout
+            )
+            connect = stack.enter_context(served).address
+        session = stack.enter_context(
+            RemoteSession.connect(connect, token=token, timeout_s=1.0, connect_s=connect_timeout)
+        )
+        report = loop.run(session, todo)
+        if host is not None:
+            report.config["host"] = {"host": host, "via": "ssh tunnel to the device's loopback"}
+        return report
 
 
 class LocalServer:

@@ -30,6 +30,17 @@ def hil(
     deadline: Annotated[
         float | None, typer.Option("--deadline", metavar="MS", help="Per step (default: 80% of the period).")
     ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", metavar="SSH_TARGET", help="Copy MODEL to this robot over ssh and serve it there."),
+    ] = None,
+    remote_edgeperf: Annotated[
+        str, typer.Option("--remote-edgeperf", metavar="CMD", help="The edgeperf command on --host.")
+    ] = "edgeperf",
+    ssh_option: Annotated[
+        list[str] | None,
+        typer.Option("--ssh-option", metavar="KEY=VALUE", help="Extra ssh -o option for --host (repeatable)."),
+    ] = None,
     token_file: Annotated[
         Path | None, typer.Option("--token-file", metavar="F", help="The server's shared token (mode 600).")
     ] = None,
@@ -49,15 +60,16 @@ def hil(
 
     if not domain:
         raise BadInput("give the simulated task with --domain ID (e.g. quadruped/trot)")
-    if connect is None:
-        raise BadInput("give the server with --connect HOST:PORT (start it on the robot: edgeperf serve MODEL)")
     io.check_paths({"--json": json_path}, {"the model": model, "--token-file": token_file})
     con = console(json_path)
-    with con.status(f"hardware in the loop: {episodes} episodes of {domain} against {connect}"):
+    with con.status(f"hardware in the loop: {episodes} episodes of {domain} against {connect or host}"):
         report = pipeline.hil(
             connect,
             domain,
             model=model,
+            host=host,
+            remote_edgeperf=remote_edgeperf,
+            ssh_options=ssh_option or [],
             token_file=token_file,
             connect_timeout=connect_timeout,
             episodes=episodes,

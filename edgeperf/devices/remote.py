@@ -108,6 +108,112 @@ def remote_script(edgeperf: str, model_name: str, args: list[str], outputs: dict
     )
 
 
+def serve_script(edgeperf: str, model_name: str) -> str:
+    """The POSIX sh script that serves the model on the device on loopback (a free port) until ssh's stdin ends:
+    the serve's banner (where it listens) goes back on stdout; EOF stops the server and removes the folder."""
+    argv = " ".join(shlex.quote(a) for a in ["serve", model_name, "--bind", "127.0.0.1:0"])
+    return (
+        'd=$(mktemp -d "${TMPDIR:-/tmp}/edgeperf.XXXXXX") || exit 70\n'
+        "trap 'rm -rf \"$d\"' EXIT\n"
+        "trap 'exit 129' HUP INT TERM\n"
+        'cd "$d" && mkdir in && tar -xf - -C in || exit 71\n'
+        "cd in\n"
+        "exec 3<&0\n"
+        f"{edgeperf} {argv} </dev/null 3<&- &\n"
+        "pid=$!\n"
+        "(cat >/dev/null; kill -TERM $pid) <&3 >/dev/null 2>&1 &\n"
+        "watcher=$!\n"
+        "wait $pid\n"
+        "rc=$?\n"
+        "kill $watcher 2>/dev/null\n"
+        "exit $rc\n"
+    )
+
+
+class RemoteServer:
+    """`edgeperf serve` on `host` over ssh, for `edgeperf hil --host`: the model travels on ssh's stdin, the server
+    binds the device's loopback, and a second ssh forwards a local port to it (so no port is opened on the robot's
+    network and no token is needed). stop() (or leaving the with-block, however) closes the first ssh's stdin,
+    which stops the server and removes its folder there, and ends the tunnel."""
+
+    def __init__(self, host: str, model: Path, *, edgeperf: str = "edgeperf", options=(), connect_timeout: float = 10):
+        import select
+        import socket
+        import time
+
+        host = check_host(host)
+        cmd = ssh_command(host, options=options, connect_timeout=connect_timeout)
+        self.host, self.tunnel = host, None
+        self.proc = subprocess.Popen(
+            [*cmd, f"sh -c {shlex.quote(serve_script(edgeperf, Path(model).name))}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            self.proc.stdin.write(_tar(model_files(Path(model))))
+            self.proc.stdin.flush()
+            deadline = time.monotonic() + connect_timeout + 60  # ssh, then opening the model there
+            banner = b""
+            while b"\n" not in banner and time.monotonic() < deadline and self.proc.poll() is None:
+                if select.select([self.proc.stdout], [], [], 0.2)[0]:
+                    banner += self.proc.stdout.read1(4096)
+            found = re.search(rb" at tcp://127\.0\.0\.1:(\d+),", banner)
+            if not found:
+                self._fail(connect_timeout, edgeperf)
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                local = probe.getsockname()[1]
+            forward = ["-N", "-o", "ExitOnForwardFailure=yes", "-L", f"127.0.0.1:{local}:127.0.0.1:{int(found[1])}"]
+            self.tunnel = subprocess.Popen(
+                [*cmd[:-2], *forward, *cmd[-2:]], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )  # fmt: skip
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", local), timeout=0.2).close()
+                    break
+                except OSError:
+                    if self.tunnel.poll() is not None or time.monotonic() > deadline:
+                        said = (
+                            self.tunnel.stderr.read().decode(errors="replace") if self.tunnel.poll() is not None else ""
+                        )
+                        raise ssh_error(host, said or "the ssh tunnel did not open", connect_timeout) from None
+                    time.sleep(0.05)
+            self.address = f"127.0.0.1:{local}"
+        except BaseException:
+            self.stop()
+            raise
+
+    def _fail(self, connect_timeout: float, edgeperf: str):
+        self.stop()
+        stderr = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+        if self.proc.returncode == 255:
+            raise ssh_error(self.host, stderr, connect_timeout)
+        raise remote_error(self.host, self.proc.returncode or 3, stderr, edgeperf)
+
+    def stop(self) -> None:
+        for p in (self.tunnel, self.proc):
+            if p is None or p.poll() is not None:
+                continue
+            if p is self.proc:
+                with contextlib.suppress(OSError):
+                    p.stdin.close()  # EOF: the remote side stops its server and removes its folder
+            else:
+                p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def __enter__(self) -> RemoteServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
 def run_profile(
     host: str,
     model: Path,

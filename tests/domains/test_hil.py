@@ -13,6 +13,7 @@ import pytest
 from edgeperf import pipeline
 from edgeperf.exporter.onnx import export
 from edgeperf.runtime.link import Link
+from tests.devices.test_remote import EDGEPERF, _temp_dirs, sshd  # noqa: F401  (sshd: the private OpenSSH fixture)
 from tests.runtime.test_server import no_strays, serve  # noqa: F401  (a fixture and the server helper)
 
 pytest.importorskip("zmq")
@@ -113,6 +114,27 @@ def test_a_server_killed_mid_run_and_restarted_leaves_a_gap_in_the_report(pendul
         )
     finally:
         srv.stop()
+
+
+def test_hil_host_serves_over_ssh_and_stops_the_server_after(pendulum, sshd, no_strays):  # noqa: F811
+    before = _temp_dirs()
+    rep = pipeline.hil(
+        None, DOMAIN, model=pendulum, host=sshd["host"], remote_edgeperf=EDGEPERF, ssh_options=sshd["options"],
+        episodes=2, mode="lockstep",
+    )  # fmt: skip
+    assert rep.results["paired"]["verdict"] == "equivalent" and rep.results["link"]["steps"] == 80
+    assert rep.config["host"]["host"] == sshd["host"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (_temp_dirs() - before or _serving(pendulum)):
+        time.sleep(0.1)
+    assert not _temp_dirs() - before and not _serving(pendulum)  # the server and its folder are gone there
+
+
+def _serving(model) -> list:
+    import psutil
+
+    return [p for p in psutil.process_iter(["cmdline"]) if "serve" in (p.info["cmdline"] or []) and
+            model.name in " ".join(p.info["cmdline"] or [])]  # fmt: skip
 
 
 @pytest.mark.parametrize(
