@@ -99,22 +99,24 @@ def profile_argv(**kw) -> list[str]:
 
 def profile_fresh(model, **kw) -> Report:
     """`edgeperf profile` in a fresh interpreter; its one-line error, if any, is raised here with its exit code."""
+    from edgeperf.processes import die_with_parent
+
     with tempfile.TemporaryDirectory(prefix="edgeperf-profile-") as tmp:
         out = Path(tmp) / "profile.json"
         cmd = [sys.executable, "-m", "edgeperf", "profile", str(model), *profile_argv(**kw), "--json", str(out)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, preexec_fn=die_with_parent())
         if proc.returncode != 0:
             raise _child_error(proc.returncode, proc.stderr)
         return load_report(out, kind="profile")
 
 
-def _child_error(code: int, stderr: str):
+def _child_error(code: int, stderr: str, what: str = "the profile in a fresh process"):
     from edgeperf.errors import EdgeperfError, HardwareMissing, VerdictFailed
 
-    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    lines = [ln for ln in (stderr or "").splitlines() if ln.strip()]
     said = lines[-1].removeprefix("edgeperf: error: ") if lines else f"exit code {code}"
     cls = {1: VerdictFailed, 2: BadInput, 3: HardwareMissing}.get(code, EdgeperfError)
-    return cls(f"the profile in a fresh process failed: {said}")
+    return cls(f"{what} failed: {said}")
 
 
 @dataclass
@@ -207,7 +209,7 @@ def hil(
     if token_file is not None:
         token = wire.read_token_file(str(token_file))
     if connect is not None:
-        wire.parse_address(connect, "--connect")
+        wire.parse_address(connect, "--connect", listen=False)
     with contextlib.ExitStack() as stack:
         if host is not None:
             served = remote.RemoteServer(
@@ -225,34 +227,38 @@ def hil(
 
 class LocalServer:
     """`edgeperf serve MODEL` in a child process on loopback (a free port): the demo's robot, and a test's.
-    A context manager; the server is stopped (SIGTERM, then SIGKILL) however the block ends."""
+    A context manager; the server is stopped (SIGTERM, then SIGKILL) however the block ends, and dies with
+    this process even when it is killed outright."""
 
     def __init__(self, model: str | Path, bind: str = "127.0.0.1:0"):
         import re
 
+        from edgeperf.processes import die_with_parent
+
+        self._said: str | None = None  # the server's stderr, once it has ended
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "edgeperf", "serve", str(model), "--bind", bind],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=die_with_parent(),
         )
         found = re.search(r" at tcp://(\S+),", self.proc.stdout.readline())  # the banner says where it listens
         if not found:
             self.stop()
-            raise _child_error(self.proc.returncode or 2, self.proc.stderr.read() if self.proc.stderr else "")
+            raise _child_error(self.proc.returncode or 2, self._said, "edgeperf serve")
         self.address = found.group(1)
 
     def stop(self) -> None:
+        if self._said is not None:
+            return
         if self.proc.poll() is None:
             self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for f in (self.proc.stdout, self.proc.stderr):
-            if f:
-                f.close()
+        try:
+            _, self._said = self.proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, self._said = self.proc.communicate()
 
     def __enter__(self) -> LocalServer:
         return self

@@ -8,9 +8,6 @@ a server killed with SIGKILL mid-run and restarted. Prints the README's table.
 from __future__ import annotations
 
 import argparse
-import re
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -23,30 +20,11 @@ from edgeperf.runtime.link import Link
 DOMAIN = "quadruped/trot"
 
 
-def serve(model: Path, bind: str = "127.0.0.1:0") -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "edgeperf", "serve", str(model), "--bind", bind],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    m = re.search(r" at tcp://(\S+),", proc.stdout.readline())
-    if not m:
-        proc.kill()
-        raise SystemExit(f"serve did not start: {proc.communicate(timeout=10)}")
-    return proc, m.group(1)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-    proc.communicate(timeout=30)
-
-
 def line(name: str, rep) -> str:
     r, lk = rep.results, rep.results["link"]
     rtt = lk.get("round_trip_us", {})
-    verdict = r.get("paired", {}).get("verdict", "-")
+    p = r.get("paired")
+    verdict = f"{p['verdict']} ({p['mean_return_difference']:+.2f}, 90% CI [{p['ci90'][0]:+.2f}, {p['ci90'][1]:+.2f}])"
     success = f"{100 * r['hil'].get('success_rate', 0):.0f}%" if "success_rate" in r["hil"] else "-"
     return (
         f"| {name} | {verdict} | {success} | {rtt.get('p50', float('nan')):.0f} / {rtt.get('p99', float('nan')):.0f} "
@@ -64,11 +42,11 @@ def main() -> None:
         model = Path(tmp) / "trot.onnx"
         export(f"reference:{DOMAIN}", model)
         rows = []
-        proc, address = serve(model)
+        server = pipeline.LocalServer(model)
         try:
-            rep = pipeline.hil(address, DOMAIN, model=model, episodes=a.episodes)
+            rep = pipeline.hil(server.address, DOMAIN, model=model, episodes=a.episodes)
             rows.append(line(f"loopback, {a.episodes} episodes", rep))
-            link = Link("127.0.0.1:0", address, delay_ms=50, jitter_ms=30, loss_pct=10, seed=0)
+            link = Link("127.0.0.1:0", server.address, delay_ms=50, jitter_ms=30, loss_pct=10, seed=0)
             link.start()
             try:
                 rep = pipeline.hil(link.address, DOMAIN, model=model, episodes=a.fault_episodes)
@@ -76,6 +54,7 @@ def main() -> None:
             finally:
                 link.stop()
             out = {}
+            address = server.address
             t = threading.Thread(
                 target=lambda: out.setdefault(
                     "rep", pipeline.hil(address, DOMAIN, model=model, episodes=a.fault_episodes)
@@ -83,20 +62,16 @@ def main() -> None:
             )
             t.start()
             time.sleep(25)  # into the second episode
-            proc.kill()
-            proc.wait(10)
+            server.proc.kill()
+            server.stop()
             time.sleep(1.0)
-            proc, _ = serve(model, bind=address)
+            server = pipeline.LocalServer(model, bind=address)
             t.join()
-            rows.append(
-                line(
-                    f"SIGKILL of the server in episode 2 and a restart 1 s later, {a.fault_episodes} episodes",
-                    out["rep"],
-                )
-            )
+            name = f"SIGKILL of the server in episode 2 and a restart 1 s later, {a.fault_episodes} episodes"
+            rows.append(line(name, out["rep"]))
             gaps = out["rep"].results["link"]["gaps"]
         finally:
-            stop(proc)
+            server.stop()
     head = ("run", "HIL vs SIL", "HIL success", "round trip p50 / p99 (us)", "misses", "stale", "reconnects / gaps")
     print("| " + " | ".join(head) + " | wall / simulated |")
     print("|---|---|---|---|---|---|---|---|")

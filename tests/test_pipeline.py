@@ -1,7 +1,9 @@
 """The pipeline: profile here or in a fresh process (the memory a robot would see), the demo's checks before any
 work, and the option list a fresh process or a remote device receives."""
 
+import subprocess
 import sys
+import time
 
 import pytest
 
@@ -50,3 +52,20 @@ def test_demo_checks_its_options_before_any_work(bad, tmp_path, args, says):
     r = bad(2, "demo", "--out", out, *args)
     assert says in r.err
     assert not (out / "policy.onnx").exists() and not (out / "export.json").exists()
+
+
+def test_a_local_server_dies_with_the_process_that_started_it(example_onnx):
+    """SIGKILL of the parent (no handler runs): the kernel ends the server (PR_SET_PDEATHSIG)."""
+    import psutil
+
+    code = f"from edgeperf.pipeline import LocalServer; s = LocalServer({str(example_onnx)!r}); "
+    code += "print(s.proc.pid, flush=True)"
+    parent = subprocess.Popen([sys.executable, "-c", code + "; import time; time.sleep(60)"], stdout=subprocess.PIPE)
+    pid = int(parent.stdout.readline())
+    assert psutil.pid_exists(pid)
+    parent.kill()
+    parent.wait(10)
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the server outlived its parent"
+        time.sleep(0.05)

@@ -21,6 +21,9 @@ def link(
     duration: Annotated[
         float | None, typer.Option("--duration", metavar="S", help="Stop after S seconds (default: a signal).")
     ] = None,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Listen beyond loopback (the server behind it may have no token).")
+    ] = False,
 ) -> None:
     """Forward TCP from --listen to --forward with delay, jitter and loss in both directions, order kept.
 
@@ -33,9 +36,9 @@ def link(
     from edgeperf.errors import BadInput
     from edgeperf.runtime.link import Link
 
-    if duration is not None and not duration > 0:
-        raise BadInput(f"--duration {duration:g}: give seconds > 0")
-    proxy = Link(listen, forward, delay, jitter, loss, seed, rto)
+    if duration is not None and not 0 < duration <= 7 * 86400:
+        raise BadInput(f"--duration {duration:g}: give seconds above 0 and at most a week")
+    proxy = Link(listen, forward, delay, jitter, loss, seed, rto, allow_remote=allow_remote)
     old = {s: signal.signal(s, lambda *_: proxy.stop()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         proxy.start(duration)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from edgeperf.artifact import existing_files
 from edgeperf.errors import BadInput, DependencyMissing, EdgeperfError, HardwareMissing, VerdictFailed
+from edgeperf.processes import die_with_parent
 
 DEFAULT_CONNECT_TIMEOUT_S = 10
 REPORT = "report.json"
@@ -149,10 +150,12 @@ class RemoteServer:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            preexec_fn=die_with_parent(),
         )
         try:
-            self.proc.stdin.write(_tar(model_files(Path(model))))
-            self.proc.stdin.flush()
+            with contextlib.suppress(OSError):  # ssh gone already: its exit code and stderr say why, below
+                self.proc.stdin.write(_tar(model_files(Path(model))))
+                self.proc.stdin.flush()
             deadline = time.monotonic() + connect_timeout + 60  # ssh, then opening the model there
             banner = b""
             while b"\n" not in banner and time.monotonic() < deadline and self.proc.poll() is None:
@@ -167,7 +170,7 @@ class RemoteServer:
             forward = ["-N", "-o", "ExitOnForwardFailure=yes", "-L", f"127.0.0.1:{local}:127.0.0.1:{int(found[1])}"]
             self.tunnel = subprocess.Popen(
                 [*cmd[:-2], *forward, *cmd[-2:]], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+                stderr=subprocess.PIPE, preexec_fn=die_with_parent(),
             )  # fmt: skip
             while True:
                 try:
@@ -251,7 +254,9 @@ def _ssh(host: str, cmd: list[str], payload: bytes, timeout_s: float | None) -> 
 
     Any way out of here but ssh's own end (Ctrl-C, SIGTERM raised as an exception, the timeout) ends ssh, so
     the remote side sees EOF and stops its profile."""
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=die_with_parent()
+    )
     got: dict[str, bytes] = {}
 
     def feed() -> None:

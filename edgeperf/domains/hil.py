@@ -100,6 +100,13 @@ class _Link:
         if self.streak_from is None:
             self.streak_from = (seed, step, time.perf_counter())
 
+    def suspect(self, seed: int, step: int) -> None:
+        """A miss: after GAP_S of them the server may be gone for good, so the next steps try a fresh handshake
+        (a fresh socket also drops what was queued for the old connection)."""
+        self.missed(seed, step)
+        if time.perf_counter() - self.streak_from[2] >= GAP_S:
+            self.down = True
+
     def recover(self, seed: int, step: int) -> bool:
         """Try the handshake again when the backoff allows; True when the session is back."""
         self.missed(seed, step)
@@ -193,9 +200,7 @@ def episode(
                 link.healed(seed, ep.steps)
                 log.hit(reply.timing)
                 action = np.asarray(reply.outputs[action_name])
-                if not np.all(np.isfinite(action)):
-                    ep.nonfinite = True
-                    ep.failure_reason = f"the policy returned a non-finite action at step {ep.steps}"
+                if not ep.accepts(action):
                     break
                 measured.value_s = (reply.timing.t4 - release) / 1e9
                 applied = deliver(action)
@@ -203,11 +208,8 @@ def episode(
                 link.missed(seed, ep.steps)
                 log.miss()
                 applied = deliver.miss(fallback)
-            obs, reward, terminated, truncated, info = env.step(applied)
-            ep.ret += float(reward)
-            ep.steps += 1
-            if terminated or truncated:
-                ep.finish(info)
+            obs, done = ep.step(env, applied)
+            if done:
                 break
     finally:
         env.close()
@@ -217,28 +219,33 @@ def episode(
 def _exchange(link: _Link, obs, seed: int, step: int, release: int, mode: str, deadline_s: float):
     """Send the observation and wait for its action until the deadline; the reply, or None (a miss)."""
     s = link.s
-    if link.down and not link.recover(seed, step):
-        return None
-    try:
-        seq = s.send(obs)
-    except LinkError:
-        return None
     wait_until = release + round((deadline_s if mode == "realtime" else LOCKSTEP_TIMEOUT_S) * 1e9)
-    while True:
+    for _ in range(2):  # a second time only right after a fresh handshake (the server had restarted)
+        if link.down and not link.recover(seed, step):
+            return None
         try:
-            reply = s.poll(max(0.0, (wait_until - _now()) / 1e9))
-        except SessionLost:  # the server restarted: a fresh handshake, then this step again
-            s.cancel(seq)
-            return _exchange(link, obs, seed, step, release, mode, deadline_s) if link.recover(seed, step) else None
-        except LinkError:
-            link.log.errors += 1
-            s.cancel(seq)
+            seq = s.send(obs)
+        except LinkError:  # not connected: the server is gone
+            link.suspect(seed, step)
             return None
-        if reply is None:
-            s.cancel(seq)
-            return None
-        if reply.seq == seq:
-            return reply
+        while True:
+            try:
+                reply = s.poll(max(0.0, (wait_until - _now()) / 1e9))
+            except SessionLost:
+                s.cancel(seq)
+                link.down = True
+                break
+            except LinkError:
+                link.log.errors += 1
+                s.cancel(seq)
+                return None
+            if reply is None:
+                s.cancel(seq)
+                link.suspect(seed, step)
+                return None
+            if reply.seq == seq:
+                return reply
+    return None
 
 
 @dataclass(frozen=True)
@@ -276,6 +283,8 @@ def plan(
         raise BadInput(f"--mode {mode!r}: choose {' or '.join(MODES)}")
     if on_miss not in FALLBACKS:
         raise BadInput(f"--on-miss {on_miss!r}: choose {', '.join(FALLBACKS)}")
+    if mode == "lockstep" and deadline_ms is not None:
+        raise BadInput("--deadline applies to --mode realtime: lockstep waits for every action")
     domain = base.make(domain_id)
     period_s = 1.0 / domain.control_hz
     deadline_s = DEADLINE_SHARE * period_s if deadline_ms is None else deadline_ms / 1e3
@@ -292,7 +301,7 @@ def run(session: RemoteSession, p: Plan) -> Report:
     domain, episodes, seed, mode, on_miss = p.domain, p.episodes, p.seed, p.mode, p.on_miss
     deadline_s, margin, workers, sil_model = p.deadline_s, p.margin, p.workers, p.sil_model
     period_s = 1.0 / domain.control_hz
-    check_fit_session(domain, session, f"the policy served at {session.address}", "deployed")
+    check_fit_session(domain, session, f"served at {session.address}", "deployed")
     if sil_model is not None:
         from edgeperf.results.report import sha256_file
 

@@ -49,6 +49,23 @@ class Episode:
     failure_reason: str = ""
     metrics: dict = field(default_factory=dict)
 
+    def accepts(self, action: np.ndarray) -> bool:
+        """False (and the episode failed) for a non-finite action: no robot is given NaN."""
+        if np.all(np.isfinite(action)):
+            return True
+        self.nonfinite = True
+        self.failure_reason = f"the policy returned a non-finite action at step {self.steps}"
+        return False
+
+    def step(self, env, applied: np.ndarray):
+        """One control step with what the robot receives; returns (observation, episode over)."""
+        obs, reward, terminated, truncated, info = env.step(applied)
+        self.ret += float(reward)
+        self.steps += 1
+        if terminated or truncated:
+            self.finish(info)
+        return obs, terminated or truncated
+
     def finish(self, info: dict) -> None:
         """The outcome the env reported on its final step (the contract in domains/base.py)."""
         self.success_reported = "success" in info
@@ -95,15 +112,10 @@ def episode(
                 diffs.append(float(np.max(np.abs(np.asarray(shadow.run(obs), np.float64) - action))))
             if record:
                 trajectory.append(np.array(obs, dtype=np.float64, copy=True))
-            if not np.all(np.isfinite(action)):
-                ep.nonfinite = True
-                ep.failure_reason = f"the policy returned a non-finite action at step {ep.steps}"
+            if not ep.accepts(action):
                 break
-            obs, reward, terminated, truncated, info = env.step(deliver(action))
-            ep.ret += float(reward)
-            ep.steps += 1
-            if terminated or truncated:
-                ep.finish(info)
+            obs, done = ep.step(env, deliver(action))
+            if done:
                 break
     finally:
         env.close()

@@ -20,6 +20,7 @@ import sys
 import time
 
 from edgeperf.errors import BadInput
+from edgeperf.processes import die_with_parent
 from edgeperf.results.report import Report
 
 SCHEMA = "edgeperf.measure/1"
@@ -126,20 +127,6 @@ def _check_runnable(cmd: str) -> None:
     raise _cannot_run(cmd, FileNotFoundError(errno.ENOENT, "No such file or directory"))
 
 
-def _die_with_parent(parent: int):
-    """preexec_fn: SIGKILL for the child when edgeperf dies (the flag survives exec)."""
-    import ctypes
-
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork, not in the child
-
-    def preexec() -> None:
-        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:  # edgeperf died before the call
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return preexec
-
-
 def _end_group(child: subprocess.Popen, sig: int) -> None:
     """Pass edgeperf's SIGINT/SIGTERM to the command's group, then SIGKILL what is left after GRACE_S."""
     with contextlib.suppress(ProcessLookupError):
@@ -201,10 +188,10 @@ def measure_command(
 def _run(command, stdout, meter, tree, report, watchdog, power_rate_hz) -> Report:
     with meter:
         # The child only calls prctl (looked up before the fork): no lock another thread could hold.
-        preexec = _die_with_parent(os.getpid())
+        preexec = die_with_parent()
         t0 = time.perf_counter_ns()
         try:
-            child = subprocess.Popen(command, stdout=stdout, process_group=0, preexec_fn=preexec)  # noqa: PLW1509
+            child = subprocess.Popen(command, stdout=stdout, process_group=0, preexec_fn=preexec)
         except OSError as exc:
             raise _cannot_run(command[0], exc) from None
         with contextlib.suppress(OSError):

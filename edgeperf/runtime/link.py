@@ -56,9 +56,17 @@ class Link:
         loss_pct: float = 0.0,
         seed: int = 0,
         rto_ms: float = 200.0,
+        allow_remote: bool = False,
     ):
         self.listen = wire.parse_address(listen, "--listen")
-        self.forward = wire.parse_address(forward, "--forward")
+        if not wire.is_loopback(self.listen[0]) and not allow_remote:
+            # The server behind a link may have no token (it is on loopback): a link beyond loopback would hand
+            # the robot's policy to the network.
+            raise BadInput(
+                f"--listen {listen}: a link listens on loopback unless --allow-remote says otherwise (the server "
+                "behind it may have no token: bind the server itself with --token-file instead)"
+            )
+        self.forward = wire.parse_address(forward, "--forward", listen=False)
         for name, v in (("--delay", delay_ms), ("--jitter", jitter_ms), ("--rto", rto_ms)):
             if not 0 <= v <= 60_000:
                 raise BadInput(f"{name} {v:g}: give milliseconds between 0 and 60000")

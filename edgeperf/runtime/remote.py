@@ -44,6 +44,7 @@ from edgeperf.runtime import wire
 from edgeperf.runtime.server import zmq
 from edgeperf.runtime.session import IOSpec, Session, TensorSpec
 
+MAX_TIMEOUT_S = 3600.0
 MAX_PENDING = 4096  # requests awaited at once; older ones are forgotten (their replies count as late)
 
 
@@ -117,11 +118,14 @@ class RemoteSession(Session):
     backend = "remote"
 
     def __init__(self, address: str, token: str | bytes | None = None, timeout_s: float = 1.0, connect_s: float = 5.0):
-        host, port = wire.parse_address(address, "--connect")
+        host, port = wire.parse_address(address, "--connect", listen=False)
         self.address = wire.endpoint(host, port)
         self.token = wire.as_token(token)
-        if not timeout_s > 0 or not connect_s > 0:
-            raise BadInput(f"timeouts must be > 0 s (got timeout_s={timeout_s}, connect_s={connect_s})")
+        if not (0 < timeout_s <= MAX_TIMEOUT_S and 0 < connect_s <= MAX_TIMEOUT_S):
+            raise BadInput(
+                f"timeouts must be above 0 and at most {MAX_TIMEOUT_S:g} s (got timeout_s={timeout_s}, "
+                f"--connect-timeout {connect_s})"
+            )
         self.timeout_s, self.connect_s = timeout_s, connect_s
         self._ipv6 = ":" in host
         self._ctx = zmq().Context()
@@ -151,17 +155,32 @@ class RemoteSession(Session):
         self._sock = self._ctx.socket(z.DEALER)
         self._sock.linger = 0
         self._sock.setsockopt(z.MAXMSGSIZE, wire.MAX_FRAME)
+        # Queue only to a live connection: with the server gone a send fails at once (a miss), instead of
+        # piling up requests until the high-water mark blocks the caller, and stale requests never reach a
+        # restarted server.
+        self._sock.setsockopt(z.IMMEDIATE, 1)
         if self._ipv6:
             self._sock.ipv6 = True
-        self._sock.connect(self.address)
+        try:
+            self._sock.connect(self.address)
+        except z.ZMQError as exc:
+            self._sock.close(0)
+            self._sock = None
+            raise BadInput(f"--connect {self.address.removeprefix('tcp://')}: {exc}") from None
         self._pending.clear()
         self._single: set[int] = set()  # pending requests sent without a batch axis
         self._session = 0
 
     def _handshake(self) -> None:
         self._open_socket()
-        seq = self._send_frame(wire.HELLO, wire.json_body({"protocol": wire.PROTOCOL, "edgeperf": __version__}))
+        hello = wire.json_body({"protocol": wire.PROTOCOL, "edgeperf": __version__})
         try:
+            seq = self._send_frame(wire.HELLO, hello, wait_s=self.connect_s)  # the connection may still be opening
+        except LinkTimeout:
+            seq = None
+        try:
+            if seq is None:
+                raise LinkTimeout("not connected")
             f = self._await(seq, self.connect_s)
         except LinkTimeout:
             self.close()
@@ -256,13 +275,13 @@ class RemoteSession(Session):
         return self._call(prepared, True).outputs[self.io.outputs[0].name]
 
     def reset(self) -> None:
-        seq = self._send_frame(wire.RESET, b"")
+        seq = self._send_frame(wire.RESET, b"", wait_s=self.timeout_s)
         self._await(seq, self.timeout_s)
 
     def server_stats(self) -> dict:
         """The server's counters: requests, sessions, errors, dropped {malformed, oversized, unauthenticated,
         replayed}, disconnects."""
-        return self._await(self._send_frame(wire.STATS, b""), self.timeout_s).json()
+        return self._await(self._send_frame(wire.STATS, b"", wait_s=self.timeout_s), self.timeout_s).json()
 
     def close(self) -> None:
         if self._sock is not None:
@@ -287,13 +306,21 @@ class RemoteSession(Session):
         self._seq += 1
         return self._seq
 
-    def _send_frame(self, mtype: int, body: bytes, flags: int = 0) -> int:
+    def _send_frame(self, mtype: int, body: bytes, flags: int = 0, wait_s: float = 0.0) -> int:
+        """Send at once, or within wait_s for a connection (the socket queues to live connections only); an
+        inference never waits: not connected now is a miss now."""
         if self._sock is None:
             raise LinkError(f"the session with {self.address} is closed")
         seq = self._next()
         t1 = time.perf_counter_ns()
         frame = wire.Frame(mtype, seq, self._session, flags, t_client_send=t1, body=body)
-        self._sock.send(wire.encode(frame, self.token), copy=len(body) < 65536)
+        try:
+            if wait_s > 0 and not self._sock.poll(max(1, int(wait_s * 1e3)), zmq().POLLOUT):
+                raise zmq().Again()
+            self._sock.send(wire.encode(frame, self.token), zmq().NOBLOCK, copy=len(body) < 65536)
+        except zmq().Again:
+            self.stats["timeouts"] += 1
+            raise LinkTimeout(f"{self.address} is not connected (nothing can be sent to it now)") from None
         self._pending[seq] = t1
         while len(self._pending) > MAX_PENDING:
             self._single.discard(self._pending.popitem(last=False)[0])

@@ -210,6 +210,9 @@ class Server:
         except wire.FrameError as exc:
             self.stats.dropped[exc.kind] += 1
             return None
+        except Exception:  # a frame no check foresaw must cost the frame, never the server
+            self.stats.dropped["malformed"] += 1
+            return None
 
     def _answer(self, f: wire.Frame, t_recv: int, peer: bytes = b"") -> bytes | None:
         if f.version != wire.PROTOCOL:

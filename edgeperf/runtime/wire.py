@@ -47,6 +47,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import os
 import struct
 from dataclasses import dataclass, field
@@ -127,7 +128,7 @@ class Frame:
             return {}
         try:
             doc = json.loads(bytes(self.body).decode())
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # "[[[[..." nests past the stack
             raise FrameError(f"{TYPES.get(self.type, self.type)} body is not JSON: {exc}") from None
         if not isinstance(doc, dict):
             raise FrameError(f"{TYPES.get(self.type, self.type)} body is not a JSON object")
@@ -224,13 +225,14 @@ def decode_arrays(body) -> dict[str, np.ndarray]:
             if code not in DTYPES:
                 raise FrameError(f"array '{name}' has unknown dtype code {code}")
             dtype = np.dtype(DTYPES[code])
-            if nbytes != dtype.itemsize * int(np.prod(shape, dtype=np.int64)) or pos + nbytes > len(body):
+            # math.prod: exact in Python ints (np.prod in int64 wraps, so (65536,)*4 would "fit" 0 bytes)
+            if nbytes != dtype.itemsize * math.prod(shape) or pos + nbytes > len(body):
                 raise FrameError(f"array '{name}' of shape {list(shape)} does not fit its {nbytes} bytes")
             if name in out:
                 raise FrameError(f"array '{name}' appears twice")
             out[name] = np.frombuffer(body, dtype, nbytes // dtype.itemsize, pos).reshape(shape)
             pos += nbytes
-    except (struct.error, IndexError, UnicodeDecodeError) as exc:
+    except (struct.error, IndexError, UnicodeDecodeError, ValueError) as exc:
         raise FrameError(f"array block is truncated or malformed ({exc})") from None
     if pos != len(body):
         raise FrameError(f"{len(body) - pos} stray bytes after the arrays")
@@ -276,8 +278,10 @@ def as_token(token: str | bytes | None) -> bytes | None:
     return token
 
 
-def parse_address(text: str, option: str = "--bind", default_host: str = "127.0.0.1") -> tuple[str, int]:
-    """'HOST:PORT', 'tcp://HOST:PORT', '[::1]:PORT' or 'PORT' -> (host, port); port 0 picks a free one."""
+def parse_address(
+    text: str, option: str = "--bind", default_host: str = "127.0.0.1", *, listen: bool = True
+) -> tuple[str, int]:
+    """'HOST:PORT', 'tcp://HOST:PORT', '[::1]:PORT' or 'PORT' -> (host, port); port 0 (a free one) only to listen."""
     raw = text.strip()
     if raw.startswith("tcp://"):
         raw = raw[len("tcp://") :]
@@ -289,7 +293,7 @@ def parse_address(text: str, option: str = "--bind", default_host: str = "127.0.
         number = int(port)
     except ValueError:
         number = -1
-    if not 0 <= number <= 65535 or any(c in host for c in "/ \t*"):
+    if not (0 if listen else 1) <= number <= 65535 or any(c in host for c in "/ \t*,;"):
         raise BadInput(f"{option} {text!r} is not an address; write HOST:PORT, e.g. 127.0.0.1:7007")
     return host, number
 

@@ -102,6 +102,9 @@ def test_serve_port_in_use_in_a_fresh_process(bad_proc, example_onnx, busy_port)
         (["--listen", "127.0.0.1:0", "--forward", "127.0.0.1:7007", "--rto", "1e9"], "--rto 1e+09"),
         (["--listen", "127.0.0.1:0", "--forward", "127.0.0.1:7007", "--duration", "0"], "--duration 0"),
         (["--forward", "127.0.0.1:7007"], "Missing option '--listen'"),
+        (["--listen", "0.0.0.0:0", "--forward", "127.0.0.1:7007"], "listens on loopback unless --allow-remote"),
+        (["--listen", "127.0.0.1:0", "--forward", "127.0.0.1:0"], "--forward '127.0.0.1:0' is not an address"),
+        (["--listen", "127.0.0.1:0", "--forward", "127.0.0.1:7007", "--duration", "1e20"], "at most a week"),
     ],
 )
 def test_link_arguments(bad, args, words):

@@ -116,6 +116,20 @@ def test_a_server_killed_mid_run_and_restarted_leaves_a_gap_in_the_report(pendul
         srv.stop()
 
 
+def test_a_server_that_never_comes_back_costs_misses_not_a_hang(pendulum, no_strays):  # noqa: F811
+    srv = serve(pendulum)
+    threading.Timer(1.0, srv.proc.kill).start()
+    t0 = time.perf_counter()
+    try:
+        rep = pipeline.hil(srv.host_port, DOMAIN, episodes=2, mode="realtime")
+    finally:
+        srv.stop()
+    lk = rep.results["link"]
+    assert lk["misses"] >= 50 and lk["steps"] == 80  # every step after the kill
+    assert lk["gaps"] and not lk["gaps"][-1]["reconnected"]  # still down when the run ended
+    assert time.perf_counter() - t0 < 2 * rep.results["simulated_s"] + 5  # paced, never stuck on a send
+
+
 def test_hil_host_serves_over_ssh_and_stops_the_server_after(pendulum, sshd, no_strays):  # noqa: F811
     before = _temp_dirs()
     rep = pipeline.hil(
@@ -144,6 +158,12 @@ def _serving(model) -> list:
         (["--connect", "nonsense"], 2, "--connect"),
         ([], 2, "--connect HOST:PORT"),
         (["--connect", "127.0.0.1:1", "--mode", "fast"], 2, "--mode"),
+        (["--connect", "127.0.0.1:0"], 2, "is not an address"),
+        (["--connect", "a,b:7007"], 2, "is not an address"),
+        (["--connect", "127.0.0.1:1", "--connect-timeout", "1e20"], 2, "at most 3600"),
+        (["--connect", "127.0.0.1:1", "--mode", "lockstep", "--deadline", "5"], 2, "--deadline"),
+        (["--connect", "127.0.0.1:1", "--host", "me@robot"], 2, "--connect HOST:PORT, or --host"),
+        (["--host", "nobody@127.0.0.1", "--ssh-option", "Port=2"], 2, "give the MODEL too"),
     ],
 )
 def test_hil_bad_inputs(bad, args, code, says):

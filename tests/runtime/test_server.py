@@ -262,6 +262,40 @@ def test_hostile_frames_are_dropped_and_counted_and_the_server_keeps_serving(ser
     s.close()
 
 
+def test_bodies_mutated_under_a_valid_session_never_crash_the_server(server, example_onnx):
+    """Frames that pass the header and session checks and carry lying bodies: a shape whose element count wraps
+    in int64 ((65536,) * 4 "fits" 0 bytes), JSON nested past the interpreter's stack, random body bytes."""
+    s = raw(server.address)
+    s.send(wire.encode(wire.Frame(wire.HELLO, 1, body=b'{"protocol":1}')))
+    session = recv(s).session
+    good = bytearray(wire.encode_arrays({"obs": np.zeros((1, 48), np.float32)}))
+    wrap = (1).to_bytes(2, "little") + b"\x03obs" + bytes([1, 4]) + (65536).to_bytes(4, "little") * 4 + bytes(4)
+    bodies = [wrap, b"[" * 200_000 + b"]" * 200_000]
+    rng = random.Random(0)
+    for _ in range(2000):
+        b = bytearray(good)
+        for _ in range(rng.randrange(1, 5)):
+            b[rng.randrange(len(b))] = rng.getrandbits(8)
+        bodies.append(bytes(b))
+    for seq, body in enumerate(bodies, start=2):
+        kind = wire.HELLO if body.startswith(b"[") else wire.INFER
+        s.send(wire.encode(wire.Frame(kind, seq, session, body=body)))
+        if seq % 200 == 0:
+            while s.poll(0):
+                s.recv()
+    s.send(wire.encode(wire.Frame(wire.STATS, len(bodies) + 2, session)))  # answered after every frame above
+    assert recv(s, timeout_ms=60_000) is not None and server.proc.poll() is None, server.stop()
+    local = Session.open(example_onnx)
+    with RemoteSession.connect(server.host_port, timeout_s=30) as r:
+        deadline = time.monotonic() + 60
+        while r.server_stats()["frames"] < len(bodies) + 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        o = obs_of(r)
+        np.testing.assert_array_equal(r.run(o), local.run(o))
+    assert server.proc.poll() is None, server.stop()
+    s.close()
+
+
 @pytest.mark.slow
 def test_100k_hostile_frames_no_crash_no_growth(server, example_onnx):
     proc = psutil.Process(server.proc.pid)

@@ -1,0 +1,27 @@
+"""Children that never outlive edgeperf: a preexec_fn asking the kernel to SIGKILL the child when its parent
+dies (PR_SET_PDEATHSIG, which covers a SIGKILL of edgeperf that no handler sees). Linux only; elsewhere the
+children end with their pipes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+
+def die_with_parent():
+    """A preexec_fn for subprocess.Popen (None where prctl does not exist). The child only calls prctl (looked up
+    here, before the fork): no lock another thread could hold."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG; the flag survives exec
+        if os.getppid() != parent:  # edgeperf died before the call
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
