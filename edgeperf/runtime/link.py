@@ -25,6 +25,9 @@ from edgeperf.errors import BadInput
 from edgeperf.runtime import wire
 
 CHUNK = 65536
+# Chunks in flight per direction: past this the reader waits (TCP's own flow control pushes back on the sender),
+# as a real link's buffer would, instead of the proxy's memory growing with --delay x throughput.
+MAX_IN_FLIGHT = 256
 
 
 @dataclass
@@ -97,7 +100,7 @@ class Link:
         return max(0.0, d)
 
     async def _pump(self, reader, writer, direction: str) -> None:
-        queue: asyncio.Queue = asyncio.Queue()
+        queue: asyncio.Queue = asyncio.Queue(MAX_IN_FLIGHT)
 
         async def release():
             while True:
@@ -117,8 +120,8 @@ class Link:
                 last = max(last, time.monotonic() + self._draw())  # monotone: order kept
                 self.stats.chunks[direction] += 1
                 self.stats.bytes[direction] += len(data)
-                queue.put_nowait((last, data))
-            queue.put_nowait((last, None))
+                await queue.put((last, data))
+            await queue.put((last, None))
             await sender
         except (ConnectionError, OSError):
             pass
@@ -133,7 +136,9 @@ class Link:
         except OSError:
             writer.close()
             return
-        await asyncio.gather(self._pump(reader, up_w, "up"), self._pump(up_r, writer, "down"))
+        # The link stopping cancels this; asyncio would otherwise log the cancelled connection as an error.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(self._pump(reader, up_w, "up"), self._pump(up_r, writer, "down"))
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
