@@ -33,6 +33,12 @@ def line(name: str, rep) -> str:
     )
 
 
+def _breakdown(mode: str, rep) -> str:
+    lk = rep.results["link"]
+    parts = (("round trip", "round_trip_us"), ("server", "server_us"), ("inference", "inference_us"))
+    return f"{mode}: " + ", ".join(f"{name} p50 {lk[key]['p50']:.0f} us" for name, key in parts)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--episodes", type=int, default=10)
@@ -46,6 +52,10 @@ def main() -> None:
         try:
             rep = pipeline.hil(server.address, DOMAIN, model=model, episodes=a.episodes)
             rows.append(line(f"loopback, {a.episodes} episodes", rep))
+            breakdown = _breakdown("realtime", rep)
+            rep = pipeline.hil(server.address, DOMAIN, model=model, episodes=a.episodes, mode="lockstep")
+            rows.append(line(f"loopback, lockstep, {a.episodes} episodes", rep))
+            breakdown += "\n" + _breakdown("lockstep", rep)
             link = Link("127.0.0.1:0", server.address, delay_ms=50, jitter_ms=30, loss_pct=10, seed=0)
             link.start()
             try:
@@ -77,6 +87,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print(f"gaps of the SIGKILL run: {gaps}")
+    print(breakdown)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,6 @@ def _hil_summary(report) -> str:
     )
     return (
         f"Served from another process over loopback and driven in real time, {came_back} ({link['misses']} of "
-        f"{link['steps']} deadlines missed); the link cost the task "
-        f"{sil['return']['mean'] - hil['return']['mean']:.2f} of return{success}; verdict: {r['paired']['verdict']}.\n"
+        f"{link['steps']} deadlines missed); with the link in the loop the task's return moved by "
+        f"{hil['return']['mean'] - sil['return']['mean']:+.2f}{success}; verdict: {r['paired']['verdict']}.\n"
     )

@@ -46,4 +46,4 @@ def test_demo_on_the_quadruped(cli, tmp_path):
     assert val["results"]["paired"]["verdict"] in ("equivalent", "inconclusive")
     hil = json.loads((tmp_path / "hil.json").read_text())
     assert hil["results"]["link"]["steps"] == 2 * 1000 and hil["results"]["paired"]["verdict"] != "different"
-    assert "the link cost the task" in r.out
+    assert "with the link in the loop the task" in r.out
