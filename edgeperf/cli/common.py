@@ -60,6 +60,20 @@ def power_mode(power: str, no_power: bool) -> str:
     return "off"
 
 
+# The --host options `profile` and `hil` share: ssh to the device, the system's OpenSSH and its config.
+RemoteEdgeperfOpt = Annotated[
+    str, typer.Option("--remote-edgeperf", metavar="CMD", help="The edgeperf command on --host.")
+]
+SshOptionOpt = Annotated[
+    list[str] | None,
+    typer.Option("--ssh-option", metavar="KEY=VALUE", help="Extra ssh -o option for --host (repeatable)."),
+]
+
+
+def host_option(what: str):
+    return Annotated[str | None, typer.Option("--host", metavar="SSH_TARGET", help=what)]
+
+
 def console(json_path: str | None = None):
     """Tables go to stdout, unless stdout carries the JSON report: then they go to stderr."""
     from rich.console import Console

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import JsonOut, console, write_report
+from edgeperf.cli.common import JsonOut, RemoteEdgeperfOpt, SshOptionOpt, console, host_option, write_report
 
 
 def hil(
@@ -30,17 +30,9 @@ def hil(
     deadline: Annotated[
         float | None, typer.Option("--deadline", metavar="MS", help="Per step (default: 80% of the period).")
     ] = None,
-    host: Annotated[
-        str | None,
-        typer.Option("--host", metavar="SSH_TARGET", help="Copy MODEL to this robot over ssh and serve it there."),
-    ] = None,
-    remote_edgeperf: Annotated[
-        str, typer.Option("--remote-edgeperf", metavar="CMD", help="The edgeperf command on --host.")
-    ] = "edgeperf",
-    ssh_option: Annotated[
-        list[str] | None,
-        typer.Option("--ssh-option", metavar="KEY=VALUE", help="Extra ssh -o option for --host (repeatable)."),
-    ] = None,
+    host: host_option("Copy MODEL to this robot over ssh and serve it there.") = None,
+    remote_edgeperf: RemoteEdgeperfOpt = "edgeperf",
+    ssh_option: SshOptionOpt = None,
     token_file: Annotated[
         Path | None, typer.Option("--token-file", metavar="F", help="The server's shared token (mode 600).")
     ] = None,

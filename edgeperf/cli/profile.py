@@ -8,7 +8,19 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import IdleOpt, JsonOut, NoPowerOpt, PowerOpt, PowerRateOpt, console, power_mode, write_report
+from edgeperf.cli.common import (
+    IdleOpt,
+    JsonOut,
+    NoPowerOpt,
+    PowerOpt,
+    PowerRateOpt,
+    RemoteEdgeperfOpt,
+    SshOptionOpt,
+    console,
+    host_option,
+    power_mode,
+    write_report,
+)
 
 
 def profile(
@@ -49,17 +61,9 @@ def profile(
     no_power: NoPowerOpt = False,
     power_rate: PowerRateOpt = 10.0,
     idle: IdleOpt = 2.0,
-    host: Annotated[
-        str | None,
-        typer.Option("--host", metavar="SSH_TARGET", help="Profile on this device over ssh: user@robot or an alias."),
-    ] = None,
-    remote_edgeperf: Annotated[
-        str, typer.Option("--remote-edgeperf", metavar="CMD", help="The edgeperf command on --host.")
-    ] = "edgeperf",
-    ssh_option: Annotated[
-        list[str] | None,
-        typer.Option("--ssh-option", metavar="KEY=VALUE", help="Extra ssh -o option for --host (repeatable)."),
-    ] = None,
+    host: host_option("Profile on this device over ssh: user@robot or an alias.") = None,
+    remote_edgeperf: RemoteEdgeperfOpt = "edgeperf",
+    ssh_option: SshOptionOpt = None,
     connect_timeout: Annotated[
         float, typer.Option("--connect-timeout", metavar="S", help="ssh connect and handshake timeout.")
     ] = 10.0,
