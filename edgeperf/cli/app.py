@@ -6,10 +6,12 @@ its traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import threading
+import time
 from typing import Annotated
 
 import typer
@@ -69,41 +71,40 @@ class Terminated(BaseException):
     A BaseException, like KeyboardInterrupt, so no `except Exception` swallows it."""
 
 
-_SIGTERM = {"raised": False}
+# The signal whose exception has not reached the boundary yet (None: none pending).
+_PENDING: dict = {"signal": None}
+# An exception a signal raised can be lost before it reaches the boundary: raised inside a finalizer (swallowed
+# as "Exception ignored in"), or set while a C extension runs and cleared there. Then the signal is sent again,
+# at most RESENDS times, RESEND_S apart, until the boundary has caught one.
+RESENDS, RESEND_S = 3, 2.0
 
 
-def _on_sigterm(signum, frame):
-    if _SIGTERM["raised"]:
-        return  # once: a second SIGTERM must not cut the cleanup short
-    _SIGTERM["raised"] = True
-    raise Terminated
+def _on_signal(signum, frame):
+    if _PENDING["signal"] is None:
+        _PENDING["signal"] = signum
+        threading.Thread(target=_resend, args=(signum,), daemon=True).start()
+    raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
 
 
-def _unraisable(hook):
-    """sys.unraisablehook: a Terminated raised while a finalizer (__del__, a weakref callback) ran is swallowed
-    there ("Exception ignored in"), and edgeperf would run on. Signal again, to raise it where it counts."""
-
-    def on_unraisable(unraisable) -> None:
-        if unraisable.exc_type is Terminated:
-            _SIGTERM["raised"] = False
-            os.kill(os.getpid(), signal.SIGTERM)
+def _resend(signum: int) -> None:
+    for _ in range(RESENDS):
+        time.sleep(RESEND_S)
+        if _PENDING["signal"] is None:
             return
-        hook(unraisable)
-
-    return on_unraisable
+        os.kill(os.getpid(), signum)
 
 
 def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is not threading.main_thread():
         return _main(argv)  # signal handlers belong to the main thread
-    _SIGTERM["raised"] = False
-    previous, hook = signal.signal(signal.SIGTERM, _on_sigterm), sys.unraisablehook
-    sys.unraisablehook = _unraisable(hook)
+    _PENDING["signal"] = None
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return _main(argv)
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        sys.unraisablehook = hook
+        _PENDING["signal"] = None
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _main(argv: list[str] | None) -> int:
@@ -133,9 +134,11 @@ def _main(argv: list[str] | None) -> int:
         _error(str(exc))
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
+        _PENDING["signal"] = None
         _say("interrupted")
         return EXIT_SIGINT
     except Terminated:
+        _PENDING["signal"] = None
         _say("interrupted")
         return EXIT_SIGTERM
     except BrokenPipeError:
@@ -161,10 +164,21 @@ def run() -> None:
     from edgeperf.results.io import protect_std_fds
 
     protect_std_fds()
-    code = main()
+    try:
+        code = main()
+    except (KeyboardInterrupt, Terminated) as exc:  # a signal that landed while the boundary was answering one
+        code = EXIT_SIGINT if isinstance(exc, KeyboardInterrupt) else EXIT_SIGTERM
     if code == EXIT_BROKEN_PIPE:
         # What is still buffered for the closed pipe goes to /dev/null, not into an error at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if code == EXIT_SIGINT:
+        # CPython marks a KeyboardInterrupt that passed through code run by PyRun_* (torch's exporter runs some)
+        # as unhandled even after it was caught, and then ends the process by SIGINT instead of with this code.
+        # Everything was cleaned up on the way here: leave at once.
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
 
 

@@ -441,6 +441,7 @@ def _torch_to_onnx(src: sources.PolicySource, path: Path, opset: int) -> None:
     except EdgeperfError:
         raise
     except Exception as exc:
+        _raise_if_interrupted(exc)
         _raise_if_disk_full(exc, path.parent)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         if "opset" in str(exc).lower():
@@ -452,6 +453,16 @@ def _torch_to_onnx(src: sources.PolicySource, path: Path, opset: int) -> None:
         raise BadInput(f"torch could not export {src.name} to ONNX: {type(exc).__name__}: {first}; {hint}") from None
     finally:
         logger.setLevel(level)
+
+
+def _raise_if_interrupted(exc: BaseException) -> None:
+    """torch's exporter wraps an interrupt (Ctrl-C, SIGTERM) that landed inside it in its own TorchExportError:
+    raise the interrupt itself, which is no export failure."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if not isinstance(seen, Exception):
+            raise seen
+        seen = seen.__cause__ or seen.__context__
 
 
 def _metadata(src: sources.PolicySource, precision: str, format: str) -> dict:
