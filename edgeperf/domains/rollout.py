@@ -168,10 +168,20 @@ def run_pairs(
                     _WORKER[key].close()
             _WORKER.clear()
     ctx = multiprocessing.get_context("spawn")  # forking a process that holds onnxruntime/torch threads is unsafe
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         min(workers, len(seeds)), mp_context=ctx, initializer=_init_worker, initargs=(domain_id, deployed, reference)
-    ) as pool:
-        return list(pool.map(_run_pair, seeds, [latency] * len(seeds)))
+    )
+    try:
+        pairs = list(pool.map(_run_pair, seeds, [latency] * len(seeds)))
+    except BaseException:
+        # An interrupt (or a failed episode) must not wait for every queued episode: drop them, and stop the
+        # workers in the middle of the ones they are running.
+        for proc in list((pool._processes or {}).values()):  # the executor's workers: it has no public accessor
+            proc.kill()
+        pool.shutdown(wait=True, cancel_futures=True)  # the pool is broken now: this returns at once
+        raise
+    pool.shutdown()
+    return pairs
 
 
 def collect_observations(

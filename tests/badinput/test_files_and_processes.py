@@ -368,3 +368,18 @@ def test_export_interrupted_leaves_no_temp_folder(work, sig):
     _wait_for(lambda: list(work.glob(".p.onnx.*")), timeout=120)  # the hidden work folder exists: mid-export
     _end(proc, sig, [])
     assert not list(work.glob(".p.onnx*")) and not (work / "p.onnx").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=SIG_IDS[:2])
+def test_validate_workers_end_with_edgeperf(work, sig):
+    """An interrupt drops the queued episodes and stops the pool's workers mid-episode (it used to wait for all)."""
+    from edgeperf.exporter.onnx import export
+
+    export("reference:gym:Pendulum-v1", work / "pendulum.onnx", check=False)
+    proc = _start("validate", "pendulum.onnx", "--domain", "gym:Pendulum-v1", "--episodes", "5000", "--workers", "2")
+
+    def workers():
+        found = [p for p in _descendants(proc.pid) if "spawn_main" in " ".join(p.cmdline())]
+        return found if len(found) == 2 else None
+
+    _end(proc, sig, _wait_for(workers))
