@@ -8,7 +8,8 @@ moment it arrived after the observation (at physics-substep granularity, as late
 `validate`). An action not there by the deadline is a miss: the fallback applies (hold the last action, zeros,
 or the env's default action) and its reply, if it comes, is dropped by sequence number and counted as stale.
 lockstep: the simulator waits for every action (the link's latency still applies in simulated time, without
-real-time pressure).
+real-time pressure). While it waits for an action the realtime loop spins on the socket rather than sleeping:
+the host is the test harness, and a thread woken from sleep would add its own wake-up to the robot's latency.
 
 The server gone mid-run (killed, restarted): its replies stop (misses) until it answers again; a restarted server
 does not know this session, so the client repeats the handshake, with backoff, refusing a model whose sha256
@@ -230,7 +231,7 @@ def _exchange(link: _Link, obs, seed: int, step: int, release: int, mode: str, d
             return None
         while True:
             try:
-                reply = s.poll(max(0.0, (wait_until - _now()) / 1e9))
+                reply = s.poll(max(0.0, (wait_until - _now()) / 1e9), busy=mode == "realtime")
             except SessionLost:
                 s.cancel(seq)
                 link.down = True

@@ -248,12 +248,14 @@ class RemoteSession(Session):
         body = wire.encode_arrays(prepared)
         return self._send_frame(wire.INFER, body, wire.FLAG_ACTION_ONLY if action_only else 0)
 
-    def poll(self, timeout_s: float = 0.0) -> Reply | None:
+    def poll(self, timeout_s: float = 0.0, busy: bool = False) -> Reply | None:
         """The next reply to a pending request within timeout_s, or None. Replies to requests given up on
-        (cancelled, timed out) are dropped and counted as late."""
+        (cancelled, timed out) are dropped and counted as late. busy: spin on the socket until then instead of
+        sleeping in ZeroMQ, for a real-time caller with nothing else to do (hil): a thread woken from sleep
+        adds its wake-up to the round trip it measures."""
         deadline = time.perf_counter() + timeout_s
         while True:
-            f = self._recv(deadline)
+            f = self._recv(deadline, busy)
             if f is None:
                 return None
             if f.type == wire.ACTION:
@@ -343,13 +345,19 @@ class RemoteSession(Session):
                 return f
             self.stats["late"] += 1
 
-    def _recv(self, deadline: float) -> wire.Frame | None:
+    def _recv(self, deadline: float, busy: bool = False) -> wire.Frame | None:
         """The next authentic reply to a pending request of this session, or None at the deadline."""
         z = zmq()
         while True:
-            # A blocking recv under RCVTIMEO, not poll then recv: one call into ZeroMQ per reply instead of two
-            # (scripts/bench_wire.py: about 10 us of a 60 us loopback round trip).
-            timeout = max(0, math.ceil((deadline - time.perf_counter()) * 1e3))
+            if busy:
+                while not self._sock.poll(0):
+                    if time.perf_counter() >= deadline:
+                        return None
+                timeout = 0
+            else:
+                # A blocking recv under RCVTIMEO, not poll then recv: one call into ZeroMQ per reply instead of
+                # two (scripts/bench_wire.py: about 10 us of a 60 us loopback round trip).
+                timeout = max(0, math.ceil((deadline - time.perf_counter()) * 1e3))
             if timeout != self._rcvtimeo:
                 self._sock.rcvtimeo = self._rcvtimeo = timeout
             try:

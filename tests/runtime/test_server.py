@@ -136,6 +136,17 @@ def test_async_send_and_poll_keep_sequence_numbers(server):
         assert r.poll(0.3) is None and r.stats["late"] == 1
 
 
+@pytest.mark.parametrize("busy", [False, True])
+def test_poll_waits_until_its_deadline_and_no_longer(server, busy):
+    # busy (hil's realtime loop) spins instead of sleeping in ZeroMQ: the same replies, the same deadline.
+    with RemoteSession.connect(server.host_port) as r:
+        seq = r.send(obs_of(r, seed=1))
+        assert r.poll(2.0, busy=busy).seq == seq
+        t0 = time.perf_counter()
+        assert r.poll(0.05, busy=busy) is None
+        assert 0.045 <= time.perf_counter() - t0 < 0.5  # ZeroMQ counts whole milliseconds
+
+
 def test_shape_and_dtype_mismatches_are_refused_naming_them(server):
     with RemoteSession.connect(server.host_port) as r:
         for arrays, words in [
