@@ -30,6 +30,11 @@ JsonOut = Annotated[
     ),
 ]
 
+# The paired verdict's margin, shared by `validate` and `hil`.
+MarginOpt = Annotated[
+    float | None, typer.Option("--margin", help="Equivalence margin in return units (default: the domain's).")
+]
+
 # The power options `profile` and `measure` share.
 PowerOpt = Annotated[
     str,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import JsonOut, RemoteEdgeperfOpt, SshOptionOpt, console, host_option, write_report
+from edgeperf.cli.common import JsonOut, MarginOpt, RemoteEdgeperfOpt, SshOptionOpt, console, host_option, write_report
 
 
 def hil(
@@ -37,9 +37,7 @@ def hil(
         Path | None, typer.Option("--token-file", metavar="F", help="The server's shared token (mode 600).")
     ] = None,
     connect_timeout: Annotated[float, typer.Option("--connect-timeout", metavar="S", help="Handshake timeout.")] = 5.0,
-    margin: Annotated[
-        float | None, typer.Option("--margin", help="Equivalence margin in return units (default: the domain's).")
-    ] = None,
+    margin: MarginOpt = None,
     json_path: JsonOut = None,
 ) -> None:
     """Hardware in the loop: drive the policy `edgeperf serve` answers over the real link at the domain's

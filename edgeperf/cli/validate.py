@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import JsonOut, console, write_report
+from edgeperf.cli.common import JsonOut, MarginOpt, console, write_report
 
 
 def validate(
@@ -29,9 +29,7 @@ def validate(
     sweep: Annotated[
         str | None, typer.Option("--latency-sweep", help="Success rate against latency, e.g. 0,10,20,40,80 (ms).")
     ] = None,
-    margin: Annotated[
-        float | None, typer.Option("--margin", help="Equivalence margin in return units (default: the domain's).")
-    ] = None,
+    margin: MarginOpt = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: one per core).")] = None,
     json_path: JsonOut = None,
 ) -> None:
