@@ -314,7 +314,7 @@ def run(session: RemoteSession, p: Plan) -> Report:
     seeds = [seed + k for k in range(episodes)]
     log = LinkLog()
     link = _Link(session, log, period_s)
-    late0 = session.stats["late"]
+    late0, late_rtt0 = session.stats["late"], len(session.late_rtt_ns)
     t0 = time.perf_counter()
     hil_eps = [episode(domain, link, k, mode=mode, on_miss=on_miss, deadline_s=deadline_s) for k in seeds]
     wall = time.perf_counter() - t0
@@ -336,7 +336,7 @@ def run(session: RemoteSession, p: Plan) -> Report:
         "seeds": [seeds[0], seeds[-1]],
         "wall_s": wall,
         "simulated_s": simulated,
-        "link": _link_block(log, session, late0, deadline_s),
+        "link": _link_block(log, session, late0, late_rtt0, deadline_s),
         "server": {k: session.server.get(k) for k in ("backend", "device", "edgeperf", "model", "sha256")},
         "affected_episodes": sorted({g["seed"] for g in log.gaps}),
     }
@@ -373,7 +373,7 @@ def run(session: RemoteSession, p: Plan) -> Report:
     return report
 
 
-def _link_block(log: LinkLog, session: RemoteSession, late0: int, deadline_s: float) -> dict:
+def _link_block(log: LinkLog, session: RemoteSession, late0: int, late_rtt0: int, deadline_s: float) -> dict:
     def us(values) -> dict:
         stats, _ = latency_stats(np.asarray(values, dtype=np.float64))
         return stats
@@ -401,6 +401,9 @@ def _link_block(log: LinkLog, session: RemoteSession, late0: int, deadline_s: fl
             "error_bound_us": float(np.median(log.rtt_ns)) / 2e3,
             "method": "((t2 - t1) + (t3 - t4)) / 2 per exchange (NTP); the error is at most half the round trip",
         }
+    late_rtt = session.late_rtt_ns[late_rtt0:]
+    if late_rtt:  # how late the stale replies came: what a longer deadline would have bought
+        out["stale_round_trip_us"] = us(late_rtt)
     if log.start_delay_ns:
         out["loop_start_delay_us"] = us(log.start_delay_ns)
     return out

@@ -336,9 +336,11 @@ def hil(report, out: Console) -> None:
             f"(network p50 {net['p50']:.0f} us, inference p50 {inf['p50']:.0f} us); clock offset "
             f"{link['clock_offset_us']['median']:.0f} ± {link['clock_offset_us']['error_bound_us']:.0f} us"
         )
+    late = link.get("stale_round_trip_us")
+    stale = f" (they came after p50 {late['p50'] / 1e3:.1f} / max {late['max'] / 1e3:.1f} ms)" if late else ""
     out.print(
         f"{link['misses']} of {link['steps']} steps missed the {link['deadline_ms']:g} ms deadline (longest streak "
-        f"{link['longest_miss_streak']}); {link['stale_replies']} stale replies dropped; {link['reconnects']} "
+        f"{link['longest_miss_streak']}); {link['stale_replies']} stale replies dropped{stale}; {link['reconnects']} "
         f"reconnects, {len(link['gaps'])} gaps; {r['wall_s']:.1f} s wall for {r['simulated_s']:.1f} s simulated"
     )
     _unmeasured_and_warnings(report, out)

@@ -47,6 +47,7 @@ from edgeperf.runtime.session import IOSpec, Session, TensorSpec
 
 MAX_TIMEOUT_S = 3600.0
 MAX_PENDING = 4096  # requests awaited at once; older ones are forgotten (their replies count as late)
+MAX_LATE = 100_000  # late replies whose round trip is kept
 
 
 class LinkError(EdgeperfError):
@@ -138,6 +139,9 @@ class RemoteSession(Session):
         self._seq = 0
         self._session = 0
         self._pending: collections.OrderedDict[int, int] = collections.OrderedDict()  # seq -> t1
+        # Requests given up on (seq -> t1), so that a reply that comes after all still tells how late it was.
+        self._given_up: collections.OrderedDict[int, int] = collections.OrderedDict()
+        self.late_rtt_ns: list[int] = []  # round trips of the late replies of given-up requests (first MAX_LATE)
         self._handshake()
 
     @classmethod
@@ -170,6 +174,7 @@ class RemoteSession(Session):
             self._sock = None
             raise BadInput(f"--connect {self.address.removeprefix('tcp://')}: {exc}") from None
         self._pending.clear()
+        self._given_up.clear()
         self._single: set[int] = set()  # pending requests sent without a batch axis
         self._session = 0
 
@@ -267,8 +272,12 @@ class RemoteSession(Session):
             self._raise(f)
 
     def cancel(self, seq: int) -> None:
-        self._pending.pop(seq, None)
+        t1 = self._pending.pop(seq, None)
         self._single.discard(seq)
+        if t1 is not None:
+            self._given_up[seq] = t1
+            while len(self._given_up) > MAX_PENDING:
+                self._given_up.popitem(last=False)
 
     # -- the Session contract --------------------------------------------------------------------------
     def infer_all(self, prepared: dict) -> list[np.ndarray]:
@@ -372,6 +381,9 @@ class RemoteSession(Session):
                 continue
             if f.seq not in self._pending or (self._session and f.session != self._session):
                 self.stats["late"] += 1
+                t1 = self._given_up.pop(f.seq, None) if f.session == self._session else None
+                if t1 is not None and len(self.late_rtt_ns) < MAX_LATE:
+                    self.late_rtt_ns.append(t4 - t1)
                 continue
             t1 = self._pending.pop(f.seq)
             f.t_client_send = t1  # our own record, not the echo

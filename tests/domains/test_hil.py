@@ -77,6 +77,9 @@ def test_realtime_through_a_faulty_link_completes_and_counts_its_misses(pendulum
         lk = rep.results["link"]
         assert lk["steps"] == 80 and lk["misses"] > 10 and lk["longest_miss_streak"] >= 1
         assert lk["stale_replies"] > 0  # late replies dropped by sequence number
+        # ...and how late they came: after the deadline they were given up at (40 ms, less the send's wait)
+        late = lk["stale_round_trip_us"]
+        assert 0 < late["count"] <= lk["stale_replies"] and late["min"] > 0.5 * lk["deadline_ms"] * 1e3
         assert rep.results["wall_s"] <= 1.5 * rep.results["simulated_s"] + 1.0  # paced, never waiting it out
         assert wall < 60
         assert "sil" in rep.unmeasured  # no local model given
