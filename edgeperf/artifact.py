@@ -115,6 +115,25 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _is_state(v) -> bool:
+    """The recurrent state the artifact carries as explicit tensors: one entry per state input, fed back from its
+    output at the next step, zeros at an episode start (see edgeperf/runtime/state.py)."""
+    return (
+        isinstance(v, list)
+        and bool(v)
+        and all(
+            isinstance(e, dict)
+            and isinstance(e.get("input"), str)
+            and isinstance(e.get("output"), str)
+            and _is_shape(e.get("shape"))
+            and e.get("dtype", "float32") in ("float32", "float16")
+            and (e.get("batch_axis") is None or (isinstance(e["batch_axis"], int) and 0 <= e["batch_axis"] <= len(e["shape"])))
+            and e.get("initial", "zeros") == "zeros"
+            for e in v
+        )
+    )
+
+
 KEYS = {
     "version": lambda v: isinstance(v, str),
     "source": lambda v: isinstance(v, str),
@@ -130,6 +149,9 @@ KEYS = {
     "format": lambda v: v in FORMATS,
     "control_hz": lambda v: _is_number(v) and v > 0,
     "notes": lambda v: isinstance(v, (list, str)),
+    # [{"input": "h_in", "output": "h_out", "shape": [layers, hidden] (without the batch axis), "dtype": "float32",
+    #   "batch_axis": 0 (null: the shape is the whole fixed shape), "initial": "zeros"}]
+    "state": _is_state,
 }
 MAX_SIDECAR_BYTES = 1 << 20
 

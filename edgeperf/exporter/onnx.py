@@ -61,6 +61,7 @@ def export(
     timing_cache: str | Path | None = None,
     domain: str | None = None,
     calibration_episodes: int = 4,
+    state: str | dict | None = None,
 ) -> Report:
     """Export `source` to `out`; the report's results hold the export time, size and parity verdict.
 
@@ -75,9 +76,17 @@ def export(
 
     t_load = time.perf_counter()
     src = sources.load(
-        source, obs_shape, factory=factory, weights=weights, factory_args=factory_args, vecnormalize=vecnormalize
+        source,
+        obs_shape,
+        factory=factory,
+        weights=weights,
+        factory_args=factory_args,
+        vecnormalize=vecnormalize,
+        state=state,
     )
     load_s = time.perf_counter() - t_load
+    if src.recurrent is not None:
+        _check_recurrent(src, format, mode, domain)
     _check_memory(src, parity_samples if check else 0, calibration_samples if mode == "static" else 0)
     if domain:
         _domain_observations(
@@ -120,7 +129,11 @@ def export(
             format=format,
             precision=precision,
             inputs=[
-                {"name": src.details.get("input_name", "obs"), "shape": ["batch", *src.obs_shape], "dtype": "float32"}
+                {"name": src.details.get("input_name", "obs"), "shape": ["batch", *src.obs_shape], "dtype": "float32"},
+                *(
+                    {"name": st.input, "shape": ["batch", *st.shape], "dtype": st.dtype, "state_of": st.output}
+                    for st in (src.recurrent.states if src.recurrent is not None else ())
+                ),
             ],
             outputs=_outputs(src),
             size_bytes=size,
@@ -169,6 +182,25 @@ def export(
     else:
         report.unmeasured["parity"] = "skipped with --no-check"
     return report
+
+
+def _check_recurrent(src: sources.PolicySource, format: str, mode: str | None, domain: str | None) -> None:
+    """What a recurrent export does not do yet, said before any work."""
+    if mode == "static":
+        raise BadInput(
+            f"{src.name} is recurrent: static int8 calibration would need state sequences, which edgeperf does not "
+            "draw yet; use --quantization dynamic (weights int8) or fp16"
+        )
+    if domain:
+        raise BadInput(
+            f"{src.name} is recurrent: --domain rollouts for parity and calibration are for stateless policies "
+            "here; parity runs on sequences in the observation space (drop --domain)"
+        )
+    if format == "tensorrt":
+        raise BadInput(
+            f"{src.name} is recurrent: TensorRT engines with state inputs are not built yet; export to onnx "
+            "(and run it on the TensorRT execution provider) or openvino"
+        )
 
 
 def _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples) -> str | None:
@@ -384,6 +416,8 @@ def _convert_onnx(fp32: Path, work: Path, precision: str, mode, calib, results: 
 
 
 def _outputs(src: sources.PolicySource) -> list[dict]:
+    if src.recurrent is not None:
+        return [{"name": n, "dtype": "float32"} for n in src.output_names]
     if src.discrete:
         return [{"name": "action", "dtype": "int64"}, {"name": "logits", "dtype": "float32"}]
     return [{"name": "action", "dtype": "float32"}]
@@ -404,10 +438,13 @@ def _fixed_batch(path: Path) -> int | None:
 
 def _torch_to_onnx(src: sources.PolicySource, path: Path, opset: int) -> None:
     torch = require("torch", "export", "to export policies")
-    example = torch.zeros(2, *src.obs_shape)
-    names = {"input_names": ["obs"], "output_names": src.output_names}
+    example = (torch.zeros(2, *src.obs_shape),)
+    if src.recurrent is not None:
+        example += tuple(torch.zeros(2, *st.shape) for st in src.recurrent.states)
+    names = {"input_names": src.input_names, "output_names": src.output_names}
     # torch's exporters are chatty (progress lines, warnings about optional packages): keep the CLI's output ours.
-    scripted = isinstance(src.module, torch.jit.ScriptModule)
+    # A recurrent step goes through the TorchScript-based exporter, whose LSTM/GRU export is the mature one.
+    scripted = isinstance(src.module, torch.jit.ScriptModule) or src.recurrent is not None
     logger = logging.getLogger("torch.onnx")
     level = logger.level
     logger.setLevel(logging.ERROR)
@@ -420,17 +457,17 @@ def _torch_to_onnx(src: sources.PolicySource, path: Path, opset: int) -> None:
                     # TorchScript goes through the TorchScript-based exporter; torch.export cannot trace it.
                     torch.onnx.export(
                         src.module,
-                        (example,),
+                        example,
                         str(path),
                         dynamo=False,
                         opset_version=min(opset, 20),
-                        dynamic_axes={n: {0: "batch"} for n in ["obs", *src.output_names]},
+                        dynamic_axes={n: {0: "batch"} for n in [*src.input_names, *src.output_names]},
                         **names,
                     )
                 else:
                     program = torch.onnx.export(
                         src.module,
-                        (example,),
+                        example,
                         dynamo=True,
                         opset_version=opset,
                         verbose=False,
@@ -479,6 +516,7 @@ def _metadata(src: sources.PolicySource, precision: str, format: str) -> dict:
         "precision": precision,
         "format": format,
         "control_hz": src.control_hz,
+        "state": [st.to_meta() for st in src.recurrent.states] if src.recurrent is not None else None,
     }
 
 

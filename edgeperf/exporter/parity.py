@@ -45,6 +45,10 @@ def run_artifact(artifact: Path, obs: np.ndarray) -> list[np.ndarray]:
 
 
 def parity(src: PolicySource, artifact: Path, precision: str, *, n: int = 512, seed: int = 0) -> dict:
+    if src.recurrent is not None:
+        from edgeperf.exporter.recurrent import sequence_parity
+
+        return sequence_parity(src, artifact, precision, seed=seed)
     obs, how = observations(src, n, seed)
     atol, rtol = TOLERANCES[precision]
     common = {"observations": n, "observation_source": how, "seed": seed, "units": "action units after post-processing"}

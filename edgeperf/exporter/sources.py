@@ -54,10 +54,18 @@ class PolicySource:
     reference: Callable[[np.ndarray], np.ndarray] | None = None
     # With --domain: {"parity"|"calibration": (observations, how they were drawn)} from the domain's rollouts.
     rollouts: dict = field(default_factory=dict)
+    # A policy with memory (exporter/recurrent.py): `module` is then its explicit-state step.
+    recurrent: Any = None
 
     @property
     def output_names(self) -> list[str]:
+        if self.recurrent is not None:
+            return ["action", *self.recurrent.output_names]
         return ["action", "logits"] if self.discrete else ["action"]
+
+    @property
+    def input_names(self) -> list[str]:
+        return ["obs", *(self.recurrent.input_names if self.recurrent is not None else [])]
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """The original's action for a batch of observations."""
@@ -101,6 +109,7 @@ def load(
     factory_args: dict | None = None,
     vecnormalize: str | None = None,
     unpickle: bool = True,
+    state: str | dict | None = None,
 ) -> PolicySource:
     """The policy `spec` names. Pickle-based formats (an SB3 .zip, a VecNormalize .pkl) are unpickled only
     when named by their suffix, and never with unpickle=False; nothing read from a file's content leads to it."""
@@ -151,10 +160,12 @@ def load(
                 "loading one runs code from the file; edgeperf unpickles only a file named .pkl: rename it if "
                 "you trust it"
             )
+    if state and suffix != ".onnx":
+        raise BadInput("--state names the state inputs of an ONNX file; torch sources say their state themselves")
     if suffix == ".onnx":
         if zipfile.is_zipfile(path):
             raise BadInput(f"{spec} is not an ONNX model: it {_describe_zip(path)}")
-        return _onnx(path, obs_shape)
+        return _onnx(path, obs_shape, state)
     if not zipfile.is_zipfile(path):
         if suffix == ".zip":
             raise BadInput(f"{spec} is not a zip file (truncated or damaged?): not a Stable-Baselines3 model")
@@ -282,6 +293,11 @@ def _torchscript(path: Path, obs_shape) -> PolicySource:
 
     src = PolicySource(load_torchscript(path), "torchscript", str(path), (), sha256=sha256_file(path))
     _set_obs_shape(src, obs_shape)
+    from edgeperf.exporter import recurrent
+
+    if recurrent.has_memory_buffers(src.module):
+        src.module, src.recurrent, src.action_shape = recurrent.from_buffers(src.module, src.obs_shape, src.name)
+        return src
     _check_forward(src)
     return src
 
@@ -315,6 +331,12 @@ def _factory(factory: str, weights: str | None, obs_shape, args: dict) -> Policy
     if args:
         src.details["factory_args"] = args
     _set_obs_shape(src, obs_shape)
+    from edgeperf.exporter import recurrent
+
+    found = recurrent.from_factory(module, src.obs_shape, name)
+    if found is not None:
+        src.module, src.recurrent, src.action_shape = found
+        return src
     _check_forward(src)
     return src
 
@@ -418,7 +440,7 @@ def _few(items: list[str], n: int = 3) -> str:
 # -- ONNX (re-targeting) --------------------------------------------------------------------------------------
 
 
-def _onnx(path: Path, obs_shape) -> PolicySource:
+def _onnx(path: Path, obs_shape, state=None) -> PolicySource:
     import onnx
 
     from edgeperf import artifact
@@ -431,6 +453,9 @@ def _onnx(path: Path, obs_shape) -> PolicySource:
         raise BadInput(f"{path} is not a valid ONNX model: {_first_line(exc)}") from None
     init = {i.name for i in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in init]
+    meta = artifact.decode({p.key: p.value for p in model.metadata_props}, str(path))
+    states = _onnx_states(model, inputs, meta, state, path)
+    inputs = [i for i in inputs if i.name not in {s.input for s in states}]
     if len(inputs) != 1:
         raise BadInput(f"{path} has {len(inputs)} inputs; edgeperf exports policies with one observation input")
     elem = inputs[0].type.tensor_type.elem_type
@@ -460,7 +485,6 @@ def _onnx(path: Path, obs_shape) -> PolicySource:
         shape = tuple(obs_shape)
     if any(d is None or d <= 0 for d in shape):
         raise BadInput(f"{path} has a dynamic observation shape {list(shape)}; pass --obs-shape to fix it")
-    meta = artifact.decode({p.key: p.value for p in model.metadata_props}, str(path))
     outs = [o.name for o in model.graph.output]
     discrete = outs[:2] == ["action", "logits"]
     out_dims = model.graph.output[0].type.tensor_type.shape.dim[1:]
@@ -473,6 +497,10 @@ def _onnx(path: Path, obs_shape) -> PolicySource:
         )
     if meta.get("precision") not in (None, "fp32"):
         raise BadInput(f"{path} is a {meta['precision']} artifact; re-target from the fp32 model")
+    if states:
+        from edgeperf.exporter import recurrent
+
+        rec = recurrent.from_onnx(path, inputs[0].name, states)
     src = PolicySource(
         None,
         "onnx",
@@ -487,6 +515,7 @@ def _onnx(path: Path, obs_shape) -> PolicySource:
         action_shape=action_shape,
         onnx_path=path,
         details={"input_name": inputs[0].name, "output_names": outs},
+        recurrent=rec if states else None,
     )
     for key in ("source", "source_kind", "source_sha256"):
         if meta.get(key):
@@ -497,6 +526,32 @@ def _onnx(path: Path, obs_shape) -> PolicySource:
             "policy for a dynamic batch axis)"
         )
     return src
+
+
+def _onnx_states(model, inputs, meta: dict, state, path: Path) -> list:
+    """The state inputs of an ONNX file: named by --state, else by edgeperf's metadata; a file with inputs that
+    look like state but are named by neither is refused with the names to give."""
+    from edgeperf.runtime import state as runtime_state
+    from edgeperf.runtime.session import IOSpec, TensorSpec
+
+    def spec(v):
+        dims = v.type.tensor_type.shape.dim
+        return TensorSpec(v.name, tuple(d.dim_value if d.HasField("dim_value") else None for d in dims), "float32")
+
+    io = IOSpec(tuple(spec(i) for i in inputs), tuple(spec(o) for o in model.graph.output), meta)
+    pairs = runtime_state.parse_pairs(state)
+    if pairs:
+        return runtime_state.states_for(io.inputs, io.outputs, pairs, path.name)
+    if meta.get("state"):
+        return [runtime_state.State.from_meta(d) for d in meta["state"]]
+    looks = runtime_state.guess(io)
+    if looks:
+        outs = [o.name for o in model.graph.output[1:]]
+        raise BadInput(
+            f"{path.name} has inputs {looks} that look like recurrent state (outputs {outs}), but no metadata says "
+            f"which output feeds each back: name them with {runtime_state.STATE_HINT}"
+        )
+    return []
 
 
 def _metadata_problem(meta: dict, obs_shape, action_shape) -> str | None:

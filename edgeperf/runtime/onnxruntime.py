@@ -115,7 +115,8 @@ class OnnxRuntimeSession(Session):
         return self._run(self._action, prepared, None)[0]
 
     def infer_all(self, prepared) -> list[np.ndarray]:
-        return self._sess.run(self._out_names, prepared)
+        # The binding too (see infer): a recurrent policy's every step fetches all outputs (its state).
+        return self._run(self._out_names, prepared, None)
 
     def close(self) -> None:
         self._sess = self._run = None

@@ -51,6 +51,7 @@ class IOSpec:
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
     metadata: dict  # the artifact's embedded metadata (edgeperf writes obs/action spaces, source, precision)
+    state: tuple = ()  # recurrent state carried between calls (edgeperf.runtime.state.State), () when stateless
 
 
 class Session:
@@ -76,7 +77,11 @@ class Session:
         check_model_file(path)
         name = artifact.backend_for(path, backend)
         module, _, cls = BACKENDS[name].partition(":")
-        return getattr(importlib.import_module(module), cls)(path, device=device, **options)
+        from edgeperf.runtime import state
+
+        pairs = state.parse_pairs(options.pop("state", None))
+        session = getattr(importlib.import_module(module), cls)(path, device=device, **options)
+        return state.bind(session, pairs)
 
     # -- the contract every backend implements --------------------------------------------------------
     def prepare(self, obs: Any) -> Any:
