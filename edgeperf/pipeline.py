@@ -37,7 +37,9 @@ def open_policy(source: str | Path, backend: str = "auto", device: str = "auto",
     from edgeperf.runtime.torch import TorchSession
 
     src = sources.load(str(source), options.pop("obs_shape", None))
-    return TorchSession.from_module(src.module, src.obs_shape, name=str(source), device=device, **options)
+    # A recurrent policy runs as the original carrying its own memory (reset() zeroes it per episode).
+    module = src.recurrent.stateful if src.recurrent is not None else src.module
+    return TorchSession.from_module(module, src.obs_shape, name=str(source), device=device, **options)
 
 
 # -- profile ------------------------------------------------------------------------------------------------------

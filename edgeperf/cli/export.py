@@ -104,6 +104,15 @@ def export(
             show_default=False,
         ),
     ] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            help="An ONNX source's recurrent state: IN:OUT pairs, e.g. h_in:h_out,c_in:c_out (each state input "
+            "and the output that feeds it back at the next step; zeros at an episode start).",
+            show_default=False,
+        ),
+    ] = None,
     json_path: JsonOut = None,
 ) -> None:
     """Export a policy to ONNX, OpenVINO IR or a TensorRT engine, and prove it computes the same actions.
@@ -161,6 +170,7 @@ def export(
         timing_cache=timing_cache,
         domain=domain,
         calibration_episodes=calibration_episodes,
+        state=state,
     )
     con = console(json_path)
     render.export(report, con)
@@ -174,6 +184,13 @@ def export(
                 f"chosen action agrees on {parity['agreement_rate']:.1%} of observations "
                 f"({parity['disagreements'] - parity['disagreements_on_near_ties']} disagreements beyond near-ties), "
                 f"max |logit error| {parity['max_abs_error']:.3g}"
+            )
+        elif parity.get("recurrent") and parity["recurrent"]["drift_ratio"] > 10 and not parity[
+            "elements_out_of_tolerance"
+        ]:
+            what = (
+                f"the error grows along the {parity['recurrent']['steps']}-step sequences "
+                f"({parity['recurrent']['drift_ratio']:.3g}x from the first steps to the last): the state drifts"
             )
         else:
             what = (

@@ -4,3 +4,4 @@ from edgeperf.domains.base import register
 
 for _task in ("trot", "pace", "spin", "trot-push"):
     register(f"quadruped/{_task}", "edgeperf.domains.quadruped:domain")
+register("pendulum/no-velocity", "edgeperf.domains.masked:domain")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,7 @@ class Recurrent:
     states: tuple[State, ...]
     form: str  # how the source carried its state, in words (for the report)
     stepper: Callable[[], Stepper]  # a fresh stateful runner of the original, zero state
+    stateful: Any = None  # the original as a torch module forward(obs) -> action with reset() (the torch backend)
 
     @property
     def input_names(self) -> list[str]:
@@ -149,13 +151,20 @@ def from_buffers(module, obs_shape: tuple[int, ...], name: str):
         )
     eager, kind, hidden, layers = _eager_rnn(torch, rnn)
     pre = getattr(module, "normalizer", None) or torch.nn.Identity()
-    step = torch.jit.script(_step_module(torch, kind, pre, eager, head))
+    step = _step_module(torch, kind, pre, eager, head)
+    if isinstance(module, torch.jit.ScriptModule):
+        try:
+            step = torch.jit.script(step)
+        except Exception as exc:
+            last = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise BadInput(f"{name}: its memory could not be rebuilt as an explicit step in TorchScript: {last}") from None
     states = _states(kind, layers, hidden)
     rec = Recurrent(
         kind,
         states,
         "TorchScript memory buffers (hidden_state/cell_state, reset_memory(): the rsl_rl exporter's form)",
         lambda: _BufferStepper(module),
+        module,
     )
     action_shape = _check_against(step, _BufferStepper(module), states, obs_shape, name)
     return step, rec, action_shape
@@ -253,6 +262,28 @@ class _ExplicitStepper(Stepper):
         return out[0].numpy()
 
 
+def _carrying(torch, step, states):
+    """The explicit step as a module that carries its own state (forward(obs) -> action, reset())."""
+
+    class Carry(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.step = step
+            self.memory = None
+
+        def forward(self, obs):
+            if self.memory is None or self.memory[0].shape[0] != obs.shape[0]:
+                self.memory = [torch.zeros(obs.shape[0], *s.shape, device=obs.device) for s in states]
+            out = self.step(obs, *self.memory)
+            self.memory = list(out[1:])
+            return out[0]
+
+        def reset(self):
+            self.memory = None
+
+    return Carry().eval()
+
+
 def from_factory(module, obs_shape: tuple[int, ...], name: str):
     """(explicit step module, Recurrent, action shape) for an eager module with one LSTM/GRU; None when it has
     none. A module in the rsl_rl buffer form goes through from_buffers."""
@@ -275,8 +306,13 @@ def from_factory(module, obs_shape: tuple[int, ...], name: str):
             f"{name} holds an nn.{kind.upper()}, so edgeperf calls it as forward(obs, state) -> (action, state) "
             f"with state {state} of shape [layers, batch, hidden] (zeros at an episode start); that failed: {last}"
         ) from None
-    rec = Recurrent(kind, states, f"factory module with an nn.{kind.upper()}: forward(obs, state) -> (action, state)",
-                    lambda: _ExplicitStepper(step, states))
+    rec = Recurrent(
+        kind,
+        states,
+        f"factory module with an nn.{kind.upper()}: forward(obs, state) -> (action, state)",
+        lambda: _ExplicitStepper(step, states),
+        _carrying(torch, step, states),
+    )
     return step, rec, tuple(out[0].shape[1:])
 
 

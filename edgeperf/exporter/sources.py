@@ -257,7 +257,13 @@ def _reference(spec: str, obs_shape) -> PolicySource:
     if obs_shape and tuple(obs_shape) != shape:
         raise BadInput(f"{spec} takes observations of shape {list(shape)}, not --obs-shape {list(obs_shape)}")
     src = PolicySource(module.eval(), "reference", spec, shape, description=f"bundled reference policy ({spec})")
-    _check_forward(src)
+    from edgeperf.exporter import recurrent
+
+    found = recurrent.from_factory(src.module, shape, spec)
+    if found is not None:
+        src.module, src.recurrent, src.action_shape = found
+    else:
+        _check_forward(src)
     _domain_spaces(src, spec[len("reference:") :])
     return src
 

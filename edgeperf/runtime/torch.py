@@ -76,6 +76,22 @@ class TorchSession(Session):
                 for n, o in zip(names, outs, strict=True)
             ),
             metadata={},
+            state=self._buffer_state(module),
+        )
+
+    @staticmethod
+    def _buffer_state(module) -> tuple:
+        """The memory a module keeps in buffers (hidden_state/cell_state), described like an artifact's state;
+        this backend carries it inside the module."""
+        from edgeperf.runtime.state import State
+
+        if not (hasattr(module, "reset_memory") or hasattr(module, "reset")):
+            return ()
+        buffers = dict(module.named_buffers(recurse=False))
+        return tuple(
+            State(name, name, tuple(buffers[name].shape), "float32", None)
+            for name in ("hidden_state", "cell_state")
+            if name in buffers
         )
 
     @classmethod
@@ -100,6 +116,13 @@ class TorchSession(Session):
     def infer_all(self, prepared) -> list[np.ndarray]:
         with self._torch.inference_mode():
             return [o.cpu().numpy() for o in self._as_list(self._module(prepared))]
+
+    def reset(self) -> None:
+        """A module that keeps its memory in buffers (rsl_rl's exported form) zeroes it per episode."""
+        for name in ("reset_memory", "reset"):
+            if hasattr(self._module, name):
+                getattr(self._module, name)()
+                return
 
     def close(self) -> None:
         self._module = None

@@ -52,6 +52,10 @@ def load(spec: str):
         module = mlp(PENDULUM_SIZES, act_limit=2.0)
         module.load_state_dict(torch.load(HERE / REFERENCES[env_id], weights_only=True))
         return module.eval(), (PENDULUM_SIZES[0],)
+    if domain_id == "pendulum/no-velocity":
+        from edgeperf.domains import masked
+
+        return masked.reference_policy(), (2,)
     if domain_id.startswith("quadruped/"):
         from edgeperf.domains import quadruped
 
@@ -59,5 +63,5 @@ def load(spec: str):
         first = next(p for p in module.parameters() if p.dim() == 2)
         return module.eval(), (int(first.shape[1]),)
     raise BadInput(
-        f"there is no bundled reference policy '{spec}'; known: reference:quadruped/TASK, reference:gym:Pendulum-v1"
+        f"there is no bundled reference policy '{spec}'; known: reference:quadruped/TASK, reference:gym:Pendulum-v1, reference:pendulum/no-velocity"
     )

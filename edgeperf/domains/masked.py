@@ -1,0 +1,102 @@
+"""`pendulum/no-velocity`: gymnasium's Pendulum-v1 with the angular velocity taken out of the observation
+(cos theta, sin theta only), the classic partially observed task: a policy must remember the last
+observation to know how fast the pendulum swings. A policy whose memory is lost (its recurrent state not
+carried from step to step) sees velocity 0 forever and cannot swing up.
+
+The bundled reference is hand-built, not trained: a GRU whose weights make its state hold the current and the
+previous observation (tanh-squashed, inverted exactly by the head), and a head that takes the velocity from
+their difference and applies the Pendulum expert (energy pumping, PD catch at the top). It is written in the
+rsl_rl exporter's form (memory buffers, reset_memory()), so it also exercises that source.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from edgeperf.domains.base import Domain
+from edgeperf.errors import require
+
+ID = "pendulum/no-velocity"
+DT = 0.05  # Pendulum-v1's step
+SQUASH = 0.5  # the GRU stores tanh(SQUASH * x); the head inverts it
+SATURATE = 30.0  # a gate bias that makes sigmoid exactly 0 or 1 in float32
+
+
+def domain(name: str = ID) -> Domain:
+    from edgeperf.domains.gym import gym_domain
+
+    gym = require("gymnasium", "sim", "for gym domains")
+    base = gym_domain("Pendulum-v1")
+
+    class NoVelocity(gym.ObservationWrapper):
+        def __init__(self, env):
+            super().__init__(env)
+            self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+
+        def observation(self, obs):
+            return np.asarray(obs[:2], dtype=np.float32)
+
+    def make_env(seed: int, **options):
+        env = NoVelocity(base.make_env(seed, **options))
+        env.reset(seed=seed)
+        return env
+
+    return dataclasses.replace(
+        base,
+        id=name,
+        description="gymnasium Pendulum-v1 observed without its angular velocity (cos, sin only): memory needed",
+        make_env=make_env,
+        reference=f"reference:{name}",
+    )
+
+
+def reference_policy():
+    """The hand-built recurrent swing-up policy (eval mode), rsl_rl's exported form."""
+    torch = require("torch", "export", "to load reference policies")
+    s, big = SQUASH, SATURATE
+
+    gru = torch.nn.GRU(2, 4)
+    with torch.no_grad():
+        for p in gru.parameters():
+            p.zero_()
+        # gate order in weight_ih/hh and biases: reset r, update z, new n (4 units each)
+        gru.bias_ih_l0[0:4] = big  # r = 1: the new gate sees the old state
+        gru.bias_ih_l0[4:8] = -big  # z = 0: the state is replaced by n each step
+        gru.weight_ih_l0[8:10, 0:2] = s * torch.eye(2)  # units 0,1: tanh(s * x_t)
+        gru.weight_hh_l0[10:12, 0:2] = torch.eye(2)  # units 2,3: tanh(h_{t-1}[0:2]) = tanh(tanh(s * x_{t-1}))
+
+    def atanh(x):  # ONNX's TorchScript exporter has no aten::atanh
+        return 0.5 * torch.log((1.0 + x) / (1.0 - x))
+
+    class Head(torch.nn.Module):
+        def forward(self, y):
+            now = atanh(y[:, 0:2]) / s
+            before = atanh(atanh(y[:, 2:4])) / s
+            c, sn, cp, sp = now[:, 0:1], now[:, 1:2], before[:, 0:1], before[:, 1:2]
+            w = torch.asin(torch.clamp(sn * cp - c * sp, -1.0, 1.0)) / DT
+            catch = -(10.0 * torch.asin(torch.clamp(sn, -1.0, 1.0)) + 2.0 * w)
+            energy = 0.5 * w * w + 15.0 * c
+            pump = torch.where(w.abs() > 1e-3, 2.0 * torch.sign(w * (15.0 - energy)), torch.full_like(w, 2.0))
+            return torch.clamp(torch.where(c > 0.8, catch, pump), -2.0, 2.0)
+
+    class Policy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = gru
+            self.actor = Head()
+            self.register_buffer("hidden_state", torch.zeros(1, 1, 4))
+
+        def forward(self, obs):
+            y, h = self.rnn(obs.unsqueeze(0), self.hidden_state)
+            self.hidden_state[:] = h
+            return self.actor(y.squeeze(0))
+
+        def reset_memory(self):
+            self.hidden_state[:] = 0.0
+
+        def reset(self):
+            self.reset_memory()
+
+    return Policy().eval()
