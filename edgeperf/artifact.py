@@ -127,7 +127,10 @@ def _is_state(v) -> bool:
             and isinstance(e.get("output"), str)
             and _is_shape(e.get("shape"))
             and e.get("dtype", "float32") in ("float32", "float16")
-            and (e.get("batch_axis") is None or (isinstance(e["batch_axis"], int) and 0 <= e["batch_axis"] <= len(e["shape"])))
+            and (
+                e.get("batch_axis") is None
+                or (isinstance(e["batch_axis"], int) and 0 <= e["batch_axis"] <= len(e["shape"]))
+            )
             and e.get("initial", "zeros") == "zeros"
             for e in v
         )

@@ -185,9 +185,11 @@ def export(
                 f"({parity['disagreements'] - parity['disagreements_on_near_ties']} disagreements beyond near-ties), "
                 f"max |logit error| {parity['max_abs_error']:.3g}"
             )
-        elif parity.get("recurrent") and parity["recurrent"]["drift_ratio"] > 10 and not parity[
-            "elements_out_of_tolerance"
-        ]:
+        elif (
+            parity.get("recurrent")
+            and parity["recurrent"]["drift_ratio"] > 10
+            and not parity["elements_out_of_tolerance"]
+        ):
             what = (
                 f"the error grows along the {parity['recurrent']['steps']}-step sequences "
                 f"({parity['recurrent']['drift_ratio']:.3g}x from the first steps to the last): the state drifts"

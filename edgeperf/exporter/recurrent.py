@@ -77,7 +77,9 @@ def _eager_rnn(torch, rnn):
     kind, n_in, hidden, layers = _rnn_info(torch, rnn)
     sd = rnn.state_dict()
     cls = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
-    out = cls(n_in, hidden, num_layers=layers, bias="bias_ih_l0" in sd, batch_first=bool(getattr(rnn, "batch_first", False)))
+    out = cls(
+        n_in, hidden, num_layers=layers, bias="bias_ih_l0" in sd, batch_first=bool(getattr(rnn, "batch_first", False))
+    )
     out.load_state_dict(sd)
     return out.eval(), kind, hidden, layers
 
@@ -157,7 +159,9 @@ def from_buffers(module, obs_shape: tuple[int, ...], name: str):
             step = torch.jit.script(step)
         except Exception as exc:
             last = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise BadInput(f"{name}: its memory could not be rebuilt as an explicit step in TorchScript: {last}") from None
+            raise BadInput(
+                f"{name}: its memory could not be rebuilt as an explicit step in TorchScript: {last}"
+            ) from None
     states = _states(kind, layers, hidden)
     rec = Recurrent(
         kind,
@@ -190,7 +194,9 @@ def _check_against(step, original: Stepper, states, obs_shape, name) -> tuple[in
         raise
     except Exception as exc:
         last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
-        raise BadInput(f"{name}: its memory could not be stepped on observations of shape {list(obs_shape)}: {last}") from None
+        raise BadInput(
+            f"{name}: its memory could not be stepped on observations of shape {list(obs_shape)}: {last}"
+        ) from None
     finally:
         original.reset()
     if not worst <= CHECK_TOL:
@@ -340,7 +346,9 @@ class _OnnxStepper(Stepper):
 
 
 def from_onnx(path, obs_name: str, states: list[State]) -> Recurrent:
-    return Recurrent("onnx", tuple(states), "ONNX state inputs and outputs", lambda: _OnnxStepper(path, obs_name, states))
+    return Recurrent(
+        "onnx", tuple(states), "ONNX state inputs and outputs", lambda: _OnnxStepper(path, obs_name, states)
+    )
 
 
 # -- parity over sequences ------------------------------------------------------------------------------------
@@ -371,7 +379,9 @@ def sequence_parity(src, artifact, precision: str, *, seed: int = 0, steps: int 
             got.append([np.asarray(session.run(obs[k, t])).reshape(-1) for t in range(steps)])
     ref, got = np.asarray(ref, np.float64), np.asarray(got, np.float64)  # [sequence, step, value]
     if ref.shape != got.shape:
-        raise BadInput(f"the artifact returns actions of shape {list(got.shape[2:])}, the original {list(ref.shape[2:])}")
+        raise BadInput(
+            f"the artifact returns actions of shape {list(got.shape[2:])}, the original {list(ref.shape[2:])}"
+        )
     err = np.abs(got - ref)
     scale = _action_scale(src, ref.shape[2])
     bound = atol * scale + rtol * np.abs(ref)

@@ -113,6 +113,8 @@ def load(
 ) -> PolicySource:
     """The policy `spec` names. Pickle-based formats (an SB3 .zip, a VecNormalize .pkl) are unpickled only
     when named by their suffix, and never with unpickle=False; nothing read from a file's content leads to it."""
+    if state and (factory or not spec or not str(spec).lower().endswith(".onnx")):
+        raise BadInput("--state names the state inputs of an ONNX source; torch sources say their state themselves")
     if factory:
         if spec and weights:
             raise BadInput(f"give the weights once: either SOURCE ({spec}) or --weights ({weights}), not both")
@@ -160,8 +162,6 @@ def load(
                 "loading one runs code from the file; edgeperf unpickles only a file named .pkl: rename it if "
                 "you trust it"
             )
-    if state and suffix != ".onnx":
-        raise BadInput("--state names the state inputs of an ONNX file; torch sources say their state themselves")
     if suffix == ".onnx":
         if zipfile.is_zipfile(path):
             raise BadInput(f"{spec} is not an ONNX model: it {_describe_zip(path)}")
@@ -547,17 +547,13 @@ def _onnx_states(model, inputs, meta: dict, state, path: Path) -> list:
     io = IOSpec(tuple(spec(i) for i in inputs), tuple(spec(o) for o in model.graph.output), meta)
     pairs = runtime_state.parse_pairs(state)
     if pairs:
-        return runtime_state.states_for(io.inputs, io.outputs, pairs, path.name)
-    if meta.get("state"):
-        return [runtime_state.State.from_meta(d) for d in meta["state"]]
-    looks = runtime_state.guess(io)
-    if looks:
-        outs = [o.name for o in model.graph.output[1:]]
-        raise BadInput(
-            f"{path.name} has inputs {looks} that look like recurrent state (outputs {outs}), but no metadata says "
-            f"which output feeds each back: name them with {runtime_state.STATE_HINT}"
-        )
-    return []
+        states = runtime_state.states_for(io.inputs, io.outputs, pairs, path.name)
+    elif meta.get("state"):
+        states = [runtime_state.State.from_meta(d) for d in meta["state"]]
+    else:
+        states = []
+    runtime_state.refuse_unnamed(io, path.name, states)
+    return states
 
 
 def _metadata_problem(meta: dict, obs_shape, action_shape) -> str | None:

@@ -268,6 +268,11 @@ def run_profile(
         "observations": obs_info,
         "action_shape": list(np.shape(action)),
     }
+    if session.io.state:
+        report.results["recurrent_state"] = {
+            "state": [s.to_meta() for s in session.io.state],
+            "timed": "each step feeds the state the previous step returned (zeros at the start)",
+        }
     if rate:
         report.results["deadline"] = run.record.deadline.result()
         _periodic_warnings(report, report.results["deadline"], run.late_folds)

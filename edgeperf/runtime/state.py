@@ -21,7 +21,9 @@ from edgeperf.runtime.session import IOSpec, Session, TensorSpec
 
 STATE_HINT = "--state h_in:h_out,c_in:c_out (each state input and the output that feeds it back)"
 # Input names that say "recurrent state" in the exporters people use (rsl_rl, Isaac Lab, hand-written ones).
-_STATE_NAME = re.compile(r"(^|[_.])(h|c|hx|cx|h0|c0|hidden|cell|memory|mem|state|carry|rnn)([_.]?(in|state|\d+))?$", re.I)
+_STATE_NAME = re.compile(
+    r"(^|[_.])(h|c|hx|cx|h0|c0|hidden|cell|memory|mem|state|carry|rnn)([_.]?(in|state|\d+))?$", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,28 @@ def guess(io: IOSpec) -> list[str]:
     return [s.name for s in io.inputs[1:] if _STATE_NAME.search(s.name) or tuple(s.shape) in shapes]
 
 
+def refuse_unnamed(io: IOSpec, model: str, named: list[State] = ()) -> None:
+    """BadInput when inputs look like recurrent state that neither the metadata nor --state names: which ones,
+    and the option that names them."""
+    taken_in, taken_out = {s.input for s in named}, {s.output for s in named}
+    rest = IOSpec(
+        tuple(s for s in io.inputs if s.name not in taken_in),
+        tuple(s for s in io.outputs if s.name not in taken_out),
+        {},
+    )
+    looks = guess(rest)
+    if not looks:
+        return
+    outs = [o.name for o in rest.outputs[1:]]
+    pairs = [*(f"{s.input}:{s.output}" for s in named), *(f"{i}:{o}" for i, o in zip(looks, outs, strict=False))]
+    raise BadInput(
+        f"{model} has inputs {looks} that look like recurrent state (outputs {outs}), but "
+        + ("--state does not name them" if named else "no metadata says which output feeds each back")
+        + f": name every state input with {STATE_HINT}, e.g. edgeperf export {model} -o policy.onnx --state "
+        + ",".join(pairs)
+    )
+
+
 def bind(session: Session, pairs: dict | None) -> Session:
     """`session` as it is (stateless), or wrapped to carry the state the metadata or `pairs` name."""
     meta = session.io.metadata.get("state")
@@ -126,15 +150,9 @@ def bind(session: Session, pairs: dict | None) -> Session:
             if bad:
                 raise BadInput(f"{model}: its edgeperf.state metadata names {bad}, which the model lacks; re-export it")
         else:
-            looks = guess(session.io)
-            if looks:
-                outs = [o.name for o in session.io.outputs[1:]]
-                raise BadInput(
-                    f"{model} has inputs {looks} that look like recurrent state (outputs {outs}), but no metadata "
-                    f"says which output feeds each back: name them with {STATE_HINT}, e.g. edgeperf export "
-                    f"{model} -o policy.onnx --state {','.join(f'{i}:{o}' for i, o in zip(looks, outs, strict=False))}"
-                )
+            refuse_unnamed(session.io, model)
             return session
+        refuse_unnamed(session.io, model, states)
     except BaseException:
         session.close()
         raise

@@ -68,6 +68,7 @@ class TorchSession(Session):
                 raise BadInput(
                     f"{self.path.name} does not run on observations of shape {[1, *obs_shape]}: {first[:200]}"
                 ) from None
+        self.reset()  # the probe above advanced a stateful module's memory: start from zeros
         names = ["action", "logits"] if len(outs) == 2 else [f"output{i}" if i else "action" for i in range(len(outs))]
         self.io = IOSpec(
             inputs=(TensorSpec("obs", (None, *obs_shape), "float32"),),
