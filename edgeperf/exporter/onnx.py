@@ -85,8 +85,7 @@ def export(
         state=state,
     )
     load_s = time.perf_counter() - t_load
-    if src.recurrent is not None:
-        _check_recurrent(src, format, mode, domain)
+    _check_recurrent(src, format, mode, domain)
     _check_memory(src, parity_samples if check else 0, calibration_samples if mode == "static" else 0)
     if domain:
         _domain_observations(
@@ -166,8 +165,7 @@ def export(
         **results,
     }
     report.results.update(_source_results(src, vecnormalize))
-    q = results.get("quantization")
-    if q and q.get("quantized_nodes") == 0:
+    if (q := results.get("quantization")) and q.get("quantized_nodes") == 0:
         report.warn("int8 quantization changed no node of this graph: the artifact computes in float")
     if check:
         from edgeperf.exporter.parity import parity
@@ -186,6 +184,8 @@ def export(
 
 def _check_recurrent(src: sources.PolicySource, format: str, mode: str | None, domain: str | None) -> None:
     """What a recurrent export does not do yet, said before any work."""
+    if src.recurrent is None:
+        return
     if mode == "static":
         raise BadInput(
             f"{src.name} is recurrent: static int8 calibration would need state sequences, which edgeperf does not "

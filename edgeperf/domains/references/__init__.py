@@ -63,5 +63,6 @@ def load(spec: str):
         first = next(p for p in module.parameters() if p.dim() == 2)
         return module.eval(), (int(first.shape[1]),)
     raise BadInput(
-        f"there is no bundled reference policy '{spec}'; known: reference:quadruped/TASK, reference:gym:Pendulum-v1, reference:pendulum/no-velocity"
+        f"there is no bundled reference policy '{spec}'; known: reference:quadruped/TASK, "
+        "reference:gym:Pendulum-v1, reference:pendulum/no-velocity"
     )
