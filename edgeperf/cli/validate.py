@@ -31,6 +31,34 @@ def validate(
     ] = None,
     margin: MarginOpt = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: one per core).")] = None,
+    chunk_exec: Annotated[
+        str | None,
+        typer.Option(
+            "--chunk-exec",
+            help="A policy that returns action chunks: open-loop (run k actions, then query) or ensemble "
+            "(ACT's temporal ensembling: query every k steps, average overlapping chunks).",
+            show_default=False,
+        ),
+    ] = None,
+    chunk_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--chunk-steps",
+            help="k: actions run per chunk (open-loop, default H) or steps between queries (ensemble, default 1).",
+            show_default=False,
+        ),
+    ] = None,
+    ensemble_m: Annotated[
+        float, typer.Option("--ensemble-m", help="Temporal ensembling weight m: w_i = exp(-m * i), i=0 the oldest.")
+    ] = 0.01,
+    chunk_timing: Annotated[
+        str,
+        typer.Option(
+            "--chunk-timing",
+            help="With latency: sync (the robot waits for each chunk: stalls) or async (the next chunk is computed "
+            "while the current runs; its stale first actions are skipped).",
+        ),
+    ] = "sync",
     json_path: JsonOut = None,
 ) -> None:
     """Validate a deployed policy against the original in a paired simulator.
@@ -39,6 +67,7 @@ def validate(
     falls, reliability (IQR, CVaR 5%), action divergence along the reference's trajectories, and a paired
     verdict: equivalent, different or inconclusive. Exit code 1 unless equivalent.
     """
+    from edgeperf.domains.chunks import ChunkExecution
     from edgeperf.domains.latency import parse, parse_sweep
     from edgeperf.errors import VerdictFailed
     from edgeperf.pipeline import validate as run_validate
@@ -48,6 +77,13 @@ def validate(
     check_paths({"--json": json_path}, {"the model": model, "--reference": reference, "--latency-from": latency_from})
     sweep_ms = parse_sweep(sweep) if sweep is not None else None
     latency_model = parse(latency, latency_from)
+    chunking = None
+    if chunk_exec is not None:
+        chunking = ChunkExecution(chunk_exec, chunk_steps, ensemble_m, chunk_timing)
+    elif chunk_steps is not None or chunk_timing != "sync" or ensemble_m != 0.01:
+        from edgeperf.errors import BadInput
+
+        raise BadInput("--chunk-steps, --chunk-timing and --ensemble-m go with --chunk-exec open-loop|ensemble")
     con = console(json_path)
     with con.status(f"validating {model} on {domain} ({episodes} paired episodes)"):
         report = run_validate(
@@ -60,6 +96,7 @@ def validate(
             sweep_ms=sweep_ms,
             workers=workers,
             margin=margin,
+            chunking=chunking,
         )
     render.validate(report, con)
     write_report(report, json_path, con)

@@ -4,4 +4,5 @@ from edgeperf.domains.base import register
 
 for _task in ("trot", "pace", "spin", "trot-push"):
     register(f"quadruped/{_task}", "edgeperf.domains.quadruped:domain")
-register("pendulum/no-velocity", "edgeperf.domains.masked:domain")
+register("pendulum/no-velocity", "edgeperf.domains.pendulum:no_velocity")
+register("pendulum/chunks", "edgeperf.domains.pendulum:chunks")

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.devices.detect import host_summary
-from edgeperf.domains import base, statistics
+from edgeperf.domains import base, chunks, statistics
+from edgeperf.domains.chunks import ChunkExecution
 from edgeperf.domains.latency import LatencyModel
 from edgeperf.domains.rollout import PolicySpec, run_pairs
 from edgeperf.errors import BadInput
@@ -23,18 +24,21 @@ from edgeperf.runtime.session import Session
 FAIL_SHARE = 0.9
 
 
-def check_fit(domain: base.Domain, spec: PolicySpec, role: str) -> Session:
+def check_fit(domain: base.Domain, spec: PolicySpec, role: str, chunking: ChunkExecution | None = None) -> Session:
     """Open a policy and check its observation and action sizes against the domain's (both sizes said)."""
     session = spec.open()
     try:
-        check_fit_session(domain, session, spec.source, role)
+        check_fit_session(domain, session, spec.source, role, chunking)
     except BaseException:
         session.close()
         raise
     return session
 
 
-def check_fit_session(domain: base.Domain, session: Session, name: str, role: str) -> None:
+def check_fit_session(
+    domain: base.Domain, session: Session, name: str, role: str, chunking: ChunkExecution | None = None
+) -> int | None:
+    """Returns the chunk horizon H of a policy that returns action chunks, else None."""
     env = domain.env(0)
     try:
         obs_shape, act_shape = tuple(env.observation_space.shape), tuple(env.action_space.shape)
@@ -48,10 +52,25 @@ def check_fit_session(domain: base.Domain, session: Session, name: str, role: st
             f"{list(obs_shape)}; was it trained/exported for another domain?"
         )
     got = tuple(np.shape(session.run(obs)))
-    if got != act_shape:
+    session.reset()
+    horizon = chunks.horizon_of(got, act_shape)
+    if horizon is not None and chunking is None:
+        raise BadInput(
+            f"the {role} policy {name} returns chunks of {horizon} actions ({list(got)}); say how to execute them: "
+            "--chunk-exec open-loop|ensemble [--chunk-steps K]"
+        )
+    if horizon is None and got != act_shape:
         raise BadInput(
             f"the {role} policy {name} returns actions of shape {list(got)} but {domain.id} takes {list(act_shape)}"
         )
+    if chunking is not None:
+        if horizon is None:
+            raise BadInput(
+                f"--chunk-exec applies to policies that return action chunks; the {role} policy {name} returns "
+                f"one action of shape {list(got)}"
+            )
+        chunking.check(horizon, f"the {role} policy {name}")
+    return horizon
 
 
 # Bounds checked before any episode runs: beyond them a run is a typo, not a plan (hours of simulation).
@@ -94,6 +113,7 @@ def validate(
     workers: int | None = None,
     margin: float | None = None,
     opener: Callable[..., Session] = Session.open,
+    chunking: ChunkExecution | None = None,
 ) -> Report:
     """Paired validation of `model` against `reference` (default: the domain's bundled policy). `opener` opens
     both (a module-level function: it travels to the worker processes); edgeperf.pipeline.validate passes one
@@ -105,7 +125,7 @@ def validate(
     if not reference:
         raise BadInput(f"{domain.id} has no bundled reference policy; pass --reference SOURCE (the original policy)")
     deployed_spec, reference_spec = PolicySpec(str(model), opener=opener), PolicySpec(reference, opener=opener)
-    with check_fit(domain, deployed_spec, "deployed") as dep_session:
+    with check_fit(domain, deployed_spec, "deployed", chunking) as dep_session:
         model_info = ModelInfo(
             path=str(model),
             sha256=sha256_file(model) if Path(model).is_file() else None,
@@ -113,12 +133,14 @@ def validate(
             inputs=[s.to_dict() for s in dep_session.io.inputs],
             outputs=[s.to_dict() for s in dep_session.io.outputs],
         )
-    check_fit(domain, reference_spec, "reference").close()
+    check_fit(domain, reference_spec, "reference", chunking).close()
     workers = workers or min(os.cpu_count() or 1, episodes)
     seeds = [seed + k for k in range(episodes)]
 
     t0 = time.perf_counter()
-    pairs = run_pairs(domain.id, deployed_spec, reference_spec, seeds, latency=latency, workers=workers)
+    pairs = run_pairs(
+        domain.id, deployed_spec, reference_spec, seeds, latency=latency, workers=workers, chunking=chunking
+    )
     wall = time.perf_counter() - t0
     ref = [p.reference for p in pairs]
     dep = [p.deployed for p in pairs]
@@ -156,6 +178,7 @@ def validate(
             "first_separation_step_median": float(np.median(apart)) if apart else None,
         },
         "latency": latency.to_dict() if latency else None,
+        **({"chunks": chunking.to_dict()} if chunking else {}),
         "failures": [
             {"seed": e.seed, "policy": name, "reason": e.failure_reason}
             for name, eps in (("reference", ref), ("deployed", dep))
@@ -171,7 +194,7 @@ def validate(
         )
     if sweep:
         has_criterion = "success" not in report.unmeasured
-        results["latency_sweep"] = _sweep(domain, deployed_spec, seeds, sweep, workers, has_criterion)
+        results["latency_sweep"] = _sweep(domain, deployed_spec, seeds, sweep, workers, has_criterion, chunking)
     report.model = model_info
     report.config = {
         "domain": domain.id,
@@ -182,6 +205,7 @@ def validate(
         "margin": margin,
         "latency": latency.source if latency else None,
         "latency_sweep_ms": sweep_ms,
+        "chunking": chunking.to_dict() if chunking else None,
     }
     report.results = results
     return report
@@ -261,12 +285,12 @@ def _success_criterion(domain, episodes, report: Report) -> bool:
     return True
 
 
-def _sweep(domain, deployed: PolicySpec, seeds, models: list[LatencyModel], workers: int, has_criterion) -> dict:
+def _sweep(domain, deployed: PolicySpec, seeds, models: list[LatencyModel], workers: int, has_criterion, chunking=None):
     """Success rate of the deployed policy against a constant latency, and where the task starts to fail
     (returns only, and no failure point, for a domain without a success criterion)."""
     points = []
     for model in models:
-        pairs = run_pairs(domain.id, deployed, None, seeds, latency=model, workers=workers)
+        pairs = run_pairs(domain.id, deployed, None, seeds, latency=model, workers=workers, chunking=chunking)
         point = {
             "latency_ms": model.quantiles[0][1] * 1e3,
             "mean_return": float(np.mean([p.deployed.ret for p in pairs])),

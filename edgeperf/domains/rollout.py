@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edgeperf.domains import base
+from edgeperf.domains import base, chunks
+from edgeperf.domains.chunks import ChunkExecution
 from edgeperf.domains.latency import DelayedActions, LatencyModel
 from edgeperf.errors import BadInput
 from edgeperf.runtime.session import Session
@@ -92,9 +93,11 @@ def episode(
     latency: LatencyModel | None = None,
     shadow: Session | None = None,
     record: bool = False,
+    chunking: ChunkExecution | None = None,
 ):
     """One episode. `shadow` is queried on the same observations (action divergence); `record` keeps the
-    observation trajectory. Returns (Episode, observations or None, shadow diffs or None)."""
+    observation trajectory; `chunking`: how a policy that returns action chunks is executed (domains/chunks.py,
+    which then applies the latency). Returns (Episode, observations or None, shadow diffs or None)."""
     env = domain.env(seed)
     try:
         obs, _ = env.reset(seed=seed)
@@ -104,19 +107,31 @@ def episode(
         rng = np.random.default_rng([seed, 7])
         hold = np.zeros(env.action_space.shape, dtype=np.float32)
         deliver = DelayedActions(env, latency, 1.0 / domain.control_hz, rng, hold)
+        act, shadow_act = policy.run, shadow.run if shadow is not None else None
+        chunker = None
+        if chunking is not None:
+            horizon = chunks.horizon_of(policy.io.outputs[0].shape[1:], env.action_space.shape)
+            period = 1.0 / domain.control_hz
+            chunker = chunks.Chunker(chunking, horizon, policy.run, period, latency, rng, hold)
+            act = chunker.act
+            if shadow is not None:
+                h = chunks.horizon_of(shadow.io.outputs[0].shape[1:], env.action_space.shape)
+                shadow_act = chunks.Chunker(chunking, h, shadow.run, period, None, rng, hold).act
         ep = Episode(seed)
         trajectory, diffs = [], []
         while True:
-            action = policy.run(obs)
+            action = act(obs)
             if shadow is not None:
-                diffs.append(float(np.max(np.abs(np.asarray(shadow.run(obs), np.float64) - action))))
+                diffs.append(float(np.max(np.abs(np.asarray(shadow_act(obs), np.float64) - action))))
             if record:
                 trajectory.append(np.array(obs, dtype=np.float64, copy=True))
             if not ep.accepts(action):
                 break
-            obs, done = ep.step(env, deliver(action))
+            obs, done = ep.step(env, action if chunker else deliver(action))
             if done:
                 break
+        if chunker is not None:
+            ep.metrics.update(chunker.metrics())
     finally:
         env.close()
     return ep, (np.asarray(trajectory) if record else None), (np.asarray(diffs) if shadow is not None else None)
@@ -133,13 +148,13 @@ def _init_worker(domain_id: str, deployed: PolicySpec, reference: PolicySpec | N
     _WORKER["reference"] = reference.open() if reference else None
 
 
-def _run_pair(seed: int, latency: LatencyModel | None) -> Pair:
+def _run_pair(seed: int, latency: LatencyModel | None, chunking: ChunkExecution | None = None) -> Pair:
     domain, dep, ref = _WORKER["domain"], _WORKER["deployed"], _WORKER["reference"]
     if ref is None:
-        ep, _, _ = episode(domain, dep, seed, latency=latency)
+        ep, _, _ = episode(domain, dep, seed, latency=latency, chunking=chunking)
         return Pair(seed, None, ep)
-    ref_ep, ref_traj, diffs = episode(domain, ref, seed, shadow=dep, record=True)
-    dep_ep, dep_traj, _ = episode(domain, dep, seed, latency=latency, record=True)
+    ref_ep, ref_traj, diffs = episode(domain, ref, seed, shadow=dep, record=True, chunking=chunking)
+    dep_ep, dep_traj, _ = episode(domain, dep, seed, latency=latency, record=True, chunking=chunking)
     n = min(len(ref_traj), len(dep_traj))
     apart = np.flatnonzero(np.abs(ref_traj[:n] - dep_traj[:n]).max(axis=1) > SEPARATION_TOL)
     separation = int(apart[0]) if len(apart) else (None if len(ref_traj) == len(dep_traj) else n)
@@ -154,6 +169,7 @@ def run_pairs(
     *,
     latency: LatencyModel | None = None,
     workers: int = 1,
+    chunking: ChunkExecution | None = None,
 ) -> list[Pair]:
     """All pairs, in seed order. workers=1 runs in this process (no pool start-up)."""
     if workers < 1:
@@ -161,7 +177,7 @@ def run_pairs(
     if workers == 1 or len(seeds) == 1:
         _init_worker(domain_id, deployed, reference)
         try:
-            return [_run_pair(s, latency) for s in seeds]
+            return [_run_pair(s, latency, chunking) for s in seeds]
         finally:
             for key in ("deployed", "reference"):
                 if _WORKER.get(key) is not None:
@@ -172,7 +188,7 @@ def run_pairs(
         min(workers, len(seeds)), mp_context=ctx, initializer=_init_worker, initargs=(domain_id, deployed, reference)
     )
     try:
-        pairs = list(pool.map(_run_pair, seeds, [latency] * len(seeds)))
+        pairs = list(pool.map(_run_pair, seeds, [latency] * len(seeds), [chunking] * len(seeds)))
     except BaseException:
         # An interrupt (or a failed episode) must not wait for every queued episode: drop them, and stop the
         # workers in the middle of the ones they are running.

@@ -53,9 +53,13 @@ def load(spec: str):
         module.load_state_dict(torch.load(HERE / REFERENCES[env_id], weights_only=True))
         return module.eval(), (PENDULUM_SIZES[0],)
     if domain_id == "pendulum/no-velocity":
-        from edgeperf.domains import masked
+        from edgeperf.domains import pendulum
 
-        return masked.reference_policy(), (2,)
+        return pendulum.no_velocity_policy(), (2,)
+    if domain_id == "pendulum/chunks":
+        from edgeperf.domains import pendulum
+
+        return pendulum.chunk_policy(), (3,)
     if domain_id.startswith("quadruped/"):
         from edgeperf.domains import quadruped
 
@@ -64,5 +68,5 @@ def load(spec: str):
         return module.eval(), (int(first.shape[1]),)
     raise BadInput(
         f"there is no bundled reference policy '{spec}'; known: reference:quadruped/TASK, "
-        "reference:gym:Pendulum-v1, reference:pendulum/no-velocity"
+        "reference:gym:Pendulum-v1, reference:pendulum/no-velocity, reference:pendulum/chunks"
     )

@@ -1,4 +1,12 @@
-"""`pendulum/no-velocity`: gymnasium's Pendulum-v1 with the angular velocity taken out of the observation
+"""Pendulum variants for the policy shapes beyond one observation -> one action, each with a hand-built
+reference policy whose shape matters (no training: the weights are written down).
+
+`pendulum/chunks`: gymnasium's Pendulum-v1 as it is, with a reference that returns a chunk of H=16 future
+actions: it rolls Pendulum's own dynamics forward inside the network, applying the swing-up expert at each
+predicted state, so its chunk is the plan the expert would follow. Executed open loop it swings up; executed in
+the wrong order (the chunk reversed) it does not.
+
+`pendulum/no-velocity`: gymnasium's Pendulum-v1 with the angular velocity taken out of the observation
 (cos theta, sin theta only), the classic partially observed task: a policy must remember the last
 observation to know how fast the pendulum swings. A policy whose memory is lost (its recurrent state not
 carried from step to step) sees velocity 0 forever and cannot swing up.
@@ -18,13 +26,52 @@ import numpy as np
 from edgeperf.domains.base import Domain
 from edgeperf.errors import require
 
-ID = "pendulum/no-velocity"
 DT = 0.05  # Pendulum-v1's step
+G, MAX_SPEED, MAX_TORQUE = 10.0, 8.0, 2.0  # Pendulum-v1's defaults (g, max_speed, max_torque; m = l = 1)
+HORIZON = 16
 SQUASH = 0.5  # the GRU stores tanh(SQUASH * x); the head inverts it
 SATURATE = 30.0  # a gate bias that makes sigmoid exactly 0 or 1 in float32
 
 
-def domain(name: str = ID) -> Domain:
+def chunks(name: str = "pendulum/chunks") -> Domain:
+    from edgeperf.domains.gym import gym_domain
+
+    return dataclasses.replace(
+        gym_domain("Pendulum-v1"),
+        id=name,
+        description=f"gymnasium Pendulum-v1 with a reference that returns chunks of {HORIZON} actions",
+        reference=f"reference:{name}",
+    )
+
+
+def chunk_policy(horizon: int = HORIZON):
+    """The hand-built chunk policy: obs [batch, 3] -> [batch, horizon, 1], Pendulum's dynamics rolled forward
+    under the expert (the same rule as edgeperf.domains.gym.pendulum_expert)."""
+    torch = require("torch", "export", "to load reference policies")
+
+    def expert(th, w):
+        c = torch.cos(th)
+        catch = -(10.0 * torch.atan2(torch.sin(th), c) + 2.0 * w)
+        energy = 0.5 * w * w + 15.0 * c
+        pump = torch.where(w.abs() > 1e-3, 2.0 * torch.sign(w * (15.0 - energy)), torch.full_like(w, 2.0))
+        return torch.clamp(torch.where(c > 0.8, catch, pump), -MAX_TORQUE, MAX_TORQUE)
+
+    class ChunkPolicy(torch.nn.Module):
+        def forward(self, obs):
+            th = torch.atan2(obs[:, 1:2], obs[:, 0:1])
+            w = obs[:, 2:3]
+            actions = []
+            for _ in range(horizon):
+                u = expert(th, w)
+                actions.append(u)
+                w = torch.clamp(w + (3.0 * G / 2.0 * torch.sin(th) + 3.0 * u) * DT, -MAX_SPEED, MAX_SPEED)
+                th = th + w * DT
+            return torch.stack(actions, dim=1)
+
+    return ChunkPolicy().eval()
+
+
+def no_velocity(name: str = "pendulum/no-velocity") -> Domain:
     from edgeperf.domains.gym import gym_domain
 
     gym = require("gymnasium", "sim", "for gym domains")
@@ -52,7 +99,7 @@ def domain(name: str = ID) -> Domain:
     )
 
 
-def reference_policy():
+def no_velocity_policy():
     """The hand-built recurrent swing-up policy (eval mode), rsl_rl's exported form."""
     torch = require("torch", "export", "to load reference policies")
     s, big = SQUASH, SATURATE
