@@ -78,6 +78,7 @@ _PROFILE_FLAGS = {
     "power": "--power",
     "power_rate_hz": "--power-rate",
     "idle_s": "--idle",
+    "chunk_steps": "--chunk-steps",
 }
 
 

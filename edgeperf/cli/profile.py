@@ -50,6 +50,15 @@ def profile(
         str, typer.Option("--observations", help="random, or domain:ID: the model's own observations in a domain.")
     ] = "random",
     stress: Annotated[int, typer.Option("--stress", help="Co-runner processes that each keep a core busy.")] = 0,
+    chunk_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--chunk-steps",
+            help="A policy that returns action chunks [H, A], run k steps per chunk: report the latency per chunk "
+            "against its budget of k control periods (--rate, or the artifact's control rate).",
+            show_default=False,
+        ),
+    ] = None,
     json_path: JsonOut = None,
     csv_path: Annotated[
         Path | None, typer.Option("--csv", metavar="PATH", help="Write every inference's timings as CSV.")
@@ -100,6 +109,7 @@ def profile(
             backend=backend, device=device, accelerator=accelerator, rate=rate, deadline_ms=deadline,
             iterations=iterations, duration=duration, warmup=warmup, threads=threads, batch=batch, shape=dims,
             observations=observations, stress=stress, power=mode, power_rate_hz=power_rate, idle_s=idle,
+            chunk_steps=chunk_steps,
         )  # fmt: skip
         return
     if plot_path:
@@ -129,6 +139,7 @@ def profile(
             power_rate_hz=power_rate,
             idle_s=idle,
             csv=csv_path,
+            chunk_steps=chunk_steps,
         )
     report = done.report
     render.profile(report, con)

@@ -76,6 +76,40 @@ class ChunkExecution:
         return out
 
 
+def delay_steps(seconds: float, period_s: float) -> int:
+    """A latency in whole control steps: the nearest step, as domains/latency.py does for envs that cannot
+    switch an action mid-step."""
+    return math.floor(seconds / period_s + 0.5)
+
+
+def budget(horizon: int, k: int, period_s: float, p99_s: float) -> dict:
+    """What a chunk latency means for the loop: the next chunk has k control periods (the current chunk's k
+    actions) to arrive; how much of them the p99 uses, and what sync and async execution then cost."""
+    d = delay_steps(p99_s, period_s)
+    window = k * period_s
+    return {
+        "horizon": horizon,
+        "steps_per_chunk": k,
+        "budget_ms": window * 1e3,
+        "budget_rule": "k control periods: one inference returns the chunk that runs for the next k steps",
+        "p99_ms": p99_s * 1e3,
+        "p99_share_of_budget": p99_s / window,
+        "latency_steps_at_p99": d,
+        "sync": {
+            "stall_steps_per_chunk_at_p99": d,
+            "stalled_share_of_steps_at_p99": d / (k + d),
+            "means": "the robot holds its last action while it waits for each chunk",
+        },
+        "async": {
+            "stale_actions_skipped_at_p99": d,
+            "spare_actions_at_p99": horizon - k - d,
+            "fits_at_p99": k + d <= horizon,
+            "means": "the next chunk is computed while the current runs; it arrives d steps late and starts at its "
+            "action d, so k + d must not exceed H",
+        },
+    }
+
+
 def horizon_of(action_shape: tuple, env_action_shape: tuple) -> int | None:
     """H when the policy's action (no batch axis) is a chunk [H, *env action], else None."""
     action_shape, env_action_shape = tuple(action_shape), tuple(env_action_shape)
@@ -102,8 +136,7 @@ class Chunker:
     def _delay_steps(self) -> int:
         if self.latency is None:
             return 0
-        seconds = float(self.latency.sample(self.rng, 1)[0])
-        return int(math.floor(seconds / self.period + 0.5))
+        return delay_steps(float(self.latency.sample(self.rng, 1)[0]), self.period)
 
     def _issue(self, obs) -> None:
         chunk = np.asarray(self.query(obs), dtype=np.float32).reshape(self.h, -1)
@@ -114,11 +147,12 @@ class Chunker:
             self.blocked_until = self.t + d
 
     def _arrive(self) -> None:
-        for ready, origin, chunk in [p for p in self.pending if p[0] <= self.t]:
-            if self.ex.timing == "sync":
-                origin = ready  # the robot waited: the chunk runs from its first action on arrival
-            elif self.ex.mode == "open-loop":
-                self.skipped += ready - origin  # stale actions, never executed
+        for ready, queried, chunk in [p for p in self.pending if p[0] <= self.t]:
+            # sync: the robot waited, so the chunk runs from its first action on arrival; async: from the action
+            # meant for now, the stale ones before it never executed
+            origin = ready if self.ex.timing == "sync" else queried
+            if self.ex.timing == "async" and self.ex.mode == "open-loop":
+                self.skipped += ready - queried
             if self.ex.mode == "open-loop":
                 self.chunks = [(origin, chunk)]
             else:

@@ -162,6 +162,7 @@ def run_profile(
     idle_s: float = 2.0,
     opener: Callable[..., Session] | None = None,
     csv: str | Path | None = None,
+    chunk_steps: int | None = None,
 ) -> Profiled:
     """Profile `model` (a file, a policy source for the torch backend, or an open Session).
 
@@ -232,6 +233,7 @@ def run_profile(
                 },
                 ready=meter.start,
                 opener=opener or Session.open,
+                chunk_steps=chunk_steps,
             )
     finally:
         meter.stop()
@@ -268,6 +270,8 @@ def run_profile(
         "observations": obs_info,
         "action_shape": list(np.shape(action)),
     }
+    if chunk_steps is not None:
+        _chunk_report(report, session, chunk_steps, rate, stats)
     if session.io.state:
         report.results["recurrent_state"] = {
             "state": [s.to_meta() for s in session.io.state],
@@ -314,6 +318,7 @@ def _measure(
     common,
     ready: Callable[[], object] | None = None,
     opener: Callable[..., Session] = Session.open,
+    chunk_steps: int | None = None,
 ):
     """Open (timing the cold start), fill the observation pool, run the scenario; memory read at each stage.
 
@@ -332,6 +337,8 @@ def _measure(
         # A session the caller opened stays open for the caller.
         with contextlib.nullcontext(session) if isinstance(model, Session) else session:
             mem["rss_after_load_bytes"] = memory.rss_bytes()
+            if chunk_steps is not None:
+                _chunk_horizon(session, chunk_steps)  # k > H is refused before any timing
             # The first inference is timed on a fresh session: recording domain observations runs the model
             # through whole episodes, so then it is timed on a probe drawn before the pool.
             on_policy = observations != "random"
@@ -369,6 +376,41 @@ def _measure(
                     mem["gpu_process_bytes"] = gpu
 
     return session, run, action, cold, mem, obs_info
+
+
+def _chunk_horizon(session: Session, chunk_steps: int) -> int:
+    """H of a policy whose action output is [batch, H, A]; BadInput when it returns no chunks or k > H."""
+    shape = session.io.outputs[0].shape
+    if len(shape) != 3 or not isinstance(shape[1], int):
+        raise BadInput(
+            f"--chunk-steps applies to a policy that returns action chunks [batch, H, action_dim]; "
+            f"{Path(str(session.path)).name} returns {list(shape)}"
+        )
+    if not (isinstance(chunk_steps, int) and 1 <= chunk_steps <= shape[1]):
+        raise BadInput(
+            f"{Path(str(session.path)).name} returns chunks of H={shape[1]} actions; --chunk-steps {chunk_steps} "
+            f"must be from 1 to {shape[1]} (a chunk cannot run actions it does not have)"
+        )
+    return shape[1]
+
+
+def _chunk_report(report: Report, session: Session, chunk_steps: int, rate, stats: dict) -> None:
+    from edgeperf.domains.chunks import budget
+
+    horizon = _chunk_horizon(session, chunk_steps)
+    hz = rate or session.io.metadata.get("control_hz")
+    if not hz:
+        report.unmeasured["chunk_budget"] = (
+            "no control rate: give --rate HZ (or export with --domain, which records it) to say how much of the "
+            "k control periods a chunk's latency uses"
+        )
+        report.results["chunk"] = {"horizon": horizon, "steps_per_chunk": chunk_steps, "latency_is": "per chunk"}
+        return
+    report.results["chunk"] = {
+        **budget(horizon, chunk_steps, 1.0 / hz, stats["p99"] / 1e6),
+        "latency_is": "per chunk (one inference returns H actions)",
+        "control_hz": hz,
+    }
 
 
 def _periodic_warnings(report: Report, d: dict, late_folds: int = 0) -> None:

@@ -110,6 +110,18 @@ def profile(report, out: Console) -> None:
         f"memory: peak RSS {_mib(mem['peak_rss_bytes'])}, after load {_mib(mem['rss_after_load_bytes'])}{gpu}; "
         f"CPU {r['cpu']['process_utilisation_percent']:.0f}% of one core{stress}"
     )
+    if r.get("chunk", {}).get("budget_ms"):
+        c = r["chunk"]
+        fits = "fits" if c["async"]["fits_at_p99"] else "does NOT fit"
+        out.print(
+            f"chunks of {c['horizon']}, {c['steps_per_chunk']} run each: p99 {c['p99_ms']:.3g} ms per chunk uses "
+            f"{c['p99_share_of_budget']:.1%} of its {c['budget_ms']:.4g} ms budget; at p99 sync stalls "
+            f"{c['sync']['stall_steps_per_chunk_at_p99']} steps a chunk, async skips "
+            f"{c['async']['stale_actions_skipped_at_p99']} stale actions and {fits} in H"
+        )
+    if r.get("recurrent_state"):
+        names = ", ".join(f"{s['input']}->{s['output']} {s['shape']}" for s in r["recurrent_state"]["state"])
+        out.print(f"recurrent state fed back each step: {names}")
     if r.get("power"):
         power(r["power"], out, per="inference")
     if r.get("thermal"):
