@@ -1,4 +1,4 @@
-"""Recurrent policies' bad inputs through the CLI: one line, exit 2, nothing written."""
+"""Recurrent and action-chunk policies' bad inputs through the CLI: one line, exit 2, nothing written."""
 
 from __future__ import annotations
 
@@ -71,3 +71,53 @@ def test_state_option_on_a_torch_source_and_static_int8_of_a_recurrent_policy(ba
     )
     assert "dynamic" in r.err
     assert not (tmp_path / "a.onnx").exists()
+
+
+# -- action chunks -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chunk_onnx(tmp_path_factory):
+    pytest.importorskip("gymnasium")
+    from edgeperf.exporter.onnx import export
+
+    path = tmp_path_factory.mktemp("chunk_bad") / "chunks.onnx"
+    export("reference:pendulum/chunks", path, check=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--chunk-exec", "open-loop", "--chunk-steps", "17"], "H=16"),
+        (["--chunk-exec", "ensemble", "--chunk-steps", "20"], "at most 16"),
+        ([], "--chunk-exec open-loop|ensemble"),
+        (["--chunk-steps", "4"], "go with --chunk-exec"),
+        (["--chunk-exec", "closed-loop"], "choose open-loop or ensemble"),
+        (["--chunk-exec", "open-loop", "--chunk-timing", "later"], "sync or async"),
+    ],
+)
+def test_validate_chunk_options_that_do_not_fit(bad, chunk_onnx, args, says):
+    r = bad(2, "validate", chunk_onnx, "--domain", "pendulum/chunks", "-n", "2", "--workers", "1", *args)
+    assert says in r.err
+
+
+def test_chunk_exec_on_a_policy_without_chunks(bad):
+    pytest.importorskip("gymnasium")
+    r = bad(
+        2,
+        "validate",
+        "reference:gym:Pendulum-v1",
+        "--domain",
+        "gym:Pendulum-v1",
+        "-n",
+        "2",
+        "--chunk-exec",
+        "open-loop",
+    )
+    assert "returns one action" in r.err
+
+
+def test_profile_chunk_steps_beyond_h(bad, chunk_onnx):
+    r = bad(2, "profile", chunk_onnx, "--chunk-steps", "17", "--iterations", "5", "--duration", "0", "--no-power")
+    assert "H=16" in r.err

@@ -1,0 +1,56 @@
+"""validate on pendulum/chunks with real episodes: the faithful chunk artifact is equivalent, one whose chunks
+come out in the wrong order is different; the latency figures of sync and async execution."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgeperf.domains.chunks import ChunkExecution
+from tests.chunk_helpers import reverse_chunks
+
+pytest.importorskip("torch")
+pytest.importorskip("gymnasium")
+pytest.importorskip("onnx")
+
+DOMAIN = "pendulum/chunks"
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    from edgeperf.exporter.onnx import export
+
+    d = tmp_path_factory.mktemp("chunks")
+    faithful = d / "chunks.onnx"
+    report = export(f"reference:{DOMAIN}", faithful)
+    assert report.results["parity"]["passed"]
+    assert (
+        report.results["parity"]["max_abs_error_per_dim"]
+        and len(report.results["parity"]["max_abs_error_per_dim"]) == 16
+    )
+    return faithful, reverse_chunks(faithful, d / "reversed.onnx")
+
+
+@pytest.mark.parametrize("execution", [ChunkExecution("open-loop", 8), ChunkExecution("ensemble", 8)])
+def test_faithful_chunks_are_equivalent_and_reversed_ones_different(artifacts, execution):
+    from edgeperf.pipeline import validate
+
+    faithful, reversed_ = artifacts
+    good = validate(faithful, DOMAIN, episodes=6, workers=1, chunking=execution)
+    assert good.results["paired"]["verdict"] == "equivalent", good.results["paired"]
+    assert good.results["chunks"]["mode"] == execution.mode
+    bad = validate(reversed_, DOMAIN, episodes=6, workers=1, chunking=execution)
+    assert bad.results["paired"]["verdict"] == "different", bad.results["paired"]
+
+
+def test_sync_stalls_and_async_skips_under_latency(artifacts):
+    from edgeperf.pipeline import validate
+
+    faithful, _ = artifacts
+    sync = validate(faithful, DOMAIN, episodes=3, workers=1, latency=60, chunking=ChunkExecution("open-loop", 8))
+    asyn = validate(
+        faithful, DOMAIN, episodes=3, workers=1, latency=60, chunking=ChunkExecution("open-loop", 8, timing="async")
+    )
+    s, a = sync.results["deployed"]["metrics"], asyn.results["deployed"]["metrics"]
+    # 60 ms at 20 Hz = 1 step: sync holds one step per chunk, async skips one stale action per chunk
+    assert s["chunk_stall_steps"] == s["chunk_queries"] and s["chunk_skipped_actions"] == 0
+    assert a["chunk_skipped_actions"] == a["chunk_queries"] and a["chunk_stall_steps"] == 1
