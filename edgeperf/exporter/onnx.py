@@ -196,11 +196,6 @@ def _check_recurrent(src: sources.PolicySource, format: str, mode: str | None, d
             f"{src.name} is recurrent: --domain rollouts for parity and calibration are for stateless policies "
             "here; parity runs on sequences in the observation space (drop --domain)"
         )
-    if format == "tensorrt":
-        raise BadInput(
-            f"{src.name} is recurrent: TensorRT engines with state inputs are not built yet; export to onnx "
-            "(and run it on the TensorRT execution provider) or openvino"
-        )
 
 
 def _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples) -> str | None:
@@ -354,7 +349,12 @@ def _stage_tensorrt(src, out: Path, work: Path, precision, results, max_batch, t
     if precision == "int8":
         onnx_in = _convert_onnx(fp32, work, precision, "static", results["_calibration"], results, symmetric=True)
     settings = tensorrt_engine.engine_settings(
-        precision, _input_name(fp32), src.obs_shape, max_batch=max_batch, fixed_batch=_fixed_batch(fp32)
+        precision,
+        _input_name(fp32),
+        src.obs_shape,
+        max_batch=max_batch,
+        fixed_batch=_fixed_batch(fp32),
+        state=[(st.input, st.shape) for st in src.recurrent.states] if src.recurrent is not None else (),
     )
     engine = work / out.name
     results["tensorrt"] = {

@@ -40,9 +40,10 @@ def require_tensorrt():
 
 
 def engine_settings(
-    precision: str, input_name: str, obs_shape, *, max_batch: int = 64, fixed_batch: int | None = None
+    precision: str, input_name: str, obs_shape, *, max_batch: int = 64, fixed_batch: int | None = None, state=()
 ) -> dict:
-    """Everything the builder is told, as plain data (recorded in the report and the sidecar)."""
+    """`state`: (name, shape without batch) of a recurrent policy's state inputs, profiled over the same batch."""
+    # Everything the builder is told, as plain data (recorded in the report and the sidecar).
     if precision not in FLAGS:
         raise BadInput(f"--precision {precision}: TensorRT engines are built in {', '.join(FLAGS)}")
     if fixed_batch:
@@ -57,6 +58,16 @@ def engine_settings(
         "profile": {"input": input_name, "min": [lo, *shape], "opt": [opt, *shape], "max": [hi, *shape]},
         "workspace_bytes": WORKSPACE_BYTES,
         "quantization": "explicit (Q/DQ nodes from static calibration)" if precision == "int8" else None,
+        **(
+            {
+                "state_profiles": [
+                    {"input": n, "min": [lo, *d], "opt": [opt, *d], "max": [hi, *d]}
+                    for n, d in ((n, [int(x) for x in dims]) for n, dims in state)
+                ]
+            }
+            if state
+            else {}
+        ),
     }
 
 
@@ -83,7 +94,8 @@ def build_engine(onnx_path: Path, engine_path: Path, settings: dict, timing_cach
         config.set_flag(getattr(trt.BuilderFlag, flag))
     p = settings["profile"]
     profile = builder.create_optimization_profile()
-    profile.set_shape(p["input"], tuple(p["min"]), tuple(p["opt"]), tuple(p["max"]))
+    for p in [p, *settings.get("state_profiles", [])]:
+        profile.set_shape(p["input"], tuple(p["min"]), tuple(p["opt"]), tuple(p["max"]))
     config.add_optimization_profile(profile)
     timing_cache = Path(timing_cache) if timing_cache else default_timing_cache(trt.__version__)
     cached = timing_cache.read_bytes() if timing_cache.is_file() else b""

@@ -58,8 +58,13 @@ class OnnxParser:
 
 
 class _Profile:
+    def __init__(self):
+        self.inputs = {}  # every input's (min, opt, max), in the order set
+
     def set_shape(self, name, lo, opt, hi):
-        self.shape = (name, lo, opt, hi)
+        if not self.inputs:
+            self.shape = (name, lo, opt, hi)  # the observation input's: what the plumbing tests check
+        self.inputs[name] = [list(lo), list(opt), list(hi)]
 
 
 class _TimingCache:
@@ -82,6 +87,7 @@ class _Config:
 
     def add_optimization_profile(self, profile):
         self.profiles.append(profile.shape)
+        self.input_profiles = profile.inputs
 
     def create_timing_cache(self, data):
         CALLS.append(("create_timing_cache", bytes(data)))
@@ -109,6 +115,7 @@ class Builder:
 
     def build_serialized_network(self, network, config):
         doc = {"flags": config.flags, "profiles": [list(map(list, p[1:])) for p in config.profiles], "ops": network.ops}
+        doc["input_profiles"] = getattr(config, "input_profiles", {})
         CALLS.append(("build", doc, config.pool))
         doc["onnx"] = network.onnx.hex()
         return memoryview(b"FAKE-ENGINE" + json.dumps(doc).encode())
@@ -141,6 +148,7 @@ class _Engine:
 
         self.sess = ort.InferenceSession(bytes.fromhex(doc["onnx"]), providers=["CPUExecutionProvider"])
         self.max = doc["profiles"][0][2]
+        self.profiles = doc.get("input_profiles") or {}
         self.ins = [i.name for i in self.sess.get_inputs()]
         self.outs = [o.name for o in self.sess.get_outputs()]
         self.num_io_tensors = len(self.ins) + len(self.outs)
@@ -149,16 +157,20 @@ class _Engine:
         return (self.ins + self.outs)[i]
 
     def get_tensor_dtype(self, name):
-        return "float32" if name in self.ins or name != "action" or len(self.outs) == 1 else "int64"
+        return "int64" if name == "action" and self.outs[:2] == ["action", "logits"] else "float32"
+
+    def _max(self, name):
+        return self.profiles.get(name, [None, None, self.max])[2]
 
     def get_tensor_shape(self, name):
-        return (-1, *self.max[1:]) if name in self.ins else (-1, -1)
+        return (-1, *self._max(name)[1:]) if name in self.ins else (-1, -1)
 
     def get_tensor_mode(self, name):
         return TensorIOMode.INPUT if name in self.ins else TensorIOMode.OUTPUT
 
     def get_tensor_profile_shape(self, name, profile):
-        return [[1, *self.max[1:]], [1, *self.max[1:]], self.max]
+        top = self._max(name)
+        return [[1, *top[1:]], [1, *top[1:]], top]
 
     def create_execution_context(self):
         return _Context(self)
@@ -169,26 +181,24 @@ class _Context:
 
     def __init__(self, engine):
         self.engine, self.shapes, self.addresses = engine, {}, {}
-        self.outputs = {}
 
     def set_input_shape(self, name, shape):
         self.shapes[name] = tuple(shape)
-        batch = self.shapes[name][0]
-        x = np.zeros(self.shapes[name], np.float32)
-        for name_out, value in zip(self.engine.outs, self.engine.sess.run(None, {name: x}), strict=True):
-            self.outputs[name_out] = (batch, *value.shape[1:])
         return True
 
     def get_tensor_shape(self, name):
-        return self.shapes.get(name) or self.outputs[name]
+        if name in self.engine.ins:
+            return self.shapes[name]
+        # an output's shape follows the inputs' (all of them set by now, as TensorRT requires)
+        feed = {i: np.zeros(self.shapes[i], np.float32) for i in self.engine.ins}
+        return dict(zip(self.engine.outs, (v.shape for v in self.engine.sess.run(None, feed)), strict=True))[name]
 
     def set_tensor_address(self, name, ptr):
         self.addresses[name] = ptr
 
     def execute_async_v3(self, stream):
-        name = self.engine.ins[0]
-        x = FakeCuda.view(self.addresses[name], self.shapes[name], np.float32).copy()
-        for out, value in zip(self.engine.outs, self.engine.sess.run(None, {name: x}), strict=True):
+        feed = {i: FakeCuda.view(self.addresses[i], self.shapes[i], np.float32).copy() for i in self.engine.ins}
+        for out, value in zip(self.engine.outs, self.engine.sess.run(None, feed), strict=True):
             FakeCuda.view(self.addresses[out], value.shape, value.dtype)[...] = value
         return True
 

@@ -167,7 +167,7 @@ def test_a_factory_lstm_with_another_forward_signature_says_the_convention(tmp_p
         sources.load(None, factory=f"{tmp_path / 'odd.py'}:make")
 
 
-def test_static_int8_and_tensorrt_are_refused_for_recurrent_before_any_work(tmp_path):
+def test_static_int8_is_refused_for_recurrent_before_any_work(tmp_path):
     from edgeperf.exporter.onnx import export
 
     nets = write_nets(tmp_path)

@@ -154,3 +154,26 @@ def test_state_option_parsing():
     for bad in ("h_in", "h_in:", ":h_out", "h_in:h_out,c_in"):
         with pytest.raises(BadInput, match="IN:OUT"):
             parse_pairs(bad)
+
+
+def test_tensorrt_carries_the_state_by_the_same_code_path(monkeypatch, tmp_path):
+    """An engine built from a recurrent export (state inputs profiled over the batch too), run on the recording
+    stand-in of TensorRT and CUDA (tests/exporter/fake_tensorrt.py: the engine runs the parsed ONNX)."""
+    from edgeperf.exporter.onnx import export
+    from tests.exporter import fake_tensorrt
+
+    fake_tensorrt.install(monkeypatch)
+    nets = write_nets(tmp_path)
+    export(None, tmp_path / "l.onnx", factory=f"{nets}:lstm", check=False)
+    report = export(None, tmp_path / "l.engine", factory=f"{nets}:lstm", check=False, max_batch=4)
+    profiles = report.results["tensorrt"]["settings"]["state_profiles"]
+    assert [(p["input"], p["max"]) for p in profiles] == [("h_in", [4, 2, 16]), ("c_in", [4, 2, 16])]
+    cuda = fake_tensorrt.FakeCuda()
+    with Session.open(tmp_path / "l.engine", cuda=cuda) as s:
+        assert s.backend == "tensorrt" and [st.input for st in s.io.state] == ["h_in", "c_in"]
+        got = np.asarray([s.run(x) for x in OBS])
+        s.reset()
+        again = s.run(OBS[0])
+    np.testing.assert_allclose(got, _by_hand(tmp_path / "l.onnx", OBS), atol=1e-6)
+    np.testing.assert_allclose(again, got[0], atol=1e-6)
+    assert cuda.live == {}
