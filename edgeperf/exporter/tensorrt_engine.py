@@ -92,9 +92,8 @@ def build_engine(onnx_path: Path, engine_path: Path, settings: dict, timing_cach
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, settings["workspace_bytes"])
     for flag in settings["flags"]:
         config.set_flag(getattr(trt.BuilderFlag, flag))
-    p = settings["profile"]
     profile = builder.create_optimization_profile()
-    for p in [p, *settings.get("state_profiles", [])]:
+    for p in [settings["profile"], *settings.get("state_profiles", [])]:
         profile.set_shape(p["input"], tuple(p["min"]), tuple(p["opt"]), tuple(p["max"]))
     config.add_optimization_profile(profile)
     timing_cache = Path(timing_cache) if timing_cache else default_timing_cache(trt.__version__)
