@@ -21,8 +21,10 @@ from edgeperf.runtime.session import IOSpec, Session, TensorSpec
 
 STATE_HINT = "--state h_in:h_out,c_in:c_out (each state input and the output that feeds it back)"
 # Input names that say "recurrent state" in the exporters people use (rsl_rl, Isaac Lab, hand-written ones).
+# Not a bare "state": LeRobot and many robot stacks call the proprioceptive observation that.
 _STATE_NAME = re.compile(
-    r"(^|[_.])(h|c|hx|cx|h0|c0|hidden|cell|memory|mem|state|carry|rnn)([_.]?(in|state|\d+))?$", re.I
+    r"(^|[_.])((h|c|hx|cx|h0|c0|hidden|cell|memory|mem|rnn|lstm|gru)([_.]?(in|state|states|\d+))?|states?[_.]in)$",
+    re.I,
 )
 
 
@@ -103,9 +105,11 @@ def states_for(inputs: tuple[TensorSpec, ...], outputs: tuple[TensorSpec, ...], 
 
 
 def guess(io: IOSpec) -> list[str]:
-    """Inputs that look like recurrent state: a state-like name, or the shape of an output other than the first
-    (the action) with a matching name stem. Used to refuse a model whose state nobody named."""
-    if len(io.inputs) < 2:
+    """Inputs that look like recurrent state: a recurrent name (h_in, c_in, hidden_state, memory, ...) or the
+    shape of an output other than the first (the action). A model with one output returns no state, so none of its
+    inputs is (several inputs are then observations: an image beside a vector). Used to refuse a model whose state
+    nobody named."""
+    if len(io.inputs) < 2 or len(io.outputs) < 2:
         return []
     shapes = {tuple(o.shape) for o in io.outputs[1:]}
     return [s.name for s in io.inputs[1:] if _STATE_NAME.search(s.name) or tuple(s.shape) in shapes]

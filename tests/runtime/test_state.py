@@ -143,8 +143,14 @@ def test_what_looks_like_state():
     ) == ["h_in", "c_in"]
     # an unusual name, found by its shape matching an output's
     assert guess(_io([("obs", (None, 8)), ("z", (None, 3, 5))], [("action", (None, 2)), ("z2", (None, 3, 5))])) == ["z"]
-    # two observation inputs (image + vector) are not state
+    # several observation inputs (image + vector; LeRobot's names) are not state, with one output or more
     assert guess(_io([("image", (None, 3, 64, 64)), ("proprio", (None, 12))], [("action", (None, 2))])) == []
+    lerobot = [("observation.image", (None, 3, 96, 96)), ("observation.state", (None, 14))]
+    assert guess(_io(lerobot, [("action", (None, 14))])) == []
+    assert guess(_io(lerobot, [("action", (None, 14)), ("value", (None, 1))])) == []
+    assert guess(_io([("obs", (None, 8)), ("state_in", (None, 4))], [("a", (None, 2)), ("state_out", (None, 4))])) == [
+        "state_in"
+    ]
     assert guess(_io([("obs", (None, 8))], [("action", (None, 2))])) == []
 
 
