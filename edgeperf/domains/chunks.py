@@ -69,7 +69,9 @@ class ChunkExecution:
             )
 
     def to_dict(self, horizon: int | None = None) -> dict:
-        out = {"mode": self.mode, "timing": self.timing, "steps": self.steps if horizon is None else self.k(horizon)}
+        default = "H" if self.mode == "open-loop" else 1
+        steps = self.k(horizon) if horizon is not None else (self.steps if self.steps is not None else default)
+        out = {"mode": self.mode, "timing": self.timing, "steps": steps}
         if self.mode == "ensemble":
             out["m"] = self.m
             out["weights"] = "w_i = exp(-m * i), i = 0 the oldest chunk, normalized"

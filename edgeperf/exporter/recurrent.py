@@ -89,8 +89,8 @@ def _states(kind: str, layers: int, hidden: int) -> tuple[State, ...]:
 
 
 def _step_module(torch, kind: str, pre, rnn, head):
-    """The explicit step over (normalizer, rnn, actor), batch-first state. Scripted: the submodules of a loaded
-    TorchScript file can only be called from script."""
+    """The explicit step over (normalizer, rnn, actor), batch-first state. from_buffers scripts it when the source
+    is TorchScript: the submodules of a loaded TorchScript file can only be called from script."""
 
     class LSTMStep(torch.nn.Module):
         def __init__(self):

@@ -276,6 +276,14 @@ def export(report, out: Console) -> None:
             f"max |error| {par['max_abs_error']:.2e}, p99 {par['p99_abs_error']:.2e} "
             f"(tolerance atol {tol['atol']:g} + rtol {tol['rtol']:g} x |action|)"
         )
+        rec = par.get("recurrent")
+        if rec:
+            steps = rec["max_abs_error_per_step"]
+            out.print(
+                f"recurrent: {rec['sequences']} sequences of {rec['steps']} steps, state carried in both; max |error| "
+                f"at step 1 {steps[0]:.2e}, at step {rec['steps']} {steps[-1]:.2e}; drift {rec['drift_ratio']:.3g}x "
+                "(bar 10x)"
+            )
     _unmeasured_and_warnings(report, out)
 
 
