@@ -183,3 +183,14 @@ def test_tensorrt_carries_the_state_by_the_same_code_path(monkeypatch, tmp_path)
     np.testing.assert_allclose(got, _by_hand(tmp_path / "l.onnx", OBS), atol=1e-6)
     np.testing.assert_allclose(again, got[0], atol=1e-6)
     assert cuda.live == {}
+
+
+def test_profile_times_steps_that_feed_the_state_back(lstm):
+    from edgeperf.profilers.run import run_profile
+
+    with Session.open(lstm) as s:
+        report = run_profile(s, iterations=50, duration=0, warmup=5, power="off").report
+        carried = s.state  # what the timed steps left: the state the last one returned
+    assert report.results["recurrent_state"]["state"][0]["input"] == "h_in"
+    assert carried is not None and np.abs(carried["h_in"]).max() > 0
+    assert [i["name"] for i in report.model.inputs] == ["obs"]
