@@ -10,7 +10,7 @@ most) and a legged-robot one (obs 48, LSTM 1x256, actor 512-256-128 -> 12, as rs
   run       session.run(x)          edgeperf's public path a control loop calls (checks, state fed back)
   infer     session.infer(feed)     what `edgeperf profile` times (the observation prepared beforehand)
 
-Run: .venv/bin/python scripts/bench_recurrent.py [--rounds 15] [--steps 2000]
+Run: .venv/bin/python scripts/bench_recurrent.py [--rounds 41] [--steps 500]
 """
 
 from __future__ import annotations
@@ -134,8 +134,8 @@ def bench(model: Path, obs_dim: int, rounds: int, steps: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=41)
+    parser.add_argument("--steps", type=int, default=500)
     args = parser.parse_args()
     import torch
 
