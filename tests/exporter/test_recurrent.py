@@ -4,7 +4,9 @@ three source forms, the artifact's explicit state and its metadata, and parity o
 from __future__ import annotations
 
 import json
+import warnings
 
+import numpy as np
 import pytest
 
 from edgeperf.errors import BadInput
@@ -185,3 +187,46 @@ def test_openvino_ir_carries_the_state_in_its_sidecar(tmp_path):
     report = export(None, tmp_path / "gru.xml", factory=f"{nets}:gru")
     assert report.results["parity"]["passed"]
     assert read_sidecar(tmp_path / "gru.xml")["state"][0]["shape"] == [1, 16]
+
+
+def test_rsl_rl_own_onnx_form_fixed_shapes_layers_first(tmp_path):
+    """rsl_rl's export_policy_as_onnx for an LSTM: obs [1, n], h_in/c_in [layers, 1, hidden], outputs actions,
+    h_out, c_out, no dynamic axes and no metadata. Named with --state, it is read, re-targeted and run with its
+    state carried, in its own layout."""
+    import torch
+
+    from edgeperf.exporter.onnx import export
+    from edgeperf.runtime.session import Session
+
+    class OnnxPolicyExporter(torch.nn.Module):  # the shape of rsl_rl's exporter, written here
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(1)
+            self.rnn = torch.nn.LSTM(6, 8, num_layers=2)
+            self.actor = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ELU(), torch.nn.Linear(16, 3))
+
+        def forward(self, x_in, h_in, c_in):
+            x, (h, c) = self.rnn(x_in.unsqueeze(0), (h_in, c_in))
+            return self.actor(x.squeeze(0)), h, c
+
+    path = tmp_path / "policy.onnx"
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on LSTM export
+        torch.onnx.export(
+            OnnxPolicyExporter(),
+            (torch.zeros(1, 6), torch.zeros(2, 1, 8), torch.zeros(2, 1, 8)),
+            str(path),
+            dynamo=False,
+            input_names=["obs", "h_in", "c_in"],
+            output_names=["actions", "h_out", "c_out"],
+        )
+    with pytest.raises(BadInput, match="--state h_in:h_out,c_in:c_out"):
+        Session.open(path)
+    report = export(str(path), tmp_path / "fp16.onnx", precision="fp16", state="h_in:h_out,c_in:c_out")
+    assert report.results["parity"]["passed"], report.results["parity"]
+    meta = _meta(tmp_path / "fp16.onnx")["edgeperf.state"]
+    assert meta[0] == {**meta[0], "shape": [2, 1, 8], "batch_axis": None}  # its own fixed layout, kept
+    with Session.open(tmp_path / "fp16.onnx") as s:
+        first = s.run(np.zeros(6, np.float32))
+        second = s.run(np.zeros(6, np.float32))
+    assert not np.allclose(first, second)  # the memory moved
