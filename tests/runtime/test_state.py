@@ -194,3 +194,21 @@ def test_profile_times_steps_that_feed_the_state_back(lstm):
     assert report.results["recurrent_state"]["state"][0]["input"] == "h_in"
     assert carried is not None and np.abs(carried["h_in"]).max() > 0
     assert [i["name"] for i in report.model.inputs] == ["obs"]
+
+
+def test_a_served_recurrent_artifact_carries_its_state_on_the_server_and_resets_over_the_wire(lstm):
+    """`edgeperf serve` as a real process: the server's Session carries the state, RESET zeroes it."""
+    pytest.importorskip("zmq")
+    from edgeperf.runtime.remote import RemoteSession
+    from tests.runtime.test_server import serve
+
+    srv = serve(lstm)
+    try:
+        with RemoteSession.connect(srv.host_port) as r:
+            got = np.asarray([r.run(x) for x in OBS[:30]])
+            r.reset()
+            again = r.run(OBS[0])
+    finally:
+        srv.stop()
+    np.testing.assert_allclose(got, _by_hand(lstm, OBS[:30]), atol=1e-6)
+    np.testing.assert_allclose(again, got[0], atol=1e-6)
