@@ -201,7 +201,7 @@ def run_pairs(
 
 
 def collect_observations(
-    domain_id: str, act, n: int, seed: int, episodes: int, driver: str = "the source policy"
+    domain_id: str, act, n: int, seed: int, episodes: int, driver: str = "the source policy", reset=None
 ) -> tuple[np.ndarray, str]:
     """n observations the policy `act` (batch in, batch out) meets in the domain: `episodes` seeded episodes
     driven by the policy itself, sampled evenly over every step. For parity and int8 calibration on the data
@@ -212,6 +212,8 @@ def collect_observations(
     seen = []
     for k in range(episodes):
         env = domain.env(seed + k)
+        if reset is not None:  # a recurrent policy starts each episode from zero state
+            reset()
         try:
             obs, _ = env.reset(seed=seed + k)
             if k == 0 and np.shape(obs) != tuple(env.observation_space.shape):

@@ -67,7 +67,9 @@ def domain_pool(
     step's observation is kept (in order, `batch` consecutive observations per inference)."""
     from edgeperf.domains.rollout import collect_observations
 
-    obs, how = collect_observations(domain_id, session.run, POOL * batch, seed, episodes, "the model being profiled")
+    obs, how = collect_observations(
+        domain_id, session.run, POOL * batch, seed, episodes, "the model being profiled", reset=session.reset
+    )
     feeds = [session.prepare(obs[i : i + batch]) for i in range(0, len(obs) - batch + 1, batch)]
     return feeds, {
         "source": f"domain:{domain_id}",

@@ -71,3 +71,14 @@ def test_every_episode_starts_from_zero_state(artifacts):
     with Session.open(faithful) as fresh:
         first, _, _ = episode(domain, fresh, 1)
     assert again.ret == first.ret
+
+
+def test_on_policy_observations_reset_the_policy_at_each_episode():
+    """profile --observations domain:ID drives the model through episodes: a recurrent one starts each from zeros."""
+    from edgeperf.domains.rollout import collect_observations
+
+    resets = []
+    obs, _ = collect_observations(
+        DOMAIN, lambda o: np.zeros((len(o), 1), np.float32), 50, 0, 3, reset=lambda: resets.append(1)
+    )
+    assert len(resets) == 3 and obs.shape == (50, 2)
