@@ -61,13 +61,17 @@ def register(domain_id: str, entry_point: str) -> None:
 
 
 def make(domain_id: str) -> Domain:
-    """The Domain for an id (`quadruped/trot`, `gym:ENV`, or `module:ID` for a domain a module registers);
+    """The Domain for an id (`quadruped/trot`, `gym:ENV`, `floorplan:NETLIST`, or `module:ID` for a domain a module registers);
     BadInput with a "did you mean" for an unknown one."""
     _load_builtin()
     if domain_id.startswith("gym:"):
         from edgeperf.domains.gym import gym_domain
 
         return gym_domain(domain_id[4:])
+    if domain_id.startswith("floorplan:"):  # any netlist file, as a domain
+        from edgeperf.domains.floorplan import domain as floorplan_domain
+
+        return floorplan_domain(domain_id)
     module, sep, name = domain_id.rpartition(":")
     if sep:
         if not module:

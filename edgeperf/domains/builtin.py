@@ -6,3 +6,6 @@ for _task in ("trot", "pace", "spin", "trot-push"):
     register(f"quadruped/{_task}", "edgeperf.domains.quadruped:domain")
 register("pendulum/no-velocity", "edgeperf.domains.pendulum:no_velocity")
 register("pendulum/chunks", "edgeperf.domains.pendulum:chunks")
+
+for _netlist in ("toy", "ariane-like"):
+    register(f"floorplan/{_netlist}", "edgeperf.domains.floorplan:domain")

@@ -66,7 +66,12 @@ def load(spec: str):
         module = quadruped.load_reference(domain_id)
         first = next(p for p in module.parameters() if p.dim() == 2)
         return module.eval(), (int(first.shape[1]),)
+    if domain_id.startswith("floorplan/"):
+        from edgeperf.domains import floorplan
+
+        return floorplan.load_reference(domain_id), floorplan.obs_shape(domain_id)
     raise BadInput(
         f"there is no bundled reference policy '{spec}'; known: reference:quadruped/TASK, "
-        "reference:gym:Pendulum-v1, reference:pendulum/no-velocity, reference:pendulum/chunks"
+        "reference:gym:Pendulum-v1, reference:pendulum/no-velocity, reference:pendulum/chunks, "
+        "reference:floorplan/toy, reference:floorplan/ariane-like"
     )
