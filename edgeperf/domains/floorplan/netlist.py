@@ -339,8 +339,11 @@ def _parse_pbtxt(text: str, where: str) -> list:
             key = (word, line)
         else:
             raise BadInput(f"{where}: line {line}: unexpected {mt.group(0)!r}; expected a field name, ':' or '{{'")
-    if key is not None or len(stack) != 1:
-        raise BadInput(f"{where}: line {line}: the file ends inside a node (a '}}' is missing)")
+    if len(stack) != 1:
+        opened = next(ln for k, v, ln in reversed(stack[0]) if v is stack[1])
+        raise BadInput(f"{where}: line {opened}: this '{{' is never closed (a '}}' is missing below it)")
+    if key is not None:
+        raise BadInput(f"{where}: line {line}: the file ends after a field name")
     return root
 
 
