@@ -61,7 +61,8 @@ def register(domain_id: str, entry_point: str) -> None:
 
 
 def make(domain_id: str) -> Domain:
-    """The Domain for an id (`quadruped/trot`, `gym:ENV`, `floorplan:NETLIST`, or `module:ID` for a domain a module registers);
+    """The Domain for an id (`quadruped/trot`, `gym:ENV`, `floorplan:NETLIST`, or `module:ID` for a domain a
+    module registers);
     BadInput with a "did you mean" for an unknown one."""
     _load_builtin()
     if domain_id.startswith("gym:"):

@@ -106,7 +106,10 @@ def test_malformed_json_names_the_line(bad, model, tmp_path):
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda t: t.replace('f: 10 } }\n  attr { key: "height"', 'f: 10 } \n  attr { key: "height"', 1), "line 5: this '{' is never closed"),
+        (
+            lambda t: t.replace('f: 10 } }\n  attr { key: "height"', 'f: 10 } \n  attr { key: "height"', 1),
+            "line 5: this '{' is never closed",
+        ),
         (lambda t: t.replace('placeholder: "PORT"', 'placeholder: "PORTAL"'), "line 30: node P has type 'PORTAL'"),
         (lambda t: t.replace("{ f: 15 }", "{ f: 1x5 }", 1), "line 10: attr x: '1x5' is not a number"),
         (lambda t: t.replace('input: "C"', 'input: "CC"'), "names node 'CC'"),

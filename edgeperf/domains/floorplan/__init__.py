@@ -82,15 +82,28 @@ def domain(domain_id: str) -> Domain:
     )
 
 
-def load_reference(domain_id: str):
-    """The bundled placement network of a named domain: a torch module, observation -> cell index (float32)."""
+METHODS = ("imitation", "ppo")
+
+
+def _split(spec: str) -> tuple[str, str]:
+    """ "floorplan/ariane-like" -> (id, "imitation"); "floorplan/ariane-like+ppo" -> (id, "ppo")."""
+    domain_id, _, method = spec.partition("+")
+    method = method or "imitation"
+    if method not in METHODS:
+        raise BadInput(f"reference:{spec}: unknown learner '{method}'; known: " + ", ".join(f"+{m}" for m in METHODS))
+    return domain_id, method
+
+
+def load_reference(spec: str):
+    """The bundled placement network of a named domain (`floorplan/toy`, `floorplan/ariane-like`; `+ppo` for the
+    PPO-trained one): a torch module, observation -> cell index (float32)."""
     from edgeperf.domains.floorplan.policy import load_reference as _load
 
-    return _load(domain_id)
+    return _load(*_split(spec))
 
 
-def obs_shape(domain_id: str) -> tuple[int, int, int]:
+def obs_shape(spec: str) -> tuple[int, int, int]:
     from edgeperf.domains.floorplan.env import CHANNELS
 
-    n = board(domain_id).netlist
+    n = board(_split(spec)[0]).netlist
     return (CHANNELS, n.rows, n.columns)

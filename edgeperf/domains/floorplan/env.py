@@ -28,6 +28,8 @@ space's sampling).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from edgeperf.domains.floorplan import cost
@@ -55,9 +57,11 @@ class Board:
             nets = np.unique(net[node == m])
             pins = np.flatnonzero(np.isin(net, nets) & (node != m))
             self.partners[int(m)] = (pins, n.net_weight[net[pins]])
-        self.cluster_density = np.clip(
-            cost.occupancy(n, n.cluster_xy, n.cluster_size) / (cw * ch), 0, 1
-        ) if n.n_clusters else np.zeros((n.rows, n.columns))
+        self.cluster_density = (
+            np.clip(cost.occupancy(n, n.cluster_xy, n.cluster_size) / (cw * ch), 0, 1)
+            if n.n_clusters
+            else np.zeros((n.rows, n.columns))
+        )
 
     def mask(self, m: int, macro_xy: np.ndarray, placed: np.ndarray) -> np.ndarray:
         """(rows, cols) bool: where macro m's centre may go."""
@@ -89,7 +93,7 @@ class Board:
 
 
 class FloorplanEnv(gym.Env):
-    metadata = {"render_modes": []}
+    metadata: ClassVar[dict] = {"render_modes": []}
 
     def __init__(self, netlist: Netlist, board: Board | None = None, seed: int | None = None, discrete: bool = False):
         self.netlist = netlist

@@ -56,7 +56,7 @@ def synthetic(
     pin_offsets = []
     for w, h in macro_size:
         pin_offsets.append(np.array([_perimeter_point(u, w, h) for u in t]))
-    n_nets = int(round(nets_per_node * n_nodes))
+    n_nets = round(nets_per_node * n_nodes)
     drivers = rng.integers(0, n_nodes, n_nets)
     # every macro drives at least one net, so that none is unconnected
     drivers[:n_macros] = np.arange(n_macros)
@@ -95,7 +95,8 @@ def synthetic(
 
 def _boundary(rng, n, width, height) -> np.ndarray:
     u = rng.uniform(0, 2 * (width + height), n)
-    return np.array([_perimeter_point(v / (2 * (width + height)), width, height) for v in u]) + [width / 2, height / 2]
+    points = np.array([_perimeter_point(v / (2 * (width + height)), width, height) for v in u])
+    return points + np.array([width / 2, height / 2])
 
 
 def _perimeter_point(u: float, w: float, h: float) -> tuple[float, float]:

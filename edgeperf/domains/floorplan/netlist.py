@@ -131,7 +131,10 @@ class Netlist:
                 {"name": n, "width": float(s[0]), "height": float(s[1]), "x": float(p[0]), "y": float(p[1])}
                 for n, s, p in zip(self.cluster_names, self.cluster_size, self.cluster_xy, strict=True)
             ],
-            "ports": [{"name": n, "x": float(p[0]), "y": float(p[1])} for n, p in zip(self.port_names, self.port_xy, strict=True)],
+            "ports": [
+                {"name": n, "x": float(p[0]), "y": float(p[1])}
+                for n, p in zip(self.port_names, self.port_xy, strict=True)
+            ],
             "nets": [
                 {"weight": float(w), "pins": [pin(k) for k in range(self.net_start[i], self.net_start[i + 1])]}
                 for i, w in enumerate(self.net_weight)
@@ -152,14 +155,18 @@ def load(path: str | Path) -> Netlist:
     """A netlist file: ours (.json) or circuit_training's (.pb.txt / .pbtxt); checked (see `check`)."""
     path = Path(path)
     if not path.is_file():
-        raise BadInput(f"netlist {path}: no such file; give a .json netlist (edgeperf's) or a .pb.txt (circuit_training's)")
+        raise BadInput(
+            f"netlist {path}: no such file; give a .json netlist (edgeperf's) or a .pb.txt (circuit_training's)"
+        )
     text = path.read_text(errors="replace")
     if path.name.endswith((".pb.txt", ".pbtxt")):
         netlist = from_pbtxt(text, path)
     elif path.suffix == ".json":
         netlist = from_json(text, path)
     else:
-        raise BadInput(f"netlist {path}: unknown suffix; give a .json (edgeperf's format) or a .pb.txt (circuit_training's)")
+        raise BadInput(
+            f"netlist {path}: unknown suffix; give a .json (edgeperf's format) or a .pb.txt (circuit_training's)"
+        )
     check(netlist)
     return netlist
 
@@ -168,7 +175,9 @@ def from_json(text: str, path: Path | str = "<netlist>") -> Netlist:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadInput(f"netlist {path}: line {exc.lineno}: not JSON ({exc.msg}); see the format in the README") from None
+        raise BadInput(
+            f"netlist {path}: line {exc.lineno}: not JSON ({exc.msg}); see the format in the README"
+        ) from None
     where = f"netlist {path}"
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise BadInput(f'{where}: "format" must be "{FORMAT}"')
@@ -181,7 +190,9 @@ def from_json(text: str, path: Path | str = "<netlist>") -> Netlist:
         v = obj.get(key, default) if isinstance(obj, dict) else None
         if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
             name = obj.get("name", "") if isinstance(obj, dict) else ""
-            raise BadInput(f"{where}: {line_of(json.dumps(name)) if name else ''}{what} needs a finite number '{key}', got {v!r}")
+            raise BadInput(
+                f"{where}: {line_of(json.dumps(name)) if name else ''}{what} needs a finite number '{key}', got {v!r}"
+            )
         return float(v)
 
     canvas = doc.get("canvas")
@@ -209,10 +220,18 @@ def from_json(text: str, path: Path | str = "<netlist>") -> Netlist:
     for m in macros:
         has_xy = "x" in m or "y" in m
         xy = (num(m, "x", f"macro {m['name']}"), num(m, "y", f"macro {m['name']}")) if has_xy else (np.nan, np.nan)
-        builder.macro(m["name"], num(m, "width", f"macro {m['name']}"), num(m, "height", f"macro {m['name']}"), xy, bool(m.get("fixed", False)))
+        builder.macro(
+            m["name"],
+            num(m, "width", f"macro {m['name']}"),
+            num(m, "height", f"macro {m['name']}"),
+            xy,
+            bool(m.get("fixed", False)),
+        )
     for c in clusters:
         xy = (num(c, "x", f"cluster {c['name']}", width / 2), num(c, "y", f"cluster {c['name']}", height / 2))
-        builder.cluster(c["name"], num(c, "width", f"cluster {c['name']}"), num(c, "height", f"cluster {c['name']}"), xy)
+        builder.cluster(
+            c["name"], num(c, "width", f"cluster {c['name']}"), num(c, "height", f"cluster {c['name']}"), xy
+        )
     for p in ports:
         builder.port(p["name"], (num(p, "x", f"port {p['name']}"), num(p, "y", f"port {p['name']}")))
     for i, net in enumerate(nets):
@@ -221,7 +240,9 @@ def from_json(text: str, path: Path | str = "<netlist>") -> Netlist:
             raise BadInput(f'{where}: net {i} needs "pins": a list of [node name] or [macro name, dx, dy]')
         weight = num(net, "weight", f"net {i}", 1.0)
         builder.net([(p[0], *p[1:3]) for p in pins], weight, f"net {i}")
-    return builder.build(doc.get("name") or Path(str(path)).stem, width, columns, height, rows, tuple(rpm), tuple(alloc), str(path))
+    return builder.build(
+        doc.get("name") or Path(str(path)).stem, width, columns, height, rows, tuple(rpm), tuple(alloc), str(path)
+    )
 
 
 class _Builder:
@@ -261,17 +282,24 @@ class _Builder:
         starts, nodes, offsets, weights = [0], [], [], []
         for pins, weight, what in self.nets:
             if len(pins) < 2:
-                raise BadInput(f"{self.where}: {what} is dangling: it has {len(pins)} pin(s), a net needs a driver and a sink")
+                raise BadInput(
+                    f"{self.where}: {what} is dangling: it has {len(pins)} pin(s), a net needs a driver and a sink"
+                )
             for pin in pins:
                 if pin[0] not in self.kind:
-                    raise BadInput(f"{self.where}: {what} is dangling: it names node '{pin[0]}', which the netlist does not define")
+                    raise BadInput(
+                        f"{self.where}: {what} is dangling: it names node '{pin[0]}', which the netlist does not define"
+                    )
                 kind, idx = self.kind[pin[0]]
                 nodes.append(offset[kind] + idx)
                 d = [float(v) for v in pin[1:3]] if kind == "macro" else []
-                offsets.append((d + [0.0, 0.0])[:2])
+                offsets.append([*d, 0.0, 0.0][:2])
             starts.append(len(nodes))
             weights.append(weight)
-        arr = lambda rows_, cols: np.array([r[cols] for r in rows_], dtype=np.float64).reshape(len(rows_), cols.stop - cols.start)  # noqa: E731
+
+        def arr(rows_, cols):
+            return np.array([r[cols] for r in rows_], dtype=np.float64).reshape(len(rows_), cols.stop - cols.start)
+
         return Netlist(
             name=name,
             width=float(width),
@@ -355,7 +383,9 @@ def _attrs(node: list, where: str) -> dict:
         key = next((x for kk, x, _ in v if kk == "key"), None) if isinstance(v, list) else None
         val = next((x for kk, x, _ in v if kk == "value"), None) if isinstance(v, list) else None
         if not isinstance(key, str) or not isinstance(val, list) or not val:
-            raise BadInput(f"{where}: line {line}: an attr needs a key and a value {{ f: ... }} or {{ placeholder: ... }}")
+            raise BadInput(
+                f"{where}: line {line}: an attr needs a key and a value {{ f: ... }} or {{ placeholder: ... }}"
+            )
         kind, raw, vline = val[0]
         if kind in ("f", "i"):
             try:
@@ -375,7 +405,10 @@ def _header(text: str) -> dict:
         (r"#\s*Columns\s*:\s*(\d+)\s+Rows\s*:\s*(\d+)", ("columns", "rows")),
         (r"#\s*Routes per micron, hor\s*:\s*([\d.eE+-]+)\s+ver\s*:\s*([\d.eE+-]+)", ("rh", "rv")),
         (r"#\s*Routes used by macros, hor\s*:\s*([\d.eE+-]+)\s+ver\s*:\s*([\d.eE+-]+)", ("ah", "av")),
-        (r"#\s*FP bbox:\s*\{\s*[\d.eE+-]+\s+[\d.eE+-]+\s*\}\s*\{\s*([\d.eE+-]+)\s+([\d.eE+-]+)\s*\}", ("width", "height")),
+        (
+            r"#\s*FP bbox:\s*\{\s*[\d.eE+-]+\s+[\d.eE+-]+\s*\}\s*\{\s*([\d.eE+-]+)\s+([\d.eE+-]+)\s*\}",
+            ("width", "height"),
+        ),
     ):
         mt = re.search(pattern, text)
         if mt:
@@ -412,17 +445,27 @@ def from_pbtxt(text: str, path: Path) -> Netlist:
         try:
             if kind == "MACRO":
                 xy = (a["x"], a["y"]) if "x" in a and "y" in a else (np.nan, np.nan)
-                builder.macro(name, a["width"], a["height"], xy, bool(a.get("fixed", 0) == 1 or a.get("fixed") == "true"))
+                builder.macro(
+                    name, a["width"], a["height"], xy, bool(a.get("fixed", 0) == 1 or a.get("fixed") == "true")
+                )
             elif kind == "macro":
-                builder.cluster(name, a["width"], a["height"], (a.get("x", header["width"] / 2), a.get("y", header["height"] / 2)))
+                builder.cluster(
+                    name, a["width"], a["height"], (a.get("x", header["width"] / 2), a.get("y", header["height"] / 2))
+                )
             elif kind in ("MACRO_PIN", "macro_pin"):
                 pins[name] = (a["macro_name"], a.get("x_offset", 0.0), a.get("y_offset", 0.0))
             elif kind == "PORT":
                 builder.port(name, (a["x"], a["y"]))
             elif kind == "STDCELL":
-                raise BadInput(f"{where}: line {line}: node {name} is a STDCELL: cluster standard cells into soft macros (type macro) first")
+                raise BadInput(
+                    f"{where}: line {line}: node {name} is a STDCELL: cluster the standard cells into soft macros "
+                    "(type macro) first"
+                )
             else:
-                raise BadInput(f"{where}: line {line}: node {name} has type {kind!r}; expected MACRO, macro, MACRO_PIN, macro_pin or PORT")
+                raise BadInput(
+                    f"{where}: line {line}: node {name} has type {kind!r}; "
+                    "expected MACRO, macro, MACRO_PIN, macro_pin or PORT"
+                )
         except KeyError as exc:
             raise BadInput(f"{where}: line {line}: node {name} ({kind}) lacks the attr {exc.args[0]}") from None
         if sinks:
@@ -452,11 +495,16 @@ def check(netlist: Netlist) -> None:
     """What makes a netlist unplaceable, in one line each: sizes, a macro larger than the canvas, fixed macros
     outside the canvas or overlapping one another, no macro to place."""
     where = f"netlist {netlist.source or netlist.name}"
-    for what, names, size in (("macro", netlist.macro_names, netlist.macro_size), ("cluster", netlist.cluster_names, netlist.cluster_size)):
+    for what, names, size in (
+        ("macro", netlist.macro_names, netlist.macro_size),
+        ("cluster", netlist.cluster_names, netlist.cluster_size),
+    ):
         bad = np.flatnonzero(~(size > 0).all(axis=1)) if len(size) else []
         if len(bad):
             raise BadInput(f"{where}: {what} {names[bad[0]]} has size {size[bad[0]].tolist()}; sizes must be positive")
-    big = np.flatnonzero((netlist.macro_size[:, 0] > netlist.width + EPS) | (netlist.macro_size[:, 1] > netlist.height + EPS))
+    big = np.flatnonzero(
+        (netlist.macro_size[:, 0] > netlist.width + EPS) | (netlist.macro_size[:, 1] > netlist.height + EPS)
+    )
     if len(big):
         w, h = netlist.macro_size[big[0]]
         raise BadInput(
@@ -469,7 +517,9 @@ def check(netlist: Netlist) -> None:
         raise BadInput(f"{where}: fixed macro {netlist.macro_names[i]} has no location (x, y)")
     lo = netlist.macro_xy[fixed] - netlist.macro_size[fixed] / 2
     hi = netlist.macro_xy[fixed] + netlist.macro_size[fixed] / 2
-    outside = np.flatnonzero((lo < -EPS).any(axis=1) | (hi > np.array([netlist.width, netlist.height]) + EPS).any(axis=1))
+    outside = np.flatnonzero(
+        (lo < -EPS).any(axis=1) | (hi > np.array([netlist.width, netlist.height]) + EPS).any(axis=1)
+    )
     if len(outside):
         raise BadInput(f"{where}: fixed macro {netlist.macro_names[fixed[outside[0]]]} lies outside the canvas")
     if len(fixed) > 1:

@@ -12,12 +12,26 @@ from edgeperf.domains.floorplan import cost, netlist
 TOL = 1e-9
 
 # Canvas 100 x 50, grid 10 x 5: cells are 10 x 10. One routing track per micron, macros block half of them.
-CANVAS = {"width": 100, "height": 50, "columns": 10, "rows": 5, "routes_per_micron": [1, 1], "macro_routing_allocation": [0.5, 0.5]}
+CANVAS = {
+    "width": 100,
+    "height": 50,
+    "columns": 10,
+    "rows": 5,
+    "routes_per_micron": [1, 1],
+    "macro_routing_allocation": [0.5, 0.5],
+}
 
 
 def make(macros=(), clusters=(), ports=(), nets=(), tmp_path=None) -> netlist.Netlist:
-    doc = {"format": netlist.FORMAT, "name": "t", "canvas": CANVAS, "macros": list(macros), "clusters": list(clusters),
-           "ports": list(ports), "nets": list(nets)}
+    doc = {
+        "format": netlist.FORMAT,
+        "name": "t",
+        "canvas": CANVAS,
+        "macros": list(macros),
+        "clusters": list(clusters),
+        "ports": list(ports),
+        "nets": list(nets),
+    }
     n = netlist.from_json(json.dumps(doc), "t.json")
     if macros:
         netlist.check(n)
@@ -30,7 +44,9 @@ P = {"name": "P", "x": 0, "y": 40}
 
 
 def test_wirelength_is_weighted_hpwl_over_weighted_canvas_half_perimeter():
-    n = make([A], [C], [P], [{"weight": 2, "pins": [["A", 5, 0], ["P"]]}, {"weight": 1, "pins": [["P"], ["C"], ["A", 5, 0]]}])
+    n = make(
+        [A], [C], [P], [{"weight": 2, "pins": [["A", 5, 0], ["P"]]}, {"weight": 1, "pins": [["P"], ["C"], ["A", 5, 0]]}]
+    )
     xy = n.node_xy(n.macro_xy)
     # net 1: pin (20, 15) to (0, 40): 20 + 25 = 45, x2; net 2: x 0..60, y 15..40: 85. (2 + 1) x (100 + 50) = 450.
     assert cost.hpwl(n, xy) == pytest.approx([45, 85], abs=TOL)
@@ -56,7 +72,10 @@ def test_top_mean_takes_the_floor_of_ten_percent_and_at_least_one():
 def test_two_pin_net_is_an_l_across_the_boundaries_it_crosses():
     # ports in cells (col 1, row 1) and (col 4, row 3): horizontal along row 1 over boundaries 1|2, 2|3, 3|4,
     # then vertical along column 4 over boundaries 1|2, 2|3.
-    n = make(ports=[{"name": "S", "x": 15, "y": 15}, {"name": "T", "x": 45, "y": 35}], nets=[{"weight": 2, "pins": [["S"], ["T"]]}])
+    n = make(
+        ports=[{"name": "S", "x": 15, "y": 15}, {"name": "T", "x": 45, "y": 35}],
+        nets=[{"weight": 2, "pins": [["S"], ["T"]]}],
+    )
     h, v = cost.routing_demand(n, n.node_xy(n.macro_xy))
     assert h.shape == (5, 9) and v.shape == (4, 10)
     want_h = np.zeros((5, 9))
@@ -95,13 +114,18 @@ def test_three_pins_are_two_ls_by_column_and_more_a_star_from_the_driver():
 
 def test_congestion_adds_macro_blockage_over_capacity_and_takes_the_top_tenth():
     wide = {"name": "W", "width": 20, "height": 10, "x": 20, "y": 15}  # x 10..30 spans boundary x = 20 in row 1
-    n = make([wide], [], [{"name": "S", "x": 15, "y": 15}, {"name": "T", "x": 45, "y": 35}], [{"weight": 2, "pins": [["S"], ["T"]]}])
+    n = make(
+        [wide],
+        [],
+        [{"name": "S", "x": 15, "y": 15}, {"name": "T", "x": 45, "y": 35}],
+        [{"weight": 2, "pins": [["S"], ["T"]]}],
+    )
     bh, bv = cost.macro_blockage(n, n.macro_xy)
     want = np.zeros((5, 9))
     want[1, 1] = 0.5 * 10  # half a track per micron over the 10 microns of the boundary it covers
     np.testing.assert_allclose(bh, want, atol=TOL)
     np.testing.assert_allclose(bv, 0, atol=TOL)  # y 10..20 spans no horizontal boundary strictly
-    h, v = cost.congestion_maps(n, n.macro_xy, n.cluster_xy)
+    h, _ = cost.congestion_maps(n, n.macro_xy, n.cluster_xy)
     assert h[1, 1] == pytest.approx((2 + 5) / 10, abs=TOL)  # capacity 1 track/micron x 10 microns
     # 45 + 40 = 85 boundaries, k = 8: values 0.7, 0.2 x 4, then zeros
     assert abs(cost.congestion_cost(n, n.macro_xy, n.cluster_xy) - (0.7 + 4 * 0.2) / 8) < TOL
@@ -121,7 +145,9 @@ def test_force_directed_moves_a_cluster_to_the_weighted_centroid_of_its_nets():
 
 
 def test_proxy_is_wirelength_plus_density_plus_half_congestion():
-    n = make([A], [C], [P], [{"weight": 2, "pins": [["A", 5, 0], ["P"]]}, {"weight": 1, "pins": [["P"], ["C"], ["A", 5, 0]]}])
+    n = make(
+        [A], [C], [P], [{"weight": 2, "pins": [["A", 5, 0], ["P"]]}, {"weight": 1, "pins": [["P"], ["C"], ["A", 5, 0]]}]
+    )
     terms = cost.proxy_cost(n, n.macro_xy, place_clusters=False)
     assert abs(terms["wirelength"] - 175 / 450) < TOL
     assert abs(terms["density"] - 0.12) < TOL
