@@ -19,7 +19,8 @@ initial.plc gives); clusters without one start at the canvas centre.
 
 circuit_training's format (`*.pb.txt`, a tensorflow GraphDef in protobuf text): nodes of type MACRO (hard macro),
 macro (standard-cell cluster, "soft macro"), MACRO_PIN / macro_pin (their pins, attrs macro_name, x_offset,
-y_offset) and PORT; a pin's or port's `input:` lines name the sinks it drives (one net; attr `weight`, default 1).
+y_offset), PORT and STDCELL (an unclustered standard cell, placed like a cluster of one); a pin's, port's or
+cell's `input:` lines name the sinks it drives (one net; attr `weight`, default 1).
 The canvas and grid are not in the GraphDef: they are read from the header comments of the file or of an
 `initial.plc` beside it (`# Width : W Height : H`, `# Columns : C Rows : R`, `# Routes per micron, hor : H ver :
 V`, `# Routes used by macros, hor : H ver : V`; `# FP bbox: {0 0} {W H}` also gives the size).
@@ -454,12 +455,11 @@ def from_pbtxt(text: str, path: Path) -> Netlist:
                 )
             elif kind in ("MACRO_PIN", "macro_pin"):
                 pins[name] = (a["macro_name"], a.get("x_offset", 0.0), a.get("y_offset", 0.0))
-            elif kind == "PORT":
+            elif str(kind).upper() == "PORT":
                 builder.port(name, (a["x"], a["y"]))
-            elif kind == "STDCELL":
-                raise BadInput(
-                    f"{where}: line {line}: node {name} is a STDCELL: cluster the standard cells into soft macros "
-                    "(type macro) first"
+            elif str(kind).upper() == "STDCELL":  # an unclustered standard cell: a cluster of one
+                builder.cluster(
+                    name, a["width"], a["height"], (a.get("x", header["width"] / 2), a.get("y", header["height"] / 2))
                 )
             else:
                 raise BadInput(

@@ -209,6 +209,9 @@ def test_circuit_training_pbtxt_reads_to_the_same_netlist_and_costs(tmp_path):
     terms = cost.proxy_cost(n, n.macro_xy, place_clusters=False)
     assert abs(terms["wirelength"] - 175 / 450) < TOL
     assert abs(terms["density"] - 0.12) < TOL
+    # an unclustered standard cell (type STDCELL, as circuit_training's toy netlists have) is a cluster of one
+    path.write_text(PBTXT.replace('placeholder: "macro"', 'placeholder: "STDCELL"'))
+    assert cost.proxy_cost(netlist.load(path), n.macro_xy, place_clusters=False) == terms
     # and our JSON writer round-trips it
     again = netlist.from_json(json.dumps(n.to_json()), "again.json")
     assert cost.proxy_cost(again, again.macro_xy, place_clusters=False) == terms
