@@ -122,8 +122,6 @@ def ppo(domain_id: str, args) -> PlacementNet:
         def __init__(self, space):
             super().__init__(space, features_dim=n_cells)
             self.net = PlacementNet()
-            if args.init == "imitation":
-                self.net.load_state_dict(torch.load(weights_path(domain_id), weights_only=True))
 
         def forward(self, obs):
             return self.net.raw_logits(obs)
@@ -170,6 +168,8 @@ def ppo(domain_id: str, args) -> PlacementNet:
     )
     # the action head is the identity: the CNN's per-cell logits are the policy's, as the bundled net computes
     model.policy.action_net = torch.nn.Identity()
+    if args.init == "imitation":  # after construction: SB3's orthogonal initialisation would overwrite them
+        model.policy.features_extractor.net.load_state_dict(torch.load(weights_path(domain_id), weights_only=True))
     model.policy.optimizer = model.policy.optimizer_class(model.policy.parameters(), lr=lr)
     t0 = time.perf_counter()
     model.learn(total_timesteps=10**9, callback=Budget())
