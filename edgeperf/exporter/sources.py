@@ -264,7 +264,7 @@ def _reference(spec: str, obs_shape) -> PolicySource:
         src.module, src.recurrent, src.action_shape = found
     else:
         _check_forward(src)
-    _domain_spaces(src, spec[len("reference:") :])
+    _domain_spaces(src, references.domain_of(spec))
     return src
 
 

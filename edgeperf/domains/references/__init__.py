@@ -39,6 +39,13 @@ def mlp(sizes: list[int], act_limit: float | None = None):
 PENDULUM_SIZES = [3, 64, 64, 1]
 
 
+def domain_of(spec: str) -> str:
+    """The domain a reference spec's policy acts in: `+VARIANT` names another bundled policy of the same domain
+    (reference:floorplan/ariane-like+ppo)."""
+    domain_id = spec[len(PREFIX) :] if spec.startswith(PREFIX) else spec
+    return domain_id.split("+", 1)[0]
+
+
 def load(spec: str):
     """(torch module in eval mode, observation shape) for `reference:<domain id>`."""
     domain_id = spec[len(PREFIX) :] if spec.startswith(PREFIX) else spec
