@@ -90,7 +90,9 @@ def remote_script(edgeperf: str, model_name: str, args: list[str], outputs: dict
     return (
         'd=$(mktemp -d "${TMPDIR:-/tmp}/edgeperf.XXXXXX") || exit 70\n'
         "trap 'rm -rf \"$d\"' EXIT\n"
-        "trap 'exit 129' HUP INT TERM\n"
+        "pid=\n"
+        # Hung up on: stop edgeperf and wait for it first, or rm -rf races the files it is still writing there.
+        """trap 'if [ -n "$pid" ]; then kill -TERM $pid 2>/dev/null; wait $pid; fi; exit 129' HUP INT TERM\n"""
         # tar stops at the archive's end marker: stdin stays open, and its EOF says the local side is gone.
         'cd "$d" && mkdir in out && tar -xf - -C in || exit 71\n'
         "cd in\n"
@@ -116,7 +118,9 @@ def serve_script(edgeperf: str, model_name: str) -> str:
     return (
         'd=$(mktemp -d "${TMPDIR:-/tmp}/edgeperf.XXXXXX") || exit 70\n'
         "trap 'rm -rf \"$d\"' EXIT\n"
-        "trap 'exit 129' HUP INT TERM\n"
+        "pid=\n"
+        # Hung up on: stop edgeperf and wait for it first, or rm -rf races the files it is still writing there.
+        """trap 'if [ -n "$pid" ]; then kill -TERM $pid 2>/dev/null; wait $pid; fi; exit 129' HUP INT TERM\n"""
         'cd "$d" && mkdir in && tar -xf - -C in || exit 71\n'
         "cd in\n"
         "exec 3<&0\n"
