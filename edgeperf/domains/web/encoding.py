@@ -21,7 +21,9 @@ Action: a score per (element, action type), N_ELEMENTS x N_ACTION_TYPES values f
 env executes the argmax. Action type 0 clicks the element (miniwob CLICK_ELEMENT); type 1 + j focuses it and
 types utterance field j's value (FOCUS_ELEMENT_AND_TYPE_FIELD), so typed text always comes from the
 utterance. The argmax on a padded element, or on a field the utterance lacks, is a wasted step (nothing
-happens); the network masks both with -1e4 (finite: a NaN/inf check must still mean a broken policy).
+happens); the network masks both with -1e4 (finite: a NaN/inf check must still mean a broken policy). An action
+whose scores are all equal (all zeros: the action held while a late one is on its way, see domains/latency.py)
+expresses no preference and does nothing.
 """
 
 from __future__ import annotations

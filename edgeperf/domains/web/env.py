@@ -141,14 +141,15 @@ class WebEnv(gym.Env):
         inst = self._inst
         t0 = time.perf_counter_ns()
         try:
-            if i < min(len(self.page.elements), N_ELEMENTS) and (kind == 0 or kind - 1 < len(self.page.fields)):
+            acts = a.max() > a.min()  # all scores equal (the hold action, zeros): no preference, no action
+            if acts and i < min(len(self.page.elements), N_ELEMENTS) and (kind == 0 or kind - 1 < len(self.page.fields)):
                 from miniwob.selenium_actions import execute_action_on_chromedriver
 
                 act = {"action_type": CLICK if kind == 0 else TYPE_FIELD, "ref": self.page.elements[i].ref}
                 act["field"] = max(kind - 1, 0)
                 execute_action_on_chromedriver(act, inst.cached_fields, inst_config(), inst.driver)
             else:
-                self.wasted += 1  # a padded element or a field the utterance lacks: nothing happens
+                self.wasted += 1  # a padded element, a field the utterance lacks, or no preference: nothing happens
             self.decision_timings["execute_us"].append((time.perf_counter_ns() - t0) / 1e3)
             done, raw, reason, self.page, obs = self._read(inst)
         except Exception as exc:  # the browser died (crash, OOM kill, lost driver): fail this episode only

@@ -94,3 +94,16 @@ def test_a_browser_that_dies_mid_episode_fails_that_episode_and_the_next_gets_a_
             break
     assert info["success"]
     env.close()
+
+
+def test_an_action_without_preference_does_nothing():
+    # all-equal scores (zeros: what the loop holds while a late action is on its way) must not click element 0
+    env = base.make("web/click-button").env(0)
+    env.reset(seed=0)
+    before = env.page
+    _, _, term, trunc, _ = env.step(np.zeros(encoding.ACTION_SIZE, np.float32))
+    assert not (term or trunc) and env.wasted == 1
+    assert [(e.tag, e.text, e.tampered) for e in env.page.elements] == [
+        (e.tag, e.text, e.tampered) for e in before.elements
+    ]
+    env.close()
