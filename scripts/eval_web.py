@@ -55,7 +55,7 @@ def main():
         print(f"{task:17s} expert {e_wins}/{len(seeds)}  network {n_wins}/{len(seeds)}", flush=True)
         for s, why in (e_failed + n_failed)[:4]:
             print(f"    seed {s}: {why}")
-    print(f"\n| task | expert | network |\n|---|---|---|")
+    print("\n| task | expert | network |\n|---|---|---|")
     for task, e, n in rows:
         print(f"| web/{task} | {e}/{len(seeds)} ({e / len(seeds):.0%}) | {n}/{len(seeds)} ({n / len(seeds):.0%}) |")
     print(f"\n{time.perf_counter() - t0:.0f} s")

@@ -93,7 +93,8 @@ def main():
         model.train()
         loss, acc = fit(model, obs, labels, args.epochs, rnd)
         model.eval()
-        print(f"round {rnd}: {len(obs)} pages, loss {loss:.4f}, train accuracy {acc:.3f}, {time.perf_counter() - t0:.0f} s")
+        took = time.perf_counter() - t0
+        print(f"round {rnd}: {len(obs)} pages, loss {loss:.4f}, train accuracy {acc:.3f}, {took:.0f} s")
     torch.save(model.state_dict(), args.out)
     print(f"wrote {args.out} ({time.perf_counter() - t0:.0f} s)")
 

@@ -20,13 +20,15 @@ from edgeperf.errors import DependencyMissing
 
 # The oldest Chromium we run: MiniWoB++ 1.1 and selenium 4.2x speak W3C WebDriver, which older drivers lack.
 MIN_CHROMIUM = 100
-INSTALL = "apt-get install chromium chromium-driver (Debian/Ubuntu), or set MINIWOB_CHROME_BINARY and MINIWOB_CHROMEDRIVER"
+INSTALL = (
+    "apt-get install chromium chromium-driver (Debian/Ubuntu), or set MINIWOB_CHROME_BINARY and MINIWOB_CHROMEDRIVER"
+)
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
 def _major(binary: str) -> int | None:
     try:
-        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=False).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     m = re.search(r"(\d+)\.\d+\.\d+", out)

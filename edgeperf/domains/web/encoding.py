@@ -220,7 +220,7 @@ def encode(page: Page) -> dict[str, np.ndarray]:
                 bool(key_tokens[j]) and key_tokens[j] <= label_t,
                 bool(own & value_tokens[j]),
             ]
-        r[c_any] = any(v and (v == text_n or v == label_n) for v in values)
+        r[c_any] = any(v and v in (text_n, label_n) for v in values)
         r[c_any + 1] = any((own | label_t) & vt for vt in value_tokens)
     return {"elements": rows, "element_mask": mask, "utterance": utt, "field_mask": fmask}
 

@@ -142,7 +142,8 @@ class WebEnv(gym.Env):
         t0 = time.perf_counter_ns()
         try:
             acts = a.max() > a.min()  # all scores equal (the hold action, zeros): no preference, no action
-            if acts and i < min(len(self.page.elements), N_ELEMENTS) and (kind == 0 or kind - 1 < len(self.page.fields)):
+            real = i < min(len(self.page.elements), N_ELEMENTS) and (kind == 0 or kind - 1 < len(self.page.fields))
+            if acts and real:
                 from miniwob.selenium_actions import execute_action_on_chromedriver
 
                 act = {"action_type": CLICK if kind == 0 else TYPE_FIELD, "ref": self.page.elements[i].ref}

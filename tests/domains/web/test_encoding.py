@@ -60,7 +60,9 @@ def test_hashing_is_stable_across_processes():
     # crc32, not Python's salted str hash: a token lands in the same bucket in every worker and on every machine
     from tests.conftest import run_python
 
-    code = "from edgeperf.domains.web.encoding import bucket; print([bucket(t, 32) for t in ('login', 'submit', 'tab')])"
+    code = (
+        "from edgeperf.domains.web.encoding import bucket; print([bucket(t, 32) for t in ('login', 'submit', 'tab')])"
+    )
     here = str([enc.bucket(t, 32) for t in ("login", "submit", "tab")])
     for salt in ("1", "2"):
         r = run_python(code, env={"PYTHONHASHSEED": salt})
@@ -99,7 +101,8 @@ def test_read_page_labels_checkboxes_by_sibling_and_form_fields_by_row():
     genre = _Dom(8, "th", text="Genre", left=8, top=83, width=40, height=23)
     field = _Dom(10, "input_text", value="", left=52, top=84, width=98, height=21)
     year = _Dom(12, "th", text="Year", left=8, top=108, width=40, height=23)
-    root = _Dom(1, "body", children=[_Dom(5, "label", children=[box, word]), _Dom(7, "tr", children=[genre, _Dom(9, "td", children=[field])]), year])  # fmt: skip
+    row = _Dom(7, "tr", children=[genre, _Dom(9, "td", children=[field])])
+    root = _Dom(1, "body", children=[_Dom(5, "label", children=[box, word]), row, year])
     page = enc.read_page(root, "u", [("genre", "action")], {"10": "type a genre"})
     by_ref = {e.ref: e for e in page.elements}
     assert 1 not in by_ref and 5 not in by_ref and 7 not in by_ref  # the body and layout containers are left out

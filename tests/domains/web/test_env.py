@@ -25,7 +25,7 @@ def test_same_seed_same_page_on_one_reused_browser():
     session = browser.acquire("click-checkboxes").unwrapped.instance.driver.session_id
     env.close()
     other = d.env(6)
-    obs6, _ = other.reset(seed=6)
+    other.reset(seed=6)
     assert _page(other) != first  # another seed, another page
     other.close()
     again = d.env(5)
