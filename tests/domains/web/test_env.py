@@ -107,3 +107,18 @@ def test_an_action_without_preference_does_nothing():
         (e.tag, e.text, e.tampered) for e in before.elements
     ]
     env.close()
+
+
+def test_a_browser_that_died_between_episodes_is_replaced_at_reset():
+    env = base.make("web/click-tab").env(1)
+    env.reset(seed=1)
+    env.close()
+    driver = browser.acquire("click-tab").unwrapped.instance.driver
+    driver.service.process.kill()
+    driver.service.process.wait()
+    env = base.make("web/click-tab").env(1)
+    env.reset(seed=1)  # the dead browser is noticed here, discarded, and a fresh one serves the episode
+    assert browser.acquire("click-tab").unwrapped.instance.driver is not driver
+    _, _, term, _, info = env.step(expert("web/click-tab")(env))
+    assert term and info["success"]
+    env.close()

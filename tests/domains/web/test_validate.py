@@ -70,7 +70,16 @@ def test_a_negated_weight_matrix_is_different(negated_onnx):
 @pytest.mark.slow
 @pytest.mark.parametrize("task", BARS)
 def test_bars_50_episodes(web_onnx, negated_onnx, task):
-    r = _validate(web_onnx, task, FULL, workers=2)
+    r = _validate(web_onnx, task, FULL)
     assert r["paired"]["verdict"] == "equivalent", r["paired"]
     assert r["deployed"]["success_rate"] >= 0.9
-    assert _validate(negated_onnx, task, FULL, workers=2)["paired"]["verdict"] == "different"
+    assert _validate(negated_onnx, task, FULL)["paired"]["verdict"] == "different"
+
+
+@pytest.mark.slow
+def test_pairs_in_a_process_pool_match_one_process(web_onnx):
+    # each worker starts its own browser; seeded pages make the pool's episodes those of one process
+    one, two = _validate(web_onnx, "click-tab", 4), _validate(web_onnx, "click-tab", 4, workers=2)
+    assert two["workers"] == 2 and two["paired"]["verdict"] == one["paired"]["verdict"] == "equivalent"
+    assert two["deployed"]["return"] == one["deployed"]["return"]
+    assert two["decision_latency"]["steps"] == one["decision_latency"]["steps"] == 4
