@@ -19,7 +19,6 @@ reset starts a fresh browser.
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 import numpy as np
@@ -115,17 +114,6 @@ class WebEnv(gym.Env):
         self._ready = True
         return obs, {"utterance": self.page.utterance, "fields": self.page.fields}
 
-    def describe(self, action) -> tuple[int, int, str]:
-        """(element index, action type, in words) the env would execute for `action`."""
-        from edgeperf.domains.web.encoding import decode
-
-        i, a = decode(action)
-        if i >= min(len(self.page.elements), N_ELEMENTS):
-            return i, a, f"element {i} (padding: the page has {len(self.page.elements)})"
-        e = self.page.elements[i]
-        what = "click" if a == 0 else f"type field {a - 1}"
-        return i, a, f"{what} on <{e.tag}> {e.text or e.label or e.id!r}"
-
     def step(self, action):
         if not self._ready:
             raise BadInput("call reset() before step()")
@@ -181,10 +169,6 @@ class WebEnv(gym.Env):
     def close(self):
         # The browser stays up for the worker's next episode (browser.release_all quits it at exit).
         self._ready = False
-
-    def __del__(self):
-        with contextlib.suppress(Exception):
-            self.close()
 
 
 def inst_config():
