@@ -75,6 +75,8 @@ def require_miniwob():
 
 # task -> the miniwob env holding this worker's browser. One at a time: a worker runs one domain.
 _BROWSERS: dict = {}
+# task -> the browser's processes (psutil), so that a browser whose driver died is not left running
+_PROCESSES: dict = {}
 
 
 def acquire(task: str):
@@ -88,7 +90,17 @@ def acquire(task: str):
     gym = require_miniwob()
     env = gym.make(f"miniwob/{task}-v1", action_space_config="liu18")
     _BROWSERS[task] = env
+    _PROCESSES[task] = _browser_processes(env)
     return env
+
+
+def _browser_processes(env) -> list:
+    import psutil
+
+    try:
+        return psutil.Process(env.unwrapped.instance.driver.service.process.pid).children(recursive=True)
+    except (psutil.Error, AttributeError):
+        return []
 
 
 def discard(task: str) -> None:
@@ -97,11 +109,23 @@ def discard(task: str) -> None:
     if env is not None:
         with contextlib.suppress(Exception):
             env.unwrapped.instance.driver.quit()
+    # With ChromeDriver gone, quit() cannot reach Chromium: stop what is left of it, by the processes it started
+    # with (psutil checks their start times, so a reused PID is never hit).
+    procs = _PROCESSES.pop(task, [])
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            if proc.is_running():
+                proc.kill()
+    if procs:
+        import psutil
+
+        psutil.wait_procs(procs, timeout=5)
 
 
 def release_all() -> None:
     for task in list(_BROWSERS):
         env = _BROWSERS.pop(task)
+        _PROCESSES.pop(task, None)
         with contextlib.suppress(Exception):
             env.close()
 

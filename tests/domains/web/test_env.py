@@ -78,12 +78,15 @@ def test_a_browser_that_dies_mid_episode_fails_that_episode_and_the_next_gets_a_
     env = d.env(3)
     env.reset(seed=3)
     driver = browser.acquire("enter-text").unwrapped.instance.driver
-    old = driver.session_id
+    old, chromium = driver.session_id, list(browser._PROCESSES["enter-text"])
+    assert chromium and all("chrom" in p.name() for p in chromium)
     driver.service.process.kill()  # ChromeDriver gone, as after a crash or an OOM kill
     driver.service.process.wait()
     _, reward, term, _, info = env.step(ex(env))
     assert term and not info["success"] and reward == -1.0
     assert "the browser died mid-episode" in info["failure_reason"]
+    # the Chromium the dead driver had started is not left running (orphaned, it would hold memory for good)
+    assert not any(p.is_running() and p.status() != "zombie" for p in chromium)
     env.close()
     env = d.env(3)
     env.reset(seed=3)
