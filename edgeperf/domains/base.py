@@ -42,6 +42,10 @@ class Domain:
     success_rule: str = ""  # the task criterion, in words, for reports
     episode_s: float | None = None
     options: dict = field(default_factory=dict)  # defaults passed to make_env
+    # A person's time to the same decision (ms), for domains where a person is the yardstick (web navigation):
+    # validate sets the policy's decision latency against it.
+    human_reaction_ms: float | None = None
+    human_reaction_source: str = ""
 
     def env(self, seed: int, **options):
         return self.make_env(seed, **{**self.options, **options})

@@ -9,3 +9,6 @@ register("pendulum/chunks", "edgeperf.domains.pendulum:chunks")
 
 for _netlist in ("toy", "ariane-like"):
     register(f"floorplan/{_netlist}", "edgeperf.domains.floorplan:domain")
+
+for _task in ("click-button", "click-checkboxes", "enter-text", "login-user", "click-tab", "multi-orderings"):
+    register(f"web/{_task}", "edgeperf.domains.web:domain")

@@ -186,6 +186,8 @@ def validate(
             if not e.success and e.failure_reason
         ][:50],
     }
+    if any(e.env_timings for e in dep):
+        results["decision_latency"] = decision_latency(domain, dep, workers)
     nonfinite = [e.seed for e in dep if e.nonfinite]
     if nonfinite:
         report.warn(
@@ -209,6 +211,55 @@ def validate(
     }
     report.results = results
     return report
+
+
+def decision_latency(domain: base.Domain, episodes: list, workers: int) -> dict:
+    """Per step of the deployed episodes, the decision as a user of the agent sees it: the env's read of the world
+    and its encoding (from an env that times them, e.g. web pages) plus the policy's inference; the action's
+    execution apart. Milliseconds, p50..p99.9, set against a person's reaction time where the domain has one."""
+    from edgeperf.results.report import PERCENTILES, pct_key
+
+    parts: dict[str, list] = {"dom_read": [], "encode": [], "inference": [], "execute": []}
+    for e in episodes:
+        t = e.env_timings
+        n = min(len(e.inference_us), len(t.get("dom_read_us", [])), len(t.get("encode_us", [])))
+        parts["dom_read"] += t["dom_read_us"][:n]
+        parts["encode"] += t["encode_us"][:n]
+        parts["inference"] += e.inference_us[:n]
+        parts["execute"] += t.get("execute_us", [])[:n]
+    arr = {k: np.asarray(v, np.float64) / 1e3 for k, v in parts.items()}
+    arr["decision"] = arr["dom_read"] + arr["encode"] + arr["inference"]
+
+    def dist(x):
+        if not len(x):
+            return None
+        return {**{pct_key(p): float(np.percentile(x, p)) for p in PERCENTILES}, "mean": float(x.mean()),
+                "max": float(x.max())}  # fmt: skip
+
+    out = {
+        "unit": "ms",
+        "clock": "perf_counter_ns",
+        "steps": len(arr["decision"]),
+        "workers": workers,
+        "decision": dist(arr["decision"]),
+        "parts": {k: dist(arr[k]) for k in ("dom_read", "encode", "inference")},
+        "execute": dist(arr["execute"]),
+        "definition": "decision = page/state read + encoding + inference, per step; the action's execution apart; "
+        f"measured on this machine with {workers} worker(s) running episodes side by side",
+    }
+    human = domain.human_reaction_ms
+    if human and out["decision"]:
+        p50, p99 = out["decision"]["p50"], out["decision"]["p99"]
+
+        def said(v):
+            return f"{human / v:.1f}x faster than" if v < human else f"{v / human:.1f}x slower than"
+
+        out["human_reaction"] = {"ms": human, "source": domain.human_reaction_source}
+        out["summary"] = (
+            f"decision latency p50 {p50:.1f} ms ({said(p50)}) and p99 {p99:.1f} ms ({said(p99)}) a person's "
+            f"~{human:g} ms simple visual reaction"
+        )
+    return out
 
 
 def compare(domain: base.Domain, ref: list, dep: list, report: Report, margin: float | None):

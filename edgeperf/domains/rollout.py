@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -49,6 +50,10 @@ class Episode:
     nonfinite: bool = False  # the policy returned a non-finite action (the episode stopped there)
     failure_reason: str = ""
     metrics: dict = field(default_factory=dict)
+    inference_us: list = field(default_factory=list)  # per step: the policy answering an observation
+    # per step, from an env that times its own side of a decision (`decision_timings`: web pages read and
+    # encoded, actions executed), name -> microseconds
+    env_timings: dict = field(default_factory=dict)
 
     def accepts(self, action: np.ndarray) -> bool:
         """False (and the episode failed) for a non-finite action: no robot is given NaN."""
@@ -120,7 +125,9 @@ def episode(
         ep = Episode(seed)
         trajectory, diffs = [], []
         while True:
+            t0 = time.perf_counter_ns()
             action = act(obs)
+            ep.inference_us.append((time.perf_counter_ns() - t0) / 1e3)
             if shadow is not None:
                 diffs.append(float(np.max(np.abs(np.asarray(shadow_act(obs), np.float64) - action))))
             if record:
@@ -132,6 +139,9 @@ def episode(
                 break
         if chunker is not None:
             ep.metrics.update(chunker.metrics())
+        timings = getattr(env.unwrapped, "decision_timings", None)
+        if timings:
+            ep.env_timings = {k: list(v) for k, v in timings.items()}
     finally:
         env.close()
     return ep, (np.asarray(trajectory) if record else None), (np.asarray(diffs) if shadow is not None else None)

@@ -77,8 +77,13 @@ def load(spec: str):
         from edgeperf.domains import floorplan
 
         return floorplan.load_reference(domain_id), floorplan.obs_shape(domain_id)
+    if domain_id.startswith("web/"):
+        from edgeperf.domains import web
+        from edgeperf.domains.web.encoding import OBS_SIZE
+
+        return web.load_reference(domain_id).eval(), (OBS_SIZE,)
     raise BadInput(
-        f"there is no bundled reference policy '{spec}'; known: reference:quadruped/TASK, "
+        f"there is no bundled reference policy '{spec}'; known: reference:quadruped/TASK, reference:web/TASK, "
         "reference:gym:Pendulum-v1, reference:pendulum/no-velocity, reference:pendulum/chunks, "
         "reference:floorplan/toy, reference:floorplan/ariane-like"
     )

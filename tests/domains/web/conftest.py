@@ -1,0 +1,1 @@
+from tests.domains.web.setup_browser import chromium  # noqa: F401
