@@ -55,11 +55,12 @@ MIGRATIONS = [
         backend      TEXT,
         precision    TEXT,
         domain       TEXT,
+        variant      TEXT,               -- what else makes runs comparable: 'periodic 500 Hz', 'stream batch 8'
         figures      TEXT NOT NULL,      -- key figures of the kind (JSON), for history
         report       TEXT NOT NULL       -- the whole report (JSON)
     );
     CREATE INDEX runs_created ON runs (created_at);
-    CREATE INDEX runs_series ON runs (model_sha256, device, kind, created_at);
+    CREATE INDEX runs_series ON runs (model_sha256, device, kind, variant, created_at);
     CREATE INDEX runs_device ON runs (device, created_at);
     CREATE INDEX runs_model_name ON runs (model_name);
     CREATE TABLE samples (
@@ -126,8 +127,9 @@ class Row:
     backend: str | None
     precision: str | None
     domain: str | None
+    variant: str | None
     figures: dict
-    previous: dict | None  # figures of the previous run of the same model, device and kind (None: first)
+    previous: dict | None  # figures of the previous run of the same series (None: the first)
     previous_id: str | None = None
 
     def to_dict(self) -> dict:
@@ -187,7 +189,21 @@ def _columns(d: dict) -> dict:
         "backend": backend or config.get("backend"),
         "precision": model.get("precision") or config.get("precision"),
         "domain": domain or config.get("domain"),
+        "variant": _variant(d),
     }
+
+
+def _variant(d: dict) -> str | None:
+    """What else must match for two runs of a model on a device to be one series (the trend compares them)."""
+    config, kind = d.get("config") or {}, figures.report_kind(d)
+    if kind == "profile":
+        v = "periodic {:g} Hz".format(config["rate_hz"]) if config.get("rate_hz") else "stream"
+        if (config.get("batch") or 1) > 1:
+            v += f" batch {config['batch']}"
+        return v + (f" stress {config['stress']}" if config.get("stress") else "")
+    if kind in ("validate", "hil"):
+        return (d.get("results") or {}).get("mode") or None
+    return None
 
 
 class Store:
@@ -393,7 +409,8 @@ class Store:
     ) -> list[Row]:
         """Runs newest first. `model`: a path, a file name or a sha256 prefix; `kind`: profile, export, ... or a
         schema id; `since`: an ISO time or an age (parse_since). Each row carries the previous run's figures of
-        the same model, device and kind (not limited by the filters), for the trend."""
+        the same series (model, device, kind, backend, precision, domain and variant: not limited by the
+        filters), for the trend."""
         where, args = [], []
         if model:
             where.append("(model_path = ? OR model_name = ? OR model_sha256 LIKE ?)")
@@ -408,13 +425,14 @@ class Store:
             where.append("created_at >= ?")
             args.append(parse_since(since))
         sql = f"""
-            SELECT run_id, kind, created_at, model_name, model_sha256, device, backend, precision, domain, figures,
-                   prev_figures, prev_id
+            SELECT run_id, kind, created_at, model_name, model_sha256, device, backend, precision, domain, variant,
+                   figures, prev_figures, prev_id
             FROM (SELECT *,
                     LAG(figures) OVER series AS prev_figures,
                     LAG(run_id) OVER series AS prev_id
                   FROM runs
-                  WINDOW series AS (PARTITION BY model_sha256, device, kind ORDER BY created_at, rowid))
+                  WINDOW series AS (PARTITION BY model_sha256, device, kind, backend, precision, domain, variant
+                                    ORDER BY created_at, rowid))
             {"WHERE " + " AND ".join(where) if where else ""}
             ORDER BY created_at DESC, rowid DESC
             {"LIMIT ?" if limit else ""}
@@ -424,7 +442,7 @@ class Store:
         with self._errors():
             rows = self.conn.execute(sql, args).fetchall()
         return [
-            Row(*r[:9], figures=json.loads(r[9]), previous=json.loads(r[10]) if r[10] else None, previous_id=r[11])
+            Row(*r[:10], figures=json.loads(r[10]), previous=json.loads(r[11]) if r[11] else None, previous_id=r[12])
             for r in rows
         ]
 
