@@ -30,7 +30,7 @@ class Spec:
     fmt: str = ".4g"
 
 
-def _dig(report: dict, *path: str):
+def dig(report: dict, *path: str):
     node = report
     for key in path:
         if not isinstance(node, dict) or key not in node:
@@ -49,7 +49,7 @@ def _unmeasured(report: dict, *keys: str) -> str | None:
 
 def _at(*path: str, scale: float = 1.0, why: str | None = None, unmeasured: tuple[str, ...] = ()) -> Callable:
     def get(report: dict) -> Figure:
-        v = _dig(report, *path)
+        v = dig(report, *path)
         if v is None:
             reason = _unmeasured(report, *unmeasured) or why or f"the report has no {'.'.join(path)}"
             return Figure(None, reason)
@@ -60,11 +60,11 @@ def _at(*path: str, scale: float = 1.0, why: str | None = None, unmeasured: tupl
 
 def _energy(key: str) -> Callable:
     def get(report: dict) -> Figure:
-        power = _dig(report, "results", "power")
+        power = dig(report, "results", "power")
         if not power:
             why = _unmeasured(report, "energy_per_inference", "energy", "power")
             return Figure(None, why or "no power was measured (run with --power)")
-        v = _dig(power, "total", key)
+        v = dig(power, "total", key)
         if v is None:
             return Figure(None, f"the power block has no total.{key}")
         return Figure(v, estimate=bool(power.get("estimate")))
@@ -75,11 +75,11 @@ def _energy(key: str) -> Callable:
 def _miss_rate(report: dict) -> Figure:
     kind = report_kind(report)
     if kind == "hil":
-        link = _dig(report, "results", "link") or {}
+        link = dig(report, "results", "link") or {}
         if link.get("steps"):
             return Figure(link["misses"] / link["steps"])
         return Figure(None, "the HIL report has no link steps")
-    d = _dig(report, "results", "deadline")
+    d = dig(report, "results", "deadline")
     if d is None:
         return Figure(None, "a stream profile has no deadline: profile with --rate HZ to measure misses")
     return Figure(d["miss_rate"])
@@ -87,7 +87,7 @@ def _miss_rate(report: dict) -> Figure:
 
 def _success(who: str) -> Callable:
     def get(report: dict) -> Figure:
-        s = _dig(report, "results", who)
+        s = dig(report, "results", who)
         if s is None:
             return Figure(None, f"the report has no results.{who}")
         if "success_rate" not in s:
