@@ -267,10 +267,12 @@ def _profile(a: StoredRun, b: StoredRun, c: Comparison) -> None:
         ci, method = None, "threshold only (no samples)"
         if sa is not None and sb is not None:
             cia, cib = quantile_ci(sa / 1e3, q, each), quantile_ci(sb / 1e3, q, each)
-            if cia and cib and cia[0] > 0:
-                ci, method = shift_ci(cia, cib), f"order statistics, n {len(sa)} / {len(sb)}"
-            else:
-                method = "threshold only (too few samples for an interval)"
+            if not (cia and cib and cia[0] > 0):
+                # An interval needs enough samples past the quantile: without one the shift is not judged.
+                c.lines.append(Line(name, spec.label, spec.unit, va, vb, NOISE, vb / va - 1 if va else None, None,
+                                    f"too few samples ({len(sa)} / {len(sb)}) for an interval: not judged"))  # fmt: skip
+                continue
+            ci, method = shift_ci(cia, cib), f"order statistics, n {len(sa)} / {len(sb)}"
         elif name == "p99_us":
             pa, pb = (r.report["results"]["latency_us"].get("p99_ci95") for r in (a, b))
             if pa and pb and pa[0] > 0:
