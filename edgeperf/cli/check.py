@@ -13,12 +13,15 @@ from edgeperf.errors import BadInput, VerdictFailed
 
 def check(
     reports: Annotated[
-        list[str], typer.Argument(metavar="REPORT...", help="Report files, or run ids (or unique prefixes) in the store.")
+        list[str],
+        typer.Argument(metavar="REPORT...", help="Report files, or run ids (or unique prefixes) in the store."),
     ],
     budget: Annotated[Path, typer.Option("--budget", "-b", metavar="FILE.toml", help="The budget (TOML).")],
     json_path: Annotated[
         str | None,
-        typer.Option("--json", metavar="PATH|-", callback=_check_json, help="Write every budget line's result as JSON."),
+        typer.Option(
+            "--json", metavar="PATH|-", callback=_check_json, help="Write every budget line's result as JSON."
+        ),
     ] = None,
     db: DbOpt = None,
 ) -> None:

@@ -15,7 +15,9 @@ def compare(
     b: Annotated[str, typer.Argument(metavar="B", help="The run to judge: a run id (or prefix) or a report file.")],
     threshold: Annotated[
         float,
-        typer.Option("--threshold", metavar="PCT", help="A change within PCT percent is within noise, significant or not."),
+        typer.Option(
+            "--threshold", metavar="PCT", help="A change within PCT percent is within noise, significant or not."
+        ),
     ] = 10.0,
     fail_on_regression: Annotated[
         bool, typer.Option("--fail-on-regression", help="Exit 1 when a figure regressed beyond the threshold.")

@@ -22,7 +22,9 @@ def history(
     device: Annotated[str | None, typer.Option("--device", help="Only runs on this device id.")] = None,
     schema: Annotated[
         str | None,
-        typer.Option("--schema", help="Only runs of this kind: profile, export, validate, measure, hil (or a schema id)."),
+        typer.Option(
+            "--schema", help="Only runs of this kind: profile, export, validate, measure, hil (or a schema id)."
+        ),
     ] = None,
     since: Annotated[
         str | None, typer.Option("--since", metavar="DATE|AGE", help="Only runs since 2026-11-30, or within 7d, 12h.")
@@ -44,9 +46,7 @@ def history(
     export_run: Annotated[
         str | None, typer.Option("--export", metavar="RUN", help="Write a run's report back to JSON (see -o).")
     ] = None,
-    out: Annotated[
-        str, typer.Option("-o", "--out", metavar="FILE|-", help="Where --export writes the report.")
-    ] = "-",
+    out: Annotated[str, typer.Option("-o", "--out", metavar="FILE|-", help="Where --export writes the report.")] = "-",
     db: DbOpt = None,
 ) -> None:
     """The runs in the run store, newest first, with each kind's key figures and a trend column (the change of
@@ -127,7 +127,10 @@ def _import(path: Path, reports: list[str], con) -> None:
         for name, report in loaded:
             s.record(report, source=f"import:{Path(name).resolve()}")
         added = s.count() - before
-    con.print(f"imported {added} run(s) into {path}" + (f" ({len(loaded) - added} already there)" if added < len(loaded) else ""))
+    con.print(
+        f"imported {added} run(s) into {path}"
+        + (f" ({len(loaded) - added} already there)" if added < len(loaded) else "")
+    )
 
 
 def _export(path: Path, ref: str, out: str) -> None:

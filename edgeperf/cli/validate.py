@@ -85,7 +85,10 @@ def validate(
     from edgeperf.results.io import check_paths
 
     store = store_target(db, no_store)
-    check_paths({"--json": json_path, "--db": store}, {"the model": model, "--reference": reference, "--latency-from": latency_from})
+    check_paths(
+        {"--json": json_path, "--db": store},
+        {"the model": model, "--reference": reference, "--latency-from": latency_from},
+    )
     sweep_ms = parse_sweep(sweep) if sweep is not None else None
     latency_model = parse(latency, latency_from)
     chunking = None

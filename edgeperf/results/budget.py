@@ -176,7 +176,7 @@ class Budget:
                 return True
             if scope == "device":
                 return name == device
-            return bool(path) and name in (path, os.path.basename(path)) or (len(name) >= 6 and sha.startswith(name))
+            return (bool(path) and name in (path, os.path.basename(path))) or (len(name) >= 6 and sha.startswith(name))
 
         chosen: dict[str, tuple[object, str]] = {}
         for scope in ("", "device", "model"):  # wider first: a narrower section replaces its keys
@@ -186,11 +186,7 @@ class Budget:
                     for key, value in body.items():
                         chosen[key] = (value, where)
         keys = _keys(kind) if kind in figures.FIGURES else {}
-        rules = [
-            Rule(kind, key, *keys[key], value, where)
-            for key, (value, where) in chosen.items()
-            if key in keys
-        ]
+        rules = [Rule(kind, key, *keys[key], value, where) for key, (value, where) in chosen.items() if key in keys]
         options = {key: value for key, (value, _) in chosen.items() if key not in keys}
         return rules, options
 

@@ -86,14 +86,13 @@ class Comparison:
 
 def _finite(d: dict) -> dict:
     """JSON has no infinity: a change 'from 0' is written as null."""
-    out = {}
-    for k, v in d.items():
+
+    def clean(v):
         if isinstance(v, float) and not math.isfinite(v):
-            v = None
-        elif isinstance(v, (tuple, list)):
-            v = [None if isinstance(x, float) and not math.isfinite(x) else x for x in v]
-        out[k] = v
-    return out
+            return None
+        return [clean(x) for x in v] if isinstance(v, (tuple, list)) else v
+
+    return {k: clean(v) for k, v in d.items()}
 
 
 def compare(a: StoredRun, b: StoredRun, threshold: float = DEFAULT_THRESHOLD) -> Comparison:
@@ -132,7 +131,7 @@ def _context(ra: dict, rb: dict) -> list[str]:
     if da != db:
         notes.append(f"different devices: A on {da}, B on {db}: a shift is the machines' difference")
     elif (ra.get("host") or {}).get("cpu") != (rb.get("host") or {}).get("cpu"):
-        notes.append("same device id but different CPUs: " f"A {ra['host'].get('cpu')}, B {rb['host'].get('cpu')}")
+        notes.append(f"same device id but different CPUs: A {ra['host'].get('cpu')}, B {rb['host'].get('cpu')}")
     ca, cb = ra.get("config") or {}, rb.get("config") or {}
     keys = [k for k in ("scenario", "backend", "accelerator", "rate_hz", "deadline_ms", "batch", "threads",
                         "precision", "stress", "observations", "power") if ca.get(k) != cb.get(k)]  # fmt: skip
@@ -252,8 +251,8 @@ def _profile(a: StoredRun, b: StoredRun, c: Comparison) -> None:
     if sa is None or sb is None:
         missing = " and ".join(w for w, s in (("A", sa), ("B", sb)) if s is None)
         c.notes.append(
-            f"{missing} {'have' if ' and ' in missing else 'has'} no stored samples (a report file, or a run recorded without them): p99 uses the "
-            "reports' own 95% intervals, p50 and p99.9 the threshold only"
+            f"{missing} {'have' if ' and ' in missing else 'has'} no stored samples (a report file, or a run "
+            "recorded without them): p99 uses the reports' own 95% intervals, p50 and p99.9 the threshold only"
         )
     for name, q in QUANTILES.items():
         spec = figures.FIGURES["profile"][name]
@@ -269,8 +268,9 @@ def _profile(a: StoredRun, b: StoredRun, c: Comparison) -> None:
             cia, cib = quantile_ci(sa / 1e3, q, each), quantile_ci(sb / 1e3, q, each)
             if not (cia and cib and cia[0] > 0):
                 # An interval needs enough samples past the quantile: without one the shift is not judged.
-                c.lines.append(Line(name, spec.label, spec.unit, va, vb, NOISE, vb / va - 1 if va else None, None,
-                                    f"too few samples ({len(sa)} / {len(sb)}) for an interval: not judged"))  # fmt: skip
+                why = f"too few samples ({len(sa)} / {len(sb)}) for an interval: not judged"
+                shift = vb / va - 1 if va else None
+                c.lines.append(Line(name, spec.label, spec.unit, va, vb, NOISE, shift, None, why))
                 continue
             ci, method = shift_ci(cia, cib), f"order statistics, n {len(sa)} / {len(sb)}"
         elif name == "p99_us":

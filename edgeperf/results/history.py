@@ -1,5 +1,6 @@
 """`edgeperf history`: the runs of the store as a table (key figures per kind, a trend against the previous run of
-the same series: model, device, kind, backend, precision, domain, variant), as JSON rows, or as a figure over time. matplotlib is imported only by `plot`."""
+the same series: model, device, kind, backend, precision, domain, variant), as JSON rows, or as a figure over
+time. matplotlib is imported only by `plot`."""
 
 from __future__ import annotations
 

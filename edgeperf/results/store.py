@@ -157,15 +157,15 @@ def parse_since(text: str) -> str:
     try:
         return _utc(s)
     except BadInput:
-        raise BadInput(f"--since {text!r}: give a date (2026-11-30), a time (2026-11-30T12:00) or an age (7d, 12h)") from None
+        raise BadInput(
+            f"--since {text!r}: give a date (2026-11-30), a time (2026-11-30T12:00) or an age (7d, 12h)"
+        ) from None
 
 
 def _encode(samples: np.ndarray) -> tuple[str, bytes]:
     x = np.asarray(samples)
-    if x.size and (x.min() < 0 or x.max() >= 2**32):
-        arr = x.astype("<i8")
-    else:
-        arr = x.astype("<u4")
+    # uint32 holds 4.29 s of ns: wider (or negative) values keep all 64 bits
+    arr = x.astype("<i8") if x.size and (x.min() < 0 or x.max() >= 2**32) else x.astype("<u4")
     return arr.dtype.str, zlib.compress(arr.tobytes(), 1)
 
 
@@ -229,7 +229,9 @@ class Store:
             raise BadInput(f"the run store {shown} is not a regular file; give --db a file path")
         if not exists:
             if not create:
-                raise BadInput(f"no run store at {shown} yet: nothing has been recorded (give --db PATH, or run a command)")
+                raise BadInput(
+                    f"no run store at {shown} yet: nothing has been recorded (give --db PATH, or run a command)"
+                )
             try:
                 p.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -271,7 +273,9 @@ class Store:
                     self.conn.execute("PRAGMA journal_mode = WAL")
                 return
             if not create:
-                raise BadInput(f"the run store {short_path(self.path)} is empty or of an older version; record a run first")
+                raise BadInput(
+                    f"the run store {short_path(self.path)} is empty or of an older version; record a run first"
+                )
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("BEGIN IMMEDIATE")
             try:

@@ -53,8 +53,12 @@ def export_doc(max_err: float = 1e-6, per_dim=(1e-6, 5e-7), passed: bool = True,
         "export",
         {
             "size_bytes": size,
-            "parity": {"passed": passed, "max_abs_error": max_err, "p99_abs_error": max_err / 2,
-                       "max_abs_error_per_dim": list(per_dim)},
-        },  # fmt: skip
+            "parity": {
+                "passed": passed,
+                "max_abs_error": max_err,
+                "p99_abs_error": max_err / 2,
+                "max_abs_error_per_dim": list(per_dim),
+            },
+        },
         **kw,
     )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from edgeperf.results import compare as cmp
-from edgeperf.results.store import StoredRun, Store
+from edgeperf.results.store import Store, StoredRun
 from tests.results.runs import doc, export_doc, profiled, validate_doc
 
 
@@ -95,8 +95,8 @@ def test_different_kinds_models_and_devices_are_said_plainly():
 
 def test_miss_rate_uses_a_rate_test():
     def run(misses, periods=10_000):
-        d = doc("profile", {"latency_us": {"p50": 1.0, "p99": 2.0},
-                            "deadline": {"misses": misses, "periods": periods, "miss_rate": misses / periods}})  # fmt: skip
+        deadline = {"misses": misses, "periods": periods, "miss_rate": misses / periods}
+        d = doc("profile", {"latency_us": {"p50": 1.0, "p99": 2.0}, "deadline": deadline})
         return StoredRun(d["run_id"], d, None)
 
     assert _lines(cmp.compare(run(10), run(40)))["miss_rate"].verdict == cmp.REGRESSED

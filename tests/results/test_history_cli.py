@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,7 +55,7 @@ def test_a_store_locked_after_the_measurement_loses_nothing(cli, example_onnx, t
     assert r.code == 0, r.err
     assert "warning: this run was not recorded" in r.err and "locked" in r.err
     saved = r.err.split("its report is in ")[1].split(":")[0]
-    assert json.loads(open(saved).read())["schema"] == "edgeperf.profile/1"
+    assert json.loads(Path(saved).read_text())["schema"] == "edgeperf.profile/1"
     # and it can be imported afterwards
     assert cli("history", "--import", saved, "--db", db).code == 0
     with Store.open(db) as s:
