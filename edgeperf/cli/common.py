@@ -109,19 +109,19 @@ NoStoreOpt = Annotated[
 ]
 
 
-def store_target(db: Path | None, no_store: bool) -> Path | None:
-    """The run store a measuring command records into (None: off), opened once now, before any measuring, so that
-    a corrupt, foreign, newer or locked store is refused (exit 2) before a run of minutes, not after it."""
+def store_target(db: Path | None, no_store: bool):
+    """The run store a measuring command records into (None: off), opened now, before any measuring, so that a
+    corrupt, foreign, newer or locked store is refused (exit 2) before a run of minutes, not after it. The
+    connection stays open (it holds no lock between transactions) and write_report records through it and
+    closes it: one open per command."""
     from edgeperf.results import store
 
     if no_store or (db is None and store.disabled_by_env()):
         return None
-    path = db if db is not None else store.default_path()
-    store.Store.open(path).close()
-    return path
+    return store.Store.open(db if db is not None else store.default_path())
 
 
-def write_report(report, json_path: str | None, out, *, store: Path | None = None, samples=None) -> None:
+def write_report(report, json_path: str | None, out, *, store=None, samples=None) -> None:
     """Write the report to --json (if given), then record it (and a profile's latencies in ns) in the run store.
 
     A store that fails only now (locked beyond the timeout, disk full) does not lose the measurement and does not
@@ -133,13 +133,11 @@ def write_report(report, json_path: str | None, out, *, store: Path | None = Non
             out.print(f"[dim]report written to {json_path}[/dim]")
     if store is None:
         return
-    from edgeperf.results.store import Store
-
     try:
-        with Store.open(store) as s:
-            s.record(report, samples)
+        with store:
+            store.record(report, samples)
     except BadInput as exc:
-        saved = json_path if json_path not in (None, "-") else _rescue(report, store)
+        saved = json_path if json_path not in (None, "-") else _rescue(report, store.path)
         sys.stderr.write(
             f"edgeperf: warning: this run was not recorded in the run store ({' '.join(str(exc).split())}); "
             + (
@@ -149,7 +147,7 @@ def write_report(report, json_path: str | None, out, *, store: Path | None = Non
             )
         )
         return
-    out.print(f"[dim]recorded as run {report.run_id[:12]} in {store}[/dim]")
+    out.print(f"[dim]recorded as run {report.run_id[:12]} in {store.path}[/dim]")
 
 
 def _rescue(report, store: Path) -> str | None:

@@ -146,7 +146,7 @@ def export(
     suffix = out.suffix.lower()
     store = store_target(db, no_store)
     check_paths(
-        {"--json": json_path, "--db": store, "--timing-cache": timing_cache},
+        {"--json": json_path, "--db": store and store.path, "--timing-cache": timing_cache},
         {
             "the source": source,
             "--weights": weights,

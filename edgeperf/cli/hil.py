@@ -64,7 +64,9 @@ def hil(
     if not domain:
         raise BadInput("give the simulated task with --domain ID (e.g. quadruped/trot)")
     store = store_target(db, no_store)
-    io.check_paths({"--json": json_path, "--db": store}, {"the model": model, "--token-file": token_file})
+    io.check_paths(
+        {"--json": json_path, "--db": store and store.path}, {"the model": model, "--token-file": token_file}
+    )
     con = console(json_path)
     with con.status(f"hardware in the loop: {episodes} episodes of {domain} against {connect or host}"):
         report = pipeline.hil(

@@ -52,7 +52,9 @@ def measure(
     # The command's files (its script, its data) are inputs: the report must not overwrite them.
     found = shutil.which(command[0]) if command else None
     store = store_target(db, no_store)
-    check_paths({"--json": json_path, "--db": store}, [("the command's file", a) for a in [*command, found]])
+    check_paths(
+        {"--json": json_path, "--db": store and store.path}, [("the command's file", a) for a in [*command, found]]
+    )
     con = console(json_path)
     report = measure_command(
         command,

@@ -103,7 +103,10 @@ def profile(
     from edgeperf.runtime.session import parse_shape
 
     store = store_target(db, no_store)
-    check_paths({"--json": json_path, "--db": store, "--csv": csv_path, "--plot": plot_path}, {"the model": model})
+    check_paths(
+        {"--json": json_path, "--db": store and store.path, "--csv": csv_path, "--plot": plot_path},
+        {"the model": model},
+    )
     dims = parse_shape(shape, option="--shape")
     mode = power_mode(power, no_power)
     check_options(mode, power_rate, idle)

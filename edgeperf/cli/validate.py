@@ -86,7 +86,7 @@ def validate(
 
     store = store_target(db, no_store)
     check_paths(
-        {"--json": json_path, "--db": store},
+        {"--json": json_path, "--db": store and store.path},
         {"the model": model, "--reference": reference, "--latency-from": latency_from},
     )
     sweep_ms = parse_sweep(sweep) if sweep is not None else None
