@@ -113,8 +113,8 @@ def main() -> None:
             same_latency += quiet
             same_all += quiet_all
             caught += hit
-            for f in shifts:
-                shifts[f].append(lines_ab[f].shift)
+            for f, seen in shifts.items():
+                seen.append(lines_ab[f].shift)
             row = {
                 "pair": i,
                 "same_p50_shift_pct": round(100 * lines_ab["p50_us"].shift, 2),

@@ -177,6 +177,19 @@ def history(folder: Path, report_path: Path, runs: int, samples) -> dict:
             d["model"]["sha256"] = f"{i % 20:064x}"
             s.record(d, samples if i % 10 == 0 else None)
         n = s.count()
+    with Store.open(db) as s:
+        query = {}
+        for label, kw in (
+            ("limit_50", {"limit": 50}),
+            ("all", {}),
+            ("filtered", {"device": "jetson-orin-nano", "model": "policy3.onnx"}),
+        ):
+            times = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                s.query(**kw)
+                times.append(time.perf_counter() - t0)
+            query[f"{label}_ms"] = round(1e3 * statistics.median(times), 1)
     cmd = [sys.executable, "-m", "edgeperf", "history", "--db", str(db)]
     _wall(cmd)
     default = statistics.median(_wall(cmd) for _ in range(5))
@@ -188,6 +201,7 @@ def history(folder: Path, report_path: Path, runs: int, samples) -> dict:
     return {
         "runs": n,
         "db_mb": round(db.stat().st_size / 2**20, 1),
+        "query_in_process": query,
         "history_default_limit_s": round(default, 3),
         "history_all_json_s": round(everything, 3),
         "history_filtered_s": round(filtered, 3),

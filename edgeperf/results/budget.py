@@ -82,7 +82,7 @@ def _keys(kind: str) -> dict[str, tuple[str, str]]:
     out = {}
     for name, spec in figures.FIGURES[kind].items():
         if spec.better is None:
-            if name in ("verdict", "exit_code"):
+            if name in ("verdict", "exit_code", "parity_passed"):
                 out[name] = (name, "==")
             continue
         out[name] = (name, "<=")
@@ -155,6 +155,9 @@ class Budget:
             if key == "allow_estimate":
                 if not isinstance(value, bool):
                     raise BadInput(f"{shown}: {where} allow_estimate must be true or false, got {value!r}")
+            elif key == "parity_passed":
+                if not isinstance(value, bool):
+                    raise BadInput(f"{shown}: {where} parity_passed must be true or false, got {value!r}")
             elif key == "verdict":
                 if value not in VERDICTS:
                     raise BadInput(f"{shown}: {where} verdict must be one of {', '.join(VERDICTS)}, got {value!r}")

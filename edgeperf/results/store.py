@@ -3,10 +3,10 @@
 Where: `--db PATH`, else `$EDGEPERF_DB`, else `$XDG_DATA_HOME/edgeperf/runs.db` (`~/.local/share/edgeperf/runs.db`);
 `--no-store` or `EDGEPERF_NO_STORE=1` turns recording off.
 
-What: one row per run with the whole report (JSON text) and indexed columns (kind, time, model sha256 and path,
-device, backend, precision, domain), the key figures of its kind (results/figures.py) for `history`, and for a
-profile every inference's latency in ns (little-endian uint32, or int64 past 4.29 s; zlib), so `compare` works on
-samples, not only on percentiles.
+What: one row per run with the whole report (JSON text, in its own table) and indexed columns (kind, time, model
+sha256 and path, device, backend, precision, domain), the key figures of its kind (results/figures.py) for
+`history`, and for a profile every inference's latency in ns (little-endian uint32, or int64 past 4.29 s; zlib), so
+`compare` works on samples, not only on percentiles.
 
 Safety: WAL with synchronous=NORMAL (a run reported recorded survives kill -9 and any crash; a power loss can
 undo the last commits, never corrupt the file); one
@@ -57,11 +57,10 @@ MIGRATIONS = [
         precision    TEXT,
         domain       TEXT,
         variant      TEXT,               -- what else makes runs comparable: 'periodic 500 Hz', 'stream batch 8'
-        figures      TEXT NOT NULL,      -- key figures of the kind (JSON), for history
-        report       TEXT NOT NULL       -- the whole report (JSON)
+        figures      TEXT NOT NULL       -- key figures of the kind (JSON), for history
     );
     CREATE INDEX runs_created ON runs (created_at);
-    CREATE INDEX runs_series ON runs (model_sha256, device, kind, variant, created_at);
+    CREATE INDEX runs_series ON runs (model_sha256, device, kind, variant, backend, precision, domain, created_at);
     CREATE INDEX runs_device ON runs (device, created_at);
     CREATE INDEX runs_model_name ON runs (model_name);
     CREATE TABLE samples (
@@ -70,6 +69,11 @@ MIGRATIONS = [
         dtype  TEXT NOT NULL,            -- numpy dtype string of the decompressed bytes
         count  INTEGER NOT NULL,
         data   BLOB NOT NULL             -- zlib
+    );
+    -- apart from runs, so that a scan of runs (history's filters) reads small rows only
+    CREATE TABLE reports (
+        run_id TEXT PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
+        report TEXT NOT NULL             -- the whole report (JSON)
     );
     """,
 ]
@@ -278,10 +282,8 @@ class Store:
                 if self.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                     self.conn.execute("PRAGMA journal_mode = WAL")
                 return
-            if not create:
-                raise BadInput(
-                    f"the run store {short_path(self.path)} is empty or of an older version; record a run first"
-                )
+            if not create and version == 0:  # an empty file: reading must not make it a store
+                raise BadInput(f"the run store {short_path(self.path)} is empty: nothing has been recorded yet")
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("BEGIN IMMEDIATE")
             try:
@@ -360,13 +362,12 @@ class Store:
             "source": source,
             **cols,
             "figures": json.dumps(figures.key_figures(d), allow_nan=False),
-            "report": text,
         }
         blob = None if samples is None or not len(samples) else _encode(samples)
         with self._errors():
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                old = self.conn.execute("SELECT report FROM runs WHERE run_id = ?", (row["run_id"],)).fetchone()
+                old = self.conn.execute("SELECT report FROM reports WHERE run_id = ?", (row["run_id"],)).fetchone()
                 if old is not None:
                     self.conn.execute("ROLLBACK")
                     if json.loads(old[0]) != d:
@@ -375,6 +376,7 @@ class Store:
                 self.conn.execute(
                     f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
                 )
+                self.conn.execute("INSERT INTO reports (run_id, report) VALUES (?, ?)", (row["run_id"], text))
                 if blob is not None:
                     self.conn.execute(
                         "INSERT INTO samples (run_id, what, dtype, count, data) VALUES (?, 'latency_ns', ?, ?, ?)",
@@ -392,7 +394,7 @@ class Store:
     def get(self, run_id: str) -> StoredRun:
         """The run with exactly this id (BadInput naming close ids when there is none)."""
         with self._errors():
-            row = self.conn.execute("SELECT report FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            row = self.conn.execute("SELECT report FROM reports WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
             raise BadInput(self._missing(run_id))
         return StoredRun(run_id, json.loads(row[0]), self.samples(run_id))
@@ -434,18 +436,33 @@ class Store:
         if since:
             where.append("created_at >= ?")
             args.append(parse_since(since))
+        # The rows shown first (filtered, limited: the report column is never read), then for each one the
+        # previous run of its series by the runs_series index: cost grows with the rows shown, not the store.
         sql = f"""
-            SELECT run_id, kind, created_at, model_name, model_sha256, device, backend, precision, domain, variant,
-                   figures, prev_figures, prev_id
-            FROM (SELECT *,
-                    LAG(figures) OVER series AS prev_figures,
-                    LAG(run_id) OVER series AS prev_id
-                  FROM runs
-                  WINDOW series AS (PARTITION BY model_sha256, device, kind, backend, precision, domain, variant
-                                    ORDER BY created_at, rowid))
-            {"WHERE " + " AND ".join(where) if where else ""}
-            ORDER BY created_at DESC, rowid DESC
-            {"LIMIT ?" if limit else ""}
+            WITH shown AS (
+                SELECT rowid AS rid, run_id, kind, created_at, model_name, model_sha256, device, backend, precision,
+                       domain, variant, figures
+                FROM runs
+                {"WHERE " + " AND ".join(where) if where else ""}
+                ORDER BY created_at DESC, rowid DESC
+                {"LIMIT ?" if limit else ""}
+            ), linked AS (
+                SELECT shown.*, (
+                    SELECT p.rowid FROM runs p
+                    WHERE p.model_sha256 IS shown.model_sha256 AND p.device IS shown.device AND p.kind = shown.kind
+                      AND p.variant IS shown.variant AND p.backend IS shown.backend
+                      AND p.precision IS shown.precision AND p.domain IS shown.domain
+                      AND p.created_at <= shown.created_at
+                      AND (p.created_at < shown.created_at OR p.rowid < shown.rid)
+                    ORDER BY p.created_at DESC, p.rowid DESC LIMIT 1
+                ) AS prev_rid
+                FROM shown
+            )
+            SELECT linked.run_id, linked.kind, linked.created_at, linked.model_name, linked.model_sha256,
+                   linked.device, linked.backend, linked.precision, linked.domain, linked.variant, linked.figures,
+                   prev.figures, prev.run_id
+            FROM linked LEFT JOIN runs prev ON prev.rowid = linked.prev_rid
+            ORDER BY linked.created_at DESC, linked.rid DESC
         """
         if limit:
             args.append(int(limit))

@@ -25,6 +25,7 @@ peak_rss_mb = 100
 verdict = "equivalent"
 success_min = 0.9
 [export]
+parity_passed = true
 parity_max_abs_error = 1e-4
 size_mb = 1
 """
@@ -96,6 +97,8 @@ def test_validate_and_export_lines():
     assert not bad[("[validate]", "verdict")].passed and not bad[("[validate]", "success_min")].passed
     e = _by_key(b.check(export_doc(max_err=1e-3, size=2 * 2**20)))
     assert not e[("[export]", "parity_max_abs_error")].passed and not e[("[export]", "size_mb")].passed
+    assert e[("[export]", "parity_passed")].passed
+    assert not _by_key(b.check(export_doc(passed=False)))[("[export]", "parity_passed")].passed
 
 
 @pytest.mark.parametrize(

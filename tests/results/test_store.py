@@ -208,3 +208,25 @@ def test_kill_9_while_recording_loses_no_reported_run_and_keeps_the_db_whole(db)
         assert reported <= stored, reported - stored
         everything |= reported
     assert everything  # the kills landed after some runs were recorded, not before the first
+
+
+@pytest.mark.slow
+def test_the_full_bars_100_kills_and_two_writers_of_500(db):
+    """The issue's bars at full size (scripts/bench_store.py measures them with a real profile report)."""
+    import random
+
+    Store.open(db).close()
+    rng, kills = random.Random(7), 0
+    while kills < 100:
+        reported, stored = kill_nine_round(db, rng, count=4)
+        assert reported <= stored, reported - stored
+        kills += 4
+    before = len(stored)
+    procs = _recorders(db, 2, 500)
+    ids = set()
+    for p in procs:
+        out, _ = p.communicate(timeout=600)
+        assert p.returncode == 0
+        ids |= set(out.split()) - {"ready"}
+    with Store.open(db) as s:
+        assert len(ids) == 1000 and s.count() == before + 1000
