@@ -8,11 +8,10 @@ sha256 and path, device, backend, precision, domain), the key figures of its kin
 `history`, and for a profile every inference's latency in ns (little-endian uint32, or int64 past 4.29 s; zlib), so
 `compare` works on samples, not only on percentiles.
 
-Safety: WAL with synchronous=NORMAL (a run reported recorded survives kill -9 and any crash; a power loss can
-undo the last commits, never corrupt the file); one
-transaction per run; a busy timeout for concurrent writers; `PRAGMA user_version` is the schema version, raised by
-MIGRATIONS in order. A file that is not SQLite, not edgeperf's, corrupt, of a newer schema version, or locked
-beyond the timeout is refused with BadInput and never written.
+Safety: WAL with synchronous=NORMAL (a run reported recorded survives kill -9 and any crash; a power loss can undo
+the last commits, never corrupt the file); one transaction per run; a busy timeout for concurrent writers; `PRAGMA
+user_version` is the schema version, raised by MIGRATIONS in order. A file that is not SQLite, not edgeperf's,
+corrupt, of a newer schema version, or locked beyond the timeout is refused with BadInput and never written.
 """
 
 from __future__ import annotations
