@@ -25,13 +25,15 @@ import sqlite3
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from edgeperf.errors import BadInput
 from edgeperf.results import figures
 from edgeperf.results.io import short_path
 from edgeperf.results.report import Report, load_report
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # 'EDPF': marks the file as edgeperf's, so a foreign SQLite database is never migrated into one.
 APPLICATION_ID = 0x45445046
@@ -167,6 +169,8 @@ def parse_since(text: str) -> str:
 
 
 def _encode(samples: np.ndarray) -> tuple[str, bytes]:
+    import numpy as np  # here, not at the top: history, check and compare of report files never need it
+
     x = np.asarray(samples)
     # uint32 holds 4.29 s of ns: wider (or negative) values keep all 64 bits
     arr = x.astype("<i8") if x.size and (x.min() < 0 or x.max() >= 2**32) else x.astype("<u4")
@@ -174,6 +178,8 @@ def _encode(samples: np.ndarray) -> tuple[str, bytes]:
 
 
 def _decode(dtype: str, count: int, data: bytes) -> np.ndarray:
+    import numpy as np
+
     return np.frombuffer(zlib.decompress(data), dtype=np.dtype(dtype), count=count).astype(np.int64)
 
 
