@@ -40,6 +40,10 @@ from edgeperf.results.store import Store  # noqa: E402
 from tests.injected import InjectedLatency  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+# Byte-code cached as an installed package has it (else each process compiles the modules it imports, and the
+# store's modules weigh on one side only); in a temp folder, not in the tree.
+ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+ENV["PYTHONPYCACHEPREFIX"] = os.path.join(tempfile.gettempdir(), "edgeperf-bench-pycache")
 
 RECORDER = """
 import json, sys, uuid
