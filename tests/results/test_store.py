@@ -230,3 +230,14 @@ def test_the_full_bars_100_kills_and_two_writers_of_500(db):
         ids |= set(out.split()) - {"ready"}
     with Store.open(db) as s:
         assert len(ids) == 1000 and s.count() == before + 1000
+
+
+def test_a_stream_and_a_periodic_profile_are_not_one_series(db):
+    stream = doc("profile", {"latency_us": {"p50": 10.0, "p99": 20.0}}, created_at="2026-11-01T00:00:00+00:00")
+    loop = doc("profile", {"latency_us": {"p50": 60.0, "p99": 200.0}}, config={"rate_hz": 500.0},
+               created_at="2026-11-02T00:00:00+00:00")  # fmt: skip
+    with Store.open(db) as s:
+        s.record(stream)
+        s.record(loop)
+        rows = {r.run_id: r for r in s.query()}
+    assert rows[loop["run_id"]].variant == "periodic 500 Hz" and rows[loop["run_id"]].previous is None
