@@ -45,6 +45,8 @@ bench: setup
 	$(BIN)/python scripts/bench_backends.py
 	$(BIN)/python scripts/bench_export.py
 	$(BIN)/python scripts/bench_validate.py
+	$(BIN)/python scripts/bench_store.py
+	$(BIN)/python scripts/bench_compare.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

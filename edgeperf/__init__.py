@@ -21,17 +21,23 @@ _LAZY = {
     "Session": "edgeperf.runtime.session:Session",
     "Report": "edgeperf.results.report:Report",
     "load_report": "edgeperf.results.report:load_report",
+    "Store": "edgeperf.results.store:Store",
+    "compare": "edgeperf.results.compare:compare",
+    "Budget": "edgeperf.results.budget:Budget",
 }
 
 __all__ = [
     "BadInput",
+    "Budget",
     "DependencyMissing",
     "EdgeperfError",
     "HardwareMissing",
     "Report",
     "Session",
+    "Store",
     "VerdictFailed",
     "__version__",
+    "compare",
     "detect",
     "export",
     "load_report",

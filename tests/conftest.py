@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +13,15 @@ import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SYSFS = FIXTURES / "sysfs"
+
+# The run store: every measuring command records into $XDG_DATA_HOME/edgeperf/runs.db. No test may write into the
+# real home, so the whole suite (and every process it starts) gets a temp data folder; tests of the store give
+# their own --db or EDGEPERF_DB.
+_DATA_HOME = tempfile.mkdtemp(prefix="edgeperf-tests-data-")
+atexit.register(shutil.rmtree, _DATA_HOME, True)
+os.environ["XDG_DATA_HOME"] = _DATA_HOME
+for _var in ("EDGEPERF_DB", "EDGEPERF_NO_STORE", "EDGEPERF_DB_TIMEOUT"):
+    os.environ.pop(_var, None)
 
 
 @dataclass

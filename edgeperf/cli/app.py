@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from edgeperf import __version__
-from edgeperf.cli import demo, devices, export, hil, link, measure, profile, serve, validate
+from edgeperf.cli import check, compare, demo, devices, export, hil, history, link, measure, profile, serve, validate
 from edgeperf.errors import EdgeperfError
 
 app = typer.Typer(
@@ -59,6 +59,9 @@ app.command("hil")(hil.hil)
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.command("link")(link.link)
+app.command("history")(history.history)
+app.command("compare")(compare.compare)
+app.command("check")(check.check)
 
 
 # Exit codes beyond DESIGN.md's 0-3: the shell's own for a death by SIGINT, SIGTERM or SIGPIPE.

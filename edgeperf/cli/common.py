@@ -1,7 +1,10 @@
-"""What every command shares: the --json option, where human output goes, and writing the report."""
+"""What every command shares: the --json option, where human output goes, writing the report and recording it in
+the run store."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -92,9 +95,73 @@ def console(json_path: str | None = None):
     return _Console(stderr=json_path == "-", highlight=False)
 
 
-def write_report(report, json_path: str | None, out) -> None:
-    if json_path is None:
+DbOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        metavar="PATH",
+        help="The run store (SQLite). Default: $EDGEPERF_DB, else $XDG_DATA_HOME/edgeperf/runs.db "
+        "(~/.local/share/edgeperf/runs.db).",
+    ),
+]
+NoStoreOpt = Annotated[
+    bool, typer.Option("--no-store", help="Do not record this run in the run store (also EDGEPERF_NO_STORE=1).")
+]
+
+
+def store_target(db: Path | None, no_store: bool):
+    """The run store a measuring command records into (None: off), opened now, before any measuring, so that a
+    corrupt, foreign, newer or locked store is refused (exit 2) before a run of minutes, not after it. The
+    connection stays open (it holds no lock between transactions) and write_report records through it and
+    closes it: one open per command."""
+    from edgeperf.results import store
+
+    if no_store or (db is None and store.disabled_by_env()):
+        return None
+    return store.Store.open(db if db is not None else store.default_path())
+
+
+def write_report(report, json_path: str | None, out, *, store=None, samples=None) -> None:
+    """Write the report to --json (if given), then record it (and a profile's latencies in ns) in the run store.
+
+    A store that fails only now (locked beyond the timeout, disk full) does not lose the measurement and does not
+    change the exit code: one warning line on stderr says where the report is (the --json file, else a file
+    beside the store) and how to import it later."""
+    if json_path is not None:
+        report.write(json_path)
+        if json_path != "-":
+            out.print(f"[dim]report written to {json_path}[/dim]")
+    if store is None:
         return
-    report.write(json_path)
-    if json_path != "-":
-        out.print(f"[dim]report written to {json_path}[/dim]")
+    try:
+        with store:
+            store.record(report, samples)
+    except BadInput as exc:
+        saved = json_path if json_path not in (None, "-") else _rescue(report, store.path)
+        sys.stderr.write(
+            f"edgeperf: warning: this run was not recorded in the run store ({' '.join(str(exc).split())}); "
+            + (
+                f"its report is in {saved}: `edgeperf history --import {saved}` records it later\n"
+                if saved
+                else "and its report could not be saved anywhere either\n"
+            )
+        )
+        return
+    out.print(f"[dim]recorded as run {report.run_id[:12]} in {store.path}[/dim]")
+
+
+def _rescue(report, store: Path) -> str | None:
+    """Save a report that could not be recorded beside the store (else in the temp folder); its path, or None."""
+    import tempfile
+
+    from edgeperf.results.io import atomic_write_text
+
+    for folder in (store.parent / "unrecorded", Path(tempfile.gettempdir()) / "edgeperf-unrecorded"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{report.run_id}.json"
+            atomic_write_text(path, report.to_json())
+            return str(path)
+        except (OSError, BadInput):
+            continue
+    return None

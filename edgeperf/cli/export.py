@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import JsonOut, console, write_report
+from edgeperf.cli.common import (
+    DbOpt,
+    JsonOut,
+    NoStoreOpt,
+    console,
+    store_target,
+    write_report,
+)
 from edgeperf.errors import VerdictFailed
 
 
@@ -114,6 +121,8 @@ def export(
         ),
     ] = None,
     json_path: JsonOut = None,
+    db: DbOpt = None,
+    no_store: NoStoreOpt = False,
 ) -> None:
     """Export a policy to ONNX, OpenVINO IR or a TensorRT engine, and prove it computes the same actions.
 
@@ -135,8 +144,9 @@ def export(
     from edgeperf.runtime.session import parse_shape
 
     suffix = out.suffix.lower()
+    store = store_target(db, no_store)
     check_paths(
-        {"--json": json_path, "--timing-cache": timing_cache},
+        {"--json": json_path, "--db": store and store.path, "--timing-cache": timing_cache},
         {
             "the source": source,
             "--weights": weights,
@@ -175,7 +185,7 @@ def export(
     con = console(json_path)
     render.export(report, con)
     _details(report, con)
-    write_report(report, json_path, con)
+    write_report(report, json_path, con, store=store)
     parity = report.results.get("parity")
     if parity and not parity["passed"]:
         tol = parity["tolerance"]

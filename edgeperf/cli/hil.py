@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import JsonOut, MarginOpt, RemoteEdgeperfOpt, SshOptionOpt, console, host_option, write_report
+from edgeperf.cli.common import (
+    DbOpt,
+    JsonOut,
+    MarginOpt,
+    NoStoreOpt,
+    RemoteEdgeperfOpt,
+    SshOptionOpt,
+    console,
+    host_option,
+    store_target,
+    write_report,
+)
 
 
 def hil(
@@ -39,6 +50,8 @@ def hil(
     connect_timeout: Annotated[float, typer.Option("--connect-timeout", metavar="S", help="Handshake timeout.")] = 5.0,
     margin: MarginOpt = None,
     json_path: JsonOut = None,
+    db: DbOpt = None,
+    no_store: NoStoreOpt = False,
 ) -> None:
     """Hardware in the loop: drive the policy `edgeperf serve` answers over the real link at the domain's
     control rate, count what the link does (round trip, network and inference time, clock offset, misses,
@@ -50,7 +63,10 @@ def hil(
 
     if not domain:
         raise BadInput("give the simulated task with --domain ID (e.g. quadruped/trot)")
-    io.check_paths({"--json": json_path}, {"the model": model, "--token-file": token_file})
+    store = store_target(db, no_store)
+    io.check_paths(
+        {"--json": json_path, "--db": store and store.path}, {"the model": model, "--token-file": token_file}
+    )
     con = console(json_path)
     with con.status(f"hardware in the loop: {episodes} episodes of {domain} against {connect or host}"):
         report = pipeline.hil(
@@ -70,7 +86,7 @@ def hil(
             margin=margin,
         )
     render.hil(report, con)
-    write_report(report, json_path, con)
+    write_report(report, json_path, con, store=store)
     verdict = report.results.get("paired", {}).get("verdict")
     if verdict is not None and verdict != "equivalent":
         raise VerdictFailed(f"the policy in the loop is {verdict} from the same artifact in simulation on {domain}")

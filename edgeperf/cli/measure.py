@@ -7,7 +7,19 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import IdleOpt, JsonOut, NoPowerOpt, PowerOpt, PowerRateOpt, console, power_mode, write_report
+from edgeperf.cli.common import (
+    DbOpt,
+    IdleOpt,
+    JsonOut,
+    NoPowerOpt,
+    NoStoreOpt,
+    PowerOpt,
+    PowerRateOpt,
+    console,
+    power_mode,
+    store_target,
+    write_report,
+)
 
 # typer/click must hand everything after the command name to the command, options included.
 CONTEXT = {"allow_interspersed_args": False, "ignore_unknown_options": True}
@@ -20,6 +32,8 @@ def measure(
     power_rate: PowerRateOpt = 10.0,
     idle: IdleOpt = 2.0,
     json_path: JsonOut = None,
+    db: DbOpt = None,
+    no_store: NoStoreOpt = False,
 ) -> None:
     """Measure the energy, peak memory (of the whole process tree) and wall time of a command.
 
@@ -37,7 +51,10 @@ def measure(
     mode = power_mode(power, no_power)
     # The command's files (its script, its data) are inputs: the report must not overwrite them.
     found = shutil.which(command[0]) if command else None
-    check_paths({"--json": json_path}, [("the command's file", a) for a in [*command, found]])
+    store = store_target(db, no_store)
+    check_paths(
+        {"--json": json_path, "--db": store and store.path}, [("the command's file", a) for a in [*command, found]]
+    )
     con = console(json_path)
     report = measure_command(
         command,
@@ -47,7 +64,7 @@ def measure(
         child_stdout_to_stderr=json_path == "-",
     )
     render.measure(report, con)
-    write_report(report, json_path, con)
+    write_report(report, json_path, con, store=store)
     code = report.results["exit_code"]
     if code != 0:
         raise VerdictFailed(f"the command exited with code {code}" + (" (report written)" if json_path else ""))

@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 
 from edgeperf.cli.common import (
+    DbOpt,
     IdleOpt,
     JsonOut,
     NoPowerOpt,
+    NoStoreOpt,
     PowerOpt,
     PowerRateOpt,
     RemoteEdgeperfOpt,
@@ -19,6 +21,7 @@ from edgeperf.cli.common import (
     console,
     host_option,
     power_mode,
+    store_target,
     write_report,
 )
 
@@ -60,6 +63,8 @@ def profile(
         ),
     ] = None,
     json_path: JsonOut = None,
+    db: DbOpt = None,
+    no_store: NoStoreOpt = False,
     csv_path: Annotated[
         Path | None, typer.Option("--csv", metavar="PATH", help="Write every inference's timings as CSV.")
     ] = None,
@@ -97,7 +102,11 @@ def profile(
     from edgeperf.results.io import check_paths
     from edgeperf.runtime.session import parse_shape
 
-    check_paths({"--json": json_path, "--csv": csv_path, "--plot": plot_path}, {"the model": model})
+    store = store_target(db, no_store)
+    check_paths(
+        {"--json": json_path, "--db": store and store.path, "--csv": csv_path, "--plot": plot_path},
+        {"the model": model},
+    )
     dims = parse_shape(shape, option="--shape")
     mode = power_mode(power, no_power)
     check_options(mode, power_rate, idle)
@@ -110,6 +119,7 @@ def profile(
             iterations=iterations, duration=duration, warmup=warmup, threads=threads, batch=batch, shape=dims,
             observations=observations, stress=stress, power=mode, power_rate_hz=power_rate, idle_s=idle,
             chunk_steps=chunk_steps,
+            store=store,
         )  # fmt: skip
         return
     if plot_path:
@@ -150,10 +160,18 @@ def profile(
 
         latency_plot(plot_path, done.run, report)
         con.print(f"[dim]plot written to {plot_path}[/dim]")
-    write_report(report, json_path, con)
+    write_report(report, json_path, con, store=store, samples=_samples(done.run))
 
 
-def _profile_remote(host, model, con, *, json_path, csv_path, plot_path, **kw) -> None:
+def _samples(run):
+    """Every inference's latency in ns for the run store; None past the exact buffer (percentiles only)."""
+    try:
+        return run.samples_ns
+    except ValueError:
+        return None
+
+
+def _profile_remote(host, model, con, *, json_path, csv_path, plot_path, store, **kw) -> None:
     from edgeperf import pipeline
     from edgeperf.results import render
     from edgeperf.results.io import atomic_write_bytes
@@ -165,4 +183,4 @@ def _profile_remote(host, model, con, *, json_path, csv_path, plot_path, **kw) -
         if path and name in done.files:
             atomic_write_bytes(Path(path), done.files[name])
             con.print(f"[dim]{name.split('.')[0]} written to {path}[/dim]")
-    write_report(done.report, json_path, con)
+    write_report(done.report, json_path, con, store=store)  # no samples: the report came back alone

@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import JsonOut, MarginOpt, console, write_report
+from edgeperf.cli.common import (
+    DbOpt,
+    JsonOut,
+    MarginOpt,
+    NoStoreOpt,
+    console,
+    store_target,
+    write_report,
+)
 
 
 def validate(
@@ -60,6 +68,8 @@ def validate(
         ),
     ] = "sync",
     json_path: JsonOut = None,
+    db: DbOpt = None,
+    no_store: NoStoreOpt = False,
 ) -> None:
     """Validate a deployed policy against the original in a paired simulator.
 
@@ -74,7 +84,11 @@ def validate(
     from edgeperf.results import render
     from edgeperf.results.io import check_paths
 
-    check_paths({"--json": json_path}, {"the model": model, "--reference": reference, "--latency-from": latency_from})
+    store = store_target(db, no_store)
+    check_paths(
+        {"--json": json_path, "--db": store and store.path},
+        {"the model": model, "--reference": reference, "--latency-from": latency_from},
+    )
     sweep_ms = parse_sweep(sweep) if sweep is not None else None
     latency_model = parse(latency, latency_from)
     chunking = None
@@ -99,7 +113,7 @@ def validate(
             chunking=chunking,
         )
     render.validate(report, con)
-    write_report(report, json_path, con)
+    write_report(report, json_path, con, store=store)
     verdict = report.results["paired"]["verdict"]
     if verdict != "equivalent":
         raise VerdictFailed(f"the deployed policy is {verdict} from the reference on {domain}")

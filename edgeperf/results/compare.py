@@ -1,0 +1,421 @@
+"""`edgeperf compare A B`: what changed from run A to run B, figure by figure, with a verdict per figure.
+
+A verdict of **regressed** (or **improved**) needs both: the change is statistically significant, AND it is beyond
+the threshold (default 10%). Significance alone is not enough: two profiles of the same model on the same machine
+differ by a few percent from run to run (frequency, cache and scheduler state), far more than the sampling noise of
+100,000 latencies, so a test on samples alone calls every rerun "regressed" (scripts/bench_compare.py measures
+both rates). The threshold is the run-to-run noise a team accepts; the statistics keep a small or noisy sample
+(a short run, a few episodes) from being called a regression on luck.
+
+Methods:
+- p50 / p99 / p99.9 of profiles with stored samples: each run's distribution-free order-statistic interval of the
+  quantile (binomial ranks, each at sqrt(confidence) so that both hold together at `confidence`), combined into an
+  interval of the relative shift B/A - 1 = [lo_B/hi_A - 1, hi_B/lo_A - 1]; significant when it excludes 0.
+  Conservative and exact up to the normal approximation of the binomial; O(n log n), no resampling. Without
+  samples (report files): p99 from the reports' p99_ci95 the same way; other quantiles threshold only (said so).
+- Rates (deadline miss rate, success rate): a two-proportion test (pooled z, two-sided).
+- Returns of validations: the two runs' 95% intervals of the mean return must not overlap.
+- Single numbers (energy per inference, peak RSS, size, parity error): threshold only (said so).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from statistics import NormalDist
+
+import numpy as np
+
+from edgeperf.results import figures
+from edgeperf.results.store import StoredRun
+
+DEFAULT_THRESHOLD = 0.10
+CONFIDENCE = 0.95
+
+REGRESSED, IMPROVED, NOISE, CHANGED, SAME, ABSENT = (
+    "regressed",
+    "improved",
+    "within noise",
+    "changed",
+    "same",
+    "not compared",
+)
+
+
+@dataclass
+class Line:
+    figure: str
+    label: str
+    unit: str
+    a: float | str | bool | None
+    b: float | str | bool | None
+    verdict: str
+    shift: float | None = None  # relative change B/A - 1 (absolute for rates: B - A)
+    ci: tuple[float, float] | None = None  # interval of `shift` at CONFIDENCE
+    method: str = ""
+    relative: bool = True  # shift is relative (B/A - 1), else absolute (B - A)
+
+
+@dataclass
+class Comparison:
+    a: str  # run ids
+    b: str
+    kind_a: str
+    kind_b: str
+    threshold: float
+    notes: list[str] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[Line]:
+        return [ln for ln in self.lines if ln.verdict == REGRESSED]
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": "edgeperf.compare/1",
+            "a": self.a,
+            "b": self.b,
+            "kinds": [self.kind_a, self.kind_b],
+            "threshold": self.threshold,
+            "confidence": CONFIDENCE,
+            "notes": self.notes,
+            "lines": [_finite(asdict(ln)) for ln in self.lines],
+            "regressions": [ln.figure for ln in self.regressions],
+        }
+
+
+def _finite(d: dict) -> dict:
+    """JSON has no infinity: a change 'from 0' is written as null."""
+
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        return [clean(x) for x in v] if isinstance(v, (tuple, list)) else v
+
+    return {k: clean(v) for k, v in d.items()}
+
+
+def compare(a: StoredRun, b: StoredRun, threshold: float = DEFAULT_THRESHOLD) -> Comparison:
+    """Compare run B against run A (the baseline)."""
+    ka, kb = a.kind, b.kind
+    c = Comparison(a.run_id, b.run_id, ka, kb, threshold, notes=_context(a.report, b.report))
+    if ka != kb:
+        c.notes.insert(
+            0,
+            f"A is {_a(ka)} run and B {_a(kb)} run: their figures measure different things, nothing is compared",
+        )
+        return c
+    if a.run_id == b.run_id:
+        c.notes.insert(0, "A and B are the same run")
+    {"profile": _profile, "export": _export, "validate": _validate, "measure": _measure, "hil": _hil}[ka](a, b, c)
+    return c
+
+
+def _a(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+# --- what differs besides the figures --------------------------------------------------------------------------
+
+
+def _context(ra: dict, rb: dict) -> list[str]:
+    """Plain statements of what differs between the runs besides the figures (so a shift is not misread)."""
+    notes = []
+    ma, mb = ra.get("model") or {}, rb.get("model") or {}
+    if ma.get("sha256") != mb.get("sha256"):
+        notes.append(
+            f"different models: A {ma.get('path')} ({(ma.get('sha256') or '?')[:12]}), B {mb.get('path')} "
+            f"({(mb.get('sha256') or '?')[:12]}): a shift is the models' difference, not a regression of one model"
+        )
+    da, db = (ra.get("host") or {}).get("device"), (rb.get("host") or {}).get("device")
+    if da != db:
+        notes.append(f"different devices: A on {da}, B on {db}: a shift is the machines' difference")
+    elif (ra.get("host") or {}).get("cpu") != (rb.get("host") or {}).get("cpu"):
+        notes.append(f"same device id but different CPUs: A {ra['host'].get('cpu')}, B {rb['host'].get('cpu')}")
+    ca, cb = ra.get("config") or {}, rb.get("config") or {}
+    keys = [k for k in ("scenario", "backend", "accelerator", "rate_hz", "deadline_ms", "batch", "threads",
+                        "precision", "stress", "observations", "power") if ca.get(k) != cb.get(k)]  # fmt: skip
+    if keys and figures.report_kind(ra) == figures.report_kind(rb):
+        notes.append("different settings: " + ", ".join(f"{k} {ca.get(k)!r} -> {cb.get(k)!r}" for k in keys))
+    va, vb = (ra.get("host") or {}).get("versions") or {}, (rb.get("host") or {}).get("versions") or {}
+    changed = [k for k in sorted(set(va) | set(vb)) if va.get(k) != vb.get(k)]
+    if changed:
+        notes.append("different versions: " + ", ".join(f"{k} {va.get(k)} -> {vb.get(k)}" for k in changed))
+    return notes
+
+
+# --- verdicts --------------------------------------------------------------------------------------------------
+
+
+def _direction(spec: figures.Spec, shift: float) -> str:
+    worse = shift > 0 if spec.better == "lower" else shift < 0
+    return REGRESSED if worse else IMPROVED
+
+
+def _verdict(spec: figures.Spec, shift: float, ci: tuple[float, float] | None, threshold: float) -> str:
+    """regressed / improved only when beyond the threshold and (when an interval is known) significant."""
+    if shift == 0:
+        return SAME
+    significant = ci is None or ci[0] > 0 or ci[1] < 0
+    if abs(shift) > threshold and significant:
+        return _direction(spec, shift)
+    return NOISE
+
+
+def _scalar(kind: str, name: str, a: StoredRun, b: StoredRun, c: Comparison, method: str = "threshold only") -> None:
+    """A figure that is one number per run: its relative change against the threshold."""
+    spec = figures.FIGURES[kind][name]
+    fa, fb = spec.get(a.report), spec.get(b.report)
+    if fa.value is None or fb.value is None:
+        why = "; ".join(f"{w}: {f.reason}" for w, f in (("A", fa), ("B", fb)) if f.value is None)
+        c.lines.append(Line(name, spec.label, spec.unit, fa.value, fb.value, ABSENT, method=why))
+        return
+    if spec.better is None or isinstance(fa.value, (str, bool)):
+        same = fa.value == fb.value
+        verdict = SAME if same else CHANGED
+        if not same and name in ("verdict", "parity_passed"):
+            good = {"equivalent", True}
+            verdict = REGRESSED if fa.value in good else IMPROVED if fb.value in good else CHANGED
+        c.lines.append(Line(name, spec.label, spec.unit, fa.value, fb.value, verdict, method="equal or not"))
+        return
+    va, vb = float(fa.value), float(fb.value)
+    shift = (vb - va) / abs(va) if va else (math.inf if vb > va else 0.0)
+    est = " (an estimate in A or B)" if fa.estimate or fb.estimate else ""
+    c.lines.append(
+        Line(name, spec.label, spec.unit, va, vb, _verdict(spec, shift, None, c.threshold), shift, None, method + est)
+    )
+
+
+def _z_two_proportions(x1: int, n1: int, x2: int, n2: int) -> float:
+    """Two-sided p-value of the pooled two-proportion z test (1 when there is no variation)."""
+    if not n1 or not n2:
+        return 1.0
+    p = (x1 + x2) / (n1 + n2)
+    se = math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 1.0
+    z = (x2 / n2 - x1 / n1) / se
+    return 2 * (1 - NormalDist().cdf(abs(z)))
+
+
+def _rate(name: str, label: str, a: tuple[int, int] | None, b: tuple[int, int] | None, better: str, c: Comparison,
+          why: str = "") -> None:  # fmt: skip
+    """A rate (misses of periods, successes of episodes): significant by the two-proportion test; beyond the
+    threshold relatively (a miss rate from 0.1% to 0.12% is +20%), or, from 0, any significant rise."""
+    if a is None or b is None:
+        c.lines.append(Line(name, label, "", a and a[0] / a[1], b and b[0] / b[1], ABSENT, method=why))
+        return
+    ra, rb = a[0] / a[1], b[0] / b[1]
+    p = _z_two_proportions(*a, *b)
+    shift = rb - ra
+    rel = shift / ra if ra else (math.inf if rb > ra else 0.0)
+    spec = figures.Spec(label, "", lambda r: figures.Figure(None), better=better)
+    if shift == 0:
+        verdict = SAME
+    elif p < 1 - CONFIDENCE and abs(rel) > c.threshold:
+        verdict = _direction(spec, shift)
+    else:
+        verdict = NOISE
+    c.lines.append(
+        Line(name, label, "", ra, rb, verdict, shift, None, f"two-proportion z test p={p:.3g}", relative=False)
+    )
+
+
+# --- profiles --------------------------------------------------------------------------------------------------
+
+
+def quantile_ci(sorted_x: np.ndarray, q: float, confidence: float) -> tuple[float, float] | None:
+    """Distribution-free interval of the q-quantile from binomial ranks (normal approximation); None when the
+    sample is too small for the interval to stay inside it."""
+    n = len(sorted_x)
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    half = z * math.sqrt(n * q * (1 - q))
+    lo, hi = math.floor(n * q - half), math.ceil(n * q + half)  # 1-based ranks
+    if lo < 1 or hi > n:
+        return None
+    return float(sorted_x[lo - 1]), float(sorted_x[hi - 1])
+
+
+def shift_ci(ca: tuple[float, float], cb: tuple[float, float]) -> tuple[float, float]:
+    """Interval of B/A - 1 from the intervals of A and B (each holding with sqrt(confidence))."""
+    return cb[0] / ca[1] - 1, cb[1] / ca[0] - 1
+
+
+QUANTILES = {"p50_us": 0.50, "p99_us": 0.99, "p99_9_us": 0.999}
+
+
+def _profile(a: StoredRun, b: StoredRun, c: Comparison) -> None:
+    each = math.sqrt(CONFIDENCE)
+    sa = None if a.samples_ns is None else np.sort(a.samples_ns)
+    sb = None if b.samples_ns is None else np.sort(b.samples_ns)
+    if sa is None or sb is None:
+        missing = " and ".join(w for w, s in (("A", sa), ("B", sb)) if s is None)
+        c.notes.append(
+            f"{missing} {'have' if ' and ' in missing else 'has'} no stored samples (a report file, or a run "
+            "recorded without them): p99 uses the reports' own 95% intervals, p50 and p99.9 the threshold only"
+        )
+    for name, q in QUANTILES.items():
+        spec = figures.FIGURES["profile"][name]
+        fa, fb = spec.get(a.report), spec.get(b.report)
+        if fa.value is None or fb.value is None:
+            why = "; ".join(f"{w}: {f.reason}" for w, f in (("A", fa), ("B", fb)) if f.value is None)
+            if name != "p99_9_us":
+                c.lines.append(Line(name, spec.label, spec.unit, fa.value, fb.value, ABSENT, method=why))
+            continue
+        va, vb = float(fa.value), float(fb.value)
+        ci, method = None, "threshold only (no samples)"
+        if sa is not None and sb is not None:
+            cia, cib = quantile_ci(sa / 1e3, q, each), quantile_ci(sb / 1e3, q, each)
+            if not (cia and cib and cia[0] > 0):
+                # An interval needs enough samples past the quantile: without one the shift is not judged.
+                why = f"too few samples ({len(sa)} / {len(sb)}) for an interval: not judged"
+                shift = vb / va - 1 if va else None
+                c.lines.append(Line(name, spec.label, spec.unit, va, vb, NOISE, shift, None, why))
+                continue
+            ci, method = shift_ci(cia, cib), f"order statistics, n {len(sa)} / {len(sb)}"
+        elif name == "p99_us":
+            pa, pb = (r.report["results"]["latency_us"].get("p99_ci95") for r in (a, b))
+            if pa and pb and pa[0] > 0:
+                ci, method = shift_ci(tuple(pa), tuple(pb)), "the reports' p99 intervals"
+        shift = vb / va - 1 if va else 0.0
+        c.lines.append(
+            Line(name, spec.label, spec.unit, va, vb, _verdict(spec, shift, ci, c.threshold), shift, ci, method)
+        )
+    da, db = (r.report["results"].get("deadline") for r in (a, b))
+    _rate(
+        "miss_rate",
+        "miss rate",
+        (da["misses"], da["periods"]) if da else None,
+        (db["misses"], db["periods"]) if db else None,
+        "lower",
+        c,
+        why="a stream profile has no deadline (profile with --rate)",
+    )
+    # Not throughput: in a stream it is 1 / mean latency (the quantiles above say more), in a loop the rate.
+    for name in ("mj_per_inference", "peak_rss_mb"):
+        _scalar("profile", name, a, b, c)
+
+
+# --- the other kinds -------------------------------------------------------------------------------------------
+
+
+def _export(a: StoredRun, b: StoredRun, c: Comparison) -> None:
+    for name in ("parity_passed", "parity_max_abs_error", "parity_p99_abs_error", "size_mb"):
+        _scalar("export", name, a, b, c)
+    pa, pb = (figures.dig(r.report, "results", "parity", "max_abs_error_per_dim") for r in (a, b))
+    if pa and pb and len(pa) == len(pb):
+        spec = figures.Spec("parity max err", "", lambda r: figures.Figure(None))
+        for i, (x, y) in enumerate(zip(pa, pb, strict=True)):
+            shift = (y - x) / x if x else (math.inf if y > x else 0.0)
+            c.lines.append(
+                Line(f"parity_max_abs_error[{i}]", f"parity max err dim {i}", "", x, y,
+                     _verdict(spec, shift, None, c.threshold), shift, None, "threshold only")
+            )  # fmt: skip
+    elif pa and pb:
+        c.notes.append(f"the action dimensions differ (A {len(pa)}, B {len(pb)}): parity per dimension not compared")
+
+
+def _successes(r: StoredRun, who: str) -> tuple[int, int] | None:
+    s = figures.dig(r.report, "results", who) or {}
+    if "success_rate" not in s or not s.get("episodes"):
+        return None
+    return round(s["success_rate"] * s["episodes"]), int(s["episodes"])
+
+
+def _returns(name: str, who: str, a: StoredRun, b: StoredRun, c: Comparison) -> None:
+    ra, rb = (figures.dig(r.report, "results", who, "return") for r in (a, b))
+    if not ra or not rb:
+        c.lines.append(Line(name, "mean return", "", None, None, ABSENT, method="no returns in A or B"))
+        return
+    va, vb = ra["mean"], rb["mean"]
+    overlap = not (ra["ci95"][1] < rb["ci95"][0] or rb["ci95"][1] < ra["ci95"][0])
+    shift = (vb - va) / abs(va) if va else (math.inf if vb > va else -math.inf if vb < va else 0.0)
+    spec = figures.Spec("mean return", "", lambda r: figures.Figure(None), better="higher")
+    verdict = SAME if vb == va else NOISE if overlap or abs(shift) <= c.threshold else _direction(spec, shift)
+    c.lines.append(Line(name, "mean return", "", va, vb, verdict, shift, None, "95% intervals of the means overlap?"))
+
+
+def _validate(a: StoredRun, b: StoredRun, c: Comparison) -> None:
+    _scalar("validate", "verdict", a, b, c)
+    why = "the domain has no success criterion"
+    _rate("success", "success", _successes(a, "deployed"), _successes(b, "deployed"), "higher", c, why)
+    _returns("return", "deployed", a, b, c)
+    _scalar("validate", "return_diff", a, b, c)
+
+
+def _measure(a: StoredRun, b: StoredRun, c: Comparison) -> None:
+    for name in ("exit_code", "energy_j", "wall_s", "peak_rss_mb"):
+        _scalar("measure", name, a, b, c)
+
+
+def _hil(a: StoredRun, b: StoredRun, c: Comparison) -> None:
+    la, lb = (figures.dig(r.report, "results", "link") or {} for r in (a, b))
+    _rate(
+        "miss_rate",
+        "miss rate",
+        (la["misses"], la["steps"]) if la.get("steps") else None,
+        (lb["misses"], lb["steps"]) if lb.get("steps") else None,
+        "lower",
+        c,
+        why="no link steps",
+    )
+    _scalar("hil", "verdict", a, b, c)
+    _rate("success", "success", _successes(a, "hil"), _successes(b, "hil"), "higher", c, "no success criterion")
+    _scalar("hil", "round_trip_p99_us", a, b, c)
+
+
+# --- terminal --------------------------------------------------------------------------------------------------
+
+STYLE = {REGRESSED: "red", IMPROVED: "green", NOISE: "dim", SAME: "dim", CHANGED: "yellow", ABSENT: "dim"}
+
+
+def _fmt(v, unit: str = "") -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "passed" if v else "FAILED"
+    if isinstance(v, str):
+        return v
+    return f"{v:.4g}" + (f" {unit}" if unit else "")
+
+
+def _pct(x: float, relative: bool) -> str:
+    if not math.isfinite(x):
+        return "from 0"
+    return f"{100 * x:+.1f}%" if relative else f"{100 * x:+.2f} pt"
+
+
+def _short(text: str, n: int = 70) -> str:
+    """A reason for a table cell: its first clause (the JSON has it whole)."""
+    first = text.split(": ", 1)[0] if text.startswith(("A: ", "B: ")) is False else text
+    first = first.split("; ")[0]
+    return first if len(first) <= n else first[: n - 1] + "…"
+
+
+def render(c: Comparison, out) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    if not out.is_terminal:
+        out.width = max(out.width, 150)  # a file or a pipe: one figure a line
+    for n in c.notes:
+        out.print(f"[yellow]note:[/yellow] {escape(n)}")
+    if not c.lines:
+        return
+    t = Table(title=f"B {c.b[:12]} against A {c.a[:12]} (threshold {100 * c.threshold:g}%, {100 * CONFIDENCE:g}% CI)")
+    for col in ("figure", "A", "B", "change", "CI of change", "verdict", "method"):
+        t.add_column(col, justify="right" if col in ("A", "B", "change", "CI of change") else "left")
+    for ln in c.lines:
+        change = "" if ln.shift is None else _pct(ln.shift, ln.relative)
+        ci = "" if ln.ci is None else f"[{_pct(ln.ci[0], True)}, {_pct(ln.ci[1], True)}]"
+        style = STYLE.get(ln.verdict, "")
+        t.add_row(
+            escape(ln.label), escape(_fmt(ln.a, ln.unit)), escape(_fmt(ln.b, ln.unit)), change, ci,
+            f"[{style}]{ln.verdict}[/{style}]", f"[dim]{escape(_short(ln.method))}[/dim]",
+        )  # fmt: skip
+    out.print(t)
+    bad = c.regressions
+    if bad:
+        out.print(f"[red]{len(bad)} regressed:[/red] " + ", ".join(escape(ln.label) for ln in bad))
+    else:
+        out.print("[green]no regression beyond the threshold[/green]")
