@@ -194,8 +194,20 @@ def _check(name: str, value, source: str) -> None:
     if name in ("obs_space", "action_space") and not (
         (value.get("type") == "box" and _is_shape(value.get("shape")))
         or (value.get("type") == "discrete" and isinstance(value.get("n"), int) and value["n"] > 0)
+        or (name == "obs_space" and _is_dict_space(value))
     ):
         raise BadInput(f"{source} has malformed edgeperf metadata: {name} is not a box or discrete space; re-export it")
+
+
+def _is_dict_space(value: dict) -> bool:
+    """Several named inputs: {"type": "dict", "spaces": {name: box}}."""
+    subs = value.get("spaces")
+    return (
+        value.get("type") == "dict"
+        and isinstance(subs, dict)
+        and bool(subs)
+        and all(isinstance(v, dict) and v.get("type") == "box" and _is_shape(v.get("shape")) for v in subs.values())
+    )
 
 
 def sidecar(artifact: str | Path) -> Path:

@@ -37,6 +37,10 @@ def open_policy(source: str | Path, backend: str = "auto", device: str = "auto",
     from edgeperf.runtime.torch import TorchSession
 
     src = sources.load(str(source), options.pop("obs_shape", None))
+    if src.input_specs:  # several named inputs (a Dict observation)
+        return TorchSession.from_module(
+            src.module, None, name=str(source), device=device, inputs=src.input_specs, **options
+        )
     # A recurrent policy runs as the original carrying its own memory (reset() zeroes it per episode).
     module = src.recurrent.stateful if src.recurrent is not None else src.module
     return TorchSession.from_module(module, src.obs_shape, name=str(source), device=device, **options)

@@ -130,3 +130,25 @@ def pytest_collection_modifyitems(config, items):
         for marker, reason in reasons.items():
             if reason and marker in item.keywords:
                 item.add_marker(pytest.mark.skip(reason=reason))
+
+
+# -- Dict observations (tests/dictobs.py): built once per session, shared by exporter/runtime/badinput tests ----
+
+
+@pytest.fixture(scope="session")
+def dict_sb3(tmp_path_factory) -> dict:
+    pytest.importorskip("stable_baselines3")
+    pytest.importorskip("pybullet")
+    from tests import dictobs
+
+    return dictobs.build_sb3(tmp_path_factory.mktemp("dict_sb3"))
+
+
+@pytest.fixture(scope="session")
+def dict_onnx(dict_sb3, tmp_path_factory) -> tuple[Path, dict]:
+    """(the fp32 export of the Dict-observation SB3 policy, its export report's results)."""
+    from tests import dictobs
+
+    out = tmp_path_factory.mktemp("dict_onnx") / "vision.onnx"
+    report = dictobs.export_sb3(dict_sb3, out)
+    return out, report.results

@@ -12,3 +12,5 @@ for _netlist in ("toy", "ariane-like"):
 
 for _task in ("click-button", "click-checkboxes", "enter-text", "login-user", "click-tab", "multi-orderings"):
     register(f"web/{_task}", "edgeperf.domains.web:domain")
+
+register("vision/pendulum", "edgeperf.domains.vision:domain")

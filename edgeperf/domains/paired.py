@@ -41,10 +41,13 @@ def check_fit_session(
     """Returns the chunk horizon H of a policy that returns action chunks, else None."""
     env = domain.env(0)
     try:
-        obs_shape, act_shape = tuple(env.observation_space.shape), tuple(env.action_space.shape)
+        obs_shape, act_shape = tuple(env.observation_space.shape or ()), tuple(env.action_space.shape)
         obs, _ = env.reset(seed=0)
     finally:
         env.close()
+    if isinstance(obs, dict) or len(session.io.inputs) > 1:
+        _check_inputs(domain, session, name, role, obs)
+        obs_shape = tuple(session.io.inputs[0].shape[1:])  # checked per input above
     want = tuple(session.io.inputs[0].shape[1:])
     if any(isinstance(w, int) and w != o for w, o in zip(want, obs_shape, strict=False)) or len(want) != len(obs_shape):
         raise BadInput(
@@ -71,6 +74,15 @@ def check_fit_session(
             )
         chunking.check(horizon, f"the {role} policy {name}")
     return horizon
+
+
+def _check_inputs(domain: base.Domain, session: Session, name: str, role: str, obs) -> None:
+    """A policy of several named inputs against a Dict-observation domain: the Session's own checks on the
+    domain's first observation (a missing key named, an image's layout said both ways, float pixels refused)."""
+    try:
+        session.prepare(obs)
+    except BadInput as exc:
+        raise BadInput(f"the {role} policy {name} cannot take {domain.id}'s observation: {exc}") from None
 
 
 # Bounds checked before any episode runs: beyond them a run is a typo, not a plan (hours of simulation).

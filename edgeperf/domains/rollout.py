@@ -21,6 +21,7 @@ from edgeperf.domains import base, chunks
 from edgeperf.domains.chunks import ChunkExecution
 from edgeperf.domains.latency import DelayedActions, LatencyModel
 from edgeperf.errors import BadInput
+from edgeperf.runtime import obsdict
 from edgeperf.runtime.session import Session
 
 # Observations further apart than this (max abs difference) mean the two trajectories have separated.
@@ -131,7 +132,7 @@ def episode(
             if shadow is not None:
                 diffs.append(float(np.max(np.abs(np.asarray(shadow_act(obs), np.float64) - action))))
             if record:
-                trajectory.append(np.array(obs, dtype=np.float64, copy=True))
+                trajectory.append(obsdict.flat(obs))  # every input of a Dict observation, in one vector
             if not ep.accepts(action):
                 break
             obs, done = ep.step(env, action if chunker else deliver(action))
@@ -226,11 +227,13 @@ def collect_observations(
             reset()
         try:
             obs, _ = env.reset(seed=seed + k)
-            if k == 0 and np.shape(obs) != tuple(env.observation_space.shape):
+            multi = isinstance(obs, dict)  # a Dict observation: each key keeps its dtype (uint8 images)
+            if k == 0 and not multi and np.shape(obs) != tuple(env.observation_space.shape):
                 raise BadInput(f"{domain_id} gives observations of shape {list(np.shape(obs))}")
             while True:
-                seen.append(np.asarray(obs, dtype=np.float32))
-                action = np.asarray(act(seen[-1][None]))[0]
+                seen.append(obsdict.copy(obs) if multi else np.asarray(obs, dtype=np.float32))
+                one = {k_: v[None] for k_, v in seen[-1].items()} if multi else seen[-1][None]
+                action = np.asarray(act(one))[0]
                 if not np.all(np.isfinite(action)):
                     break
                 obs, _, terminated, truncated, _ = env.step(action)
@@ -238,10 +241,10 @@ def collect_observations(
                     break
         finally:
             env.close()
-    steps = np.asarray(seen)
-    pick = np.linspace(0, len(steps) - 1, n).round().astype(int)
+    pick = np.linspace(0, len(seen) - 1, n).round().astype(int)
+    steps = obsdict.stack(seen)
     how = (
-        f"{n} observations evenly spaced over the {len(steps)} steps of {episodes} {domain_id} episodes "
+        f"{n} observations evenly spaced over the {len(seen)} steps of {episodes} {domain_id} episodes "
         f"(seeds {seed}..{seed + episodes - 1}) driven by {driver}"
     )
-    return steps[pick], how
+    return obsdict.take(steps, pick), how

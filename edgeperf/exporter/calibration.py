@@ -14,13 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgeperf.exporter import spaces
+from edgeperf.runtime import obsdict
 
 SEED_OFFSET = 10_007  # calibration draws never coincide with parity draws of the same --seed
 
 
 @dataclass
 class CalibrationData:
-    obs: np.ndarray  # [n, *obs_shape] float32
+    obs: np.ndarray | dict  # [n, *obs_shape] float32, or {input name: [n, ...]} for several inputs
     source: str  # "random-in-space" or "domain-rollouts"
     method: str  # how the observations were drawn, in words
     seed: int
@@ -29,6 +30,10 @@ class CalibrationData:
         """Contiguous float32 batches of at most batch_size observations, in order, covering all of them."""
         if batch_size <= 0:
             raise ValueError("batch_size must be positive")
+        if isinstance(self.obs, dict):  # every input, each in its own dtype (uint8 images stay uint8)
+            for i in range(0, obsdict.length(self.obs), batch_size):
+                yield {k: np.ascontiguousarray(v[i : i + batch_size]) for k, v in self.obs.items()}
+            return
         for i in range(0, len(self.obs), batch_size):
             yield np.ascontiguousarray(self.obs[i : i + batch_size], dtype=np.float32)
 
@@ -44,7 +49,9 @@ class CalibrationData:
 
             def get_next(self):
                 batch = next(self._it, None)
-                return None if batch is None else {input_name: batch}
+                if batch is None or isinstance(batch, dict):  # a dict feeds every input by name
+                    return batch
+                return {input_name: batch}
 
             def rewind(self):
                 self._it = iter(data.batches(batch_size))
@@ -52,7 +59,8 @@ class CalibrationData:
         return Reader()
 
     def describe(self) -> dict:
-        return {"source": self.source, "observations": len(self.obs), "method": self.method, "seed": self.seed}
+        n = obsdict.length(self.obs)
+        return {"source": self.source, "observations": n, "method": self.method, "seed": self.seed}
 
 
 def for_source(src, n: int, seed: int) -> CalibrationData:
@@ -64,5 +72,8 @@ def for_source(src, n: int, seed: int) -> CalibrationData:
 
 
 def random_in_space(src, n: int, seed: int) -> CalibrationData:
+    if spaces.is_dict(src.obs_space):
+        obs, how = spaces.sample_dict(src.obs_space, n, seed + SEED_OFFSET, src.normalization)
+        return CalibrationData(obs, "random-in-space", how, seed + SEED_OFFSET)
     obs, how = spaces.sample(src.obs_space, src.obs_shape, n, seed + SEED_OFFSET, src.normalization)
     return CalibrationData(obs, "random-in-space", how, seed + SEED_OFFSET)

@@ -24,7 +24,7 @@ from edgeperf import artifact
 from edgeperf._version import __version__
 from edgeperf.devices.detect import host_summary
 from edgeperf.errors import BadInput, EdgeperfError, HardwareMissing, require
-from edgeperf.exporter import sources
+from edgeperf.exporter import multi, sources
 from edgeperf.quiet import native_output_silenced, verbose
 from edgeperf.results.io import check_writable, install, real_parent
 from edgeperf.results.report import ModelInfo, Report, sha256_file
@@ -75,15 +75,7 @@ def export(
     mode = _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples)
 
     t_load = time.perf_counter()
-    src = sources.load(
-        source,
-        obs_shape,
-        factory=factory,
-        weights=weights,
-        factory_args=factory_args,
-        vecnormalize=vecnormalize,
-        state=state,
-    )
+    src = _load(source, obs_shape, factory, weights, factory_args, vecnormalize, domain, format, state)
     load_s = time.perf_counter() - t_load
     _check_recurrent(src, format, mode, domain)
     _check_memory(src, parity_samples if check else 0, calibration_samples if mode == "static" else 0)
@@ -127,7 +119,8 @@ def export(
             sha256=sha256_file(out),
             format=format,
             precision=precision,
-            inputs=[
+            inputs=multi.report_inputs(src)
+            or [
                 {"name": src.details.get("input_name", "obs"), "shape": ["batch", *src.obs_shape], "dtype": "float32"},
                 *(
                     {"name": st.input, "shape": ["batch", *st.shape], "dtype": st.dtype, "state_of": st.output}
@@ -198,6 +191,26 @@ def _check_recurrent(src: sources.PolicySource, format: str, mode: str | None, d
         )
 
 
+def _load(
+    source, obs_shape, factory, weights, factory_args, vecnormalize, domain, format, state
+) -> sources.PolicySource:
+    # A Dict-observation domain says the raw layout of images and the shapes of named inputs (exporter/multi.py).
+    raw = multi.raw_obs_space(domain) if domain else None
+    src = sources.load(
+        source,
+        obs_shape,
+        factory=factory,
+        weights=weights,
+        factory_args=factory_args,
+        vecnormalize=vecnormalize,
+        state=state,
+        raw_obs_space=raw,
+    )
+    if src.input_specs and format == "tensorrt":
+        raise BadInput("TensorRT export of a policy with several inputs is not supported yet; export to ONNX")
+    return src
+
+
 def _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples) -> str | None:
     """Everything that can be checked before loading anything; returns the int8 quantization mode."""
     if precision not in PRECISIONS:
@@ -247,7 +260,7 @@ def _check_memory(src: sources.PolicySource, *counts: int) -> None:
     count this machine cannot hold before the export starts, not with a MemoryError after it."""
     import psutil
 
-    values = math.prod(src.obs_shape) + math.prod(src.action_shape or (1,))
+    values = multi.obs_values(src) + math.prod(src.action_shape or (1,))
     need = max(counts) * values * BYTES_PER_VALUE
     avail = psutil.virtual_memory().available
     if need > avail // 2:
@@ -285,10 +298,13 @@ def _domain_observations(src, domain_id: str, n_parity: int, n_calib: int, seed:
 
     env = base.make(domain_id).env(seed)
     try:
-        want = tuple(env.observation_space.shape)
+        env_space = env.observation_space
+        want = tuple(env_space.shape or ())
     finally:
         env.close()
-    if tuple(src.obs_shape) != want:
+    if src.input_specs:
+        multi.check_domain_fit(src, domain_id, env_space)
+    elif tuple(src.obs_shape) != want:
         raise BadInput(
             f"{src.name} takes observations of shape {list(src.obs_shape)} but {domain_id} gives "
             f"{list(want)}; is --domain the one the policy was trained on?"
@@ -441,7 +457,11 @@ def _torch_to_onnx(src: sources.PolicySource, path: Path, opset: int) -> None:
     example = (torch.zeros(2, *src.obs_shape),)
     if src.recurrent is not None:
         example += tuple(torch.zeros(2, *st.shape) for st in src.recurrent.states)
-    names = {"input_names": src.input_names, "output_names": src.output_names}
+    in_names = src.input_names
+    if src.input_specs:  # several named inputs, in the module's argument order
+        example, in_names = multi.example(src, torch), [n for n, _, _ in src.input_specs]
+    names = {"input_names": in_names, "output_names": src.output_names}
+    batch = torch.export.Dim("batch")
     # torch's exporters are chatty (progress lines, warnings about optional packages): keep the CLI's output ours.
     # A recurrent step goes through the TorchScript-based exporter, whose LSTM/GRU export is the mature one.
     scripted = isinstance(src.module, torch.jit.ScriptModule) or src.recurrent is not None
@@ -461,7 +481,7 @@ def _torch_to_onnx(src: sources.PolicySource, path: Path, opset: int) -> None:
                         str(path),
                         dynamo=False,
                         opset_version=min(opset, 20),
-                        dynamic_axes={n: {0: "batch"} for n in [*src.input_names, *src.output_names]},
+                        dynamic_axes={n: {0: "batch"} for n in [*in_names, *src.output_names]},
                         **names,
                     )
                 else:
@@ -471,7 +491,7 @@ def _torch_to_onnx(src: sources.PolicySource, path: Path, opset: int) -> None:
                         dynamo=True,
                         opset_version=opset,
                         verbose=False,
-                        dynamic_shapes=({0: torch.export.Dim("batch")},),
+                        dynamic_shapes=multi.dynamic_shapes(src.module, example, batch),
                         **names,
                     )
                     program.save(str(path), external_data=False)

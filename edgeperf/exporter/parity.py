@@ -30,17 +30,21 @@ RULE = "|artifact - original| <= atol * scale + rtol * |original|"
 def observations(src: PolicySource, n: int, seed: int) -> tuple[np.ndarray, str]:
     if "parity" in src.rollouts:
         return src.rollouts["parity"]
+    if spaces.is_dict(src.obs_space):  # several named inputs: every one filled (exporter/multi.py)
+        return spaces.sample_dict(src.obs_space, n, seed, src.normalization)
     return spaces.sample(src.obs_space, src.obs_shape, n, seed, src.normalization)
 
 
 def run_artifact(artifact: Path, obs: np.ndarray) -> list[np.ndarray]:
     """Every output of the artifact for a batch, through the runtime's Session (the one runner per backend the
     robot uses too), in chunks when the artifact takes a bounded batch."""
+    from edgeperf.runtime import obsdict
     from edgeperf.runtime.session import Session
 
+    n = obsdict.length(obs)  # a dict of arrays for a policy of several inputs
     with Session.open(artifact) as s:
-        step = s.max_batch or len(obs)
-        parts = [list(s.run_all(obs[i : i + step]).values()) for i in range(0, len(obs), step)]
+        step = s.max_batch or n
+        parts = [list(s.run_all(obsdict.take(obs, slice(i, i + step))).values()) for i in range(0, n, step)]
     return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
 
 

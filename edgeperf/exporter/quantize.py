@@ -34,8 +34,13 @@ def to_fp16(src: Path, dst: Path) -> dict:
 
     float16 = require("onnxconverter_common.float16", "export", "for fp16 export", package="onnxconverter-common")
     model = onnx.load(str(src))
+    extra = {}
+    if any(i.type.tensor_type.elem_type != onnx.TensorProto.FLOAT for i in model.graph.input):
+        # A uint8 image input is cast to float inside: the converter retypes that Cast's output but not its
+        # `to` attribute (the graph then fails onnx.checker); keep Cast in fp32, it inserts the casts around.
+        extra["op_block_list"] = [*float16.DEFAULT_OP_BLOCK_LIST, "Cast"]
     with _quiet():
-        half = float16.convert_float_to_float16(model, keep_io_types=True)
+        half = float16.convert_float_to_float16(model, keep_io_types=True, **extra)
     onnx.save(half, str(dst))
     return {"method": "onnxconverter-common convert_float_to_float16", "io": "float32 (kept)"}
 

@@ -58,7 +58,7 @@ def detect_algo(data: dict) -> str | None:
     return None
 
 
-def load(path: Path, obs_shape, vecnormalize: str | None) -> PolicySource:
+def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | None = None) -> PolicySource:
     try:
         with zipfile.ZipFile(path) as z:
             data = json.loads(z.read("data"))
@@ -84,6 +84,10 @@ def load(path: Path, obs_shape, vecnormalize: str | None) -> PolicySource:
             f"{_first_line(exc)} (note: {TRUST})"
         ) from None
     policy = model.policy.eval()
+    if type(model.observation_space).__name__ == "Dict":  # MultiInputPolicy: several named inputs
+        from edgeperf.exporter import sb3_dict
+
+        return sb3_dict.load(path, model, algo, obs_shape, vecnormalize, raw_obs_space)
     obs_space = spaces.from_gym(model.observation_space, "observation")
     act_space = spaces.from_gym(model.action_space, "action")
     if obs_space["type"] != "box":
@@ -137,6 +141,18 @@ def load(path: Path, obs_shape, vecnormalize: str | None) -> PolicySource:
 
 
 def _vecnormalize(spec: str, obs_shape) -> tuple[dict | None, object, list[str]]:
+    vn, path = read_vecnormalize(spec)
+    if not vn.norm_obs:
+        return None, None, [f"{path.name} has observation normalization off (norm_obs=False): nothing to bake in"]
+    if isinstance(vn.obs_rms, dict):
+        raise BadInput(
+            f"--vecnormalize {path} normalizes a Dict observation space, but the policy takes one Box observation"
+        )
+    return _vecnormalize_box(vn, path, obs_shape)
+
+
+def read_vecnormalize(spec: str):
+    """(the unpickled VecNormalize, its path); BadInput for anything else."""
     path = _existing_file(spec, "--vecnormalize", "the statistics saved with vec_env.save('vecnormalize.pkl')")
     from stable_baselines3.common.vec_env import VecNormalize
 
@@ -153,10 +169,10 @@ def _vecnormalize(spec: str, obs_shape) -> tuple[dict | None, object, list[str]]
             f"--vecnormalize {path} holds a {type(vn).__name__}, not VecNormalize statistics "
             "(save them with vec_env.save('vecnormalize.pkl'))"
         )
-    if not vn.norm_obs:
-        return None, None, [f"{path.name} has observation normalization off (norm_obs=False): nothing to bake in"]
-    if isinstance(vn.obs_rms, dict):
-        raise BadInput(f"--vecnormalize {path} normalizes a Dict observation space; edgeperf exports Box observations")
+    return vn, path
+
+
+def _vecnormalize_box(vn, path: Path, obs_shape) -> tuple[dict | None, object, list[str]]:
     mean, var = np.asarray(vn.obs_rms.mean, np.float64), np.asarray(vn.obs_rms.var, np.float64)
     if mean.shape != tuple(obs_shape):
         raise BadInput(

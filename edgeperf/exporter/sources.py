@@ -58,6 +58,16 @@ class PolicySource:
     recurrent: Any = None
 
     @property
+    def input_specs(self) -> list[tuple[str, tuple[int, ...], str]] | None:
+        """(name, shape, dtype) of each named input of a Dict-observation policy (exporter/multi.py), in the
+        order the module and the artifact take them; None for a policy of one observation array."""
+        from edgeperf.exporter import spaces
+
+        if not spaces.is_dict(self.obs_space):
+            return None
+        return [(k, tuple(v["shape"]), spaces.input_dtype(v)) for k, v in self.obs_space["spaces"].items()]
+
+    @property
     def output_names(self) -> list[str]:
         if self.recurrent is not None:
             return ["action", *self.recurrent.output_names]
@@ -82,7 +92,12 @@ class PolicySource:
             return self._onnx_forward(obs)
         torch = require("torch", "export")
         with torch.no_grad():
-            out = self.module(torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32)))
+            if isinstance(obs, dict):
+                out = self.module(
+                    *[torch.from_numpy(np.ascontiguousarray(obs[n], dtype=d)) for n, _, d in self.input_specs]
+                )
+            else:
+                out = self.module(torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32)))
         out = out if isinstance(out, (tuple, list)) else (out,)
         return [o.numpy() for o in out]
 
@@ -91,6 +106,8 @@ class PolicySource:
             ort = require("onnxruntime", "ort", "to run ONNX models")
             self.details["_ort"] = ort.InferenceSession(str(self.onnx_path), providers=["CPUExecutionProvider"])
         sess = self.details["_ort"]
+        if isinstance(obs, dict):
+            return sess.run(None, {n: np.ascontiguousarray(obs[n], dtype=d) for n, _, d in self.input_specs})
         name = sess.get_inputs()[0].name
         batch = sess.get_inputs()[0].shape[0]
         x = np.ascontiguousarray(obs, dtype=np.float32)
@@ -110,9 +127,12 @@ def load(
     vecnormalize: str | None = None,
     unpickle: bool = True,
     state: str | dict | None = None,
+    raw_obs_space: dict | None = None,
 ) -> PolicySource:
     """The policy `spec` names. Pickle-based formats (an SB3 .zip, a VecNormalize .pkl) are unpickled only
-    when named by their suffix, and never with unpickle=False; nothing read from a file's content leads to it."""
+    when named by their suffix, and never with unpickle=False; nothing read from a file's content leads to it.
+    raw_obs_space: the observation space of the env the policy will run in (a dict space from --domain), which
+    says the raw layout of images and the shapes of a factory's named inputs (exporter/multi.py)."""
     if state and (factory or not spec or not str(spec).lower().endswith(".onnx")):
         raise BadInput("--state names the state inputs of an ONNX source; torch sources say their state themselves")
     if factory:
@@ -120,7 +140,7 @@ def load(
             raise BadInput(f"give the weights once: either SOURCE ({spec}) or --weights ({weights}), not both")
         if vecnormalize:
             raise BadInput("--vecnormalize applies to Stable-Baselines3 .zip sources, not to --factory")
-        return _factory(factory, weights or spec, obs_shape, factory_args or {})
+        return _factory(factory, weights or spec, obs_shape, factory_args or {}, raw_obs_space)
     if weights or factory_args:
         raise BadInput("--weights and --factory-args go with --factory module:function (the code that builds the net)")
     if not spec:
@@ -184,7 +204,7 @@ def load(
             )
         from edgeperf.exporter import sb3
 
-        return sb3.load(path, obs_shape, vecnormalize)
+        return sb3.load(path, obs_shape, vecnormalize, raw_obs_space)
     if any(n.endswith("data.pkl") for n in names):
         raise BadInput(
             f"{spec} is a torch.save() file (a state_dict or a pickled module), not a TorchScript module: pass "
@@ -253,6 +273,15 @@ def _reference(spec: str, obs_shape) -> PolicySource:
     except ImportError:
         raise BadInput(f"{spec}: this edgeperf has no bundled reference policies") from None
     module, shape = references.load(spec)
+    if shape is None:  # several named inputs: their spaces come from the domain's Dict space
+        if obs_shape:
+            raise BadInput(f"{spec} takes a Dict observation; drop --obs-shape")
+        src = PolicySource(module.eval(), "reference", spec, (), description=f"bundled reference policy ({spec})")
+        _domain_spaces(src, spec[len("reference:") :])
+        if not src.input_specs:
+            raise BadInput(f"{spec}: its domain's observation space could not be read ({'; '.join(src.notes)})")
+        _check_forward(src)
+        return src
     shape = tuple(shape)
     if obs_shape and tuple(obs_shape) != shape:
         raise BadInput(f"{spec} takes observations of shape {list(shape)}, not --obs-shape {list(obs_shape)}")
@@ -285,7 +314,7 @@ def _domain_spaces(src: PolicySource, domain_id: str) -> None:
     except Exception as exc:  # a domain that cannot be built here (no pybullet, ...) only costs the spaces
         src.notes.append(f"no observation/action spaces: domain {domain_id} could not be built ({_first_line(exc)})")
         return
-    if tuple(obs_space["shape"]) == src.obs_shape:
+    if spaces.is_dict(obs_space) or tuple(obs_space["shape"]) == src.obs_shape:
         src.obs_space, src.action_space = obs_space, act_space
         src.details["domain"] = domain_id
         src.control_hz = float(domain.control_hz) if domain.control_hz else None
@@ -311,7 +340,7 @@ def _torchscript(path: Path, obs_shape) -> PolicySource:
 # -- factory + state_dict -------------------------------------------------------------------------------------
 
 
-def _factory(factory: str, weights: str | None, obs_shape, args: dict) -> PolicySource:
+def _factory(factory: str, weights: str | None, obs_shape, args: dict, raw_obs_space=None) -> PolicySource:
     torch = require("torch", "export", "to build the policy from --factory")
     fn = _import_factory(factory)
     try:
@@ -336,13 +365,17 @@ def _factory(factory: str, weights: str | None, obs_shape, args: dict) -> Policy
     src = PolicySource(module, "factory", name, (), sha256=src_sha, notes=notes, details={"factory": factory})
     if args:
         src.details["factory_args"] = args
-    _set_obs_shape(src, obs_shape)
-    from edgeperf.exporter import recurrent
+    from edgeperf.exporter import multi
 
-    found = recurrent.from_factory(module, src.obs_shape, name)
-    if found is not None:
-        src.module, src.recurrent, src.action_shape = found
-        return src
+    src.obs_space = multi.named_inputs(module, raw_obs_space, obs_shape)  # several named inputs, or None
+    if src.obs_space is None:
+        _set_obs_shape(src, obs_shape)
+        from edgeperf.exporter import recurrent
+
+        found = recurrent.from_factory(module, src.obs_shape, name)
+        if found is not None:
+            src.module, src.recurrent, src.action_shape = found
+            return src
     _check_forward(src)
     return src
 
@@ -462,8 +495,15 @@ def _onnx(path: Path, obs_shape, state=None) -> PolicySource:
     meta = artifact.decode({p.key: p.value for p in model.metadata_props}, str(path))
     states = _onnx_states(model, inputs, meta, state, path)
     inputs = [i for i in inputs if i.name not in {s.input for s in states}]
-    if len(inputs) != 1:
-        raise BadInput(f"{path} has {len(inputs)} inputs; edgeperf exports policies with one observation input")
+    if not inputs:
+        raise BadInput(f"{path} has no inputs; a policy takes an observation")
+    multi_space = None
+    if len(inputs) > 1:  # several named inputs (a Dict observation): exporter/multi.py
+        from edgeperf.exporter import multi
+
+        if states:
+            raise BadInput(f"{path} has state inputs beside several observation inputs; export one or the other")
+        multi_space = multi.onnx_input_space(model, inputs, path)
     elem = inputs[0].type.tensor_type.elem_type
     half = onnx.TensorProto.FLOAT16
     quantized = {n.op_type for n in model.graph.node} & (QUANT_OPS | {"DequantizeLinear"})
@@ -479,6 +519,8 @@ def _onnx(path: Path, obs_shape, state=None) -> PolicySource:
             f"{path} is already {'int8-quantized' if quantized else 'fp16'}; re-target from the fp32 model "
             "(converting a converted model compounds the error)"
         )
+    if multi_space is not None:
+        return _onnx_multi(path, model, multi_space, obs_shape)
     if elem != onnx.TensorProto.FLOAT:
         raise BadInput(f"{path}: input '{inputs[0].name}' is {onnx.TensorProto.DataType.Name(elem)}; expected FLOAT")
     dims = inputs[0].type.tensor_type.shape.dim
@@ -556,6 +598,41 @@ def _onnx_states(model, inputs, meta: dict, state, path: Path) -> list:
     return states
 
 
+def _onnx_multi(path: Path, model, space: dict, obs_shape) -> PolicySource:
+    """An ONNX model of several named inputs: its spaces from edgeperf metadata when it has them, else from the
+    graph's inputs (uint8 inputs as 0..255 images, float ones unbounded)."""
+    from edgeperf import artifact
+
+    if obs_shape:
+        raise BadInput(f"{path} has several inputs {list(space['spaces'])}; --obs-shape applies to one input")
+    meta = artifact.decode({p.key: p.value for p in model.metadata_props}, str(path))
+    if meta.get("precision") not in (None, "fp32"):
+        raise BadInput(f"{path} is a {meta['precision']} artifact; re-target from the fp32 model")
+    outs = [o.name for o in model.graph.output]
+    discrete = outs[:2] == ["action", "logits"]
+    out_dims = model.graph.output[0].type.tensor_type.shape.dim[1:]
+    action_shape = tuple(d.dim_value for d in out_dims) if all(d.HasField("dim_value") for d in out_dims) else None
+    src = PolicySource(
+        None,
+        "onnx",
+        str(path),
+        (),
+        sha256=sha256_file(path),
+        obs_space=space,
+        action_space=meta.get("action_space"),
+        control_hz=meta.get("control_hz"),
+        normalization=meta.get("normalization"),
+        discrete=discrete,
+        action_shape=action_shape,
+        onnx_path=path,
+        details={"input_names": list(space["spaces"]), "output_names": outs},
+    )
+    for key in ("source", "source_kind", "source_sha256"):
+        if meta.get(key):
+            src.details[f"original_{key}"] = meta[key]
+    return src
+
+
 def _metadata_problem(meta: dict, obs_shape, action_shape) -> str | None:
     """What artifact.decode's type checks let through and re-targeting would trip on later: the spaces' contents
     and the normalization's sizes, against the model's own shapes. None when they fit."""
@@ -600,9 +677,17 @@ def _check_forward(src: PolicySource) -> None:
     torch = require("torch", "export")
     try:
         with torch.no_grad():
-            out = src.module(torch.zeros(1, *src.obs_shape))
+            if src.input_specs:
+                from edgeperf.exporter import multi
+
+                out = src.module(*multi.example(src, torch, batch=1))
+            else:
+                out = src.module(torch.zeros(1, *src.obs_shape))
     except Exception as exc:
         last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        if src.input_specs:
+            shapes = {n: [1, *s] for n, s, _ in src.input_specs}
+            raise BadInput(f"{src.name} does not run on observations of shapes {shapes}: {last}") from None
         raise BadInput(
             f"{src.name} does not run on observations of shape [1, {', '.join(map(str, src.obs_shape))}]: "
             f"{last}; pass the right --obs-shape"

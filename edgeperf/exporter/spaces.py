@@ -54,6 +54,8 @@ def problem(space, shape=None) -> str | None:
     if not isinstance(space, dict):
         return f"{_kind(space)}, not a space object"
     kind = space.get("type")
+    if kind == "dict":
+        return dict_problem(space)
     if kind == "discrete":
         n, start = space.get("n"), space.get("start", 0)
         if not (_is_int(n) and n >= 1 and _is_int(start)):
@@ -120,10 +122,15 @@ def _bound_array(v, shape) -> np.ndarray:
 
 
 def from_gym(space, what: str) -> dict:
-    """A gymnasium Box or Discrete space -> our dict; anything else is BadInput."""
+    """A gymnasium Box, Discrete or Dict (of Boxes) space -> our dict; anything else is BadInput."""
     kind = type(space).__name__
+    if kind == "Dict" and what == "observation":
+        return dict_space({k: _input_box(k, v) for k, v in space.spaces.items()})
     if kind == "Box":
-        return box(space.low, space.high, space.shape)
+        out = box(space.low, space.high, space.shape)
+        if np.dtype(space.dtype) == np.uint8:
+            out["dtype"] = "uint8"  # raw camera pixels: fed and sampled as uint8
+        return out
     if kind == "Discrete":
         return discrete(space.n, getattr(space, "start", 0))
     raise BadInput(
@@ -165,3 +172,62 @@ def sample(space: dict | None, shape, n: int, seed: int, normalization: dict | N
             else ("standard normal (no observation space known)")
         )
     return x.astype(np.float32), how
+
+
+# -- Dict observations: several named inputs --------------------------------------------------------------------
+#    {"type": "dict", "spaces": {"image": {"type": "box", "shape": [48, 48, 3], "low": 0, "high": 255,
+#                                          "dtype": "uint8"}, "state": {"type": "box", ...}}}
+
+
+def dict_space(subspaces: dict) -> dict:
+    return {"type": "dict", "spaces": dict(subspaces)}
+
+
+def is_dict(space: dict | None) -> bool:
+    return bool(space) and space.get("type") == "dict"
+
+
+def input_dtype(space: dict | None) -> str:
+    return (space or {}).get("dtype", "float32")
+
+
+def _input_box(key: str, space) -> dict:
+    if type(space).__name__ != "Box":
+        raise BadInput(
+            f"observation key '{key}' is a {type(space).__name__} space; edgeperf exports Dict observations of Box "
+            "spaces (images and vectors)"
+        )
+    return from_gym(space, "observation")
+
+
+def dict_problem(space: dict) -> str | None:
+    """spaces.problem for a dict space read from metadata."""
+    subs = space.get("spaces")
+    if not isinstance(subs, dict) or not subs:
+        return "a dict space needs 'spaces': {name: box}"
+    for key, sub in subs.items():
+        why = problem(sub)
+        if why is None and (sub.get("type") != "box" or sub.get("dtype", "float32") not in ("float32", "uint8")):
+            why = "each input must be a float32 or uint8 box"
+        if why:
+            return f"input '{key}': {why}"
+    return None
+
+
+def sample_dict(space: dict, n: int, seed: int, normalization: dict | None = None) -> tuple[dict, str]:
+    """n observations of every input of a dict space (spaces.sample per input, with its VecNormalize statistics
+    when the policy has them for that key; uint8 images as uniform uint8 pixels)."""
+    keys = (normalization or {}).get("keys") or {}
+    out, hows = {}, []
+    for i, (name, sub) in enumerate(space["spaces"].items()):
+        shape = tuple(sub["shape"])
+        if input_dtype(sub) == "uint8":
+            low, high = bounds(sub, shape)
+            lo, hi = np.nan_to_num(low, nan=0).astype(int), np.nan_to_num(high, nan=255).astype(int)
+            rng = np.random.default_rng([seed, i])
+            out[name] = rng.integers(lo, hi + 1, (n, *shape)).astype(np.uint8)
+            how = "uniform uint8 pixels in the space's bounds"
+        else:
+            out[name], how = sample(sub, shape, n, seed + i, keys.get(name))
+        hows.append(f"{name}: {how}")
+    return out, "; ".join(hows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgeperf.errors import BadInput
+from edgeperf.runtime import obsdict
 from edgeperf.runtime.session import Session
 
 POOL = 1024
@@ -21,9 +22,10 @@ def random_pool(
     meta = session.io.metadata
     space = meta.get("obs_space") or {}
     rng = np.random.default_rng(seed)
-    feeds = []
-    how = "standard normal (the model carries no observation bounds)"
+    names = [s.name for s in session.io.inputs]
+    feeds, hows = [], []
     for spec in session.io.inputs:
+        how = "standard normal (the model carries no observation bounds)"
         dims = list(spec.shape)
         if spec.dynamic_dims and spec.dynamic_dims[0] == 0:
             dims[0] = batch
@@ -40,14 +42,21 @@ def random_pool(
                 f"input '{spec.name}' has dynamic dimensions {list(spec.shape)} besides the batch axis; the profiler "
                 "cannot fill it: give the observation shape with --shape, e.g. --shape 48"
             )
-        low, high = space.get("low"), space.get("high")
-        if low is not None and high is not None and np.all(np.isfinite(low)) and np.all(np.isfinite(high)):
+        sub = _input_space(space, spec.name)
+        low, high = sub.get("low"), sub.get("high")
+        if spec.dtype == "uint8":  # raw camera pixels: uniform uint8, as a camera gives them
+            lo, hi = (0 if low is None else low), (255 if high is None else high)
+            pool = rng.integers(np.broadcast_to(lo, dims[1:]), np.broadcast_to(hi, dims[1:]) + 1, (size, *dims))
+            how = "uniform uint8 pixels within the observation space's bounds"
+        elif low is not None and high is not None and np.all(np.isfinite(low)) and np.all(np.isfinite(high)):
             pool = rng.uniform(np.broadcast_to(low, dims[1:]), np.broadcast_to(high, dims[1:]), (size, *dims))
             how = "uniform within the observation space's bounds"
         else:
             pool = rng.standard_normal((size, *dims))
         feeds.append(pool.astype(spec.dtype))
-    names = [s.name for s in session.io.inputs]
+        hows.append(how)
+    # One sentence per input when there are several (an image and a vector are drawn differently).
+    how = hows[0] if len(hows) == 1 else "; ".join(f"{n}: {h}" for n, h in zip(names, hows, strict=True))
     obs = [
         feeds[0][i] if len(names) == 1 else {n: f[i] for n, f in zip(names, feeds, strict=True)} for i in range(size)
     ]
@@ -60,6 +69,13 @@ def random_pool(
     }
 
 
+def _input_space(space: dict, name: str) -> dict:
+    """The space of one input: a dict space (several inputs) holds one per input name."""
+    if space.get("type") == "dict":
+        return (space.get("spaces") or {}).get(name) or {}
+    return space
+
+
 def domain_pool(
     session: Session, domain_id: str, batch: int = 1, seed: int = 0, episodes: int = 2
 ) -> tuple[list, dict]:
@@ -70,7 +86,8 @@ def domain_pool(
     obs, how = collect_observations(
         domain_id, session.run, POOL * batch, seed, episodes, "the model being profiled", reset=session.reset
     )
-    feeds = [session.prepare(obs[i : i + batch]) for i in range(0, len(obs) - batch + 1, batch)]
+    n = obsdict.length(obs)  # a dict of arrays for a Dict-observation domain
+    feeds = [session.prepare(obsdict.take(obs, slice(i, i + batch))) for i in range(0, n - batch + 1, batch)]
     return feeds, {
         "source": f"domain:{domain_id}",
         "distribution": how,

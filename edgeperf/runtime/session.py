@@ -89,9 +89,9 @@ class Session:
         (torch tensors) convert this further."""
         inputs = self.io.inputs
         if isinstance(obs, dict):
-            missing = sorted({s.name for s in inputs} - set(obs))
+            missing = [s.name for s in inputs if s.name not in obs]
             if missing:
-                raise BadInput(f"observation lacks inputs {missing} of {Path(str(self.path)).name}")
+                raise BadInput(missing_keys(missing, [s.name for s in inputs], list(obs), self.path))
             return {s.name: as_batch(obs[s.name], s, self.path) for s in inputs}
         if len(inputs) != 1:
             names = [s.name for s in inputs]
@@ -132,6 +132,8 @@ class Session:
             raise
         except Exception as exc:
             shapes = {k: list(np.shape(v)) for k, v in prepared.items()} if isinstance(prepared, dict) else None
+            if isinstance(prepared, tuple):  # torch's several inputs, positional in io.inputs order
+                shapes = {s.name: list(v.shape) for s, v in zip(self.io.inputs, prepared, strict=False)}
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise BadInput(
                 f"{Path(str(self.path)).name} failed inside {self.backend} on an input of shape "
@@ -140,7 +142,9 @@ class Session:
 
     def _is_single(self, obs: Any) -> bool:
         if isinstance(obs, dict):
-            return False
+            # A dict of single observations or of batches: the first input's rank says which.
+            first = obs.get(self.io.inputs[0].name)
+            return first is not None and np.ndim(first) == len(self.io.inputs[0].shape) - 1
         # obs.ndim, not np.ndim(obs): np.ndim costs a third of a microsecond per control step.
         ndim = obs.ndim if isinstance(obs, np.ndarray) else np.ndim(obs)
         return ndim == len(self.io.inputs[0].shape) - 1
@@ -186,6 +190,15 @@ def as_batch(obs: Any, spec: TensorSpec, model: str | Path) -> np.ndarray:
     name = Path(str(model)).name
     if x.dtype.kind not in "fiub":
         raise BadInput(f"observation for input '{spec.name}' has dtype {x.dtype}; expected numbers")
+    if spec.dtype == "uint8" and x.dtype.kind == "f":
+        # Casting floats to uint8 truncates (an image already scaled to 0..1 becomes all zeros): refuse it.
+        raise BadInput(
+            f"input '{spec.name}' of {name} takes raw uint8 pixels (0..255), got {x.dtype}: pass the camera image "
+            "as the env gives it (the artifact scales it itself), not a float or pre-scaled array"
+        )
+    layout = _layout_problem(x.shape[1:], spec)
+    if layout:
+        raise BadInput(f"{layout} ({name})")
     if x.ndim != len(spec.shape):
         raise BadInput(
             f"observation has shape {list(np.shape(obs))}; {name} expects {_shape_str(spec)} "
@@ -199,6 +212,30 @@ def as_batch(obs: Any, spec: TensorSpec, model: str | Path) -> np.ndarray:
                 f"{_shape_str(spec)}); did you export with the right --domain or --obs-shape?"
             )
     return np.ascontiguousarray(x, dtype=spec.dtype)
+
+
+def missing_keys(missing: list[str], expected: list[str], got: list[str], model) -> str:
+    return (
+        f"the observation lacks {'key' if len(missing) == 1 else 'keys'} {', '.join(map(repr, missing))}: "
+        f"{Path(str(model)).name} expects keys {expected}, the dict has {sorted(map(str, got))}"
+    )
+
+
+def _layout_problem(got: tuple, spec: TensorSpec) -> str | None:
+    """An image given in the other channel order (HWC for CHW or back), said with both layouts."""
+    from edgeperf.runtime import obsdict
+
+    want = tuple(spec.shape[1:])
+    if len(got) != 3 or len(want) != 3 or got == want or not all(isinstance(d, int) for d in want):
+        return None
+    have, need = obsdict.image_layout(got), obsdict.image_layout(want)
+    if not have or not need or have == need or sorted(got) != sorted(want):
+        return None
+    fix = "obs.transpose(2, 0, 1)" if have == "HWC" else "obs.transpose(1, 2, 0)"
+    return (
+        f"input '{spec.name}': got {have} {obsdict.dims(got)}, the model expects {need} {obsdict.dims(want)}; "
+        f"give the image in {need} order ({fix})"
+    )
 
 
 def _shape_str(spec: TensorSpec) -> str:

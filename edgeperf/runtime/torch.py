@@ -38,14 +38,19 @@ def infer_obs_shape(module) -> tuple[int, ...]:
 class TorchSession(Session):
     backend = "torch"
 
-    def __init__(self, path, device: str = "auto", threads: int | None = 1, obs_shape=None, module=None, **_):
+    def __init__(
+        self, path, device: str = "auto", threads: int | None = 1, obs_shape=None, module=None, inputs=None, **_
+    ):
+        """inputs: [(name, shape, dtype)] of a module of several named inputs (a Dict observation), taken as
+        positional arguments in that order; else one float32 input of obs_shape."""
         torch = require("torch", "export", "to run torch policies")
         self._torch = torch
         if module is None:
             module = load_torchscript(Path(path))
             obs_shape = tuple(obs_shape) if obs_shape else infer_obs_shape(module)
-        elif obs_shape is None:
+        elif obs_shape is None and not inputs:
             raise BadInput("a torch module needs obs_shape")
+        specs = [(n, tuple(s), d) for n, s, d in inputs] if inputs else [("obs", tuple(obs_shape), "float32")]
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         if device == "cuda" and not torch.cuda.is_available():
@@ -61,17 +66,19 @@ class TorchSession(Session):
         self.mode = "torchscript" if isinstance(module, torch.jit.ScriptModule) else "eager"
         self.options = {"threads": threads, "mode": self.mode, "device": device}
         with torch.inference_mode():
+            zeros = [torch.zeros(1, *s, dtype=getattr(torch, d), device=self._device) for _, s, d in specs]
             try:
-                outs = self._as_list(self._module(torch.zeros(1, *obs_shape, device=self._device)))
+                outs = self._as_list(self._module(*zeros))
             except Exception as exc:
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+                shapes = {n: [1, *s] for n, s, _ in specs} if inputs else [1, *obs_shape]
                 raise BadInput(
-                    f"{self.path.name} does not run on observations of shape {[1, *obs_shape]}: {first[:200]}"
+                    f"{self.path.name} does not run on observations of shape {shapes}: {first[:200]}"
                 ) from None
         self.reset()  # the probe above advanced a stateful module's memory: start from zeros
         names = ["action", "logits"] if len(outs) == 2 else [f"output{i}" if i else "action" for i in range(len(outs))]
         self.io = IOSpec(
-            inputs=(TensorSpec("obs", (None, *obs_shape), "float32"),),
+            inputs=tuple(TensorSpec(n, (None, *s), d) for n, s, d in specs),
             outputs=tuple(
                 TensorSpec(n, (None, *o.shape[1:]), str(o.dtype).replace("torch.", ""))
                 for n, o in zip(names, outs, strict=True)
@@ -97,26 +104,30 @@ class TorchSession(Session):
 
     @classmethod
     def from_module(cls, module, obs_shape, name: str = "module", **options) -> TorchSession:
-        return cls(name, module=module, obs_shape=tuple(obs_shape), **options)
+        return cls(name, module=module, obs_shape=tuple(obs_shape) if obs_shape is not None else None, **options)
 
     def _as_list(self, out) -> list:
         return list(out) if isinstance(out, (tuple, list)) else [out]
 
     def prepare(self, obs):
-        (x,) = super().prepare(obs).values()
-        x = self._torch.from_numpy(x)
+        xs = [self._torch.from_numpy(x) for x in super().prepare(obs).values()]
         # .to()/.cpu() are no-ops on the CPU that still cost ~0.8 us per control step together.
-        return x.to(self._device) if self.on_gpu else x
+        if self.on_gpu:
+            xs = [x.to(self._device) for x in xs]
+        return xs[0] if len(xs) == 1 else tuple(xs)  # a tuple: several inputs, positional in io.inputs order
+
+    def _call(self, prepared):
+        return self._module(*prepared) if isinstance(prepared, tuple) else self._module(prepared)
 
     def infer(self, prepared) -> np.ndarray:
         with self._torch.inference_mode():
-            out = self._module(prepared)
+            out = self._call(prepared)
         out = out[0] if isinstance(out, (tuple, list)) else out
         return (out.cpu() if self.on_gpu else out).numpy()
 
     def infer_all(self, prepared) -> list[np.ndarray]:
         with self._torch.inference_mode():
-            return [o.cpu().numpy() for o in self._as_list(self._module(prepared))]
+            return [o.cpu().numpy() for o in self._as_list(self._call(prepared))]
 
     def reset(self) -> None:
         """A module that keeps its memory in buffers (rsl_rl's exported form) zeroes it per episode."""

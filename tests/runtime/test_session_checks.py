@@ -32,7 +32,7 @@ def session(request, example_onnx, tmp_path_factory):
         (np.zeros((), np.float32), "observation has shape []"),
         (np.array(["a"] * 48), "has dtype <U1; expected numbers"),
         (np.array([None] * 48), "has dtype object; expected numbers"),
-        ({"state": np.zeros(48, np.float32)}, "observation lacks inputs ['obs']"),
+        ({"state": np.zeros(48, np.float32)}, "observation lacks key 'obs'"),
     ],
 )
 def test_wrong_observations_are_refused(session, obs, says):

@@ -37,6 +37,45 @@ def mlp(sizes: list[int], act_limit: float | None = None):
 
 
 PENDULUM_SIZES = [3, 64, 64, 1]
+VISION_FILE = "vision_pendulum.pt"
+VISION_FEATURES = 16 * 5 * 5
+
+
+def vision_cnn(scale: bool = True, channels_last: bool = True):
+    """The vision/pendulum reference: a small CNN reads the angle (cos, sin) off the raw uint8 HWC camera image
+    (the HWC->CHW transpose and the /255 scaling inside, so the exported artifact takes what the camera gives),
+    and the gym:Pendulum-v1 reference MLP acts on it beside the angular velocity. `scale`/`channels_last`
+    False only exist to build deliberately broken exports in tests."""
+    torch = require("torch", "export", "to load reference policies")
+    nn = torch.nn
+
+    class VisionPolicy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale, self.channels_last = scale, channels_last
+            # 48x48x3 -> 12x12x8 -> 5x5x16: ~85k multiply-adds, cheap to train on a shared laptop CPU.
+            self.conv = nn.Sequential(
+                nn.Conv2d(3, 8, 4, stride=4),
+                nn.ELU(),
+                nn.Conv2d(8, 16, 3, stride=2),
+                nn.ELU(),
+                nn.Flatten(),
+            )
+            self.angle = nn.Linear(VISION_FEATURES, 2)  # (cos theta, sin theta)
+            self.control = mlp(PENDULUM_SIZES, act_limit=2.0)
+
+        def read_angle(self, image):
+            x = image.float()
+            if self.channels_last:
+                x = x.permute(0, 3, 1, 2)
+            if self.scale:
+                x = x / 255.0
+            return self.angle(self.conv(x))
+
+        def forward(self, image, state):
+            return self.control(torch.cat([self.read_angle(image), state], dim=1))
+
+    return VisionPolicy()
 
 
 def domain_of(spec: str) -> str:
@@ -47,7 +86,7 @@ def domain_of(spec: str) -> str:
 
 
 def load(spec: str):
-    """(torch module in eval mode, observation shape) for `reference:<domain id>`."""
+    """(torch module in eval mode, observation shape or None for a Dict observation) for `reference:<domain id>`."""
     domain_id = spec[len(PREFIX) :] if spec.startswith(PREFIX) else spec
     if domain_id.startswith("gym:"):
         from edgeperf.domains.gym import REFERENCES
@@ -67,6 +106,14 @@ def load(spec: str):
         from edgeperf.domains import pendulum
 
         return pendulum.chunk_policy(), (3,)
+    if domain_id == "vision/pendulum":  # several named inputs: shapes from the domain's Dict space
+        torch = require("torch", "export", "to load reference policies")
+        module = vision_cnn()
+        path = HERE / VISION_FILE
+        if not path.is_file():
+            raise BadInput(f"{spec}: the bundled weights {path.name} are missing; run scripts/train_vision.py")
+        module.load_state_dict(torch.load(path, weights_only=True))
+        return module.eval(), None
     if domain_id.startswith("quadruped/"):
         from edgeperf.domains import quadruped
 
@@ -85,5 +132,5 @@ def load(spec: str):
     raise BadInput(
         f"there is no bundled reference policy '{spec}'; known: reference:quadruped/TASK, reference:web/TASK, "
         "reference:gym:Pendulum-v1, reference:pendulum/no-velocity, reference:pendulum/chunks, "
-        "reference:floorplan/toy, reference:floorplan/ariane-like"
+        "reference:floorplan/toy, reference:floorplan/ariane-like, reference:vision/pendulum"
     )
