@@ -78,7 +78,9 @@ def main() -> None:
     test_images, test_target = renders(500, np.random.default_rng(1))
     with torch.no_grad():
         got = model.read_angle(torch.from_numpy(test_images)).numpy()
-    err = np.degrees(np.abs(np.angle(np.exp(1j * (np.arctan2(got[:, 1], got[:, 0]) - np.arctan2(*test_target.T[::-1]))))))
+    err = np.degrees(
+        np.abs(np.angle(np.exp(1j * (np.arctan2(got[:, 1], got[:, 0]) - np.arctan2(*test_target.T[::-1])))))
+    )
     torch.save(model.state_dict(), OUT)
     print(f"trained in {time.perf_counter() - t0:.1f} s on {len(images)} rendered images (last batch loss {loss:.4f})")
     print(f"angle error on 500 new renders: median {np.median(err):.1f} deg, p99 {np.percentile(err, 99):.1f} deg")

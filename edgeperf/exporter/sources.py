@@ -495,15 +495,7 @@ def _onnx(path: Path, obs_shape, state=None) -> PolicySource:
     meta = artifact.decode({p.key: p.value for p in model.metadata_props}, str(path))
     states = _onnx_states(model, inputs, meta, state, path)
     inputs = [i for i in inputs if i.name not in {s.input for s in states}]
-    if not inputs:
-        raise BadInput(f"{path} has no inputs; a policy takes an observation")
-    multi_space = None
-    if len(inputs) > 1:  # several named inputs (a Dict observation): exporter/multi.py
-        from edgeperf.exporter import multi
-
-        if states:
-            raise BadInput(f"{path} has state inputs beside several observation inputs; export one or the other")
-        multi_space = multi.onnx_input_space(model, inputs, path)
+    multi_space = _several_inputs(model, inputs, states, path)
     elem = inputs[0].type.tensor_type.elem_type
     half = onnx.TensorProto.FLOAT16
     quantized = {n.op_type for n in model.graph.node} & (QUANT_OPS | {"DequantizeLinear"})
@@ -596,6 +588,19 @@ def _onnx_states(model, inputs, meta: dict, state, path: Path) -> list:
         states = []
     runtime_state.refuse_unnamed(io, path.name, states)
     return states
+
+
+def _several_inputs(model, inputs, states, path: Path) -> dict | None:
+    """The dict space of an ONNX model of several observation inputs (exporter/multi.py); None for one."""
+    if not inputs:
+        raise BadInput(f"{path} has no inputs; a policy takes an observation")
+    if len(inputs) == 1:
+        return None
+    if states:
+        raise BadInput(f"{path} has state inputs beside several observation inputs; export one or the other")
+    from edgeperf.exporter import multi
+
+    return multi.onnx_input_space(model, inputs, path)
 
 
 def _onnx_multi(path: Path, model, space: dict, obs_shape) -> PolicySource:
