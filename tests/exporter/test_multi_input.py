@@ -127,3 +127,11 @@ def test_dropping_the_scaling_breaks_parity(dict_sb3, tmp_path, monkeypatch):
     monkeypatch.setattr(sb3_dict, "_DictPolicy", unscaled)
     r = dictobs.export_sb3(dict_sb3, tmp_path / "broken.onnx")
     assert not r.results["parity"]["passed"]
+
+
+def test_without_a_domain_images_are_taken_as_hwc_and_the_report_says_so(dict_sb3, tmp_path):
+    r = export(str(dict_sb3["zip"]), tmp_path / "nodomain.onnx", parity_samples=32)
+    assert r.results["parity"]["passed"]  # random draws of every input, uint8 pixels included
+    assert r.model.inputs[0] == {"name": "image", "shape": ["batch", 48, 48, 3], "dtype": "uint8"}
+    assert any("taken as HWC 48x48x3" in w and "--domain" in w for w in r.warnings)
+    assert "image: uniform uint8 pixels" in r.results["parity"]["observation_source"]
