@@ -11,8 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edgeperf.exporter.onnx import export  # noqa: E402
-from tests import dictobs  # noqa: E402
+from edgeperf.exporter.onnx import export
+from tests import dictobs
 
 RUNS = [("fp32", "auto"), ("fp16", "auto"), ("int8", "static"), ("int8", "dynamic")]
 
@@ -34,7 +34,7 @@ def main() -> None:
                     domain="vision/pendulum",
                     parity_samples=200,
                     calibration_episodes=2,
-                ),  # fmt: skip
+                ),
             ),
         ):
             for precision, quantization in RUNS:
