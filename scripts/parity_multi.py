@@ -41,7 +41,7 @@ def main() -> None:
                 par = fn(d / f"{precision}-{quantization}.onnx", precision, quantization).results["parity"]
                 label = precision + (f" {quantization}" if precision == "int8" else "")
                 print(
-                    f"{name:26s} {label:10s} {str(par['passed']):6s}  {par['max_abs_error']:.2e}     "
+                    f"{name:26s} {label:10s} {par['passed']!s:6s}  {par['max_abs_error']:.2e}     "
                     f"{par['p99_abs_error']:.2e}     {par['tolerance']['atol']:g}"
                 )
 
