@@ -17,7 +17,21 @@ from typing import Annotated
 import typer
 
 from edgeperf import __version__
-from edgeperf.cli import check, compare, demo, devices, export, hil, history, link, measure, profile, serve, validate
+from edgeperf.cli import (
+    check,
+    compare,
+    demo,
+    devices,
+    export,
+    hil,
+    history,
+    link,
+    measure,
+    profile,
+    reliability,
+    serve,
+    validate,
+)
 from edgeperf.errors import EdgeperfError
 
 app = typer.Typer(
@@ -62,6 +76,7 @@ app.command("link")(link.link)
 app.command("history")(history.history)
 app.command("compare")(compare.compare)
 app.command("check")(check.check)
+app.command("reliability")(reliability.reliability)
 
 
 # Exit codes beyond DESIGN.md's 0-3: the shell's own for a death by SIGINT, SIGTERM or SIGPIPE.
