@@ -23,6 +23,7 @@ from edgeperf.cli import (
     demo,
     devices,
     export,
+    generalize,
     hil,
     history,
     link,
@@ -77,6 +78,7 @@ app.command("history")(history.history)
 app.command("compare")(compare.compare)
 app.command("check")(check.check)
 app.command("reliability")(reliability.reliability)
+app.command("generalize")(generalize.generalize)
 
 
 # Exit codes beyond DESIGN.md's 0-3: the shell's own for a death by SIGINT, SIGTERM or SIGPIPE.
