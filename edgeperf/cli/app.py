@@ -31,6 +31,7 @@ from edgeperf.cli import (
     profile,
     reliability,
     serve,
+    sweep,
     validate,
 )
 from edgeperf.errors import EdgeperfError
@@ -79,6 +80,7 @@ app.command("compare")(compare.compare)
 app.command("check")(check.check)
 app.command("reliability")(reliability.reliability)
 app.command("generalize")(generalize.generalize)
+app.command("sweep")(sweep.sweep)
 
 
 # Exit codes beyond DESIGN.md's 0-3: the shell's own for a death by SIGINT, SIGTERM or SIGPIPE.
