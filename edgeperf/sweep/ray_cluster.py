@@ -10,6 +10,7 @@ output folder, which the nodes must share.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from collections.abc import Iterator
@@ -103,3 +104,103 @@ class RayCluster:
 
     def close(self) -> None:
         self.ray.shutdown()
+
+
+class LocalCluster:
+    """A throwaway Ray cluster on this machine, for trying a sweep, the tests and the benchmark: a head and
+    `nodes` further nodes on 127.0.0.1, each `ray start --block` a child of this process, stopped by stop()
+    (SIGTERM to each, which takes its Ray daemons down with it). nodes: [(num_cpus, {resource: amount})]."""
+
+    def __init__(self, head_cpus: int = 2, nodes=(), object_store_mb: int = 100, timeout_s: float = 120.0):
+        import shutil
+        import subprocess
+        import sys
+        import tempfile
+        import time
+        from pathlib import Path
+
+        require("ray", "ray", "to start a local Ray cluster")
+        ray_cli = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.address = f"127.0.0.1:{port}"
+        self.tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths have a length limit
+        common = ["--node-ip-address=127.0.0.1", f"--object-store-memory={object_store_mb * 2**20}", "--block"]
+        self.procs = []
+
+        def start(args):
+            self.procs.append(
+                subprocess.Popen(
+                    [ray_cli, "start", *args, *common],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
+                )
+            )
+
+        start(
+            [
+                "--head",
+                f"--port={port}",
+                f"--num-cpus={head_cpus}",
+                "--include-dashboard=false",
+                f"--temp-dir={self.tmp}",
+                "--disable-usage-stats",
+            ]
+        )
+        self._wait(1, timeout_s, time)
+        for cpus, resources in nodes:
+            start([f"--address={self.address}", f"--num-cpus={cpus}", f"--resources={json.dumps(resources)}"])
+        self._wait(1 + len(nodes), timeout_s, time)
+
+    def _wait(self, n: int, timeout_s: float, time) -> None:
+        import subprocess
+        import sys
+
+        probe = (
+            "import ray, time, sys\n"
+            f"ray.init(address={self.address!r}, logging_level='ERROR')\n"
+            f"t = time.time()\n"
+            f"while sum(x['Alive'] for x in ray.nodes()) < {n} and time.time() - t < {timeout_s}:\n"
+            "    time.sleep(0.5)\n"
+            f"sys.exit(0 if sum(x['Alive'] for x in ray.nodes()) >= {n} else 1)\n"
+        )
+        deadline = time.time() + timeout_s
+        while True:
+            if any(p.poll() is not None for p in self.procs):
+                self.stop()
+                raise HardwareMissing("a local Ray node exited at start; run `ray start --head` by hand to see why")
+            try:
+                with socket.create_connection(("127.0.0.1", int(self.address.rsplit(":", 1)[1])), timeout=1):
+                    break
+            except OSError:
+                if time.time() > deadline:
+                    self.stop()
+                    raise HardwareMissing(f"the local Ray head did not listen within {timeout_s:g} s") from None
+                time.sleep(0.5)
+        r = subprocess.run([sys.executable, "-c", probe], check=False, capture_output=True, timeout=timeout_s + 30)
+        if r.returncode != 0:
+            self.stop()
+            raise HardwareMissing(f"the local Ray cluster did not reach {n} nodes within {timeout_s:g} s")
+
+    def stop(self) -> None:
+        import shutil
+        import subprocess
+
+        # The other nodes first, each gone before the next: a node whose head went first can hang in its exit.
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
