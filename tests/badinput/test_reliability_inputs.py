@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -70,3 +71,17 @@ def test_malformed_csv(tmp_path, bad, content, says):
 def test_missing_run_and_empty_directory(tmp_path, bad):
     assert "does not exist" in bad(2, "reliability", tmp_path / "nope.csv").err
     assert "holds no monitor.csv" in bad(2, "reliability", tmp_path).err
+
+
+def test_missing_tensorboard_names_the_extra(tmp_path, bad, monkeypatch):
+    class Hide:  # a finder first on the path: tensorboard imports as a missing package does
+        def find_spec(self, name, path=None, target=None):
+            if name == "tensorboard" or name.startswith("tensorboard."):
+                raise ModuleNotFoundError(f"No module named {name!r}", name="tensorboard")
+
+    (tmp_path / "events.out.tfevents.1.host").write_bytes(b"")
+    for name in [m for m in sys.modules if m == "tensorboard" or m.startswith("tensorboard.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [Hide(), *sys.meta_path])
+    r = bad(3, "reliability", tmp_path)
+    assert 'pip install "edgeperf[tensorboard]"' in r.err
