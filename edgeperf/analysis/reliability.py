@@ -67,6 +67,8 @@ def parameters() -> dict:
             },
         },
         "risk_across_runs": {"statistic": "CVaR of the final values (unfiltered)", "tail": "lower", "alpha": ALPHA},
+        "align": "with --align N, the across-run figures use every run resampled (linear interpolation) at the "
+        "multiples of N inside its span; the within-run figures always use the points as logged",
         "percentiles": "linear interpolation",
     }
 
@@ -148,8 +150,12 @@ def run_metrics(c: Curve) -> tuple[dict, dict]:
     return out, missing
 
 
-def reliability(curves: list[Curve]) -> tuple[dict, dict, list[str]]:
-    """(results, unmeasured, warnings) over the runs' curves."""
+def reliability(curves: list[Curve], align: float | None = None) -> tuple[dict, dict, list[str]]:
+    """(results, unmeasured, warnings) over the runs' curves. align: for the across-run figures, resample every
+    run onto the grid 0, align, 2 align, ... (linear interpolation within each run's own span) first: for runs
+    logged at steps that do not coincide (monitor.csv's episode ends)."""
+    if align is not None and not (np.isfinite(align) and align > 0):
+        raise BadInput(f"--align must be a positive step interval, got {align}")
     if not curves:
         raise BadInput("give at least one run")
     names = [c.name for c in curves]
@@ -170,10 +176,18 @@ def reliability(curves: list[Curve]) -> tuple[dict, dict, list[str]]:
             within[k] = {"median": float(np.median(vals)), "runs": len(vals)}
     results["within_runs"] = within
 
-    across, missing = across_runs(curves, warnings)
+    across, missing = across_runs([resample(c, align) for c in curves] if align else curves, warnings)
+    if align:
+        across["aligned_to"] = align
     results["across_runs"] = across
     unmeasured.update({f"across_runs.{k}": why for k, why in missing.items()})
     return results, unmeasured, warnings
+
+
+def resample(c: Curve, every: float) -> Curve:
+    """The run at the multiples of `every` inside its span, interpolated linearly between its points."""
+    grid = np.arange(np.ceil(c.steps[0] / every), np.floor(c.steps[-1] / every) + 1) * every
+    return Curve(c.name, grid, np.interp(grid, c.steps, c.values), f"{c.source}, resampled every {every:g}")
 
 
 def across_runs(curves: list[Curve], warnings: list[str]) -> tuple[dict, dict]:
@@ -188,7 +202,7 @@ def across_runs(curves: list[Curve], warnings: list[str]) -> tuple[dict, dict]:
         why = (
             "the runs share no step ("
             + "; ".join(f"{c.name}: {c.steps[0]:g}..{c.steps[-1]:g}, {len(c.steps)} points" for c in curves[:4])
-            + "); log them at the same steps (e.g. evaluate every N timesteps) to compare across runs"
+            + "); log them at the same steps (evaluate every N timesteps) or give --align N to compare across runs"
         )
         return {}, {"dispersion_across_runs": why, "risk_across_runs": why}
     out = {"shared_steps": len(shared), "first_shared_step": float(shared[0]), "last_shared_step": float(shared[-1])}

@@ -29,6 +29,15 @@ def reliability(
     fmt: Annotated[
         str, typer.Option("--format", help="auto (by file name), monitor, progress, tensorboard or csv.")
     ] = "auto",
+    align: Annotated[
+        float | None,
+        typer.Option(
+            "--align",
+            metavar="STEPS",
+            help="For the across-run figures, resample every run at multiples of STEPS first (runs logged at "
+            "steps that differ, such as monitor.csv's episode ends).",
+        ),
+    ] = None,
     json_path: JsonOut = None,
 ) -> None:
     """Reliability of a learning method across its training runs: dispersion across time, short- and long-term
@@ -43,11 +52,11 @@ def reliability(
 
     check_paths({"--json": json_path}, [("a run", r) for r in runs])
     read = [curves.read(r, fmt, tag) for r in runs]
-    results, unmeasured, warnings = compute(read)
+    results, unmeasured, warnings = compute(read, align=align)
     report = Report.new(
         "reliability",
         host_summary(),
-        config={"runs": runs, "tag": tag, "format": fmt, "parameters": parameters()},
+        config={"runs": runs, "tag": tag, "format": fmt, "align": align, "parameters": parameters()},
         results=results,
         unmeasured=unmeasured,
         warnings=warnings,

@@ -65,7 +65,12 @@ TABLES: dict[str, dict[str, tuple[type | tuple, bool]]] = {
         "threads": (int, False),
     },
     "export": {"sources": (list, True), "precisions": (list, False), "domain": (str, False), "opset": (int, False)},
-    "reliability": {"groups": (dict, True), "tag": (str, False), "format": (str, False)},
+    "reliability": {
+        "groups": (dict, True),
+        "tag": (str, False),
+        "format": (str, False),
+        "align": ((int, float), False),
+    },
 }
 # Keys whose values are files (made absolute against the config's folder).
 PATHS = {"models", "sources", "reference"}

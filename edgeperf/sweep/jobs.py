@@ -73,14 +73,22 @@ def _reliability(p: dict, job_id: str, output: Path):
     from edgeperf.results.report import Report
 
     tag, fmt = p.get("tag"), p.get("format", "auto")
-    results, unmeasured, warnings = reliability([curves.read(r, fmt, tag) for r in p["runs"]])
+    align = p.get("align")
+    results, unmeasured, warnings = reliability([curves.read(r, fmt, tag) for r in p["runs"]], align=align)
     return Report.new(
         "reliability",
         host_summary(),
         results=results,
         unmeasured=unmeasured,
         warnings=warnings,
-        config={"group": p["group"], "runs": p["runs"], "tag": tag, "format": fmt, "parameters": parameters()},
+        config={
+            "group": p["group"],
+            "runs": p["runs"],
+            "tag": tag,
+            "format": fmt,
+            "align": align,
+            "parameters": parameters(),
+        },
     )
 
 

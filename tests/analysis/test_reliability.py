@@ -145,3 +145,26 @@ def test_too_short_for_a_window_is_unmeasured_not_zero():
     assert "dispersion_across_time" not in results["runs"][0]
     assert "less than one window" in unmeasured["runs.0.dispersion_across_time"]
     assert "short_term_risk" in results["runs"][0]
+
+
+def test_align_resamples_runs_whose_steps_never_coincide():
+    # Two runs logged at odd and at even steps (never the same one). Resampled every 10, a line stays exact
+    # on the grid (linear interpolation), inside each run's span only.
+    a = curve("a", np.arange(1, 200, 2), np.arange(1, 200, 2) * 1.0)
+    assert rel.resample(a, 10).steps.tolist() == list(range(10, 191, 10))
+    assert rel.resample(a, 10).values == pytest.approx(np.arange(10, 191, 10), abs=TOL)
+    # Constant runs at 5 and 7: the filter is exact on them, so the spread is IQR{5, 7} = 0.5 x 2 = 1 at every
+    # shared step of the grid.
+    a = curve("a", np.arange(1, 200, 2), np.full(100, 5.0))
+    b = curve("b", np.arange(0, 201, 2), np.full(101, 7.0))
+    results, unmeasured, _ = rel.reliability([a, b])
+    assert "share no step" in unmeasured["across_runs.dispersion_across_runs"]
+    results, unmeasured, warnings = rel.reliability([a, b], align=10)
+    across = results["across_runs"]
+    assert unmeasured == {} and across["aligned_to"] == 10
+    assert across["first_shared_step"] == 10 and across["last_shared_step"] == 190 and across["shared_steps"] == 19
+    assert abs(across["dispersion_across_runs"] - 1.0) < TOL
+    # a's grid ends at 190 (its span at 199), b's at 200: the finals compared are at 190, and the worse of the
+    # two is the risk across runs.
+    assert across["final_values"] == pytest.approx([5.0, 7.0]) and across["risk_across_runs"] == 5.0
+    assert any("end at different steps" in w for w in warnings)
