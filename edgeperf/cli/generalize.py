@@ -59,7 +59,14 @@ def _render(report, con) -> None:
     from rich.table import Table
 
     t = Table(title=f"generalization of {report.model.path}", title_justify="left")
-    for col in ("task", "return (95% CI)", "success (95% CI)", "reference success", "vs reference"):
+    for col in (
+        "task",
+        "return (95% CI)",
+        "success (95% CI)",
+        "reference success",
+        "return - reference",
+        "success - ref.",
+    ):
         t.add_column(col, justify="left" if col == "task" else "right")
     for task in report.results["tasks"]:
         p, ref = task["policy"], task.get("reference")
@@ -71,8 +78,9 @@ def _render(report, con) -> None:
         )
         rsucc = f"{ref['success_rate']:.0%}" if ref and "success_rate" in ref else "-"
         vs = task.get("versus_reference", {})
-        rel = f"{vs['success_rate_difference']:+.0%} pts" if "success_rate_difference" in vs else "-"
-        t.add_row(task["domain"]["id"], ret, succ, rsucc, rel)
+        dret = f"{vs['mean_return_difference']:+.2f}" if vs else "-"
+        rel = f"{vs['success_rate_difference'] * 100:+.0f} pts" if "success_rate_difference" in vs else "-"
+        t.add_row(task["domain"]["id"], ret, succ, rsucc, dret, rel)
     con.print(t)
     agg = report.results["aggregate"]
     line = f"sum of mean returns over {agg['tasks']} tasks: {agg['sum_of_mean_returns']:.2f}"

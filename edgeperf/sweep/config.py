@@ -26,6 +26,7 @@
     [reliability]                 # edgeperf reliability, one job per group of training runs
     groups = { ppo = ["runs/ppo/s0", "runs/ppo/s1"], sac = ["runs/sac/s0", "runs/sac/s1"] }
     tag = "rollout/ep_rew_mean"
+    align = 10000                 # optional: edgeperf reliability --align
 
 Relative paths are relative to the config file. An unknown table or key is named (with a "did you mean").
 """
@@ -39,7 +40,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgeperf.errors import BadInput
+from edgeperf.errors import BadInput, require
 from edgeperf.results.io import short_path
 
 # table -> {key: (type, required)}; the axes (lists) make the grid, the rest is passed to every job.
@@ -109,7 +110,10 @@ class Sweep:
 
 
 def load(path: str | Path) -> Sweep:
-    import tomllib
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: the same parser, as a package
+        tomllib = require("tomli", None, "to read sweep configs on Python 3.10", package="tomli")
 
     p = Path(path)
     try:
