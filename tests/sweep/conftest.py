@@ -20,5 +20,5 @@ def curves_dir(tmp_path):
 
 def reliability_config(path, root, extra: str = "") -> str:
     groups = ", ".join(f'{a} = ["{root}/{a}/s0.csv", "{root}/{a}/s1.csv"]' for a in ("ppo", "sac", "td3"))
-    path.write_text(f"[sweep]\nworkers = 2\n{extra}\n[reliability]\ngroups = {{ {groups} }}\n")
+    path.write_text(f"[sweep]\nworkers = 1\n{extra}\n[reliability]\ngroups = {{ {groups} }}\n")
     return str(path)
