@@ -90,7 +90,12 @@ class Job:
 
     @property
     def label(self) -> str:
-        shown = [f"{k}={Path(v).name if k in PATHS and isinstance(v, str) else v}" for k, v in self.params.items()]
+        def show(k, v):
+            if isinstance(v, list):
+                return f"{len(v)} {k}"
+            return f"{k}={Path(v).name if k in PATHS and isinstance(v, str) else v}"
+
+        shown = [show(k, v) for k, v in self.params.items()]
         return f"{self.kind} " + " ".join(shown)
 
     def resources(self) -> dict[str, float]:

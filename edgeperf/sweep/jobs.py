@@ -106,5 +106,5 @@ def summary(kind: str, d: dict) -> str:
         return f"p99 {p99:.1f} us" if p99 is not None else "no latency"
     if kind == "export":
         return f"parity {'passed' if (r.get('parity') or {}).get('passed') else 'FAILED'}"
-    across = r.get("across_runs", {})
-    return f"{r.get('n_runs')} runs, risk across runs {across.get('risk_across_runs', 'n/a')}"
+    risk = r.get("across_runs", {}).get("risk_across_runs")
+    return f"{r.get('n_runs')} runs, risk across runs " + (f"{risk:.4g}" if risk is not None else "not computed")
