@@ -126,6 +126,11 @@ class LocalCluster:
             port = s.getsockname()[1]
         self.address = f"127.0.0.1:{port}"
         self.tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths have a length limit
+        # Ray >= 2.59 turns token authentication on for a head when a token sits in ~/.ray (an earlier local
+        # ray.init() leaves one), and a driver reads its own mode when ray is first imported: a throwaway cluster
+        # says its mode to its nodes explicitly, off, so any driver of this machine connects. It listens on every
+        # interface for its lifetime (Ray binds so): use it on a trusted network only.
+        self.env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
         common = ["--node-ip-address=127.0.0.1", f"--object-store-memory={object_store_mb * 2**20}", "--block"]
         self.procs = []
 
@@ -135,7 +140,7 @@ class LocalCluster:
                     [ray_cli, "start", *args, *common],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
-                    env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
+                    env=self.env,
                 )
             )
 
@@ -179,10 +184,27 @@ class LocalCluster:
                     self.stop()
                     raise HardwareMissing(f"the local Ray head did not listen within {timeout_s:g} s") from None
                 time.sleep(0.5)
-        r = subprocess.run([sys.executable, "-c", probe], check=False, capture_output=True, timeout=timeout_s + 30)
-        if r.returncode != 0:
-            self.stop()
-            raise HardwareMissing(f"the local Ray cluster did not reach {n} nodes within {timeout_s:g} s")
+        # A driver can attach only once the head's raylet is up, a little after its port listens: retry.
+        while True:
+            left = max(1.0, deadline - time.time())
+            try:
+                r = subprocess.run(
+                    [sys.executable, "-c", probe],
+                    check=False,
+                    capture_output=True,
+                    text=True,
+                    timeout=left + 30,
+                    env=self.env,
+                )
+            except subprocess.TimeoutExpired:
+                r = None
+            if r is not None and r.returncode == 0:
+                return
+            if time.time() > deadline:
+                self.stop()
+                said = " ".join((r.stderr if r is not None else "").split())[-300:]
+                raise HardwareMissing(f"the local Ray cluster did not reach {n} nodes within {timeout_s:g} s: {said}")
+            time.sleep(1.0)
 
     def stop(self) -> None:
         import shutil
