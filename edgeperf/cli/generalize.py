@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import JsonOut, console, write_report
+from edgeperf.cli.common import DbOpt, JsonOut, NoStoreOpt, console, store_target, write_report
 
 
 def generalize(
@@ -33,6 +33,8 @@ def generalize(
     ] = None,
     samples: Annotated[int | None, typer.Option("--samples", help="Samples the data collection produced.")] = None,
     json_path: JsonOut = None,
+    db: DbOpt = None,
+    no_store: NoStoreOpt = False,
 ) -> None:
     """Evaluate one policy on several tasks: per task return, success with its 95% interval, and the task's own
     reference on the same seeds; the aggregate is A2Perf's sum over tasks of the mean return. With --training
@@ -41,8 +43,9 @@ def generalize(
     from edgeperf.analysis.generalize import parse_domains, parse_references
     from edgeperf.results.io import check_paths
 
+    store = store_target(db, no_store)
     check_paths(
-        {"--json": json_path},
+        {"--json": json_path, "--db": store and store.path},
         {"the model": model, "--training": training, "--data": data},
     )
     ids = parse_domains(domains)
@@ -52,7 +55,7 @@ def generalize(
     with con.status(f"evaluating {model} on {len(ids)} tasks ({episodes} episodes each)"):
         report = run(model, ids, episodes=episodes, seed=seed, workers=workers, references=refs, cost=cost)
     _render(report, con)
-    write_report(report, json_path, con)
+    write_report(report, json_path, con, store=store)
 
 
 def _render(report, con) -> None:

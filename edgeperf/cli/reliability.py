@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import JsonOut, console, write_report
+from edgeperf.cli.common import DbOpt, JsonOut, NoStoreOpt, console, store_target, write_report
 
 
 def reliability(
@@ -39,6 +39,8 @@ def reliability(
         ),
     ] = None,
     json_path: JsonOut = None,
+    db: DbOpt = None,
+    no_store: NoStoreOpt = False,
 ) -> None:
     """Reliability of a learning method across its training runs: dispersion across time, short- and long-term
     risk within each run, dispersion and risk across runs (Chan et al. 2020, as A2Perf reports them). Every
@@ -50,7 +52,8 @@ def reliability(
     from edgeperf.results.io import check_paths
     from edgeperf.results.report import Report
 
-    check_paths({"--json": json_path}, [("a run", r) for r in runs])
+    store = store_target(db, no_store)
+    check_paths({"--json": json_path, "--db": store and store.path}, [("a run", r) for r in runs])
     read = [curves.read(r, fmt, tag) for r in runs]
     results, unmeasured, warnings = compute(read, align=align)
     report = Report.new(
@@ -63,7 +66,7 @@ def reliability(
     )
     con = console(json_path)
     _render(report, con)
-    write_report(report, json_path, con)
+    write_report(report, json_path, con, store=store)
 
 
 METRICS = ("dispersion_across_time", "short_term_risk", "long_term_risk")

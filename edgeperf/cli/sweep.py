@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from edgeperf.cli.common import console
+from edgeperf.cli.common import DbOpt, NoStoreOpt, console, store_target
 
 
 def sweep(
@@ -21,10 +21,13 @@ def sweep(
         int | None, typer.Option("--workers", help="Local pool size (default: the config's, else one per core).")
     ] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Output folder (default: the config's).")] = None,
+    db: DbOpt = None,
+    no_store: NoStoreOpt = False,
 ) -> None:
     """Run every job of a sweep (the product of the config's lists) and write one report per job under the output
-    folder's jobs/, with an index in sweep.json. A job whose report is there already is not run again: re-run
-    the same command to resume. Exit code 1 when a job failed (after every other job ran)."""
+    folder's jobs/, with an index in sweep.json; each report is also recorded in the run store. A job whose report
+    is there already is not run again: re-run the same command to resume. Exit code 1 when a job failed (after
+    every other job ran)."""
     from pathlib import Path
 
     from edgeperf.errors import BadInput, VerdictFailed
@@ -40,6 +43,21 @@ def sweep(
     spec = cfg.load(config)
     if output is not None:
         spec.output = Path(output)
+    store = store_target(db, no_store)  # opened before any job: a broken store is refused now, not after hours
+    try:
+        index = _run(spec, executor, address, workers, store, run)
+    finally:
+        if store is not None:
+            store.close()
+    con = console()
+    con.print(
+        f"{index['done']} done, {index['failed']} failed in {index['wall_s']:.1f} s; index: {spec.output / run.INDEX}"
+    )
+    if index["failed"]:
+        raise VerdictFailed(f"{index['failed']} of {index['jobs_total']} jobs failed; see {spec.output / run.INDEX}")
+
+
+def _run(spec, executor, address, workers, store, run) -> dict:
     if executor == "ray":
         from edgeperf.sweep.ray_cluster import RayCluster
 
@@ -62,11 +80,6 @@ def sweep(
             f"sweep {spec.path.name}: {len(spec.jobs)} jobs, {before} done before, {len(spec.jobs) - before} to run "
             f"on {ex.describe()['executor']} -> {spec.output}"
         )
-        index = run.run(spec, ex, progress)
+        return run.run(spec, ex, progress, store=store)
     finally:
         ex.close()
-    con.print(
-        f"{index['done']} done, {index['failed']} failed in {index['wall_s']:.1f} s; index: {spec.output / run.INDEX}"
-    )
-    if index["failed"]:
-        raise VerdictFailed(f"{index['failed']} of {index['jobs_total']} jobs failed; see {spec.output / run.INDEX}")

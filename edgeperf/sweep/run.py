@@ -2,13 +2,14 @@
 (atomically) the moment its job ends, so an interrupted sweep resumes where it stopped and a job done is never
 redone. OUTPUT/sweep.json indexes every job: its parameters, status, report file, node and time.
 
-Recording: each report is written as a file here. When the results store (results/store.py) lands, `record`
-is the one place to also record it there, as cli/common.write_report does for every other command.
+Recording: `record` writes each report as a file here and records it in the run store (results/store.py) as
+every other command's report is (source "sweep"); a store that fails then warns and the file stays the record.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,15 +37,23 @@ def done(output: Path, job: Job) -> bool:
     return d.get("config", {}).get("sweep_job") == job.id
 
 
-def record(output: Path, job: Job, report_json: str) -> Path:
+def record(output: Path, job: Job, report_json: str, store=None) -> Path:
     d = json.loads(report_json)
     d.setdefault("config", {})["sweep_job"] = job.id  # ties the file to its job (resumption checks it)
     path = report_path(output, job)
     atomic_write_text(path, json.dumps(d, indent=2) + "\n")
+    if store is not None:
+        try:
+            store.record(d, source="sweep")
+        except BadInput as exc:  # locked beyond the timeout, disk full: the file is the record
+            sys.stderr.write(
+                f"edgeperf: warning: job {job.id} was not recorded in the run store ({' '.join(str(exc).split())}); "
+                f"`edgeperf history --import {path}` records it later\n"
+            )
     return path
 
 
-def run(sweep: Sweep, executor, on_result: Callable[[Job, dict, int, int], None] | None = None) -> dict:
+def run(sweep: Sweep, executor, on_result: Callable[[Job, dict, int, int], None] | None = None, *, store=None) -> dict:
     """Run what is not done; returns the index (also written to OUTPUT/sweep.json)."""
     out = sweep.output
     try:
@@ -75,7 +84,7 @@ def run(sweep: Sweep, executor, on_result: Callable[[Job, dict, int, int], None]
             entry.update({k: result[k] for k in ("node", "ray_node", "wall_s", "summary", "exit_code") if k in result})
             if result.get("ok"):
                 entry.update(
-                    status="done", resumed=False, report=str(record(out, job, result["report"]).relative_to(out))
+                    status="done", resumed=False, report=str(record(out, job, result["report"], store).relative_to(out))
                 )
                 entry.pop("error", None)
             else:

@@ -86,3 +86,21 @@ def test_validate_jobs_run_in_the_pool(tmp_path, cli):
         assert doc["schema"] == "edgeperf.validate/1"
         assert doc["config"]["seed"] == j["params"]["seed"]
         assert doc["results"]["paired"]["verdict"] == "equivalent"  # the reference against itself
+
+
+def test_sweep_reports_are_recorded_in_the_run_store(tmp_path, curves_dir, cli):
+    from edgeperf.results.store import Store
+
+    db = tmp_path / "runs.db"
+    config = reliability_config(tmp_path / "s.toml", curves_dir)
+    assert cli("sweep", config, "--db", db).code == 0
+    index = json.loads((tmp_path / "s-out" / "sweep.json").read_text())
+    with Store.open(db) as store:
+        assert store.count() == 3
+        for j in index["jobs"]:
+            run_id = json.loads((tmp_path / "s-out" / j["report"]).read_text())["run_id"]
+            assert store.get(run_id).kind == "reliability"
+    # Resumed, nothing runs and nothing is recorded twice.
+    assert cli("sweep", config, "--db", db).code == 0
+    with Store.open(db) as store:
+        assert store.count() == 3
