@@ -90,3 +90,17 @@ def test_cli_report_states_every_parameter(tmp_path, cli):
     assert p["dispersion_across_runs"]["lowpass"]["cutoff"] == 0.01
     assert p["risk_across_runs"]["alpha"] == 0.05
     assert len(doc["results"]["runs"]) == 3 and doc["results"]["across_runs"]["shared_steps"] == 100
+
+
+def test_reliability_is_recorded_and_history_shows_its_figures(tmp_path, cli):
+    for s in range(2):
+        rows = "".join(f"{10 * i},{i * (s + 1)}\n" for i in range(20))
+        (tmp_path / f"s{s}.csv").write_text("step,value\n" + rows)
+    db = tmp_path / "runs.db"
+    assert cli("reliability", tmp_path / "s0.csv", tmp_path / "s1.csv", "--db", db).code == 0
+    assert cli("history", "--db", db).code == 0  # the table has the kind's columns
+    r = cli("history", "--db", db, "--json", tmp_path / "h.json")
+    assert r.code == 0, r.err
+    [run] = json.loads((tmp_path / "h.json").read_text())["runs"]
+    assert run["kind"] == "reliability"
+    assert run["figures"]["risk_across_runs"] == 19.0  # the finals are 19 and 38: the worse of two is 19
