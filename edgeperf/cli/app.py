@@ -17,7 +17,23 @@ from typing import Annotated
 import typer
 
 from edgeperf import __version__
-from edgeperf.cli import check, compare, demo, devices, export, hil, history, link, measure, profile, serve, validate
+from edgeperf.cli import (
+    check,
+    compare,
+    demo,
+    devices,
+    export,
+    generalize,
+    hil,
+    history,
+    link,
+    measure,
+    profile,
+    reliability,
+    serve,
+    sweep,
+    validate,
+)
 from edgeperf.errors import EdgeperfError
 
 app = typer.Typer(
@@ -62,6 +78,9 @@ app.command("link")(link.link)
 app.command("history")(history.history)
 app.command("compare")(compare.compare)
 app.command("check")(check.check)
+app.command("reliability")(reliability.reliability)
+app.command("generalize")(generalize.generalize)
+app.command("sweep")(sweep.sweep)
 
 
 # Exit codes beyond DESIGN.md's 0-3: the shell's own for a death by SIGINT, SIGTERM or SIGPIPE.

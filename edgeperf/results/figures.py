@@ -155,6 +155,37 @@ FIGURES: dict[str, dict[str, Spec]] = {
     },
 }
 
+# The many-runs reports (analysis/): reliability across training runs, generalization across tasks.
+_ACROSS = ("results", "across_runs")
+FIGURES["reliability"] = {
+    "runs": Spec("runs", "", _at("results", "n_runs"), better=None, fmt=".0f"),
+    "median_final_value": Spec("median final", "", _at(*_ACROSS, "median_final_value"), better="higher"),
+    "dispersion_across_runs": Spec(
+        "dispersion across runs",
+        "",
+        _at(*_ACROSS, "dispersion_across_runs", unmeasured=("across_runs.dispersion_across_runs",)),
+    ),
+    "risk_across_runs": Spec(
+        "risk across runs",
+        "",
+        _at(*_ACROSS, "risk_across_runs", unmeasured=("across_runs.risk_across_runs",)),
+        better="higher",
+    ),
+}
+FIGURES["generalize"] = {
+    "tasks": Spec("tasks", "", _at("results", "aggregate", "tasks"), better=None, fmt=".0f"),
+    "sum_of_mean_returns": Spec(
+        "sum of mean returns", "", _at("results", "aggregate", "sum_of_mean_returns"), better="higher"
+    ),
+    "mean_success_rate": Spec(
+        "mean success",
+        "",
+        _at("results", "aggregate", "mean_success_rate", why="no task judges success"),
+        better="higher",
+        fmt=".0%",
+    ),
+}
+
 # What `history` shows per kind, and which figure its trend column follows.
 HEADLINE = {
     "profile": ("p50_us", "p99_us", "miss_rate", "mj_per_inference"),
@@ -162,9 +193,11 @@ HEADLINE = {
     "validate": ("verdict", "success", "return_diff"),
     "measure": ("energy_j", "wall_s"),
     "hil": ("miss_rate", "verdict", "success"),
+    "reliability": ("runs", "median_final_value", "dispersion_across_runs", "risk_across_runs"),
+    "generalize": ("tasks", "sum_of_mean_returns", "mean_success_rate"),
 }
 TREND = {"profile": "p99_us", "export": "parity_max_abs_error", "validate": "success", "measure": "wall_s",
-         "hil": "miss_rate"}  # fmt: skip
+         "hil": "miss_rate", "reliability": "risk_across_runs", "generalize": "sum_of_mean_returns"}  # fmt: skip
 
 
 def report_kind(report: dict) -> str:

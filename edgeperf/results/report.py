@@ -25,6 +25,8 @@ from edgeperf.results.io import atomic_write_text
 
 # The kinds of report and the newest version of each that this edgeperf reads and writes.
 SCHEMAS = {"export": 1, "profile": 1, "devices": 1, "validate": 1, "measure": 1, "hil": 1}
+SCHEMAS["reliability"] = 1  # analysis/reliability.py: Chan et al. 2020 metrics over training curves
+SCHEMAS["generalize"] = 1  # analysis/generalize.py: one policy on several tasks, each against its reference
 
 
 # The latency percentiles a profile report carries (results.latency_us.p50 ... p99_9): part of the schema.

@@ -1,0 +1,55 @@
+"""The default executor: a local process pool (spawn: no worker inherits onnxruntime/torch threads).
+
+Profile jobs do not share the machine: a latency measured beside other jobs is not the device's. They run one at
+a time, after every other job, in a pool of one.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+
+from edgeperf.sweep import jobs as runner
+from edgeperf.sweep.config import Job
+
+
+class LocalPool:
+    name = "local"
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or os.cpu_count() or 1
+
+    def describe(self) -> dict:
+        return {"executor": "local", "workers": self.workers}
+
+    def run(self, todo: list[Job], output: str) -> Iterator[dict]:
+        shared = [j for j in todo if j.kind != "profile"]
+        alone = [j for j in todo if j.kind == "profile"]
+        yield from self._pool(shared, output, self.workers)
+        yield from self._pool(alone, output, 1)
+
+    def _pool(self, todo: list[Job], output: str, workers: int) -> Iterator[dict]:
+        if not todo:
+            return
+        ctx = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx)
+        try:
+            futures = {pool.submit(runner.run, j.kind, j.params, j.id, output): j for j in todo}
+            for fut in as_completed(futures):
+                try:
+                    yield fut.result()
+                except BrokenProcessPool as exc:  # a worker died (killed, out of memory): the job failed
+                    yield {"id": futures[fut].id, "ok": False, "error": f"the worker process died ({exc})"}
+        except BaseException:
+            # An interrupt must not wait for the queued jobs: drop them and stop the running ones.
+            for proc in list((pool._processes or {}).values()):  # the executor has no public accessor
+                proc.kill()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
+
+    def close(self) -> None:
+        pass
