@@ -34,6 +34,7 @@ from edgeperf.cli import (
     sweep,
     validate,
 )
+from edgeperf.cli.common import close_stores
 from edgeperf.errors import EdgeperfError
 
 app = typer.Typer(
@@ -124,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     finally:
+        close_stores()
         _PENDING["signal"] = None
         for sig, handler in previous.items():
             signal.signal(sig, handler)

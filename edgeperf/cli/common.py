@@ -3,6 +3,7 @@ the run store."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -118,7 +119,20 @@ def store_target(db: Path | None, no_store: bool):
 
     if no_store or (db is None and store.disabled_by_env()):
         return None
-    return store.Store.open(db if db is not None else store.default_path())
+    opened = store.Store.open(db if db is not None else store.default_path())
+    _OPEN_STORES.append(opened)
+    return opened
+
+
+# Stores store_target opened, closed by the CLI's boundary however the command ends (a failed command never
+# reaches write_report): a connection left open outlives the command when the CLI runs inside another program.
+_OPEN_STORES: list = []
+
+
+def close_stores() -> None:
+    while _OPEN_STORES:
+        with contextlib.suppress(Exception):
+            _OPEN_STORES.pop().close()
 
 
 def write_report(report, json_path: str | None, out, *, store=None, samples=None) -> None:

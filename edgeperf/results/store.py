@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 # 'EDPF': marks the file as edgeperf's, so a foreign SQLite database is never migrated into one.
 APPLICATION_ID = 0x45445046
-SQLITE_MAGIC = b"SQLite format 3\x00"
 DEFAULT_TIMEOUT_S = 10.0
 
 # Each entry raises user_version by one; never edit one that has shipped, append a new one.
@@ -246,17 +245,6 @@ class Store:
                 p.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise BadInput(f"cannot create the run store {shown}: {exc.strerror or exc}") from None
-        elif p.stat().st_size:
-            try:
-                with open(p, "rb") as f:
-                    head = f.read(len(SQLITE_MAGIC))
-            except OSError as exc:
-                raise BadInput(f"cannot read the run store {shown}: {exc.strerror or exc}") from None
-            if head != SQLITE_MAGIC:
-                raise BadInput(
-                    f"the run store {shown} is not an SQLite database (corrupt, or another file): refusing to touch "
-                    "it; move it away or give --db another path"
-                )
         try:
             conn = sqlite3.connect(p, timeout=t, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -332,9 +320,16 @@ class Store:
                 ) from None
             raise BadInput(f"the run store {shown} cannot be used: {msg}") from None
         except sqlite3.DatabaseError as exc:
+            # SQLite reads the header itself: opening the file here too and closing it would drop the POSIX locks
+            # of every connection this process holds on it (a concurrent checkpoint then breaks the WAL).
+            if "not a database" in str(exc):
+                raise BadInput(
+                    f"the run store {shown} is not an SQLite database (corrupt, or another file): refusing to touch "
+                    "it; move it away or give --db another path"
+                ) from None
             raise BadInput(
                 f"the run store {shown} is corrupt ({exc}): refusing to write it; move it away (keep it for "
-                "`sqlite3 {shown} .recover`) or give --db another path"
+                f"`sqlite3 {shown} .recover`) or give --db another path"
             ) from None
 
     def close(self) -> None:
