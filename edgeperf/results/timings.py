@@ -72,3 +72,25 @@ def stream_csv(path: str | Path, deadline_ns: int | None = None) -> Iterator[Csv
     failure or an interrupt leaves the old file (or none)."""
     with atomic_open(path, "wb") as f:
         yield CsvSink(f, deadline_ns, Path(path))
+
+
+def read_latencies_ns(path: str | Path) -> np.ndarray:
+    """The per-inference latencies (ns, in run order) of a `profile --csv` file, for `edgeperf report`."""
+    p = Path(path)
+    try:
+        with open(p) as f:
+            header = f.readline().strip().split(",")
+            if header[: len(STREAM_COLUMNS)] != STREAM_COLUMNS:
+                raise BadInput(
+                    f"{p} is not an `edgeperf profile --csv` file (its header is not {','.join(STREAM_COLUMNS)}...)"
+                )
+            us = np.loadtxt(f, delimiter=",", usecols=2, dtype=np.float64, ndmin=1)
+    except FileNotFoundError:
+        raise BadInput(f"timings file {p} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read timings {p}: {getattr(exc, 'strerror', None) or exc}") from None
+    except ValueError as exc:
+        raise BadInput(f"{p} has a malformed row ({exc}); is it an `edgeperf profile --csv` file?") from None
+    if not np.all(np.isfinite(us)) or (len(us) and us.min() < 0):
+        raise BadInput(f"{p} has latencies that are negative or not numbers; is it edited or corrupt?")
+    return us * 1e3

@@ -1,0 +1,86 @@
+"""`edgeperf report RUN... -o report.html`: one self-contained HTML page of runs (edgeperf.results.html)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def load_run(ref: str):
+    """One RUN of the command line as a results.html.Run: a report JSON file, or a run id in the results store
+    (when edgeperf.results.store exists: the seam where stored runs, with their raw timings, come in)."""
+    from edgeperf.results.html import Run
+    from edgeperf.results.report import load_report
+
+    path = Path(ref)
+    store = _store()
+    if store is not None and not path.exists() and path.suffix.lower() != ".json":
+        stored = store.resolve(ref)
+        return Run(stored.report, stored.samples_ns, source=f"run {ref}")
+    return Run(load_report(path).to_dict(), None, source=str(path))
+
+
+def _store():
+    try:
+        from edgeperf.results import store
+    except ImportError:
+        return None
+    return store if hasattr(store, "resolve") else None
+
+
+def report(
+    runs: Annotated[list[str], typer.Argument(metavar="RUN...", help="Report JSON files (or stored run ids).")],
+    out: Annotated[str, typer.Option("-o", "--out", metavar="PATH|-", help="The HTML file to write, '-': stdout.")],
+    timings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--timings",
+            metavar="CSV",
+            help="The `profile --csv` file of a profile RUN (repeatable: one per profile RUN, in their order); "
+            "adds the histogram and the timeline drawn from every inference.",
+        ),
+    ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="The page's title.")] = None,
+) -> None:
+    """Write one self-contained HTML page (no network: everything inline) of one or more runs.
+
+    Per run: the headline figures, the latency distribution and timeline with the deadline (profile), the power
+    per rail, the parity error per action dimension (export), the paired returns and the latency sweep
+    (validate), the link and SIL-vs-HIL figures (hil), the host, every warning and every unmeasured figure with
+    its reason. A chart drawn from a report's percentiles instead of raw samples says so.
+    """
+    import sys
+
+    from edgeperf.cli.common import console
+    from edgeperf.errors import BadInput
+    from edgeperf.results import html, io
+    from edgeperf.results.timings import read_latencies_ns
+
+    timings = timings or []
+    if out == "-" and io.stdout_closed():
+        raise BadInput("-o -: stdout is closed; give a file path")
+    io.check_paths({"-o": out}, [("RUN", r) for r in runs if Path(r).exists()] + [("--timings", t) for t in timings])
+    loaded = [load_run(r) for r in runs]
+    profiles = [r for r in loaded if html.kind_of(r.report) == "profile"]
+    if len(timings) > len(profiles):
+        raise BadInput(
+            f"{len(timings)} --timings files for {len(profiles)} profile RUNs: give at most one per profile, in order"
+        )
+    for run, path in zip(profiles, timings, strict=False):
+        ns = read_latencies_ns(path)
+        counted = (run.report.get("results") or {}).get("latency_us", {}).get("count")
+        if counted is not None and len(ns) != counted:
+            raise BadInput(
+                f"--timings {path} has {len(ns)} inferences but {run.source} counted {counted}: is it that run's "
+                "`profile --csv` file?"
+            )
+        run.samples_ns = ns
+    page = html.render(loaded, title=title)
+    if out == "-":
+        sys.stdout.write(page)
+        sys.stdout.flush()
+        return
+    io.atomic_write_text(out, page)
+    console().print(f"report of {len(loaded)} run(s) written to {out} ({len(page.encode()) / 1024:.0f} KiB)")
