@@ -86,9 +86,9 @@ def _log_ticks(lo: float, hi: float) -> list[float]:
 def _tick_label(v: float) -> str:
     if v == 0:
         return "0"
-    if abs(v) >= 1e5 or abs(v) < 1e-2:
+    if abs(v) >= 1e7 or abs(v) < 1e-2:
         return f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-")
-    return f"{v:g}"
+    return f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:g}"
 
 
 class Plot:
@@ -850,6 +850,13 @@ def headline(run: Run) -> str:
     return ""
 
 
+def _safe_headline(run: Run) -> str:
+    try:
+        return headline(run)
+    except Exception:  # noqa: BLE001 - its section says what is wrong with the report
+        return "(see the run)"
+
+
 def _host(report: dict) -> str:
     h = report.get("host") or {}
     if not isinstance(h, dict) or not h:
@@ -948,7 +955,7 @@ def render(runs: Sequence[Run | tuple[dict, np.ndarray | None]], *, title: str |
         f'<tr><td><a href="#run-{i}">{i + 1}</a></td><td>{esc(kind_of(r.report))}</td>'
         f"<td><code>{esc(_d(r.report, 'model', 'path') or '')}</code></td>"
         f"<td>{esc(_d(r.report, 'host', 'device') or '')}</td><td>{esc(r.report.get('created_at', ''))}</td>"
-        f"<td>{headline(r)}</td></tr>"
+        f"<td>{_safe_headline(r)}</td></tr>"
         for i, r in enumerate(runs)
     )
     overview = (

@@ -1,0 +1,216 @@
+"""The HTML report's renderer in plain Python: escaping, absent figures, charts drawn from what the data holds.
+
+Real reports come from tests/fixtures/reports (captured from `edgeperf demo` and a validate with a latency
+sweep on this machine) and from a profile measured here."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeperf.results import html
+
+REPORTS = Path(__file__).parents[1] / "fixtures" / "reports"
+
+
+def load(name: str) -> dict:
+    return json.loads((REPORTS / f"{name}.json").read_text())
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, and the text, as a browser's parser would see them."""
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def by(self, **attrs) -> list[tuple[str, dict]]:
+        return [(t, a) for t, a in self.tags if all(a.get(k) == v for k, v in attrs.items())]
+
+
+def figure_text(page: str, figure_id: str) -> str:
+    """The text inside the element with data-figure=figure_id."""
+    m = re.search(rf'data-figure="{re.escape(figure_id)}">(.*?)</div>', page, re.S)
+    assert m, f"no figure {figure_id}"
+    return m.group(1)
+
+
+HOSTILE = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
+
+
+def test_hostile_strings_are_escaped_everywhere():
+    rep = copy.deepcopy(load("profile"))
+    rep["warnings"].append(HOSTILE)
+    rep["model"]["path"] = f'/models/"><svg onload=alert(2)>{HOSTILE}.onnx'
+    rep["unmeasured"]["thermal"] = HOSTILE
+    rep["host"]["cpu"] = HOSTILE
+    rep["results"]["backend"]["name"] = HOSTILE
+    page = html.render([html.Run(rep, None, source=HOSTILE)], title=HOSTILE)
+    parsed = Elements(page)
+    tags = {t for t, _ in parsed.tags}
+    assert "script" not in tags and "img" not in tags
+    assert not any(k.startswith("on") for _, a in parsed.tags for k in a), "an event handler attribute got through"
+    assert "pwned" in "".join(parsed.text)  # shown as text, not run
+    assert page.count("&lt;script&gt;") >= 6
+
+
+def test_no_network_reference_in_the_page():
+    page = html.render([html.Run(r) for r in (load(k) for k in ("export", "profile", "validate", "hil"))])
+    assert "default-src 'none'" in page  # the CSP: nothing may load, whatever the page holds
+    for tag, attrs in Elements(page).tags:
+        for k, v in attrs.items():
+            if k in ("src", "href") and v:
+                assert v.startswith("#"), (tag, k, v)
+    assert not re.search(r"url\(|@import|https?://(?!www\.w3\.org/2000/svg)", page)
+
+
+def test_an_unmeasured_figure_shows_its_reason_not_zero():
+    rep = load("profile")
+    assert "power" not in rep["results"] and rep["unmeasured"]["energy_per_inference"]
+    page = html.render([(rep, None)])
+    energy = figure_text(page, "mj_per_inference")
+    assert energy == "not measured" and "0" not in energy
+    card = page[page.index('data-figure="mj_per_inference"') :][:1500]
+    assert html.esc(rep["unmeasured"]["energy_per_inference"]) in card
+    assert 'data-unmeasured="thermal"' in page  # every unmeasured figure is listed with its reason
+
+
+def test_without_samples_the_distribution_says_it_is_drawn_from_percentiles():
+    rep = load("profile")
+    page = html.render([(rep, None)])
+    assert 'data-chart="latency-histogram" data-source="percentiles"' in page
+    assert html.esc("drawn from the report's percentiles") in page
+    assert 'data-absent="latency-timeline"' in page and 'data-chart="latency-timeline"' not in page
+
+
+def _bar_counts(page: str, chart: str) -> list[int]:
+    section = page[page.index(f'data-chart="{chart}"') :]
+    section = section[: section.index("</figure>")]
+    return [int(n) for n in re.findall(r"us: (\d+) inferences</title>", section)]
+
+
+def test_the_histogram_counts_every_sample_once():
+    rep = load("profile")
+    rng = np.random.default_rng(0)
+    ns = np.concatenate([rng.lognormal(np.log(200e3), 0.2, 4997), [5e6] * 3])  # 3 far outliers, beyond p99.9
+    page = html.render([(rep, ns)])
+    counts = _bar_counts(page, "latency-histogram")
+    assert sum(counts) == len(ns)  # the slow tail is clipped into the last bar, not dropped
+    assert counts[-1] >= 3 and "3 slowest inferences" in page
+    assert 'data-chart="latency-timeline" data-source="samples"' in page
+
+
+def test_inferences_over_the_deadline_are_marked_on_the_timeline():
+    rep = load("profile")
+    deadline_ns = rep["results"]["deadline"]["deadline_us"] * 1e3
+    ns = np.full(300, deadline_ns / 10)
+    ns[[7, 100, 250]] = deadline_ns * 2
+    page = html.render([(rep, ns)])
+    assert "3 inferences longer than the deadline" in page
+
+
+def test_a_long_run_is_binned_and_stays_small():
+    rep = load("profile")
+    ns = np.random.default_rng(1).lognormal(np.log(50e3), 0.3, 1_000_000)
+    page = html.render([(rep, ns)])
+    assert f"1,000,000 inferences in {html.TIMELINE_BINS} bins" in page
+    assert len(page.encode()) < 2 * 2**20
+
+
+def test_export_parity_per_dimension():
+    rep = copy.deepcopy(load("export"))
+    par = rep["results"]["parity"]
+    par["max_abs_error_per_dim"] = [1e-6, 3e-5, 2e-7]
+    par["p99_abs_error_per_dim"] = [5e-7, 1e-5, 1e-7]
+    par["tolerance"]["scale_per_dim"] = [1, 2, 1]
+    page = html.render([(rep, None)])
+    chart = page[page.index('data-chart="parity-per-dim"') :]
+    chart = chart[: chart.index("</figure>")]
+    assert "dim 1: max 3.000e-05" in chart and "dim 2: p99 1.000e-07" in chart
+    assert "passed" in figure_text(page, "parity_verdict")
+
+
+def test_validate_paired_returns_episode_by_episode():
+    rep = load("validate")
+    per = rep["results"]["per_episode"]
+    page = html.render([(rep, None)])
+    assert 'data-chart="paired-returns" data-source="episodes"' in page
+    for seed, a, b in zip(per["seeds"], per["reference"], per["deployed"], strict=True):
+        assert f"seed {seed}: reference {html.num(a)}, deployed {html.num(b)}" in page
+    assert rep["results"]["paired"]["verdict"] in figure_text(page, "verdict")
+
+
+def test_validate_without_per_episode_returns_says_so():
+    rep = copy.deepcopy(load("validate"))
+    del rep["results"]["per_episode"]
+    page = html.render([(rep, None)])
+    assert 'data-chart="paired-returns" data-source="summary"' in page and "not the return of every episode" in page
+
+
+def test_latency_sweep_curve():
+    rep = load("validate")
+    sweep = rep["results"]["latency_sweep"]
+    page = html.render([(rep, None)])
+    assert 'data-chart="latency-sweep"' in page
+    for p in sweep["points"]:
+        assert f"{html.num(p['latency_ms'])} ms: success {html.num(100 * p['success_rate'])}%" in page
+    if sweep["fails_from_ms"] is not None:
+        assert f"the task fails from {html.num(sweep['fails_from_ms'])} ms" in page
+
+
+def test_hil_figures():
+    rep = load("hil")
+    link = rep["results"]["link"]
+    page = html.render([(rep, None)])
+    assert figure_text(page, "rtt_p99_us") == f"{html.num(link['round_trip_us']['p99'])} us"
+    assert figure_text(page, "hil_misses") == f"{link['misses']} / {link['steps']}"
+    assert 'data-chart="hil-link"' in page and 'data-chart="paired-returns"' in page
+
+
+def test_power_per_rail_estimate_is_labelled():
+    rep = copy.deepcopy(load("profile"))
+    rep["results"]["power"] = {
+        "source": "estimate",
+        "estimate": True,
+        "total_rails": ["cpu"],
+        "total_how": "the only rail",
+        "rails": {"cpu": {"idle_W": 0.5, "active_W": 3.25, "per_inference_above_idle_mJ": 0.0123}},
+        "total": {"idle_W": 0.5, "active_W": 3.25, "per_inference_above_idle_mJ": 0.0123},
+    }
+    page = html.render([(rep, None)])
+    assert figure_text(page, "mj_per_inference") == "0.0123 mJ (ESTIMATE)"
+    assert "ESTIMATE, not a measurement" in page and "cpu: active 3.25 W" in page
+
+
+def test_an_odd_report_costs_its_section_not_the_page():
+    rep = copy.deepcopy(load("profile"))
+    rep["results"]["latency_us"] = "not a dict"
+    page = html.render([(rep, None), (load("export"), None)])
+    assert "could not be drawn" in page and 'data-chart="parity-per-dim"' in page
+
+
+def test_numbers_are_never_invented():
+    assert html.num(None) == "—" and html.num(float("nan")) == "—"
+    assert html.num(0) == "0" and html.num(861.2338) == "861.2" and html.num(12345.6) == "12,346"
+
+
+@pytest.mark.parametrize("kind", ["export", "profile", "validate", "hil"])
+def test_every_fixture_renders_cleanly(kind):
+    page = html.render([(load(kind), None)])
+    assert "could not be drawn" not in page
+    for w in load(kind)["warnings"]:
+        assert html.esc(w) in page
