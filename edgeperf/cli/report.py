@@ -61,7 +61,7 @@ def report(
     timings = timings or []
     if out == "-" and io.stdout_closed():
         raise BadInput("-o -: stdout is closed; give a file path")
-    io.check_paths({"-o": out}, [("RUN", r) for r in runs if Path(r).exists()] + [("--timings", t) for t in timings])
+    io.check_paths({"-o": out}, [("RUN", r) for r in runs if Path(r).is_file()] + [("--timings", t) for t in timings])
     loaded = [load_run(r) for r in runs]
     profiles = [r for r in loaded if html.kind_of(r.report) == "profile"]
     if len(timings) > len(profiles):

@@ -53,6 +53,11 @@ def num(v, digits: int = 4) -> str:
     return f"{v:.{digits}g}"
 
 
+def mib(n) -> str:
+    """Bytes as MiB; an absent figure stays absent."""
+    return f"{num(n / 2**20)} MiB" if isinstance(n, (int, float)) and not isinstance(n, bool) else "—"
+
+
 def _pct_label(key: str) -> str:
     return key.replace("_", ".")
 
@@ -94,8 +99,16 @@ def _tick_label(v: float) -> str:
 class Plot:
     """One x/y chart in SVG: linear or log axes, lines, dots, bars, bands and labelled reference lines."""
 
-    def __init__(self, x: tuple[float, float], y: tuple[float, float], *, xlabel: str, ylabel: str,
-                 logy: bool = False, xticks: list[tuple[float, str]] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        x: tuple[float, float],
+        y: tuple[float, float],
+        *,
+        xlabel: str,
+        ylabel: str,
+        logy: bool = False,
+        xticks: list[tuple[float, str]] | None = None,
+    ) -> None:
         self.x0, self.x1 = x
         if self.x1 <= self.x0:
             self.x1 = self.x0 + 1
@@ -144,7 +157,9 @@ class Plot:
         px, py = self._xy(xs, ys)
         if titles is not None:  # a few points, each with a hover text
             for a, b, t in zip(px, py, titles, strict=True):
-                self.body.append(f'<circle class="pt {cls}" cx="{a:.1f}" cy="{b:.1f}" r="3.5"><title>{esc(t)}</title></circle>')
+                self.body.append(
+                    f'<circle class="pt {cls}" cx="{a:.1f}" cy="{b:.1f}" r="3.5"><title>{esc(t)}</title></circle>'
+                )
         else:  # many points: one path of zero-length round-capped segments, ~14 bytes a point
             d = "".join(f"M{a:.1f} {b:.1f}h0" for a, b in zip(px, py, strict=True))
             self.body.append(f'<path class="dots {cls}" d="{d}"/>')
@@ -154,7 +169,7 @@ class Plot:
     def bars(self, lefts, rights, heights, cls: str, label: str | None = None, titles=None) -> None:
         base = self.y0 if self.logy else max(self.y0, 0)
         for i, (a, b, h) in enumerate(zip(lefts, rights, heights, strict=True)):
-            if not h or h <= (0 if not self.logy else 0):
+            if not h or h <= 0:
                 continue
             x, x2, top, bottom = self.X(a), self.X(b), self.Y(h), self.Y(base)
             t = f"<title>{esc(titles[i])}</title>" if titles else ""
@@ -198,7 +213,9 @@ class Plot:
             out.append(f'<line class="grid" x1="{px:.1f}" x2="{px:.1f}" y1="{MT}" y2="{H - MB}"/>')
             out.append(f'<text class="tick" x="{px:.1f}" y="{H - MB + 16}" text-anchor="middle">{esc(label)}</text>')
         out.append(f'<g clip-path="none">{"".join(self.body)}</g>')
-        out.append(f'<text class="axis" x="{(ML + W - MR) / 2}" y="{H - 6}" text-anchor="middle">{esc(self.xlabel)}</text>')
+        out.append(
+            f'<text class="axis" x="{(ML + W - MR) / 2}" y="{H - 6}" text-anchor="middle">{esc(self.xlabel)}</text>'
+        )
         out.append(
             f'<text class="axis" transform="translate(14 {(MT + H - MB) / 2}) rotate(-90)" text-anchor="middle">'
             f"{esc(self.ylabel)}</text>"
@@ -295,8 +312,13 @@ def histogram_from_samples(us: np.ndarray, lat: dict, deadline_us: float | None)
     hi = max(min(float(us.max()), p999 * 1.5), lo * 1.001 + 1e-9)
     clipped = int(np.sum(us > hi))
     counts, edges = np.histogram(np.minimum(us, hi), bins=HIST_BINS, range=(lo, hi))
-    plot = Plot((lo, hi), (0.8, max(counts.max(), 1) * 1.5), xlabel="inference latency (us)",
-                ylabel="inferences (log)", logy=True)  # fmt: skip
+    plot = Plot(
+        (lo, hi),
+        (0.8, max(counts.max(), 1) * 1.5),
+        xlabel="inference latency (us)",
+        ylabel="inferences (log)",
+        logy=True,
+    )
     titles = [f"{edges[i]:.1f}-{edges[i + 1]:.1f} us: {counts[i]} inferences" for i in range(len(counts))]
     plot.bars(edges[:-1], edges[1:], counts, "c0", f"{len(us):,} inferences", titles)
     for k, cls in (("p50", "c1"), ("p99", "c3"), ("p99_9", "c4")):
@@ -316,13 +338,20 @@ def quantiles_from_percentiles(lat: dict, deadline_us: float | None) -> str:
     pos["max"] = pos[pct_key(PERCENTILES[-1])] + 0.6
     keys = [k for k in _latency_keys(lat) if isinstance(lat.get(k), (int, float))]
     if len(keys) < 2:
-        return absent("latency distribution", "the report holds fewer than two latency percentiles", "latency-histogram")
+        return absent(
+            "latency distribution", "the report holds fewer than two latency percentiles", "latency-histogram"
+        )
     xs, ys = [pos[k] for k in keys], [lat[k] for k in keys]
     top = max(ys + ([deadline_us] if deadline_us else []))
     logy = top / max(min(ys), 1e-9) > 30
-    plot = Plot((-0.1, pos["max"] + 0.15), (min(ys) * (0.7 if logy else 0), top * 1.15),
-                xlabel="percentile", ylabel="latency (us)" + (" (log)" if logy else ""), logy=logy,
-                xticks=[(pos[k], _pct_label(k)) for k in keys])  # fmt: skip
+    plot = Plot(
+        (-0.1, pos["max"] + 0.15),
+        (min(ys) * (0.7 if logy else 0), top * 1.15),
+        xlabel="percentile",
+        ylabel="latency (us)" + (" (log)" if logy else ""),
+        logy=logy,
+        xticks=[(pos[k], _pct_label(k)) for k in keys],
+    )
     plot.line(xs, ys, "c0", "latency at each percentile of the report")
     plot.dots(xs, ys, "c0", titles=[f"{_pct_label(k)}: {num(lat[k])} us" for k in keys])
     if deadline_us:
@@ -344,8 +373,13 @@ def timeline_from_samples(us: np.ndarray, deadline_us: float | None, period_us: 
     xlabel = "time since the first inference (s, one inference per period)" if period_us else "inference #"
     top = max(float(us.max()), deadline_us or 0)
     logy = top / max(float(us.min()), 1e-9) > 30
-    plot = Plot((float(x[0]), float(x[-1]) if n > 1 else 1.0), (float(us.min()) * (0.8 if logy else 0), top * 1.1),
-                xlabel=xlabel, ylabel="latency (us)" + (" (log)" if logy else ""), logy=logy)  # fmt: skip
+    plot = Plot(
+        (float(x[0]), float(x[-1]) if n > 1 else 1.0),
+        (float(us.min()) * (0.8 if logy else 0), top * 1.1),
+        xlabel=xlabel,
+        ylabel="latency (us)" + (" (log)" if logy else ""),
+        logy=logy,
+    )
     note = ""
     if n <= MAX_DOTS:
         plot.dots(x, us, "c0", "one inference")
@@ -364,8 +398,7 @@ def timeline_from_samples(us: np.ndarray, deadline_us: float | None, period_us: 
             "the deadline applies to the response (release to action), which adds the start delay to the latency "
             "drawn here"
         )
-    return figure("latency-timeline", "Latency over the run", plot.svg("latency timeline"), source="samples",
-                  note=note)  # fmt: skip
+    return figure("latency-timeline", "Latency over the run", plot.svg("latency timeline"), source="samples", note=note)
 
 
 def power_section(p: dict) -> str:
@@ -382,39 +415,72 @@ def power_section(p: dict) -> str:
             plot.line(t, v, f"c{i % 6}", rail)
         if p.get("idle_s") is not None:
             plot.vline(float(p["idle_s"]) + float(t[0]), "muted", "idle baseline ends")
-        parts.append(figure("power-trace", title, plot.svg("power trace"), source="trace",
-                            note=str(trace.get("note", ""))))  # fmt: skip
+        parts.append(
+            figure("power-trace", title, plot.svg("power trace"), source="trace", note=str(trace.get("note", "")))
+        )
     rails = {k: v for k, v in (p.get("rails") or {}).items() if isinstance(v, dict)}
     if rails:
         names = list(rails)
         top = max([(r.get("active_W") or 0) for r in rails.values()] + [(r.get("idle_W") or 0) for r in rails.values()])
-        plot = Plot((0, len(names)), (0, (top or 1) * 1.2), xlabel="rail", ylabel="W",
-                    xticks=[(i + 0.5, n) for i, n in enumerate(names)])  # fmt: skip
+        plot = Plot(
+            (0, len(names)),
+            (0, (top or 1) * 1.2),
+            xlabel="rail",
+            ylabel="W",
+            xticks=[(i + 0.5, n) for i, n in enumerate(names)],
+        )
         idle = [r.get("idle_W") for r in rails.values()]
         active = [r.get("active_W") for r in rails.values()]
-        plot.bars([i + 0.1 for i in range(len(names))], [i + 0.5 for i in range(len(names))],
-                  [v or 0 for v in idle], "c2", "idle W", [f"{n}: idle {num(v)} W" for n, v in zip(names, idle)])  # fmt: skip  # noqa: B905
-        plot.bars([i + 0.5 for i in range(len(names))], [i + 0.9 for i in range(len(names))],
-                  [v or 0 for v in active], "c0", "active W", [f"{n}: active {num(v)} W" for n, v in zip(names, active)])  # fmt: skip  # noqa: B905
+        plot.bars(
+            [i + 0.1 for i in range(len(names))],
+            [i + 0.5 for i in range(len(names))],
+            [v or 0 for v in idle],
+            "c2",
+            "idle W",
+            [f"{n}: idle {num(v)} W" for n, v in zip(names, idle, strict=True)],
+        )
+        plot.bars(
+            [i + 0.5 for i in range(len(names))],
+            [i + 0.9 for i in range(len(names))],
+            [v or 0 for v in active],
+            "c0",
+            "active W",
+            [f"{n}: active {num(v)} W" for n, v in zip(names, active, strict=True)],
+        )
         if not parts:
             parts.append(
-                figure("power-rails", title, plot.svg("power per rail"), source="summary",
-                       note="The report holds each rail's mean power while idle and while inferring, not a trace "
-                       "over time.")  # fmt: skip
+                figure(
+                    "power-rails",
+                    title,
+                    plot.svg("power per rail"),
+                    source="summary",
+                    note="The report holds each rail's mean power while idle and while inferring, not a trace "
+                    "over time.",
+                )
             )
         else:
             parts.append(figure("power-rails", "Mean power per rail", plot.svg("power per rail"), source="summary"))
     head = ["rail", "idle W", "active W", "above idle W", "mJ/inference above idle", "mJ/inference gross"]
     rows = []
-    all_rails = list(rails.items()) + ([("total (" + "+".join(p.get("total_rails", [])) + ")", p["total"])]
-                                       if isinstance(p.get("total"), dict) else [])  # fmt: skip
+    all_rails = list(rails.items()) + (
+        [("total (" + "+".join(p.get("total_rails", [])) + ")", p["total"])] if isinstance(p.get("total"), dict) else []
+    )
     for name, r in all_rails:
-        vals = [r.get("idle_W"), r.get("active_W"), r.get("above_idle_W"), r.get("per_inference_above_idle_mJ"),
-                r.get("per_inference_mJ")]  # fmt: skip
+        vals = [
+            r.get("idle_W"),
+            r.get("active_W"),
+            r.get("above_idle_W"),
+            r.get("per_inference_above_idle_mJ"),
+            r.get("per_inference_mJ"),
+        ]
         rows.append(f"<tr><th>{esc(name)}</th>" + "".join(f"<td>{num(v)}</td>" for v in vals) + "</tr>")
     if rows:
         parts.append(
-            '<table class="grid"><tr>' + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>" + "".join(rows) + "</table>"
+            '<table class="grid"><tr>'
+            + "".join(f"<th>{esc(h)}</th>" for h in head)
+            + "</tr>"
+            + "".join(rows)
+            + "</table>"
         )
     how = [str(x) for x in (p.get("method"), p.get("total_how")) if x]
     if how:
@@ -430,13 +496,16 @@ def power_section(p: dict) -> str:
 
 
 def profile(run: Run) -> str:
+    return _profile_cards(run) + _profile_latency(run) + _profile_run(run)
+
+
+def _profile_cards(run: Run) -> str:
     rep, r = run.report, run.report.get("results") or {}
     lat = r.get("latency_us") or {}
     dl = r.get("deadline") or {}
     deadline_us = dl.get("deadline_us")
     short = lat.get("tail_unsupported") or {}
     mem = r.get("memory") or {}
-    out = []
     p99_sub = ""
     if lat.get("p99_ci95"):
         lo, hi = lat["p99_ci95"]
@@ -446,22 +515,34 @@ def profile(run: Run) -> str:
     items = [
         card("p50 latency", f"{num(lat.get('p50'))} us", "p50_us"),
         card("p99 latency", f"{num(lat.get('p99'))} us", "p99_us", p99_sub),
-        card("p99.9 latency", f"{num(lat.get('p99_9'))} us", "p99_9_us",
-             esc(short["p99_9"]) if "p99_9" in short else ""),  # fmt: skip
+        card(
+            "p99.9 latency", f"{num(lat.get('p99_9'))} us", "p99_9_us", esc(short["p99_9"]) if "p99_9" in short else ""
+        ),
         card("max", f"{num(lat.get('max'))} us", "max_us"),
         card("inferences", num(lat.get("count")), "count", f"{num(r.get('throughput_per_s'))}/s"),
     ]
     if dl:
         missed = dl.get("misses") or 0
         items.append(
-            card("deadline misses", f"{num(dl.get('misses'))} / {num(dl.get('periods'))}", "misses",
-                 f"deadline {num((deadline_us or 0) / 1e3)} ms · miss rate {num(100 * (dl.get('miss_rate') or 0))}%",
-                 "bad" if missed else "good")  # fmt: skip
+            card(
+                "deadline misses",
+                f"{num(dl.get('misses'))} / {num(dl.get('periods'))}",
+                "misses",
+                f"deadline {num(deadline_us / 1e3 if deadline_us else None)} ms · miss rate "
+                f"{num(100 * dl['miss_rate'] if dl.get('miss_rate') is not None else None)}%",
+                "bad" if missed else "good",
+            )
         )
     else:
         items.append(card("deadline", "none", "misses", "a free-running (stream) run: no control-loop deadline"))
-    items.append(card("peak RSS", f"{num((mem.get('peak_rss_bytes') or 0) / 2**20)} MiB" if mem.get("peak_rss_bytes")
-                      else "—", "peak_rss_mib", esc(mem.get("peak_source", ""))))  # fmt: skip
+    items.append(
+        card(
+            "peak RSS",
+            mib(mem.get("peak_rss_bytes")),
+            "peak_rss_mib",
+            esc(mem.get("peak_source", "")),
+        )
+    )
     energy = _d(r, "power", "total", "per_inference_above_idle_mJ")
     if energy is not None:
         est = " (ESTIMATE)" if _d(r, "power", "estimate") else ""
@@ -469,8 +550,16 @@ def profile(run: Run) -> str:
     else:
         why = _why(rep, "energy_per_inference", "power", default="the report holds no power figures")
         items.append(card("energy / inference", "not measured", "mj_per_inference", esc(why), "absent"))
-    out.append(cards(items))
+    return cards(items)
 
+
+def _profile_latency(run: Run) -> str:
+    r = run.report.get("results") or {}
+    lat = r.get("latency_us") or {}
+    dl = r.get("deadline") or {}
+    deadline_us = dl.get("deadline_us")
+    short = lat.get("tail_unsupported") or {}
+    out = []
     # the percentile table: latency, and the response when there is a deadline
     keys = ["mean", *_latency_keys(lat)]
     head = "".join(f"<th>{esc(_pct_label(k))}</th>" for k in keys)
@@ -505,28 +594,45 @@ def profile(run: Run) -> str:
                 "latency-timeline",
             )
         )
+    return "".join(out)
+
+
+def _profile_run(run: Run) -> str:
+    rep, r = run.report, run.report.get("results") or {}
+    dl = r.get("deadline") or {}
+    mem = r.get("memory") or {}
+    out = []
     if dl:
         rows = [
             ("period", f"{num(dl.get('period_us'))} us"),
-            ("deadline", f"{num(deadline_us)} us"),
+            ("deadline", f"{num(dl.get('deadline_us'))} us"),
             ("longest miss streak", num(dl.get("longest_miss_streak"))),
             ("start delay p99", f"{num(_d(dl, 'start_delay_us', 'p99'))} us"),
             ("period jitter std", f"{num(_d(dl, 'period_jitter_us', 'std'))} us"),
         ]
         if _d(dl, "lateness_us", "count"):
-            rows.append(("lateness p50 / max", f"{num(dl['lateness_us'].get('p50'))} / {num(dl['lateness_us'].get('max'))} us"))
+            rows.append(
+                ("lateness p50 / max", f"{num(dl['lateness_us'].get('p50'))} / {num(dl['lateness_us'].get('max'))} us")
+            )
         out.append("<h3>Control loop</h3>" + kv_table(rows))
     cs = r.get("cold_start") or {}
     be = r.get("backend") or {}
     rows = [
-        ("backend", esc(", ".join(str(be.get(k)) for k in ("name", "device") if be.get(k))
-                        + (f" ({', '.join(map(str, be['providers']))})" if be.get("providers") else ""))),  # fmt: skip
+        (
+            "backend",
+            esc(
+                ", ".join(str(be.get(k)) for k in ("name", "device") if be.get(k))
+                + (f" ({', '.join(map(str, be['providers']))})" if be.get("providers") else "")
+            ),
+        ),
         ("scenario", esc(r.get("scenario", "?"))),
         ("observations", esc(_d(r, "observations", "distribution") or _d(r, "observations", "source") or "?")),
         ("cold start", f"open {num(cs.get('open_ms'))} ms, first inference {num(cs.get('first_inference_us'))} us"),
         ("warm-up", f"{num(_d(r, 'warmup', 'iterations'))} inferences"),
-        ("memory", f"after load {num((mem.get('rss_after_load_bytes') or 0) / 2**20)} MiB, peak "
-                   f"{num((mem.get('peak_rss_bytes') or 0) / 2**20)} MiB"),  # fmt: skip
+        (
+            "memory",
+            f"after load {mib(mem.get('rss_after_load_bytes'))}, peak {mib(mem.get('peak_rss_bytes'))}",
+        ),
         ("CPU", f"{num(_d(r, 'cpu', 'process_utilisation_percent'))}% of one core"),
     ]
     out.append("<h3>Run</h3>" + kv_table(rows))
@@ -546,14 +652,21 @@ def export(run: Run) -> str:
     rep, r = run.report, run.report.get("results") or {}
     par = r.get("parity")
     items = [
-        card("size", f"{num((r.get('size_bytes') or 0) / 1024)} KiB", "size_kib"),
+        card("size", f"{num(r['size_bytes'] / 1024)} KiB" if r.get("size_bytes") else "—", "size_kib"),
         card("export time", f"{num(r.get('export_s'))} s", "export_s"),
     ]
     out = []
     if isinstance(par, dict):
         passed = par.get("passed")
-        items.insert(0, card("parity", verdict_badge("passed" if passed else "FAILED", "parity"), "parity_verdict",
-                             f"on {num(par.get('observations'))} observations"))  # fmt: skip
+        items.insert(
+            0,
+            card(
+                "parity",
+                verdict_badge("passed" if passed else "FAILED", "parity"),
+                "parity_verdict",
+                f"on {num(par.get('observations'))} observations",
+            ),
+        )
         items.append(card("max |error|", num(par.get("max_abs_error")), "max_abs_error", esc(par.get("units", ""))))
         items.append(card("p99 |error|", num(par.get("p99_abs_error")), "p99_abs_error"))
         out.append(cards(items))
@@ -566,18 +679,47 @@ def export(run: Run) -> str:
             vals = [v for v in [*mx, *p99, *allowed] if isinstance(v, (int, float)) and v > 0]
             lo, hi = (min(vals), max(vals)) if vals else (1e-9, 1)
             step = max(1, n // 16)
-            plot = Plot((0, n), (lo / 3, hi * 3), xlabel="action dimension", ylabel="|artifact - original| (log)",
-                        logy=True, xticks=[(i + 0.5, str(i)) for i in range(0, n, step)])  # fmt: skip
-            plot.bars([i + 0.1 for i in range(n)], [i + 0.5 for i in range(n)], mx, "c3", "max |error|",
-                      [f"dim {i}: max {num(v)}" for i, v in enumerate(mx)])  # fmt: skip
+            plot = Plot(
+                (0, n),
+                (lo / 3, hi * 3),
+                xlabel="action dimension",
+                ylabel="|artifact - original| (log)",
+                logy=True,
+                xticks=[(i + 0.5, str(i)) for i in range(0, n, step)],
+            )
+            plot.bars(
+                [i + 0.1 for i in range(n)],
+                [i + 0.5 for i in range(n)],
+                mx,
+                "c3",
+                "max |error|",
+                [f"dim {i}: max {num(v)}" for i, v in enumerate(mx)],
+            )
             if p99:
-                plot.bars([i + 0.5 for i in range(n)], [i + 0.9 for i in range(n)], p99, "c0", "p99 |error|",
-                          [f"dim {i}: p99 {num(v)}" for i, v in enumerate(p99)])  # fmt: skip
+                plot.bars(
+                    [i + 0.5 for i in range(n)],
+                    [i + 0.9 for i in range(n)],
+                    p99,
+                    "c0",
+                    "p99 |error|",
+                    [f"dim {i}: p99 {num(v)}" for i, v in enumerate(p99)],
+                )
             if any(allowed):
-                plot.line([x for i in range(n) for x in (i, i + 1)], [a for a in allowed for _ in (0, 1)], "dl",
-                          f"absolute part of the tolerance (atol {num(tol.get('atol'))} x scale)")  # fmt: skip
-            out.append(figure("parity-per-dim", "Parity error per action dimension", plot.svg("parity per dimension"),
-                              source="report", note=str(tol.get("rule", ""))))  # fmt: skip
+                plot.line(
+                    [x for i in range(n) for x in (i, i + 1)],
+                    [a for a in allowed for _ in (0, 1)],
+                    "dl",
+                    f"absolute part of the tolerance (atol {num(tol.get('atol'))} x scale)",
+                )
+            out.append(
+                figure(
+                    "parity-per-dim",
+                    "Parity error per action dimension",
+                    plot.svg("parity per dimension"),
+                    source="report",
+                    note=str(tol.get("rule", "")),
+                )
+            )
         else:
             out.append(absent("parity per dimension", "the report holds no per-dimension errors", "parity-per-dim"))
         out.append(kv_table([(k, v) for k, v in _flat(par) if not k.endswith("_per_dim")]))
@@ -606,8 +748,13 @@ def _summary_table(columns: dict[str, dict]) -> str:
         row("episodes", lambda s: num(s.get("episodes"))),
         row("success (95% CI)", success),
         row("falls", lambda s: num(s.get("falls"))),
-        row("return mean (95% CI)", lambda s: f"{num(_d(s, 'return', 'mean'))} "
-            f"[{num((_d(s, 'return', 'ci95') or [None])[0])}, {num((_d(s, 'return', 'ci95') or [None, None])[1])}]"),  # fmt: skip
+        row(
+            "return mean (95% CI)",
+            lambda s: (
+                f"{num(_d(s, 'return', 'mean'))} "
+                f"[{num((_d(s, 'return', 'ci95') or [None])[0])}, {num((_d(s, 'return', 'ci95') or [None, None])[1])}]"
+            ),
+        ),
         row("dispersion (IQR)", lambda s: num(_d(s, "reliability", "dispersion_iqr"))),
         row("risk (CVaR 5%)", lambda s: num(_d(s, "reliability", "risk_cvar5"))),
     ]
@@ -626,10 +773,19 @@ def paired_returns(r: dict, a: str, b: str) -> str:
         plot = Plot((lo - pad, hi + pad), (lo - pad, hi + pad), xlabel=f"{a} return", ylabel=f"{b} return")
         plot.line([lo - pad, hi + pad], [lo - pad, hi + pad], "muted", "same return (diagonal)")
         seeds = per.get("seeds") or list(range(len(ra)))
-        plot.dots(ra, rb, "c0", "one seed",
-                  titles=[f"seed {s}: {a} {num(x)}, {b} {num(y)}" for s, x, y in zip(seeds, ra, rb, strict=False)])  # fmt: skip
-        return figure("paired-returns", f"Paired returns: {a} against {b}, episode by episode",
-                      plot.svg("paired returns"), source="episodes")  # fmt: skip
+        plot.dots(
+            ra,
+            rb,
+            "c0",
+            "one seed",
+            titles=[f"seed {s}: {a} {num(x)}, {b} {num(y)}" for s, x, y in zip(seeds, ra, rb, strict=False)],
+        )
+        return figure(
+            "paired-returns",
+            f"Paired returns: {a} against {b}, episode by episode",
+            plot.svg("paired returns"),
+            source="episodes",
+        )
     sa, sb = r.get(a) or {}, r.get(b) or {}
     means = [_d(sa, "return", "mean"), _d(sb, "return", "mean")]
     cis = [_d(sa, "return", "ci95") or [None, None], _d(sb, "return", "ci95") or [None, None]]
@@ -644,20 +800,34 @@ def paired_returns(r: dict, a: str, b: str) -> str:
             plot.line([i + 0.5, i + 0.5], ci, "c0")
         plot.dots([i + 0.5], [m], "c0", titles=[f"{(a, b)[i]}: mean {num(m)}, 95% CI [{num(ci[0])}, {num(ci[1])}]"])
     plot.legend.append(("c0", "mean return and its 95% CI"))
-    return figure("paired-returns", f"Returns: {a} and {b}", plot.svg("returns"), source="summary",
-                  note="This report holds each policy's mean return, not the return of every episode (reports from "
-                  "edgeperf versions before per-episode returns were recorded).")  # fmt: skip
+    return figure(
+        "paired-returns",
+        f"Returns: {a} and {b}",
+        plot.svg("returns"),
+        source="summary",
+        note="This report holds each policy's mean return, not the return of every episode (reports from "
+        "edgeperf versions before per-episode returns were recorded).",
+    )
 
 
 def _verdict_block(p: dict) -> str:
     rows = [
         ("mean return difference", num(p.get("mean_return_difference"))),
         ("90% CI", f"[{num((p.get('ci90') or [None])[0])}, {num((p.get('ci90') or [None, None])[1])}]"),
-        ("equivalence margin", f"±{num(p.get('margin'))}" + (f" ({esc(p['margin_source'])})" if p.get("margin_source") else "")),
+        (
+            "equivalence margin",
+            f"±{num(p.get('margin'))}" + (f" ({esc(p['margin_source'])})" if p.get("margin_source") else ""),
+        ),
         ("basis", esc(p.get("basis", ""))),
-    ]  # fmt: skip
+    ]
     if "success_mcnemar_p" in p:
-        rows.append(("success differs in", f"{num((p.get('success_only_reference') or 0) + (p.get('success_only_deployed') or 0))} pairs (McNemar p {num(p['success_mcnemar_p'])})"))  # fmt: skip
+        rows.append(
+            (
+                "success differs in",
+                f"{num((p.get('success_only_reference') or 0) + (p.get('success_only_deployed') or 0))} pairs "
+                f"(McNemar p {num(p['success_mcnemar_p'])})",
+            )
+        )
     if p.get("episodes_needed"):
         rows.append(("episodes needed for a verdict", num(p["episodes_needed"])))
     return kv_table(rows)
@@ -675,25 +845,41 @@ def latency_sweep(sw: dict) -> str:
         hi = [100 * (p.get("success_ci95") or [p["success_rate"]] * 2)[1] for p in pts]
         plot.band(x, lo, hi, "c0", "95% CI")
         plot.line(x, [100 * p["success_rate"] for p in pts], "c0", "success rate")
-        plot.dots(x, [100 * p["success_rate"] for p in pts], "c0",
-                  titles=[f"{num(p['latency_ms'])} ms: success {num(100 * p['success_rate'])}%, mean return "
-                          f"{num(p.get('mean_return'))}, falls {p.get('falls')}" for p in pts])  # fmt: skip
+        plot.dots(
+            x,
+            [100 * p["success_rate"] for p in pts],
+            "c0",
+            titles=[
+                f"{num(p['latency_ms'])} ms: success {num(100 * p['success_rate'])}%, mean return "
+                f"{num(p.get('mean_return'))}, falls {p.get('falls')}"
+                for p in pts
+            ],
+        )
         what = "success rate"
     else:
         ys = [p.get("mean_return") or 0 for p in pts]
         pad = (max(ys) - min(ys)) * 0.1 or 1
-        plot = Plot((min(x), hi_x), (min(ys) - pad, max(ys) + pad), xlabel="latency in the loop (ms)",
-                    ylabel="mean return")  # fmt: skip
+        plot = Plot(
+            (min(x), hi_x), (min(ys) - pad, max(ys) + pad), xlabel="latency in the loop (ms)", ylabel="mean return"
+        )
         plot.line(x, ys, "c0", "mean return")
-        plot.dots(x, ys, "c0", titles=[f"{num(p['latency_ms'])} ms: mean return {num(p.get('mean_return'))}" for p in pts])
+        plot.dots(
+            x, ys, "c0", titles=[f"{num(p['latency_ms'])} ms: mean return {num(p.get('mean_return'))}" for p in pts]
+        )
         what = "mean return (the domain has no success criterion)"
     fails = sw.get("fails_from_ms")
     if fails is not None:
         plot.vline(fails, "dl", f"the task fails from {num(fails)} ms")
-    note = f"rule: {sw.get('rule', '')}" + ("" if fails is not None or "success_rate" not in pts[0] else
-                                             "; the task did not fail at any latency swept")  # fmt: skip
-    return figure("latency-sweep", f"Latency in the loop: {what} against a constant latency", plot.svg("latency sweep"),
-                  source="sweep", note=note)  # fmt: skip
+    note = f"rule: {sw.get('rule', '')}" + (
+        "" if fails is not None or "success_rate" not in pts[0] else "; the task did not fail at any latency swept"
+    )
+    return figure(
+        "latency-sweep",
+        f"Latency in the loop: {what} against a constant latency",
+        plot.svg("latency sweep"),
+        source="sweep",
+        note=note,
+    )
 
 
 def validate(run: Run) -> str:
@@ -703,13 +889,32 @@ def validate(run: Run) -> str:
     items = [card("verdict", verdict_badge(p.get("verdict")), "verdict_card", esc(p.get("basis", "")))]
     for name, s in (("reference", ref), ("deployed", dep)):
         if "success_rate" in s:
-            items.append(card(f"{name} success", f"{num(100 * s['success_rate'])}%", f"{name}_success",
-                              f"of {num(s.get('episodes'))} episodes"))  # fmt: skip
+            items.append(
+                card(
+                    f"{name} success",
+                    f"{num(100 * s['success_rate'])}%",
+                    f"{name}_success",
+                    f"of {num(s.get('episodes'))} episodes",
+                )
+            )
         else:
-            items.append(card(f"{name} success", "not measured", f"{name}_success",
-                              esc(_why(rep, "success", default="no success criterion")), "absent"))  # fmt: skip
-    items.append(card("return difference", num(p.get("mean_return_difference")), "return_difference",
-                      f"margin ±{num(p.get('margin'))}"))  # fmt: skip
+            items.append(
+                card(
+                    f"{name} success",
+                    "not measured",
+                    f"{name}_success",
+                    esc(_why(rep, "success", default="no success criterion")),
+                    "absent",
+                )
+            )
+    items.append(
+        card(
+            "return difference",
+            num(p.get("mean_return_difference")),
+            "return_difference",
+            f"margin ±{num(p.get('margin'))}",
+        )
+    )
     out = [cards(items), _summary_table({"reference": ref, "deployed": dep}), _verdict_block(p)]
     out.append(paired_returns(r, "reference", "deployed"))
     ad = r.get("action_divergence") or {}
@@ -717,7 +922,7 @@ def validate(run: Run) -> str:
         out.append("<h3>Action divergence</h3>" + kv_table(_flat(ad)))
     lat = r.get("latency")
     if isinstance(lat, dict):
-        out.append(f'<h3>Latency in the loop</h3><p>{esc(lat.get("source", ""))}</p>')
+        out.append(f"<h3>Latency in the loop</h3><p>{esc(lat.get('source', ''))}</p>")
     else:
         out.append('<h3>Latency in the loop</h3><p class="note">none: actions were applied at once (no --latency)</p>')
     if isinstance(r.get("latency_sweep"), dict):
@@ -730,7 +935,10 @@ def validate(run: Run) -> str:
             f"<tr><td>{esc(f.get('seed'))}</td><td>{esc(f.get('policy'))}</td><td>{esc(f.get('reason'))}</td></tr>"
             for f in fails
         )
-        out.append(f'<h3>Failed episodes</h3><table class="grid"><tr><th>seed</th><th>policy</th><th>why</th></tr>{rows}</table>')
+        out.append(
+            '<h3>Failed episodes</h3><table class="grid"><tr><th>seed</th><th>policy</th><th>why</th></tr>'
+            f"{rows}</table>"
+        )
     return "".join(out)
 
 
@@ -748,11 +956,19 @@ def hil(run: Run) -> str:
     if p:
         items.append(card("verdict (HIL vs SIL)", verdict_badge(p.get("verdict")), "verdict_card"))
     items += [
-        card("round trip p99", f"{num(rtt.get('p99'))} us" if rtt else "—", "rtt_p99_us",
-             f"p50 {num(rtt.get('p50'))} us" if rtt else "no action came back"),  # fmt: skip
-        card("deadline misses", f"{num(link.get('misses'))} / {num(link.get('steps'))}", "hil_misses",
-             f"deadline {num(link.get('deadline_ms'))} ms · longest streak {num(link.get('longest_miss_streak'))}",
-             "bad" if link.get("misses") else "good"),  # fmt: skip
+        card(
+            "round trip p99",
+            f"{num(rtt.get('p99'))} us" if rtt else "—",
+            "rtt_p99_us",
+            f"p50 {num(rtt.get('p50'))} us" if rtt else "no action came back",
+        ),
+        card(
+            "deadline misses",
+            f"{num(link.get('misses'))} / {num(link.get('steps'))}",
+            "hil_misses",
+            f"deadline {num(link.get('deadline_ms'))} ms · longest streak {num(link.get('longest_miss_streak'))}",
+            "bad" if link.get("misses") else "good",
+        ),
         card("stale replies", num(link.get("stale_replies")), "stale_replies"),
         card("reconnects", num(link.get("reconnects")), "reconnects"),
     ]
@@ -765,24 +981,42 @@ def hil(run: Run) -> str:
         out.append(paired_returns(r, "sil", "hil"))
     else:
         out.append(absent("HIL against SIL", _why(rep, "sil", default="no SIL run"), "paired-returns"))
-    blocks = [(k, link[k]) for k in ("round_trip_us", "network_us", "server_us", "inference_us") if isinstance(link.get(k), dict)]
+    blocks = [
+        (k, link[k])
+        for k in ("round_trip_us", "network_us", "server_us", "inference_us")
+        if isinstance(link.get(k), dict)
+    ]
     if blocks:
         keys = ["mean", *_latency_keys(blocks[0][1])]
         head = "".join(f"<th>{esc(_pct_label(k))}</th>" for k in keys)
-        out.append(f'<h3>Link timings</h3><table class="grid"><tr><th>us</th>{head}</tr>'
-                   + "".join(_stats_row(k.removesuffix("_us").replace("_", " "), s) for k, s in blocks) + "</table>")  # fmt: skip
+        out.append(
+            f'<h3>Link timings</h3><table class="grid"><tr><th>us</th>{head}</tr>'
+            + "".join(_stats_row(k.removesuffix("_us").replace("_", " "), s) for k, s in blocks)
+            + "</table>"
+        )
         # the four percentiles of each part, side by side
         pk = [k for k in ("p50", "p90", "p99", "max") if all(isinstance(s.get(k), (int, float)) for _, s in blocks)]
         vals = [s[k] for _, s in blocks for k in pk]
         if pk and vals:
             n = len(blocks)
-            plot = Plot((0, n), (max(min(vals) / 2, 1e-3), max(vals) * 2), xlabel="", ylabel="us (log)", logy=True,
-                        xticks=[(i + 0.5, k.removesuffix("_us").replace("_", " ")) for i, (k, _) in enumerate(blocks)])  # fmt: skip
+            plot = Plot(
+                (0, n),
+                (max(min(vals) / 2, 1e-3), max(vals) * 2),
+                xlabel="",
+                ylabel="us (log)",
+                logy=True,
+                xticks=[(i + 0.5, k.removesuffix("_us").replace("_", " ")) for i, (k, _) in enumerate(blocks)],
+            )
             w = 0.8 / len(pk)
             for j, k in enumerate(pk):
-                plot.bars([i + 0.1 + j * w for i in range(n)], [i + 0.1 + (j + 1) * w for i in range(n)],
-                          [s[k] for _, s in blocks], f"c{j}", _pct_label(k),
-                          [f"{name} {k}: {num(s[k])} us" for name, s in blocks])  # fmt: skip
+                plot.bars(
+                    [i + 0.1 + j * w for i in range(n)],
+                    [i + 0.1 + (j + 1) * w for i in range(n)],
+                    [s[k] for _, s in blocks],
+                    f"c{j}",
+                    _pct_label(k),
+                    [f"{name} {k}: {num(s[k])} us" for name, s in blocks],
+                )
             if link.get("deadline_ms"):
                 plot.hline(link["deadline_ms"] * 1e3, "dl", f"deadline {num(link['deadline_ms'])} ms")
             out.append(figure("hil-link", "Where the round trip goes", plot.svg("hil link"), source="summary"))
@@ -799,10 +1033,9 @@ def measure(run: Run) -> str:
     items = [
         card("exit code", num(r.get("exit_code")), "exit_code"),
         card("wall", f"{num(r.get('wall_s'))} s", "wall_s"),
-        card("peak tree RSS", f"{num((mem.get('peak_tree_rss_bytes') or 0) / 2**20)} MiB" if mem.get("peak_tree_rss_bytes")
-             else "—", "peak_tree_rss_mib"),  # fmt: skip
+        card("peak tree RSS", mib(mem.get("peak_tree_rss_bytes")), "peak_tree_rss_mib"),
     ]
-    out = [cards(items), f'<p>command: <code>{esc(" ".join(map(str, r.get("command") or [])))}</code></p>']
+    out = [cards(items), f"<p>command: <code>{esc(' '.join(map(str, r.get('command') or [])))}</code></p>"]
     if isinstance(r.get("power"), dict):
         out.append(power_section(r["power"]))
     else:
@@ -853,7 +1086,7 @@ def headline(run: Run) -> str:
 def _safe_headline(run: Run) -> str:
     try:
         return headline(run)
-    except Exception:  # noqa: BLE001 - its section says what is wrong with the report
+    except Exception:
         return "(see the run)"
 
 
@@ -870,7 +1103,7 @@ def _section(i: int, run: Run) -> str:
     model = rep.get("model") or {}
     try:
         body = RENDERERS.get(k, generic)(run)
-    except Exception as exc:  # noqa: BLE001 - one odd report must not cost the page; say what failed instead
+    except Exception as exc:
         body = f'<p class="error">this run could not be drawn: {esc(type(exc).__name__)}: {esc(exc)}</p>'
     un = rep.get("unmeasured") or {}
     warns = rep.get("warnings") or []
@@ -912,7 +1145,8 @@ CSS = """
 :root{--fg:#1d2330;--mut:#667085;--bg:#fff;--line:#d0d5dd;--good:#1a7f37;--bad:#c4262e;--warn:#9a6700}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:#f6f7f9;margin:0}
 main{max-width:1000px;margin:0 auto;padding:20px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:0 0 10px;word-break:break-all}h3{font-size:15px;margin:18px 0 6px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:0 0 10px;word-break:break-all}
+h3{font-size:15px;margin:18px 0 6px}
 section.run{background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:16px 18px;margin:16px 0}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}
 .card{border:1px solid var(--line);border-radius:6px;padding:8px 12px;min-width:130px;flex:1}
@@ -922,7 +1156,8 @@ section.run{background:var(--bg);border:1px solid var(--line);border-radius:8px;
 .badge{padding:1px 8px;border-radius:10px;color:#fff;font-size:15px}.badge.good{background:var(--good)}
 .badge.bad{background:var(--bad)}.badge.warn{background:var(--warn)}
 table{border-collapse:collapse;margin:6px 0}th,td{padding:3px 8px;border-bottom:1px solid #eaecf0;text-align:left;
-vertical-align:top}table.grid td{text-align:right;font-variant-numeric:tabular-nums}table.overview td{text-align:left}table.kv th{color:var(--mut);
+vertical-align:top}table.grid td{text-align:right;font-variant-numeric:tabular-nums}
+table.overview td{text-align:left}table.kv th{color:var(--mut);
 font-weight:500;white-space:nowrap}td{word-break:break-word}
 figure.chart{margin:14px 0}figcaption{font-weight:600;margin-bottom:4px}svg{width:100%;height:auto;display:block}
 .frame{fill:#fbfbfc;stroke:var(--line)}.grid{stroke:#eceef2}.tick{font-size:11px;fill:var(--mut)}

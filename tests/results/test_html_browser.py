@@ -73,7 +73,21 @@ def pixel_std(png: bytes) -> float:
 def measured(cli, example_onnx, tmp_path):
     """A profile measured here, with its raw timings."""
     prof, csv = tmp_path / "p.json", tmp_path / "t.csv"
-    r = cli("profile", example_onnx, "-n", "2000", "--duration", "0", "--warmup", "5", "--no-power", "--json", prof, "--csv", csv)  # fmt: skip
+    r = cli(
+        "profile",
+        example_onnx,
+        "-n",
+        "2000",
+        "--duration",
+        "0",
+        "--warmup",
+        "5",
+        "--no-power",
+        "--json",
+        prof,
+        "--csv",
+        csv,
+    )
     assert r.code == 0, r.err
     return prof, csv
 
