@@ -189,6 +189,14 @@ class Plot:
         if label:
             self.legend.append((cls + " band", label))
 
+    def span(self, x0: float, x1: float, cls: str, label: str) -> None:
+        a, b = self.X(max(x0, self.x0)), self.X(min(x1, self.x1))
+        if b > a:
+            self.body.append(
+                f'<rect class="band {cls}" x="{a:.1f}" y="{MT}" width="{b - a:.1f}" height="{H - MT - MB}"/>'
+            )
+            self.legend.append((cls + " band", label))
+
     def hline(self, y: float, cls: str, label: str) -> None:
         py = self.Y(y)
         self.body.append(f'<line class="ref {cls}" x1="{ML}" x2="{W - MR}" y1="{py:.1f}" y2="{py:.1f}"/>')
@@ -405,18 +413,25 @@ def power_section(p: dict) -> str:
     est = bool(p.get("estimate"))
     title = f"Power per rail: {p.get('source', '?')}" + (" — ESTIMATE, not a measurement" if est else "")
     parts = []
-    trace = p.get("trace")
-    if isinstance(trace, dict) and trace.get("t_s") and trace.get("rails"):
-        t = np.asarray(trace["t_s"], dtype=float)
-        ws = {k: np.asarray(v, dtype=float) for k, v in trace["rails"].items() if len(v) == len(t)}
-        top = max((float(np.nanmax(v)) for v in ws.values() if len(v)), default=1.0)
-        plot = Plot((float(t[0]), float(t[-1])), (0, top * 1.15), xlabel="time (s)", ylabel="W")
-        for i, (rail, v) in enumerate(ws.items()):
-            plot.line(t, v, f"c{i % 6}", rail)
-        if p.get("idle_s") is not None:
-            plot.vline(float(p["idle_s"]) + float(t[0]), "muted", "idle baseline ends")
+    trace = p.get("trace") if isinstance(p.get("trace"), dict) else {}
+    lines = {
+        rail: (np.asarray(v["t_s"], dtype=float), np.asarray(v["W"], dtype=float))
+        for rail, v in (trace.get("rails") or {}).items()
+        if isinstance(v, dict) and v.get("t_s") and len(v["t_s"]) == len(v.get("W") or [])
+    }
+    if lines:
+        t_lo = min(float(t[0]) for t, _ in lines.values())
+        t_hi = max(float(t[-1]) for t, _ in lines.values())
+        top = max(float(np.nanmax(w)) for _, w in lines.values())
+        plot = Plot((t_lo, t_hi), (0, (top or 1) * 1.15), xlabel="time since sampling started (s)", ylabel="W")
+        for name, cls in (("idle_s", "c2"), ("window_s", "c1")):
+            span = trace.get(name)
+            if isinstance(span, list) and len(span) == 2:
+                plot.span(span[0], span[1], cls, "idle baseline" if name == "idle_s" else "measured window")
+        for i, (rail, (t, w)) in enumerate(lines.items()):
+            plot.line(t, w, ("c0", "c3", "c4", "c5", "c1")[i % 5], rail)
         parts.append(
-            figure("power-trace", title, plot.svg("power trace"), source="trace", note=str(trace.get("note", "")))
+            figure("power-trace", title, plot.svg("power trace"), source="trace", note=str(trace.get("how", "")))
         )
     rails = {k: v for k, v in (p.get("rails") or {}).items() if isinstance(v, dict)}
     if rails:

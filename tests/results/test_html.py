@@ -1,7 +1,8 @@
 """The HTML report's renderer in plain Python: escaping, absent figures, charts drawn from what the data holds.
 
 Real reports come from tests/fixtures/reports (captured from `edgeperf demo` and a validate with a latency
-sweep on this machine) and from a profile measured here."""
+sweep on this machine; profile_orin_fixture.json: a profile here with power read from the captured Orin Nano
+sysfs tree, EDGEPERF_SYSFS_ROOT=tests/fixtures/sysfs/jetson-orin-nano-jp6)."""
 
 from __future__ import annotations
 
@@ -214,3 +215,14 @@ def test_every_fixture_renders_cleanly(kind):
     assert "could not be drawn" not in page
     for w in load(kind)["warnings"]:
         assert html.esc(w) in page
+
+
+def test_power_trace_per_rail():
+    rep = load("profile_orin_fixture")
+    page = html.render([(rep, None)])
+    chart = page[page.index('data-chart="power-trace" data-source="trace"') :]
+    chart = chart[: chart.index("</figure>")]
+    for rail in rep["results"]["power"]["trace"]["rails"]:
+        assert f"</i>{rail}</span>" in chart
+    assert chart.count("<polyline") == len(rep["results"]["power"]["trace"]["rails"])
+    assert "measured window" in chart and "idle baseline" in chart

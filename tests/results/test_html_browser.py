@@ -94,7 +94,7 @@ def measured(cli, example_onnx, tmp_path):
 
 def test_the_report_in_chromium(browser, cli, measured, tmp_path):
     prof, csv = measured
-    fixtures = [REPORTS / f"{k}.json" for k in ("export", "profile", "validate", "hil")]
+    fixtures = [REPORTS / f"{k}.json" for k in ("export", "profile", "validate", "hil", "profile_orin_fixture")]
     out = tmp_path / "report.html"
     r = cli("report", prof, *fixtures, "--timings", csv, "--timings", REPORTS / "profile_timings.csv", "-o", out)
     assert r.code == 0, r.err
@@ -104,7 +104,7 @@ def test_the_report_in_chromium(browser, cli, measured, tmp_path):
 
     mine = json.loads(prof.read_text())["results"]["latency_us"]
     p99 = page.locator('[data-figure="p99_us"]')
-    assert p99.count() == 2
+    assert p99.count() == 3
     assert p99.first.inner_text() == f"{html.num(mine['p99'])} us"
     demo = json.loads((REPORTS / "profile.json").read_text())["results"]
     assert p99.nth(1).inner_text() == f"{html.num(demo['latency_us']['p99'])} us"
@@ -120,7 +120,7 @@ def test_the_report_in_chromium(browser, cli, measured, tmp_path):
         assert figs.count() == 2
         box = figs.first.bounding_box()
         assert box["width"] > 500 and box["height"] > 150
-    for chart in ("parity-per-dim", "paired-returns", "latency-sweep", "hil-link"):
+    for chart in ("parity-per-dim", "paired-returns", "latency-sweep", "hil-link", "power-trace"):
         assert page.locator(f'[data-chart="{chart}"] svg').count() >= 1, chart
 
     timeline = page.locator('[data-chart="latency-timeline"] svg').first.screenshot()
