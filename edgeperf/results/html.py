@@ -1058,8 +1058,16 @@ def measure(run: Run) -> str:
     return "".join(out)
 
 
+ENVELOPE = ("schema", "run_id", "created_at", "edgeperf_version", "host", "model", "config", "unmeasured", "warnings")
+
+
 def generic(run: Run) -> str:
-    return kv_table(_flat(run.report.get("results") or {}))
+    """A kind without its own page (devices): every figure it holds, as a table."""
+    rep = run.report
+    body = (
+        rep["results"] if isinstance(rep.get("results"), dict) else {k: v for k, v in rep.items() if k not in ENVELOPE}
+    )
+    return kv_table(_flat(body))
 
 
 RENDERERS: dict[str, Callable[[Run], str]] = {

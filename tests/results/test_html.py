@@ -226,3 +226,14 @@ def test_power_trace_per_rail():
         assert f"</i>{rail}</span>" in chart
     assert chart.count("<polyline") == len(rep["results"]["power"]["trace"]["rails"])
     assert "measured window" in chart and "idle baseline" in chart
+
+
+def test_a_devices_document_shows_its_figures(cli, tmp_path):
+    r = cli("devices", "--json")
+    assert r.code == 0, r.err
+    (tmp_path / "d.json").write_text(r.out)
+    r = cli("report", tmp_path / "d.json", "-o", tmp_path / "d.html")
+    assert r.code == 0, r.err
+    page = (tmp_path / "d.html").read_text()
+    assert "<th>backends.onnxruntime.available</th><td>true</td>" in page
+    assert html.esc(json.loads((tmp_path / "d.json").read_text())["cpu"]["model"]) in page
