@@ -365,11 +365,14 @@ def write_html(done: Deployment, path: Path) -> Path:
     """The deployment's reports on one self-contained HTML page, the profile's with its raw timings."""
     from edgeperf.results import html
     from edgeperf.results.io import atomic_write_text
-    from edgeperf.results.timings import read_latencies_ns
+    from edgeperf.results.timings import read_timings
 
     runs = []
     for stage, report in done.reports.items():
-        samples = read_latencies_ns(done.timings) if stage == "profile" and done.timings else None
-        runs.append(html.Run(report.to_dict(), samples, source=f"{stage}.json"))
+        run = html.Run(report.to_dict(), source=f"{stage}.json")
+        if stage == "profile" and done.timings:
+            t = read_timings(done.timings)
+            run.samples_ns, run.start_ns, run.response_ns = t.latency_ns, t.start_ns, t.response_ns
+        runs.append(run)
     atomic_write_text(path, html.render(runs, title=f"edgeperf deployment of {done.artifact.name}"))
     return path

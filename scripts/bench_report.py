@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from edgeperf.results import html
-from edgeperf.results.timings import read_latencies_ns
+from edgeperf.results.timings import read_timings
 
 EDGEPERF = [sys.executable, "-m", "edgeperf"]
 
@@ -41,13 +41,14 @@ def _run(args: list[str]) -> float:
 def bench(d: Path, prof: Path, csv: Path, rounds: int) -> dict:
     out = d / f"{prof.stem}.html"
     report = json.loads(prof.read_text())
-    samples = read_latencies_ns(csv)
+    t = read_timings(csv)
+    samples = t.latency_ns
     cli, startup, render = [], [], []
     for _ in range(rounds):
         cli.append(_run(["report", str(prof), "--timings", str(csv), "-o", str(out)]))
         startup.append(_run(["--version"]))
         t0 = time.perf_counter()
-        html.render([html.Run(report, samples)])
+        html.render([html.Run(report, samples, start_ns=t.start_ns, response_ns=t.response_ns)])
         render.append(time.perf_counter() - t0)
     med = {k: statistics.median(v) for k, v in (("cli_s", cli), ("startup_s", startup), ("render_s", render))}
     return {

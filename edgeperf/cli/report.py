@@ -59,7 +59,7 @@ def report(
     from edgeperf.cli.common import console
     from edgeperf.errors import BadInput
     from edgeperf.results import html, io
-    from edgeperf.results.timings import read_latencies_ns
+    from edgeperf.results.timings import read_timings
 
     timings = timings or []
     if out == "-" and io.stdout_closed():
@@ -72,14 +72,14 @@ def report(
             f"{len(timings)} --timings files for {len(profiles)} profile RUNs: give at most one per profile, in order"
         )
     for run, path in zip(profiles, timings, strict=False):
-        ns = read_latencies_ns(path)
+        t = read_timings(path)
         counted = (run.report.get("results") or {}).get("latency_us", {}).get("count")
-        if counted is not None and len(ns) != counted:
+        if counted is not None and len(t.latency_ns) != counted:
             raise BadInput(
-                f"--timings {path} has {len(ns)} inferences but {run.source} counted {counted}: is it that run's "
-                "`profile --csv` file?"
+                f"--timings {path} has {len(t.latency_ns)} inferences but {run.source} counted {counted}: is it that "
+                "run's `profile --csv` file?"
             )
-        run.samples_ns = ns
+        run.samples_ns, run.start_ns, run.response_ns = t.latency_ns, t.start_ns, t.response_ns
     page = html.render(loaded, title=title)
     if out == "-":
         sys.stdout.write(page)

@@ -32,6 +32,10 @@ class Run:
     report: dict
     samples_ns: np.ndarray | None = None
     source: str = ""  # where it came from (a file, a run id), for the page
+    # From a `profile --csv` file, beside samples_ns: each inference's start (ns from the first) and, in a
+    # control loop, its response (release to action, ns: what the deadline applies to).
+    start_ns: np.ndarray | None = None
+    response_ns: np.ndarray | None = None
 
 
 def esc(value) -> str:
@@ -374,38 +378,55 @@ def quantiles_from_percentiles(lat: dict, deadline_us: float | None) -> str:
     )
 
 
-def timeline_from_samples(us: np.ndarray, deadline_us: float | None, period_us: float | None) -> str:
+def timeline_from_samples(
+    us: np.ndarray,
+    deadline_us: float | None,
+    period_us: float | None,
+    start_s: np.ndarray | None = None,
+    response_us: np.ndarray | None = None,
+) -> str:
     n = len(us)
-    idx = np.arange(n)
-    x = idx * period_us / 1e6 if period_us else idx
-    xlabel = "time since the first inference (s, one inference per period)" if period_us else "inference #"
-    top = max(float(us.max()), deadline_us or 0)
-    logy = top / max(float(us.min()), 1e-9) > 30
+    if start_s is not None and len(start_s) == n:
+        x, xlabel = start_s, "time since the first inference started (s)"
+    elif period_us:
+        x, xlabel = np.arange(n) * period_us / 1e6, "time since the first inference (s, one inference per period)"
+    else:
+        x, xlabel = np.arange(n), "inference #"
+    resp = response_us if response_us is not None and len(response_us) == n else None
+    series = [("latency", us, "c0")] + ([("response (release to action)", resp, "c3")] if resp is not None else [])
+    top = max([float(v.max()) for _, v, _ in series] + [deadline_us or 0])
+    bottom = min(float(v.min()) for _, v, _ in series)
+    logy = top / max(bottom, 1e-9) > 30
     plot = Plot(
-        (float(x[0]), float(x[-1]) if n > 1 else 1.0),
-        (float(us.min()) * (0.8 if logy else 0), top * 1.1),
+        (float(x[0]), float(x[-1]) if n > 1 and x[-1] > x[0] else float(x[0]) + 1),
+        (bottom * (0.8 if logy else 0), top * 1.1),
         xlabel=xlabel,
-        ylabel="latency (us)" + (" (log)" if logy else ""),
+        ylabel="us" + (" (log)" if logy else ""),
         logy=logy,
     )
     note = ""
     if n <= MAX_DOTS:
-        plot.dots(x, us, "c0", "one inference")
+        for name, v, cls in reversed(series):
+            plot.dots(x, v, cls, f"{name} of each inference")
     else:
         bins = np.array_split(np.arange(n), TIMELINE_BINS)
         bx = [float(x[b[len(b) // 2]]) for b in bins]
-        plot.line(bx, [float(us[b].max()) for b in bins], "c3", f"max of ~{n // TIMELINE_BINS} consecutive")
-        plot.line(bx, [float(us[b].mean()) for b in bins], "c0", f"mean of ~{n // TIMELINE_BINS} consecutive")
+        for name, v, cls in reversed(series):
+            plot.line(bx, [float(v[b].max()) for b in bins], cls, f"{name}: max of ~{n // TIMELINE_BINS} consecutive")
+        plot.line(bx, [float(us[b].mean()) for b in bins], "c1", f"latency: mean of ~{n // TIMELINE_BINS} consecutive")
         note = f"{n:,} inferences in {TIMELINE_BINS} bins of consecutive inferences"
     if deadline_us:
-        late = us > deadline_us
+        judged = resp if resp is not None else us
+        late = judged > deadline_us
         if late.any():
-            plot.dots(x[late], us[late], "bad", f"{int(late.sum())} inferences longer than the deadline")
+            what = "missed the deadline (response)" if resp is not None else "inferences longer than the deadline"
+            plot.dots(x[late], judged[late], "bad", f"{int(late.sum())} {what}")
         plot.hline(deadline_us, "dl", f"deadline {num(deadline_us / 1e3)} ms")
-        note += ("; " if note else "") + (
-            "the deadline applies to the response (release to action), which adds the start delay to the latency "
-            "drawn here"
-        )
+        if resp is None:
+            note += ("; " if note else "") + (
+                "the deadline applies to the response (release to action), which adds the start delay to the "
+                "latency drawn here"
+            )
     return figure("latency-timeline", "Latency over the run", plot.svg("latency timeline"), source="samples", note=note)
 
 
@@ -598,7 +619,9 @@ def _profile_latency(run: Run) -> str:
     samples = None if run.samples_ns is None else np.asarray(run.samples_ns, dtype=float).ravel() / 1e3
     if samples is not None and len(samples):
         out.append(histogram_from_samples(samples, lat, deadline_us))
-        out.append(timeline_from_samples(samples, deadline_us, dl.get("period_us")))
+        start = None if run.start_ns is None else np.asarray(run.start_ns, dtype=float) / 1e9
+        resp = None if run.response_ns is None else np.asarray(run.response_ns, dtype=float) / 1e3
+        out.append(timeline_from_samples(samples, deadline_us, dl.get("period_us"), start, resp))
     else:
         out.append(quantiles_from_percentiles(lat, deadline_us))
         out.append(

@@ -48,6 +48,12 @@ CASES = [
     ),
     ({"bad.csv": "index,start_us,latency_us\n0,0.0,abc\n"}, ["p.json", "--timings", "bad.csv"], "malformed row"),
     ({"neg.csv": "index,start_us,latency_us\n0,0.0,-3\n"}, ["p.json", "--timings", "neg.csv"], "negative"),
+    ({"cols.csv": "index,start_us,latency_us\n0,0.0\n"}, ["p.json", "--timings", "cols.csv"], "cols.csv"),
+    (
+        {"hdr.csv": "index,start_us,latency_us,extra\n0,0.0,1,2\n"},
+        ["p.json", "--timings", "hdr.csv"],
+        "not an `edgeperf profile --csv` file",
+    ),
     ({}, ["e.json", "--timings", "t.csv"], "1 --timings files for 0 profile RUNs"),
 ]
 

@@ -237,3 +237,20 @@ def test_a_devices_document_shows_its_figures(cli, tmp_path):
     page = (tmp_path / "d.html").read_text()
     assert "<th>backends.onnxruntime.available</th><td>true</td>" in page
     assert html.esc(json.loads((tmp_path / "d.json").read_text())["cpu"]["model"]) in page
+
+
+def test_the_timeline_judges_the_deadline_by_the_response_from_the_csv():
+    """A `profile --csv` of a control loop has each response (release to action): misses are judged on it."""
+    from edgeperf.results.timings import read_timings
+
+    rep = load("profile")
+    t = read_timings(REPORTS / "profile_timings.csv")
+    assert len(t.latency_ns) == rep["results"]["latency_us"]["count"] and t.response_ns is not None
+    deadline_ns = rep["results"]["deadline"]["deadline_us"] * 1e3
+    resp = t.response_ns.copy()
+    resp[[3, 9]] = deadline_ns * 1.5  # late responses although each inference was fast
+    page = html.render([html.Run(rep, t.latency_ns, start_ns=t.start_ns, response_ns=resp)])
+    chart = page[page.index('data-chart="latency-timeline"') :]
+    chart = chart[: chart.index("</figure>")]
+    assert "2 missed the deadline (response)" in chart and "response (release to action) of each inference" in chart
+    assert "time since the first inference started (s)" in chart
