@@ -1027,9 +1027,11 @@ def hil(run: Run) -> str:
     if blocks:
         keys = ["mean", *_latency_keys(blocks[0][1])]
         head = "".join(f"<th>{esc(_pct_label(k))}</th>" for k in keys)
+        # and, where the report has them, how late the stale replies came and the loop's own start delay
+        extra = [(k, link[k]) for k in ("stale_round_trip_us", "loop_start_delay_us") if isinstance(link.get(k), dict)]
         out.append(
             f'<h3>Link timings</h3><table class="grid"><tr><th>us</th>{head}</tr>'
-            + "".join(_stats_row(k.removesuffix("_us").replace("_", " "), s) for k, s in blocks)
+            + "".join(_stats_row(k.removesuffix("_us").replace("_", " "), s) for k, s in blocks + extra)
             + "</table>"
         )
         # the four percentiles of each part, side by side

@@ -180,6 +180,7 @@ def test_hil_figures():
     assert figure_text(page, "rtt_p99_us") == f"{html.num(link['round_trip_us']['p99'])} us"
     assert figure_text(page, "hil_misses") == f"{link['misses']} / {link['steps']}"
     assert 'data-chart="hil-link"' in page and 'data-chart="paired-returns"' in page
+    assert "stale_round_trip_us" in link and "<th>stale round trip</th>" in page
 
 
 def test_power_per_rail_estimate_is_labelled():
