@@ -224,7 +224,7 @@ class Plot:
             px = self.X(v)
             out.append(f'<line class="grid" x1="{px:.1f}" x2="{px:.1f}" y1="{MT}" y2="{H - MB}"/>')
             out.append(f'<text class="tick" x="{px:.1f}" y="{H - MB + 16}" text-anchor="middle">{esc(label)}</text>')
-        out.append(f'<g clip-path="none">{"".join(self.body)}</g>')
+        out.append(f"<g>{''.join(self.body)}</g>")
         out.append(
             f'<text class="axis" x="{(ML + W - MR) / 2}" y="{H - 6}" text-anchor="middle">{esc(self.xlabel)}</text>'
         )
@@ -314,8 +314,7 @@ def _why(report: dict, *keys: str, default: str) -> str:
 # -- profile ------------------------------------------------------------------------------------------------------
 
 
-def _latency_keys(lat: dict) -> list[str]:
-    return ["min", *(pct_key(p) for p in PERCENTILES), "max"]
+LATENCY_KEYS = ["min", *(pct_key(p) for p in PERCENTILES), "max"]
 
 
 def histogram_from_samples(us: np.ndarray, lat: dict, deadline_us: float | None) -> str:
@@ -348,7 +347,7 @@ def quantiles_from_percentiles(lat: dict, deadline_us: float | None) -> str:
     """Without raw samples: the latency at each percentile the report holds, on a 'nines' axis."""
     pos = {"min": 0.0, **{pct_key(p): -math.log10(1 - p / 100) for p in PERCENTILES}}
     pos["max"] = pos[pct_key(PERCENTILES[-1])] + 0.6
-    keys = [k for k in _latency_keys(lat) if isinstance(lat.get(k), (int, float))]
+    keys = [k for k in LATENCY_KEYS if isinstance(lat.get(k), (int, float))]
     if len(keys) < 2:
         return absent(
             "latency distribution", "the report holds fewer than two latency percentiles", "latency-histogram"
@@ -597,7 +596,7 @@ def _profile_latency(run: Run) -> str:
     short = lat.get("tail_unsupported") or {}
     out = []
     # the percentile table: latency, and the response when there is a deadline
-    keys = ["mean", *_latency_keys(lat)]
+    keys = ["mean", *LATENCY_KEYS]
     head = "".join(f"<th>{esc(_pct_label(k))}</th>" for k in keys)
     rows = [f"<tr><th>latency us</th>{''.join(f'<td>{num(lat.get(k))}</td>' for k in keys)}</tr>"]
     resp = dl.get("response_us") or {}
@@ -981,7 +980,7 @@ def validate(run: Run) -> str:
 
 
 def _stats_row(label: str, s: dict) -> str:
-    keys = ["mean", *_latency_keys(s)]
+    keys = ["mean", *LATENCY_KEYS]
     return f"<tr><th>{esc(label)}</th>" + "".join(f"<td>{num(s.get(k))}</td>" for k in keys) + "</tr>"
 
 
@@ -1025,7 +1024,7 @@ def hil(run: Run) -> str:
         if isinstance(link.get(k), dict)
     ]
     if blocks:
-        keys = ["mean", *_latency_keys(blocks[0][1])]
+        keys = ["mean", *LATENCY_KEYS]
         head = "".join(f"<th>{esc(_pct_label(k))}</th>" for k in keys)
         # and, where the report has them, how late the stale replies came and the loop's own start delay
         extra = [(k, link[k]) for k in ("stale_round_trip_us", "loop_start_delay_us") if isinstance(link.get(k), dict)]
@@ -1131,6 +1130,24 @@ def headline(run: Run) -> str:
     return ""
 
 
+def host_line(h: dict) -> str:
+    """The machine in one line: device, CPU, cores, memory, OS, accelerators."""
+    cores = h.get("physical_cores") or h.get("logical_cores")
+    mem = h.get("memory_bytes")
+    gpus = ", ".join(str(g.get("name", g)) if isinstance(g, dict) else str(g) for g in h.get("gpus") or [])
+    jetson = h.get("jetson")
+    parts = [
+        h.get("device"),
+        h.get("cpu"),
+        f"{cores} cores" if cores else None,
+        f"{mem / 2**30:.1f} GiB" if isinstance(mem, (int, float)) else None,
+        h.get("os"),
+        (jetson.get("model") if isinstance(jetson, dict) else str(jetson)) if jetson else None,
+        f"GPUs: {gpus}" if gpus else None,
+    ]
+    return " · ".join(str(p) for p in parts if p)
+
+
 def _safe_headline(run: Run) -> str:
     try:
         return headline(run)
@@ -1167,6 +1184,9 @@ def _section(i: int, run: Run) -> str:
             ("format / precision", esc(f"{model.get('format')} / {model.get('precision')}")),
             ("sha256", f"<code>{esc(model.get('sha256'))}</code>"),
         ]
+    host = rep.get("host")
+    if isinstance(host, dict) and host:
+        meta.append(("host", f'<span data-figure="host">{esc(host_line(host))}</span>'))
     if run.source:
         meta.append(("from", f"<code>{esc(run.source)}</code>"))
     parts = [

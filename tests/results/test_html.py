@@ -255,3 +255,17 @@ def test_the_timeline_judges_the_deadline_by_the_response_from_the_csv():
     chart = chart[: chart.index("</figure>")]
     assert "2 missed the deadline (response)" in chart and "response (release to action) of each inference" in chart
     assert "time since the first inference started (s)" in chart
+
+
+def test_the_host_is_on_the_page_in_one_line():
+    rep = load("profile")
+    page = html.render([(rep, None)])
+    line = figure_text_span(page, "host")
+    h = rep["host"]
+    assert h["device"] in line and h["cpu"] in line and f"{h['physical_cores']} cores" in line and h["os"] in line
+
+
+def figure_text_span(page: str, figure_id: str) -> str:
+    m = re.search(rf'<span data-figure="{re.escape(figure_id)}">(.*?)</span>', page, re.S)
+    assert m, f"no figure {figure_id}"
+    return m.group(1)
