@@ -269,3 +269,32 @@ def figure_text_span(page: str, figure_id: str) -> str:
     m = re.search(rf'<span data-figure="{re.escape(figure_id)}">(.*?)</span>', page, re.S)
     assert m, f"no figure {figure_id}"
     return m.group(1)
+
+
+# Dicts whose keys are names from the data (rails, figures, hosts), not the schema's own field names.
+NAMED = {"rails", "unmeasured", "config", "host", "versions", "unavailable_sources", "other_sources", "metrics"}
+
+
+def _poison(obj, keys: bool, named: bool = False):
+    """Every string in a report replaced by a hostile one; with keys, every name in NAMED dicts too."""
+    if isinstance(obj, dict):
+        return {(f"{HOSTILE}{k}" if keys and named else k): _poison(v, keys, named=k in NAMED) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_poison(v, keys) for v in obj]
+    return f"{HOSTILE}{obj}" if isinstance(obj, str) else obj
+
+
+@pytest.mark.parametrize("keys", [False, True])
+def test_no_string_of_any_report_gets_out_of_its_text(keys):
+    runs = []
+    for kind in ("export", "profile", "validate", "hil", "profile_orin_fixture"):
+        rep = _poison(load(kind), keys)
+        rep["schema"] = load(kind)["schema"]  # the kind must stay known for its page to be drawn
+        runs.append(html.Run(rep, None, source=HOSTILE))
+    page = html.render(runs, title=HOSTILE)
+    parsed = Elements(page)
+    assert {t for t, _ in parsed.tags} & {"script", "img", "iframe", "object", "embed"} == set()
+    assert not any(k.startswith("on") for _, a in parsed.tags for k in a)
+    assert "could not be drawn" not in page
+    if keys:  # the hostile rail names were drawn (as text): the power trace's legend had them
+        assert 'data-chart="power-trace"' in page and f"</i>{html.esc(HOSTILE + 'VDD_IN')}</span>" in page
