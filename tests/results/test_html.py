@@ -298,3 +298,10 @@ def test_no_string_of_any_report_gets_out_of_its_text(keys):
     assert "could not be drawn" not in page
     if keys:  # the hostile rail names were drawn (as text): the power trace's legend had them
         assert 'data-chart="power-trace"' in page and f"</i>{html.esc(HOSTILE + 'VDD_IN')}</span>" in page
+
+
+def test_the_public_api_renders_too():
+    import edgeperf
+
+    assert edgeperf.render_html is html.render
+    assert "<!DOCTYPE html>" in edgeperf.render_html([(load("export"), None)])
