@@ -1040,7 +1040,7 @@ def hil(run: Run) -> str:
             n = len(blocks)
             plot = Plot(
                 (0, n),
-                (max(min(vals) / 2, 1e-3), max(vals) * 2),
+                (max(min(vals) / 2, 1e-3), max([*vals, 1e3 * (link.get("deadline_ms") or 0)]) * 1.5),
                 xlabel="",
                 ylabel="us (log)",
                 logy=True,
