@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -345,8 +346,7 @@ def histogram_from_samples(us: np.ndarray, lat: dict, deadline_us: float | None)
 
 def quantiles_from_percentiles(lat: dict, deadline_us: float | None) -> str:
     """Without raw samples: the latency at each percentile the report holds, on a 'nines' axis."""
-    pos = {"min": 0.0, **{pct_key(p): -math.log10(1 - p / 100) for p in PERCENTILES}}
-    pos["max"] = pos[pct_key(PERCENTILES[-1])] + 0.6
+    pos = NINES
     keys = [k for k in LATENCY_KEYS if isinstance(lat.get(k), (int, float))]
     if len(keys) < 2:
         return absent(
@@ -374,6 +374,47 @@ def quantiles_from_percentiles(lat: dict, deadline_us: float | None) -> str:
         source="percentiles",
         note="No raw per-inference samples were given, so this is drawn from the report's percentiles, not a "
         "histogram. A stored run, or the run's `profile --csv` timings, gives the histogram and the timeline.",
+    )
+
+
+NINES = {"min": 0.0, **{pct_key(p): -math.log10(1 - p / 100) for p in PERCENTILES}}
+NINES["max"] = NINES[pct_key(PERCENTILES[-1])] + 0.6
+
+
+def profiles_side_by_side(runs: list[tuple[int, Run]]) -> str:
+    """Two or more profiles: each one's latency at every percentile its report holds, on one chart."""
+    curves = []
+    for i, run in runs:
+        lat = _d(run.report, "results", "latency_us") or {}
+        keys = [k for k in LATENCY_KEYS if isinstance(lat.get(k), (int, float)) and lat[k] > 0]
+        if len(keys) >= 2:
+            curves.append((i, run, keys, lat))
+    if len(curves) < 2:
+        return ""
+    ys = [lat[k] for _, _, keys, lat in curves for k in keys]
+    plot = Plot(
+        (-0.1, NINES["max"] + 0.15),
+        (min(ys) * 0.7, max(ys) * 1.5),
+        xlabel="percentile",
+        ylabel="latency (us, log)",
+        logy=True,
+        xticks=[(v, _pct_label(k)) for k, v in NINES.items()],
+    )
+    for j, (i, run, keys, lat) in enumerate(curves):
+        cls = ("c0", "c3", "c1", "c4", "c5", "c2")[j % 6]
+        name = (
+            f"#{i + 1} {Path(str(_d(run.report, 'model', 'path') or '?')).name} on {_d(run.report, 'host', 'device')}"
+        )
+        plot.line([NINES[k] for k in keys], [lat[k] for k in keys], cls, name)
+        plot.dots([NINES[k] for k in keys], [lat[k] for k in keys], cls,
+                  titles=[f"#{i + 1} {_pct_label(k)}: {num(lat[k])} us" for k in keys])  # fmt: skip
+    return figure(
+        "profiles-side-by-side",
+        "Profiles side by side: latency at each percentile",
+        plot.svg("profiles side by side"),
+        source="percentiles",
+        note="From each report's percentiles; a percentile with too few samples beyond it is drawn all the same "
+        "(each run's section says which).",
     )
 
 
@@ -1225,7 +1266,8 @@ section.run{background:var(--bg);border:1px solid var(--line);border-radius:8px;
 .badge.bad{background:var(--bad)}.badge.warn{background:var(--warn)}
 table{border-collapse:collapse;margin:6px 0}th,td{padding:3px 8px;border-bottom:1px solid #eaecf0;text-align:left;
 vertical-align:top}table.grid td{text-align:right;font-variant-numeric:tabular-nums}
-table.overview td{text-align:left}table.kv th{color:var(--mut);
+table.overview td{text-align:left}table.overview td:nth-child(-n+2),table.overview td:nth-child(4){white-space:nowrap}
+table.kv th{color:var(--mut);
 font-weight:500;white-space:nowrap}td{word-break:break-word}
 figure.chart{margin:14px 0}figcaption{font-weight:600;margin-bottom:4px}svg{width:100%;height:auto;display:block}
 .frame{fill:#fbfbfc;stroke:var(--line)}.grid{stroke:#eceef2}.tick{font-size:11px;fill:var(--mut)}
@@ -1266,6 +1308,10 @@ def render(runs: Sequence[Run | tuple[dict, np.ndarray | None]], *, title: str |
         f"<th>figures</th></tr>{rows}</table>"
     )
     page_title = title or f"edgeperf report: {len(runs)} run{'s' if len(runs) != 1 else ''}"
+    try:
+        overview += profiles_side_by_side([(i, r) for i, r in enumerate(runs) if kind_of(r.report) == "profile"])
+    except Exception as exc:  # odd reports: their sections say what is wrong
+        overview += f'<p class="error">the profiles could not be drawn side by side: {esc(exc)}</p>'
     body = "".join(_section(i, r) for i, r in enumerate(runs))
     return (
         "<!DOCTYPE html>\n"

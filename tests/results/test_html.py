@@ -305,3 +305,13 @@ def test_the_public_api_renders_too():
 
     assert edgeperf.render_html is html.render
     assert "<!DOCTYPE html>" in edgeperf.render_html([(load("export"), None)])
+
+
+def test_several_profiles_are_drawn_side_by_side():
+    a, b = load("profile"), load("profile_orin_fixture")
+    page = html.render([(a, None), (load("export"), None), (b, None)])
+    chart = page[page.index('data-chart="profiles-side-by-side"') :]
+    chart = chart[: chart.index("</figure>")]
+    assert f"#1 p99: {html.num(a['results']['latency_us']['p99'])} us" in chart
+    assert f"#3 p99: {html.num(b['results']['latency_us']['p99'])} us" in chart
+    assert 'data-chart="profiles-side-by-side"' not in html.render([(a, None), (load("export"), None)])
