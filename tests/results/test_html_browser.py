@@ -19,6 +19,8 @@ import pytest
 from edgeperf.results import html
 
 REPORTS = Path(__file__).parents[1] / "fixtures" / "reports"
+# The first test's setup may install Chromium with apt-get (minutes on a fresh machine), beyond the suite's 300 s.
+pytestmark = pytest.mark.timeout(1500)
 
 
 def _chromium_binary() -> tuple[str | None, str]:
