@@ -78,7 +78,7 @@ TRACE_POINTS = 300  # per rail in a report's power trace: enough to see a chart,
 def power_trace(series: Series, t0_ns: int, points: int = TRACE_POINTS) -> dict | None:
     """A rail's power over time for a chart: at most `points` {t_s (from t0), W} pairs, each the exact mean power
     over a span of consecutive samples (the trapezoid integral of a power rail, the difference of an unwrapped
-    energy counter), so downsampling loses detail but never energy. None below two samples."""
+    energy counter; 5 significant digits), so downsampling loses detail but not energy. None below two samples."""
     t = np.asarray(series.t_ns, dtype=np.int64)
     if len(t) < 2:
         return None

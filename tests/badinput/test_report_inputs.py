@@ -123,3 +123,9 @@ def test_a_good_run_replaces_the_old_file_whole(cli, work):
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert "written to old.html" in r.out
     assert not [p for p in os.listdir(work) if p.endswith(".tmp")]
+
+
+def test_dash_writes_the_page_to_stdout(cli, work):
+    r = cli("report", "p.json", "-o", "-")
+    assert r.code == 0, r.err
+    assert r.out.startswith("<!DOCTYPE html>") and r.out.rstrip().endswith("</html>")
