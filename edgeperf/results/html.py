@@ -406,8 +406,12 @@ def profiles_side_by_side(runs: list[tuple[int, Run]]) -> str:
             f"#{i + 1} {Path(str(_d(run.report, 'model', 'path') or '?')).name} on {_d(run.report, 'host', 'device')}"
         )
         plot.line([NINES[k] for k in keys], [lat[k] for k in keys], cls, name)
-        plot.dots([NINES[k] for k in keys], [lat[k] for k in keys], cls,
-                  titles=[f"#{i + 1} {_pct_label(k)}: {num(lat[k])} us" for k in keys])  # fmt: skip
+        plot.dots(
+            [NINES[k] for k in keys],
+            [lat[k] for k in keys],
+            cls,
+            titles=[f"#{i + 1} {_pct_label(k)}: {num(lat[k])} us" for k in keys],
+        )
     return figure(
         "profiles-side-by-side",
         "Profiles side by side: latency at each percentile",
@@ -718,6 +722,27 @@ def _profile_run(run: Run) -> str:
         out.append(power_section(r["power"]))
     else:
         out.append(absent("power", _why(rep, "power", "energy_per_inference", default="not in the report"), "power"))
+    if isinstance(r.get("chunk"), dict):
+        c = r["chunk"]
+        out.append(
+            "<h3>Action chunks</h3>"
+            + cards(
+                [
+                    card("chunk p99", f"{num(c.get('p99_ms'))} ms", "chunk_p99_ms", esc(c.get("latency_is", ""))),
+                    card("budget", f"{num(c.get('budget_ms'))} ms", "chunk_budget_ms", esc(c.get("budget_rule", ""))),
+                    card(
+                        "p99 share of budget",
+                        f"{num(100 * c['p99_share_of_budget'])}%"
+                        if isinstance(c.get("p99_share_of_budget"), (int, float))
+                        else "—",
+                        "chunk_share",
+                    ),
+                ]
+            )
+            + kv_table(_flat(c))
+        )
+    if isinstance(r.get("recurrent_state"), dict):
+        out.append("<h3>Recurrent state</h3>" + kv_table(_flat(r["recurrent_state"])))
     if isinstance(r.get("thermal"), dict):
         out.append("<h3>Thermal</h3>" + kv_table(_flat(r["thermal"])))
     return "".join(out)
@@ -800,13 +825,44 @@ def export(run: Run) -> str:
             )
         else:
             out.append(absent("parity per dimension", "the report holds no per-dimension errors", "parity-per-dim"))
-        out.append(kv_table([(k, v) for k, v in _flat(par) if not k.endswith("_per_dim")]))
+        if isinstance(par.get("recurrent"), dict):
+            out.append(recurrent_parity(par["recurrent"], par.get("tolerance") or {}))
+        out.append(kv_table([(k, v) for k, v in _flat(par) if not k.endswith(("_per_dim", "_per_step"))]))
     else:
         out.append(cards(items))
         out.append(absent("parity", _why(rep, "parity", default="not checked (export --no-check)"), "parity"))
     if r.get("spaces"):
         out.append("<h3>Spaces</h3>" + kv_table(_flat(r["spaces"])))
     return "".join(out)
+
+
+def recurrent_parity(rec: dict, tol: dict) -> str:
+    """A recurrent policy's parity over sequences: the error at each step, so that drift shows."""
+    per = [v for v in rec.get("max_abs_error_per_step") or [] if isinstance(v, (int, float))]
+    if not per:
+        return absent("parity per step", "the report holds no per-step errors", "parity-per-step")
+    positive = [v for v in per if v > 0]
+    logy = bool(positive) and max(positive) / min(positive) > 30
+    lo = min(positive) / 3 if logy else 0
+    hi = max([*per, tol.get("atol") or 0]) * (3 if logy else 1.2) or 1e-9
+    plot = Plot(
+        (0, max(len(per) - 1, 1)),
+        (lo, hi),
+        xlabel="step of the sequence",
+        ylabel="max |artifact - original|" + (" (log)" if logy else ""),
+        logy=logy,
+    )
+    plot.line(range(len(per)), per, "c3", f"max |error| over {num(rec.get('sequences'))} sequences")
+    if tol.get("atol"):
+        plot.hline(tol["atol"], "dl", f"atol {num(tol['atol'])}")
+    note = f"drift ratio {num(rec.get('drift_ratio'))} ({rec.get('drift_rule', '')})"
+    return figure(
+        "parity-per-step",
+        f"Recurrent parity ({rec.get('kind', '?')}): error at each step",
+        plot.svg("parity per step"),
+        source="report",
+        note=note,
+    )
 
 
 # -- validate and hil ---------------------------------------------------------------------------------------------

@@ -315,3 +315,22 @@ def test_several_profiles_are_drawn_side_by_side():
     assert f"#1 p99: {html.num(a['results']['latency_us']['p99'])} us" in chart
     assert f"#3 p99: {html.num(b['results']['latency_us']['p99'])} us" in chart
     assert 'data-chart="profiles-side-by-side"' not in html.render([(a, None), (load("export"), None)])
+
+
+def test_a_chunk_profile_shows_its_budget():
+    rep = load("profile_chunks")
+    c = rep["results"]["chunk"]
+    page = html.render([(rep, None)])
+    assert figure_text(page, "chunk_p99_ms") == f"{html.num(c['p99_ms'])} ms"
+    assert figure_text(page, "chunk_budget_ms") == f"{html.num(c['budget_ms'])} ms"
+    assert figure_text(page, "chunk_share") == f"{html.num(100 * c['p99_share_of_budget'])}%"
+
+
+def test_a_recurrent_export_shows_its_error_at_each_step():
+    rep = load("export_recurrent")
+    rec = rep["results"]["parity"]["recurrent"]
+    page = html.render([(rep, None)])
+    chart = page[page.index('data-chart="parity-per-step"') :]
+    chart = chart[: chart.index("</figure>")]
+    assert chart.count("<polyline") == 1 and f"over {rec['sequences']} sequences" in chart
+    assert "max_abs_error_per_step" not in page.split("<details><summary>The whole report")[0]  # not a 200-cell row
