@@ -210,7 +210,9 @@ def test_numbers_are_never_invented():
     assert html.num(0) == "0" and html.num(861.2338) == "861.2" and html.num(12345.6) == "12,346"
 
 
-@pytest.mark.parametrize("kind", ["export", "profile", "validate", "hil"])
+@pytest.mark.parametrize(
+    "kind", ["export", "profile", "validate", "hil", "profile_orin_fixture", "profile_chunks", "export_recurrent"]
+)
 def test_every_fixture_renders_cleanly(kind):
     page = html.render([(load(kind), None)])
     assert "could not be drawn" not in page
@@ -287,7 +289,7 @@ def _poison(obj, keys: bool, named: bool = False):
 @pytest.mark.parametrize("keys", [False, True])
 def test_no_string_of_any_report_gets_out_of_its_text(keys):
     runs = []
-    for kind in ("export", "profile", "validate", "hil", "profile_orin_fixture"):
+    for kind in ("export", "profile", "validate", "hil", "profile_orin_fixture", "profile_chunks", "export_recurrent"):
         rep = _poison(load(kind), keys)
         rep["schema"] = load(kind)["schema"]  # the kind must stay known for its page to be drawn
         runs.append(html.Run(rep, None, source=HOSTILE))
