@@ -8,33 +8,31 @@ from typing import Annotated
 
 import typer
 
+from edgeperf.cli.common import DbOpt
 
-def load_run(ref: str):
-    """One RUN of the command line as a results.html.Run: a report JSON file, or a run id in the results store
-    (when edgeperf.results.store exists: the seam where stored runs, with their raw timings, come in)."""
+
+def load_run(ref: str, db: Path | None = None):
+    """One RUN of the command line as a results.html.Run: a run id (or a unique prefix) in the run store, with the
+    raw timings it was recorded with, or a report file (with the store's timings when that run is recorded)."""
     from edgeperf.results.html import Run
     from edgeperf.results.report import load_report
+    from edgeperf.results.store import resolve
 
     path = Path(ref)
-    store = _store()
-    if store is not None and not path.exists() and path.suffix.lower() != ".json":
-        stored = store.resolve(ref)
-        return Run(stored.report, stored.samples_ns, source=f"run {ref}")
-    load_report(path)  # a file that is not a report of a known schema is refused here, in one line
-    # The document as written (a `devices --json` document is not a measuring envelope: keep all of it).
-    return Run(json.loads(path.read_text()), None, source=str(path))
-
-
-def _store():
-    try:
-        from edgeperf.results import store
-    except ImportError:
-        return None
-    return store if hasattr(store, "resolve") else None
+    if not path.is_file() and (path.suffix.lower() == ".json" or "/" in ref or path.exists()):
+        load_report(path)  # a file RUN that is missing or not a file: say so, not that the run store is empty
+    stored = resolve(ref, db)
+    if path.is_file():
+        # The document as written (a `devices --json` document is not a measuring envelope: keep all of it).
+        return Run(json.loads(path.read_text()), stored.samples_ns, source=ref)
+    return Run(stored.report, stored.samples_ns, source=f"run {stored.run_id} of the run store")
 
 
 def report(
-    runs: Annotated[list[str], typer.Argument(metavar="RUN...", help="Report JSON files (or stored run ids).")],
+    runs: Annotated[
+        list[str],
+        typer.Argument(metavar="RUN...", help="Run ids (or unique prefixes) in the run store, or report files."),
+    ],
     out: Annotated[str, typer.Option("-o", "--out", metavar="PATH|-", help="The HTML file to write, '-': stdout.")],
     timings: Annotated[
         list[str] | None,
@@ -46,6 +44,7 @@ def report(
         ),
     ] = None,
     title: Annotated[str | None, typer.Option("--title", help="The page's title.")] = None,
+    db: DbOpt = None,
 ) -> None:
     """Write one self-contained HTML page (no network: everything inline) of one or more runs.
 
@@ -64,8 +63,9 @@ def report(
     timings = timings or []
     if out == "-" and io.stdout_closed():
         raise BadInput("-o -: stdout is closed; give a file path")
-    io.check_paths({"-o": out}, [("RUN", r) for r in runs if Path(r).is_file()] + [("--timings", t) for t in timings])
-    loaded = [load_run(r) for r in runs]
+    inputs = [("RUN", r) for r in runs if Path(r).is_file()] + [("--timings", t) for t in timings]
+    io.check_paths({"-o": out}, [*inputs, ("--db", db)])
+    loaded = [load_run(r, db) for r in runs]
     profiles = [r for r in loaded if html.kind_of(r.report) == "profile"]
     if len(timings) > len(profiles):
         raise BadInput(

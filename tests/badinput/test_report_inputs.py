@@ -129,3 +129,14 @@ def test_dash_writes_the_page_to_stdout(cli, work):
     r = cli("report", "p.json", "-o", "-")
     assert r.code == 0, r.err
     assert r.out.startswith("<!DOCTYPE html>") and r.out.rstrip().endswith("</html>")
+
+
+def test_a_run_id_that_is_not_in_the_store(bad, cli, work, example_onnx):
+    r = cli("profile", example_onnx, "-n", "20", "--duration", "0", "--warmup", "2", "--no-power", "--db", "runs.db")
+    assert r.code == 0, r.err
+    r = bad(2, "report", "0123456789abcdef", "--db", "runs.db", "-o", "old.html")
+    assert "no run '0123456789abcdef' in the run store" in r.err
+    _untouched(work)
+    r = bad(2, "report", "0123456789abcdef", "--db", "nowhere.db", "-o", "old.html")
+    assert "nowhere.db" in r.err
+    _untouched(work)

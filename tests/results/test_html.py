@@ -336,3 +336,31 @@ def test_a_recurrent_export_shows_its_error_at_each_step():
     chart = chart[: chart.index("</figure>")]
     assert chart.count("<polyline") == 1 and f"over {rec['sequences']} sequences" in chart
     assert "max_abs_error_per_step" not in page.split("<details><summary>The whole report")[0]  # not a 200-cell row
+
+
+def test_a_stored_run_is_drawn_from_its_recorded_timings(cli, example_onnx, tmp_path):
+    db, prof = tmp_path / "runs.db", tmp_path / "p.json"
+    r = cli(
+        "profile",
+        example_onnx,
+        "-n",
+        "300",
+        "--duration",
+        "0",
+        "--warmup",
+        "2",
+        "--no-power",
+        "--db",
+        db,
+        "--json",
+        prof,
+    )
+    assert r.code == 0, r.err
+    doc = json.loads(prof.read_text())
+    for ref in (doc["run_id"][:10], prof):  # by run id prefix, and the report file recorded in the store
+        out = tmp_path / "r.html"
+        r = cli("report", ref, "--db", db, "-o", out)
+        assert r.code == 0, r.err
+        page = out.read_text()
+        assert 'data-chart="latency-timeline" data-source="samples"' in page
+        assert sum(_bar_counts(page, "latency-histogram")) == doc["results"]["latency_us"]["count"]
