@@ -23,6 +23,14 @@ REPORTS = Path(__file__).parents[1] / "fixtures" / "reports"
 pytestmark = pytest.mark.timeout(1500)
 
 
+@pytest.fixture(autouse=True)
+def _own_store(monkeypatch, tmp_path):
+    """Each test its own (absent) run store: `report` of a file then opens none. The suite's shared store may have
+    connections open in this process, and Store.open's header check (open, read, close) would drop their POSIX
+    locks (SQLite's "how to corrupt" 2.2; reported)."""
+    monkeypatch.setenv("EDGEPERF_DB", str(tmp_path / "own-runs.db"))
+
+
 def _chromium_binary() -> tuple[str | None, str]:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found:
