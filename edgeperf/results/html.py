@@ -294,9 +294,25 @@ def _flat(d, prefix: str = "") -> list[tuple[str, str]]:
             rows.append((key, num(v)))
         elif isinstance(v, str):
             rows.append((key, esc(v)))
+        elif isinstance(v, list) and v and len(v) <= 500 and all(isinstance(x, dict) for x in v):
+            rows.append((key, _records(v)))  # e.g. each training run of a reliability report
         else:
             rows.append((key, esc(json.dumps(v))))
     return rows
+
+
+def _records(items: list[dict]) -> str:
+    """A list of records as a table, one row each (escaped HTML)."""
+    cols = list(dict.fromkeys(k for x in items for k in x))
+
+    def cell(v) -> str:
+        if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)):
+            return num(v)
+        return esc(v) if isinstance(v, str) else esc(json.dumps(v, default=str))
+
+    head = "".join(f"<th>{esc(c)}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{cell(x.get(c))}</td>" for c in cols) + "</tr>" for x in items)
+    return f'<table class="grid records"><tr>{head}</tr>{body}</table>'
 
 
 def verdict_badge(verdict: str | None, figure_id: str = "verdict") -> str:

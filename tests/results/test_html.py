@@ -372,3 +372,18 @@ def test_a_stored_run_is_drawn_from_its_recorded_timings(cli, example_onnx, tmp_
         page = out.read_text()
         assert 'data-chart="latency-timeline" data-source="samples"' in page
         assert sum(_bar_counts(page, "latency-histogram")) == doc["results"]["latency_us"]["count"]
+
+
+def test_a_kind_without_its_own_page_shows_its_records_as_tables(cli, tmp_path):
+    """A reliability report (analysis): its per-run records are a table, one row per training run."""
+    for s in range(3):
+        rng = np.random.default_rng(s)
+        rows = "\n".join(f"{t},{v}" for t, v in zip(range(0, 500, 5), np.cumsum(rng.normal(0, 1, 100)), strict=True))
+        (tmp_path / f"s{s}.csv").write_text("step,value\n" + rows + "\n")
+    rel = tmp_path / "rel.json"
+    assert cli("reliability", *(tmp_path / f"s{s}.csv" for s in range(3)), "--json", rel, "--no-store").code == 0
+    assert cli("report", rel, "-o", tmp_path / "r.html").code == 0
+    page = (tmp_path / "r.html").read_text()
+    table = page[page.index('<table class="grid records">') :]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr>") == 1 + 3 and "<td>s1.csv</td>" in table and "could not be drawn" not in page
