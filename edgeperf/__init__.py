@@ -24,6 +24,7 @@ _LAZY = {
     "Store": "edgeperf.results.store:Store",
     "compare": "edgeperf.results.compare:compare",
     "Budget": "edgeperf.results.budget:Budget",
+    "render_html": "edgeperf.results.html:render",
 }
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "load_report",
     "open_policy",
     "profile",
+    "render_html",
     "validate",
 ]
 

@@ -104,13 +104,16 @@ def profile_argv(**kw) -> list[str]:
     return args
 
 
-def profile_fresh(model, **kw) -> Report:
-    """`edgeperf profile` in a fresh interpreter; its one-line error, if any, is raised here with its exit code."""
+def profile_fresh(model, *, csv: str | Path | None = None, **kw) -> Report:
+    """`edgeperf profile` in a fresh interpreter; its one-line error, if any, is raised here with its exit code.
+    csv: where the run's raw per-inference timings go (`profile --csv`)."""
     from edgeperf.processes import die_with_parent
 
     with tempfile.TemporaryDirectory(prefix="edgeperf-profile-") as tmp:
         out = Path(tmp) / "profile.json"
         cmd = [sys.executable, "-m", "edgeperf", "profile", str(model), *profile_argv(**kw), "--json", str(out)]
+        if csv is not None:
+            cmd += ["--csv", str(csv)]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False, preexec_fn=die_with_parent())
         if proc.returncode != 0:
             raise _child_error(proc.returncode, proc.stderr)
@@ -283,6 +286,8 @@ STAGES = ("export", "profile", "validate", "hil")
 class Deployment:
     artifact: Path
     reports: dict[str, Report] = field(default_factory=dict)  # stage -> report, in STAGES order
+    timings: Path | None = None  # the profile's raw per-inference timings (CSV)
+    html: Path | None = None  # every report on one page (edgeperf report)
 
 
 def deploy(
@@ -299,7 +304,8 @@ def deploy(
     fresh process in a control loop at the domain's rate on its own observations, and validate it against
     `source` in paired episodes with the measured latency in the loop, then (hil_episodes > 0) serve it from a
     child process on loopback and drive it in real time (HIL against SIL). Writes export.json, profile.json,
-    validate.json and hil.json beside the artifact as each stage ends; `on_stage(stage, report)` after each."""
+    validate.json and hil.json beside the artifact as each stage ends (and the profile's timings.csv);
+    `on_stage(stage, report)` after each; at the end report.html, every stage's report on one page."""
     from edgeperf.domains import base
     from edgeperf.domains.latency import LatencyModel
     from edgeperf.domains.paired import check_options
@@ -324,7 +330,7 @@ def deploy(
         raise BadInput(f"cannot create --out {out}: {exc.strerror or exc}") from None
     if not os.access(out, os.W_OK | os.X_OK):
         raise BadInput(f"cannot write in --out {out}: permission denied")
-    done = Deployment(out / "policy.onnx")
+    done = Deployment(out / "policy.onnx", timings=out / "timings.csv")
 
     def finish(stage: str, report: Report) -> None:
         report.write(out / f"{stage}.json")
@@ -343,6 +349,7 @@ def deploy(
         observations=f"domain:{domain}",
         duration=duration,
         iterations=max(1, int(duration * d.control_hz)),
+        csv=done.timings,
     )
     finish("profile", prof)
     latency = LatencyModel.from_profile(out / "profile.json")
@@ -350,4 +357,22 @@ def deploy(
     if hil_episodes:
         with LocalServer(done.artifact) as server:
             finish("hil", hil(server.address, domain, model=done.artifact, episodes=hil_episodes))
+    done.html = write_html(done, out / "report.html")
     return done
+
+
+def write_html(done: Deployment, path: Path) -> Path:
+    """The deployment's reports on one self-contained HTML page, the profile's with its raw timings."""
+    from edgeperf.results import html
+    from edgeperf.results.io import atomic_write_text
+    from edgeperf.results.timings import read_timings
+
+    runs = []
+    for stage, report in done.reports.items():
+        run = html.Run(report.to_dict(), source=f"{stage}.json")
+        if stage == "profile" and done.timings:
+            t = read_timings(done.timings)
+            run.samples_ns, run.start_ns, run.response_ns = t.latency_ns, t.start_ns, t.response_ns
+        runs.append(run)
+    atomic_write_text(path, html.render(runs, title=f"edgeperf deployment of {done.artifact.name}"))
+    return path

@@ -30,6 +30,7 @@ from edgeperf.cli import (
     measure,
     profile,
     reliability,
+    report,
     serve,
     sweep,
     validate,
@@ -82,6 +83,7 @@ app.command("check")(check.check)
 app.command("reliability")(reliability.reliability)
 app.command("generalize")(generalize.generalize)
 app.command("sweep")(sweep.sweep)
+app.command("report")(report.report)
 
 
 # Exit codes beyond DESIGN.md's 0-3: the shell's own for a death by SIGINT, SIGTERM or SIGPIPE.

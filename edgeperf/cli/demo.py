@@ -27,8 +27,8 @@ def demo(
     profile the artifact in a fresh process, in a control loop at the domain's rate on its own observations;
     3. validate it against the original in paired episodes with the measured latency in the loop; 4. serve it
     from a child process on loopback and drive it in real time at the control rate (hardware in the loop,
-    against the same artifact in pure simulation). Writes policy.onnx and a JSON report per stage under --out,
-    then a summary.
+    against the same artifact in pure simulation). Writes policy.onnx, a JSON report per stage, the profile's
+    timings.csv and report.html (every stage on one self-contained page) under --out, then a summary.
     """
     from edgeperf import pipeline
     from edgeperf.cli.common import console
@@ -81,6 +81,7 @@ def demo(
         + (_hil_summary(done.reports["hil"]) if "hil" in done.reports else "")
         + f"Reports: {out}/"
         + ", ".join(f"{s}.json" for s in done.reports)
+        + f"; timings: {done.timings}\nThe whole run on one page: {done.html}"
     )
     if v["paired"]["verdict"] == "different":
         raise VerdictFailed("the deployed policy behaves differently from the original; see validate.json")

@@ -297,7 +297,7 @@ def plan(
 def run(session: RemoteSession, p: Plan) -> Report:
     """HIL episodes of the policy `session` serves and an `edgeperf.hil/1` report; with `p.sil_model` the same
     seeds in pure simulation and the paired verdict of validate."""
-    from edgeperf.domains.paired import check_fit_session, compare
+    from edgeperf.domains.paired import check_fit_session, compare, per_episode
 
     domain, episodes, seed, mode, on_miss = p.domain, p.episodes, p.seed, p.mode, p.on_miss
     deadline_s, margin, workers, sil_model = p.deadline_s, p.margin, p.workers, p.sil_model
@@ -352,6 +352,7 @@ def run(session: RemoteSession, p: Plan) -> Report:
         sil = [p.deployed for p in run_pairs(domain.id, PolicySpec(str(sil_model)), None, seeds, workers=workers or 1)]
         summary, verdict, margin = compare(domain, sil, hil_eps, report, margin)
         results.update({"sil": summary["reference"], "hil": summary["deployed"], "paired": verdict})
+        results["per_episode"] = per_episode(seeds, {"sil": sil, "hil": hil_eps})
     if log.misses:
         report.warn(
             f"{log.misses} of {log.steps} actions missed their deadline ({deadline_s * 1e3:g} ms); longest streak "

@@ -176,6 +176,8 @@ def validate(
         "wall_s": wall,
         **summary,
         "paired": verdict,
+        # each seed's return, so that the pairs can be drawn and compared later, not only their summary
+        "per_episode": per_episode(seeds, {"reference": ref, "deployed": dep}),
         "action_divergence": {
             "along": "the reference's own trajectories (both policies given the same observations)",
             # nan-aware: a step where the deployed policy returned NaN is counted apart, not allowed to blank
@@ -310,6 +312,15 @@ def compare(domain: base.Domain, ref: list, dep: list, report: Report, margin: f
             + (f"run about {need} episodes (--episodes)" if need else "the difference is as large as the margin")
         )
     return summary, verdict, margin
+
+
+def per_episode(seeds, policies: dict[str, list]) -> dict:
+    """{'seeds': [...], name: [return of each seed], name_success: [...]} (JSON null for a non-finite return)."""
+    out: dict = {"seeds": list(seeds)}
+    for name, eps in policies.items():
+        out[name] = [float(e.ret) if math.isfinite(e.ret) else None for e in eps]
+        out[f"{name}_success"] = [bool(e.success) for e in eps]
+    return out
 
 
 def _sweep_models(sweep_ms) -> list[LatencyModel]:

@@ -72,6 +72,29 @@ def energy_between(series: Series, a: int, b: int) -> float | None:
     return float(np.sum((ps[1:] + ps[:-1]) * np.diff(ts)) / 2 / 1e9)
 
 
+TRACE_POINTS = 300  # per rail in a report's power trace: enough to see a chart, small beside the report
+
+
+def power_trace(series: Series, t0_ns: int, points: int = TRACE_POINTS) -> dict | None:
+    """A rail's power over time for a chart: at most `points` {t_s (from t0), W} pairs, each the exact mean power
+    over a span of consecutive samples (the trapezoid integral of a power rail, the difference of an unwrapped
+    energy counter; 5 significant digits), so downsampling loses detail but not energy. None below two samples."""
+    t = np.asarray(series.t_ns, dtype=np.int64)
+    if len(t) < 2:
+        return None
+    if series.kind == "energy":
+        cum, _, _ = unwrap(series.values, series.wrap_J)
+    else:
+        p = np.asarray(series.values, dtype=float)
+        cum = np.concatenate(([0.0], np.cumsum((p[1:] + p[:-1]) / 2 * np.diff(t) / 1e9)))
+    edges = np.unique(np.linspace(0, len(t) - 1, min(points, len(t) - 1) + 1).round().astype(int))
+    dt = np.diff(t[edges]) / 1e9
+    keep = dt > 0
+    watts = np.diff(cum[edges])[keep] / dt[keep]
+    mid = ((t[edges][:-1] + t[edges][1:]) / 2 - t0_ns)[keep] / 1e9
+    return {"t_s": [round(float(x), 4) for x in mid], "W": [float(f"{w:.5g}") for w in watts]}
+
+
 def mean_power(series: Series, a: int, b: int) -> float | None:
     e = energy_between(series, a, b)
     return None if e is None else e / ((b - a) / 1e9)

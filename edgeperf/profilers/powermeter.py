@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from edgeperf.devices.sysfs import is_live, sysfs_root
 from edgeperf.errors import BadInput, HardwareMissing
-from edgeperf.profilers.energy import add_figures, rail_figures
+from edgeperf.profilers.energy import TRACE_POINTS, add_figures, power_trace, rail_figures
 from edgeperf.profilers.power import NO_POWER, SOURCES, Availability, PowerSource, source_class
 from edgeperf.profilers.power.estimate import Estimate
 from edgeperf.profilers.sampler import DEFAULT_RATE_HZ, MAX_RATE_HZ, Sampler
@@ -253,6 +253,22 @@ class PowerMeter:
             )
         return block
 
+    def _trace(self, trace, window: tuple[int, int]) -> dict:
+        """Each rail's power over the whole sampling (idle baseline, warm-up, measured window), for charts."""
+        t0 = self.sampler.started_ns or window[0]
+
+        def rel(a: int, b: int) -> list[float]:
+            return [(a - t0) / 1e9, (b - t0) / 1e9]
+
+        rails = {r: power_trace(s, t0) for r, s in trace.rails.items()}
+        return {
+            "t0": "the sampler's start",
+            "window_s": rel(*window),
+            "idle_s": rel(*self.idle) if self.idle else None,
+            "how": f"mean power over spans of consecutive samples, at most {TRACE_POINTS} per rail",
+            "rails": {r: v for r, v in rails.items() if v is not None},
+        }
+
     # -- the report --------------------------------------------------------------------------------
     def results(
         self, window: tuple[int, int], inferences: int, *, steps: int | None = None, batch: int = 1
@@ -324,6 +340,7 @@ class PowerMeter:
                     "the load is within the sensor's noise; lengthen --idle and --duration"
                 )
         power["rails"] = rails
+        power["trace"] = self._trace(self.sampler.traces[primary_name], window)
         if per_source:
             power["other_sources"] = per_source
         if estimate:

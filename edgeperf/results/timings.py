@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +73,41 @@ def stream_csv(path: str | Path, deadline_ns: int | None = None) -> Iterator[Csv
     failure or an interrupt leaves the old file (or none)."""
     with atomic_open(path, "wb") as f:
         yield CsvSink(f, deadline_ns, Path(path))
+
+
+@dataclass
+class Timings:
+    """A `profile --csv` file read back (ns): each inference's latency, start (from the first inference's start)
+    and, in a control loop, response (release to action)."""
+
+    latency_ns: np.ndarray
+    start_ns: np.ndarray
+    response_ns: np.ndarray | None
+
+
+def read_timings(path: str | Path) -> Timings:
+    """Read a `profile --csv` file back, for `edgeperf report`."""
+    p = Path(path)
+    try:
+        with open(p) as f:
+            header = f.readline().strip().split(",")
+            if header not in (STREAM_COLUMNS, PERIODIC_COLUMNS):
+                raise BadInput(
+                    f"{p} is not an `edgeperf profile --csv` file (its header is not {','.join(STREAM_COLUMNS)} "
+                    f"or {','.join(PERIODIC_COLUMNS)})"
+                )
+            rows = np.loadtxt(f, delimiter=",", dtype=np.float64, ndmin=2)
+    except FileNotFoundError:
+        raise BadInput(f"timings file {p} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read timings {p}: {getattr(exc, 'strerror', None) or exc}") from None
+    except ValueError as exc:
+        raise BadInput(f"{p} has a malformed row ({exc}); is it an `edgeperf profile --csv` file?") from None
+    if rows.size == 0:
+        rows = np.empty((0, len(header)))
+    if rows.shape[1] != len(header):
+        raise BadInput(f"{p} has rows of {rows.shape[1]} values under a header of {len(header)}; is it edited?")
+    if not np.all(np.isfinite(rows)) or (len(rows) and rows[:, 2].min() < 0):
+        raise BadInput(f"{p} has latencies that are negative or not numbers; is it edited or corrupt?")
+    response = rows[:, header.index("response_us")] * 1e3 if "response_us" in header else None
+    return Timings(rows[:, 2] * 1e3, rows[:, 1] * 1e3, response)

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from edgeperf.results import html
+
 
 def _check(out, domain):
     export = json.loads((out / "export.json").read_text())
@@ -15,6 +17,13 @@ def _check(out, domain):
     # Profiled in a fresh process: torch (loaded by the export) does not count against the policy's memory.
     assert prof["results"]["memory"]["peak_rss_bytes"] < 300 * 2**20
     assert val["config"]["domain"] == domain and val["results"]["latency"]["source"].startswith("measured")
+    # The HTML page beside the reports: every stage, the profile drawn from its raw timings.
+    page = (out / "report.html").read_text()
+    rows = (out / "timings.csv").read_text().splitlines()
+    assert len(rows) - 1 == prof["results"]["latency_us"]["count"]
+    assert 'data-chart="latency-timeline" data-source="samples"' in page
+    assert f'data-figure="p99_us">{html.num(prof["results"]["latency_us"]["p99"])} us<' in page
+    assert page.count('<section class="run"') == len(list(out.glob("*.json")))
     return val
 
 
@@ -36,6 +45,7 @@ def test_demo_on_pendulum(cli, tmp_path):
     _check(tmp_path, "gym:Pendulum-v1")
     assert not (tmp_path / "hil.json").exists()
     assert "verdict:" in r.out and "deadlines missed" in r.out
+    assert f"The whole run on one page: {tmp_path / 'report.html'}" in " ".join(r.out.split())
 
 
 @pytest.mark.slow

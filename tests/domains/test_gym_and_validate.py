@@ -117,6 +117,9 @@ def test_cli_sweep_workers_and_json(cli, pendulum_onnx, tmp_path):
     pts = doc["results"]["latency_sweep"]["points"]
     assert [p["latency_ms"] for p in pts] == [0.0, 100.0]
     assert doc["results"]["workers"] == 2 and "verdict: equivalent" in r.out
+    per = doc["results"]["per_episode"]  # each seed's pair, for the HTML report's paired returns
+    assert per["seeds"] == [0, 1, 2, 3] and len(per["reference"]) == len(per["deployed"]) == 4
+    assert np.mean(per["deployed"]) == pytest.approx(doc["results"]["deployed"]["return"]["mean"])
 
 
 @pytest.mark.parametrize(

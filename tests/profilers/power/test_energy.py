@@ -58,3 +58,38 @@ def test_board_total_adds_rails():
     a = {"idle_W": 1.0, "active_W": 2.0, "energy_J": 4.0}
     b = {"idle_W": 0.5, "active_W": 1.0, "energy_J": 2.0, "per_inference_mJ": 3.0}
     assert add_figures([a, b]) == {"idle_W": 1.5, "active_W": 3.0, "energy_J": 6.0}
+
+
+def _trace_energy(tr: dict, t_ns: list[int]) -> float:
+    """The energy a trace accounts for: each point's mean power times its span (spans tile the samples)."""
+    import numpy as np
+
+    edges = np.unique(np.linspace(0, len(t_ns) - 1, len(tr["W"]) + 1).round().astype(int))
+    spans = np.diff(np.asarray(t_ns)[edges]) / S
+    return float(np.sum(np.asarray(tr["W"]) * spans))
+
+
+def test_power_trace_is_downsampled_without_losing_energy():
+    import numpy as np
+
+    from edgeperf.profilers.energy import power_trace
+
+    t = [i * S // 100 for i in range(2001)]  # 20 s at 100 Hz
+    w = list(2.0 + np.sin(np.arange(2001) / 50.0))
+    s = Series("power", t, w)
+    tr = power_trace(s, t0_ns=0, points=300)
+    assert len(tr["t_s"]) == len(tr["W"]) <= 300
+    assert tr["t_s"][0] > 0 and tr["t_s"][-1] < 20  # span midpoints, from t0
+    assert _trace_energy(tr, t) == pytest.approx(energy_between(s, 0, 20 * S), rel=1e-4)
+    assert max(tr["W"]) <= 3.0 + 1e-6 and min(tr["W"]) >= 1.0 - 1e-6
+
+
+def test_power_trace_of_a_counter_across_a_wrap():
+    from edgeperf.profilers.energy import power_trace
+
+    wrap = 100.0
+    values = [(5.0 * i) % wrap for i in range(50)]  # 5 J a second, wraps every 20 s
+    s = Series("energy", [i * S for i in range(50)], values, wrap_J=wrap)
+    tr = power_trace(s, t0_ns=0, points=10)
+    assert tr["W"] == pytest.approx([5.0] * len(tr["W"]))  # no negative spike at the wraps
+    assert power_trace(Series("power", [S], [1.0]), 0) is None

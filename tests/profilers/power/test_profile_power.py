@@ -145,3 +145,21 @@ def test_profiling_with_power_never_imports_torch(example_onnx, tmp_path):
     r = run_python(code, env={"EDGEPERF_SYSFS_ROOT": str(ORIN)})
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_the_report_holds_each_rails_power_trace(cli, example_onnx, tmp_path):
+    """The power over time per rail, for `edgeperf report`: the fixture's rails are constant, so is the trace."""
+    out = tmp_path / "p.json"
+    r = cli(
+        "profile", example_onnx, "--device", "jetson", *FAST, "--idle", "0.2", "--power-rate", "20", "--json", out,
+        env={"EDGEPERF_SYSFS_ROOT": str(ORIN)},
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    p = json.loads(out.read_text())["results"]["power"]
+    tr = p["trace"]
+    assert set(tr["rails"]) == set(p["rails"])
+    a, b = tr["window_s"]
+    assert b - a == pytest.approx(p["window_s"]) and tr["idle_s"][1] <= a
+    for rail, figures in p["rails"].items():
+        assert tr["rails"][rail]["W"] == pytest.approx([figures["active_W"]] * len(tr["rails"][rail]["W"]), rel=1e-4)
+        assert len(tr["rails"][rail]["t_s"]) >= 3
