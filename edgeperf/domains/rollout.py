@@ -236,7 +236,12 @@ def collect_observations(
                 action = np.asarray(act(one))[0]
                 if not np.all(np.isfinite(action)):
                     break
-                obs, _, terminated, truncated, _ = env.step(action)
+                # An action chunk (H x action) runs open loop: the policy sees the observation after it.
+                chunk = action if action.ndim > len(env.action_space.shape) else action[None]
+                for a in chunk:
+                    obs, _, terminated, truncated, _ = env.step(a)
+                    if terminated or truncated:
+                        break
                 if terminated or truncated:
                     break
         finally:

@@ -54,3 +54,13 @@ def test_sync_stalls_and_async_skips_under_latency(artifacts):
     # 60 ms at 20 Hz = 1 step: sync holds one step per chunk, async skips one stale action per chunk
     assert s["chunk_stall_steps"] == s["chunk_queries"] and s["chunk_skipped_actions"] == 0
     assert a["chunk_skipped_actions"] == a["chunk_queries"] and a["chunk_stall_steps"] == 1
+
+
+def test_export_with_the_domain_drives_the_chunks_open_loop(tmp_path):
+    # Parity on the domain's own observations steps the env with each action of a chunk (an H x action array
+    # handed to env.step raised a TypeError traceback).
+    from edgeperf.exporter.onnx import export
+
+    report = export(f"reference:{DOMAIN}", tmp_path / "c.onnx", domain=DOMAIN)
+    parity = report.results["parity"]
+    assert parity["passed"] and DOMAIN in parity["observation_source"]
