@@ -241,4 +241,3 @@ def test_a_stream_and_a_periodic_profile_are_not_one_series(db):
         s.record(loop)
         rows = {r.run_id: r for r in s.query()}
     assert rows[loop["run_id"]].variant == "periodic 500 Hz" and rows[loop["run_id"]].previous is None
-
