@@ -30,18 +30,12 @@ from __future__ import annotations
 
 import difflib
 import os
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from edgeperf.errors import BadInput
 from edgeperf.results import figures
-from edgeperf.results.io import short_path
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from edgeperf.results.io import read_toml, short_path
 
 VERDICTS = ("equivalent", "different", "inconclusive")
 # Figures whose value depends on the control rate a profile ran at.
@@ -104,15 +98,7 @@ class Budget:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Budget:
         p = Path(path)
-        shown = short_path(p)
-        try:
-            data = tomllib.loads(p.read_text())
-        except FileNotFoundError:
-            raise BadInput(f"budget file {shown} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadInput(f"cannot read budget file {shown}: {getattr(exc, 'strerror', None) or exc}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise BadInput(f"{shown}: TOML syntax error: {exc}") from None
+        data = read_toml(p, "budget file")
         return cls.from_dict(data, str(p))
 
     @classmethod

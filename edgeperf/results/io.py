@@ -248,3 +248,23 @@ _CLOSED: set[int] = set()
 def stdout_closed() -> bool:
     """Whether edgeperf was started with stdout closed (then `--json -` has nowhere to go)."""
     return 1 in _CLOSED
+
+
+def read_toml(path: str | os.PathLike, what: str) -> dict:
+    """The TOML document at `path` (`what` names it in errors: "budget file", "sweep config"); a syntax error
+    names its line and column."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10: the same parser, as a package (a dependency there)
+        import tomli as tomllib
+
+    p = Path(path)
+    shown = short_path(p)
+    try:
+        return tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise BadInput(f"{what} {shown} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read {what} {shown}: {getattr(exc, 'strerror', None) or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{what} {shown}: TOML syntax error: {exc}") from None

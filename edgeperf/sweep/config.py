@@ -40,8 +40,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgeperf.errors import BadInput, require
-from edgeperf.results.io import short_path
+from edgeperf.errors import BadInput
+from edgeperf.results.io import read_toml, short_path
 
 # table -> {key: (type, required)}; the axes (lists) make the grid, the rest is passed to every job.
 TABLES: dict[str, dict[str, tuple[type | tuple, bool]]] = {
@@ -115,20 +115,8 @@ class Sweep:
 
 
 def load(path: str | Path) -> Sweep:
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10: the same parser, as a package
-        tomllib = require("tomli", None, "to read sweep configs on Python 3.10", package="tomli")
-
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text())
-    except FileNotFoundError:
-        raise BadInput(f"sweep config {short_path(p)} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read {short_path(p)}: {getattr(exc, 'strerror', None) or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"{short_path(p)} is not valid TOML: {exc}") from None
+    data = read_toml(p, "sweep config")
     _check(data, p)
     base = p.resolve().parent
     head = data.get("sweep", {})

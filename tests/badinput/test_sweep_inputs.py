@@ -19,7 +19,7 @@ import pytest
         ('[validate]\nmodels = "a.onnx"\ndomains = ["x"]\n', "expected a list"),
         ('[validate]\nmodels = []\ndomains = ["x"]\n', "is empty"),
         ("[sweep]\nworkers = 2\n", "defines no jobs"),
-        ("[sweep\n", "not valid TOML"),
+        ("[sweep\n", "TOML syntax error"),
         ('[validate]\nmodels = ["a", "a"]\ndomains = ["x"]\n', "lists a job twice"),
     ],
 )
