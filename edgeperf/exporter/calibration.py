@@ -77,3 +77,28 @@ def random_in_space(src, n: int, seed: int) -> CalibrationData:
         return CalibrationData(obs, "random-in-space", how, seed + SEED_OFFSET)
     obs, how = spaces.sample(src.obs_space, src.obs_shape, n, seed + SEED_OFFSET, src.normalization)
     return CalibrationData(obs, "random-in-space", how, seed + SEED_OFFSET)
+
+
+def recurrent_sequences(fp32, src, n: int, seed: int, length: int = 50) -> CalibrationData:
+    """Calibration for a recurrent artifact: the observations (as for a stateless one) in sequences of `length`,
+    run through the fp32 artifact with its state carried from zeros, so that every state input is calibrated on
+    the states it meets in use, not on random values."""
+    import onnxruntime as ort
+
+    base = for_source(src, n, seed)
+    states = src.recurrent.states
+    sess = ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"])
+    obs_name = next(i.name for i in sess.get_inputs() if i.name not in {s.input for s in states})
+    outputs = [o.name for o in sess.get_outputs()]
+    obs = np.asarray(base.obs, np.float32)
+    feeds: dict[str, list] = {obs_name: [], **{s.input: [] for s in states}}
+    for start in range(0, len(obs), length):
+        state = {s.input: s.zeros(1) for s in states}
+        for x in obs[start : start + length]:
+            feed = {obs_name: x[None], **state}
+            for name, value in feed.items():
+                feeds[name].append(value[0])
+            out = dict(zip(outputs, sess.run(None, feed), strict=True))
+            state = {s.input: out[s.output] for s in states}
+    how = f"{base.method}, run in sequences of {length} through the fp32 artifact with its state carried from zeros"
+    return CalibrationData({k: np.stack(v) for k, v in feeds.items()}, base.source, how, base.seed)

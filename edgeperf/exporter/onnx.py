@@ -179,10 +179,12 @@ def _check_recurrent(src: sources.PolicySource, format: str, mode: str | None, d
     """What a recurrent export does not do yet, said before any work."""
     if src.recurrent is None:
         return
-    if mode == "static":
+    if mode == "static" and (format == "tensorrt" or any(s.batch_axis != 0 for s in src.recurrent.states)):
         raise BadInput(
-            f"{src.name} is recurrent: static int8 calibration would need state sequences, which edgeperf does not "
-            "draw yet; use --quantization dynamic (weights int8) or fp16"
+            f"{src.name} is recurrent: static int8 calibration carries a batch-first state through ONNX Runtime "
+            f"or OpenVINO only (this is {format}"
+            + ("" if format == "tensorrt" else ", with a state of fixed layout")
+            + "); use --quantization dynamic (weights int8) or fp16"
         )
     if domain:
         raise BadInput(
@@ -338,7 +340,10 @@ def _build(src, out: Path, work: Path, format, precision, mode, opset, calibrati
     if mode == "static":
         from edgeperf.exporter import calibration
 
-        calib = calibration.for_source(src, calibration_samples, seed)
+        if src.recurrent is None:
+            calib = calibration.for_source(src, calibration_samples, seed)
+        else:
+            calib = calibration.recurrent_sequences(fp32, src, calibration_samples, seed)
     results["_meta"] = _metadata(src, precision, format)
     results["_calibration"] = calib
     if format == "onnx":

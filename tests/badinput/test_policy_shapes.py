@@ -53,23 +53,10 @@ def test_a_wrong_state_option_is_one_line(bad, unlabelled, tmp_path, state, says
     assert says in r.err
 
 
-def test_state_option_on_a_torch_source_and_static_int8_of_a_recurrent_policy(bad, unlabelled, tmp_path):
+def test_state_option_on_a_torch_source_is_one_line(bad, unlabelled, tmp_path):
     _, nets = unlabelled
     r = bad(2, "export", "--factory", f"{nets}:gru", "-o", tmp_path / "a.onnx", "--state", "h_in:h_out")
     assert "ONNX" in r.err
-    r = bad(
-        2,
-        "export",
-        "--factory",
-        f"{nets}:gru",
-        "-o",
-        tmp_path / "a.onnx",
-        "--precision",
-        "int8",
-        "--quantization",
-        "static",
-    )
-    assert "dynamic" in r.err
     assert not (tmp_path / "a.onnx").exists()
 
 
