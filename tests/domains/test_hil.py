@@ -172,3 +172,18 @@ def _serving(model) -> list:
 def test_hil_bad_inputs(bad, args, code, says):
     r = bad(code, "hil", "--domain", "gym:Pendulum-v1", "--connect-timeout", "0.3", *args)
     assert says in r.err
+
+
+def test_a_camera_policy_of_several_inputs_runs_in_the_loop(tmp_path, no_strays):  # noqa: F811
+    # A Dict observation (a uint8 image and a vector) crosses the wire as one array per model input.
+    model = tmp_path / "vision.onnx"
+    export("reference:vision/pendulum", model)
+    srv = serve(model)
+    try:
+        rep = pipeline.hil(srv.host_port, "vision/pendulum", model=model, episodes=2, mode="lockstep")
+        link = rep.results["link"]
+        assert link["steps"] == 2 * 200 and link["misses"] == 0
+        assert rep.results["paired"]["verdict"] == "equivalent"
+        assert {i["name"] for i in rep.model.inputs} == {"image", "state"}
+    finally:
+        srv.stop()
