@@ -184,6 +184,17 @@ def test_static_int8_calibrates_every_state_input_on_the_states_it_meets(tmp_pat
     assert len(per_step) == 200 and max(per_step[-10:]) <= 10 * max(*per_step[:10], 1e-3)  # no drift
 
 
+def test_openvino_ir_carries_the_state_in_its_sidecar(tmp_path):
+    pytest.importorskip("openvino")
+    from edgeperf.artifact import read_sidecar
+    from edgeperf.exporter.onnx import export
+
+    nets = write_nets(tmp_path)
+    report = export(None, tmp_path / "gru.xml", factory=f"{nets}:gru")
+    assert report.results["parity"]["passed"]
+    assert read_sidecar(tmp_path / "gru.xml")["state"][0]["shape"] == [1, 16]
+
+
 def test_rsl_rl_own_onnx_form_fixed_shapes_layers_first(tmp_path):
     """rsl_rl's export_policy_as_onnx for an LSTM: obs [1, n], h_in/c_in [layers, 1, hidden], outputs actions,
     h_out, c_out, no dynamic axes and no metadata. Named with --state, it is read, re-targeted and run with its
