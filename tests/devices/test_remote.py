@@ -23,6 +23,7 @@ import edgeperf
 from edgeperf.devices import remote
 from edgeperf.errors import BadInput, DependencyMissing, HardwareMissing
 from tests.conftest import SYSFS
+from tests.system_packages import ensure
 
 # The edgeperf under test on the "device" too (the console script would run whatever is installed).
 EDGEPERF = f"PYTHONPATH={Path(edgeperf.__file__).parents[1]} {sys.executable} -m edgeperf"
@@ -31,20 +32,8 @@ FAST = ["-n", "50", "--duration", "0", "--warmup", "5"]
 
 
 def _sshd_binary() -> tuple[str | None, str]:
-    found = shutil.which("sshd") or next((p for p in ("/usr/sbin/sshd",) if os.path.exists(p)), None)
-    if found:
-        return found, ""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return None, "openssh-server is not installed (install it: apt-get install openssh-server)"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=300, check=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "openssh-server"], env=env, capture_output=True, timeout=300, check=True
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        return None, f"openssh-server is not installed and apt-get could not install it ({exc})"
-    return (shutil.which("sshd") or "/usr/sbin/sshd"), ""
+    why = ensure({"sshd": "/usr/sbin/sshd"}, ["openssh-server"])
+    return (None, why) if why else (shutil.which("sshd") or "/usr/sbin/sshd", "")
 
 
 def _free_port() -> int:

@@ -10,13 +10,13 @@ import io
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from edgeperf.results import html
+from tests.system_packages import ensure
 
 REPORTS = Path(__file__).parents[1] / "fixtures" / "reports"
 # The first test's setup may install Chromium with apt-get (minutes on a fresh machine), beyond the suite's 300 s.
@@ -25,27 +25,13 @@ pytestmark = pytest.mark.timeout(1500)
 
 @pytest.fixture(autouse=True)
 def _own_store(monkeypatch, tmp_path):
-    """Each test its own (absent) run store: `report` of a file then opens none. The suite's shared store may have
-    connections open in this process, and Store.open's header check (open, read, close) would drop their POSIX
-    locks (SQLite's "how to corrupt" 2.2; reported)."""
+    """Each test its own (absent) run store: `report` of a file then opens none, whatever the suite recorded."""
     monkeypatch.setenv("EDGEPERF_DB", str(tmp_path / "own-runs.db"))
 
 
 def _chromium_binary() -> tuple[str | None, str]:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found, ""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return None, "chromium is not installed (install it: apt-get install chromium)"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=300, check=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "chromium"], env=env, capture_output=True, timeout=900, check=True
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        return None, f"chromium is not installed and apt-get could not install it ({exc})"
-    return shutil.which("chromium"), ""
+    why = ensure({"chromium": ""}, ["chromium"])
+    return (None, why) if why else (shutil.which("chromium"), "")
 
 
 @pytest.fixture(scope="module")
