@@ -25,3 +25,30 @@ def die_with_parent():
             os.kill(os.getpid(), signal.SIGKILL)
 
     return preexec
+
+
+def _worker_start(parent: int, initializer, initargs) -> None:
+    # A pool worker's first act: the kernel kills it when edgeperf dies, even by a SIGKILL no handler sees.
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # edgeperf died before the call
+            os._exit(1)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def pool(workers: int, initializer=None, initargs: tuple = ()):
+    """A ProcessPoolExecutor of spawned workers (forking a process that holds onnxruntime or torch threads is
+    unsafe) that never outlive edgeperf. Workers start from the calling thread, which must live as long as the
+    pool (the death signal follows the thread that started the process)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_start,
+        initargs=(os.getpid(), initializer, initargs),
+    )

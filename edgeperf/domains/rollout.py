@@ -8,15 +8,14 @@ asked). Each worker opens both policies once.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from edgeperf import processes
 from edgeperf.domains import base, chunks
 from edgeperf.domains.chunks import ChunkExecution
 from edgeperf.domains.latency import DelayedActions, LatencyModel
@@ -194,10 +193,7 @@ def run_pairs(
                 if _WORKER.get(key) is not None:
                     _WORKER[key].close()
             _WORKER.clear()
-    ctx = multiprocessing.get_context("spawn")  # forking a process that holds onnxruntime/torch threads is unsafe
-    pool = ProcessPoolExecutor(
-        min(workers, len(seeds)), mp_context=ctx, initializer=_init_worker, initargs=(domain_id, deployed, reference)
-    )
+    pool = processes.pool(min(workers, len(seeds)), _init_worker, (domain_id, deployed, reference))
     try:
         pairs = list(pool.map(_run_pair, seeds, [latency] * len(seeds), [chunking] * len(seeds)))
     except BaseException:

@@ -6,12 +6,12 @@ a time, after every other job, in a pool of one.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 
+from edgeperf import processes
 from edgeperf.sweep import jobs as runner
 from edgeperf.sweep.config import Job
 
@@ -34,8 +34,7 @@ class LocalPool:
     def _pool(self, todo: list[Job], output: str, workers: int) -> Iterator[dict]:
         if not todo:
             return
-        ctx = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx)
+        pool = processes.pool(min(workers, len(todo)))
         try:
             futures = {pool.submit(runner.run, j.kind, j.params, j.id, output): j for j in todo}
             for fut in as_completed(futures):

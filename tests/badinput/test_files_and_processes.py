@@ -370,13 +370,29 @@ def test_export_interrupted_leaves_no_temp_folder(work, sig):
     assert not list(work.glob(".p.onnx*")) and not (work / "p.onnx").exists()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=SIG_IDS[:2])
+@pytest.mark.parametrize("sig", SIGNALS, ids=SIG_IDS)
 def test_validate_workers_end_with_edgeperf(work, sig):
-    """An interrupt drops the queued episodes and stops the pool's workers mid-episode (it used to wait for all)."""
+    """An interrupt drops the queued episodes and stops the pool's workers mid-episode (it used to wait for all);
+    a SIGKILL of edgeperf takes them too (they used to run on as orphans)."""
     from edgeperf.exporter.onnx import export
 
     export("reference:gym:Pendulum-v1", work / "pendulum.onnx", check=False)
     proc = _start("validate", "pendulum.onnx", "--domain", "gym:Pendulum-v1", "--episodes", "5000", "--workers", "2")
+
+    def workers():
+        found = [p for p in _descendants(proc.pid) if "spawn_main" in " ".join(p.cmdline())]
+        return found if len(found) == 2 else None
+
+    _end(proc, sig, _wait_for(workers))
+
+
+@pytest.mark.parametrize("sig", SIGNALS, ids=SIG_IDS)
+def test_sweep_workers_end_with_edgeperf(work, sig):
+    (work / "s.toml").write_text(
+        '[sweep]\noutput = "out"\nworkers = 2\n[validate]\nmodels = ["reference:gym:Pendulum-v1"]\n'
+        'domains = ["gym:Pendulum-v1"]\nseeds = [0, 1000]\nepisodes = 5000\n'
+    )
+    proc = _start("sweep", "s.toml", "--no-store")
 
     def workers():
         found = [p for p in _descendants(proc.pid) if "spawn_main" in " ".join(p.cmdline())]
