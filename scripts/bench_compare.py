@@ -9,7 +9,8 @@ with the default threshold (10%).
             of the comparison, which is what `--fail-on-regression` gates). Bar: >= 95% of 20 pairs.
   slowdown  A vs C: the share of pairs where p99 is "regressed". Bar: >= 95% of 20 pairs.
 
-Also printed: the run-to-run shifts of p50 and p99 between A and B (the drift the threshold has to absorb).
+Also printed: the run-to-run shifts of p50 and p99 between A and B, of the whole runs and of their quietest
+stretches (which give the verdicts: edgeperf/results/compare.py says why).
 
 Run: .venv/bin/python scripts/bench_compare.py [--pairs 20] [--duration 2] [--threshold 10]
 """
@@ -96,6 +97,7 @@ def main() -> None:
         export("example:mlp", model)
         same_latency = same_all = caught = 0
         shifts = {"p50_us": [], "p99_us": []}
+        quiet = {"p50_us": [], "p99_us": []}
         rows = []
         for i in range(args.pairs):
             a = profile(model, db, 1.0, args.duration)
@@ -115,12 +117,20 @@ def main() -> None:
             caught += hit
             for f, seen in shifts.items():
                 seen.append(lines_ab[f].shift)
+                if lines_ab[f].quiet:
+                    quiet[f].append(lines_ab[f].quiet["shift"])
             row = {
                 "pair": i,
                 "same_p50_shift_pct": round(100 * lines_ab["p50_us"].shift, 2),
                 "same_p99_shift_pct": round(100 * lines_ab["p99_us"].shift, 2),
+                "same_p99_quietest_shift_pct": round(100 * lines_ab["p99_us"].quiet["shift"], 2)
+                if lines_ab["p99_us"].quiet
+                else None,
                 "same_verdicts": {ln.figure: ln.verdict for ln in ab.lines if ln.verdict != cmp.ABSENT},
                 "slow_p99_shift_pct": round(100 * lines_ac["p99_us"].shift, 2),
+                "slow_p99_quietest_shift_pct": round(100 * lines_ac["p99_us"].quiet["shift"], 2)
+                if lines_ac["p99_us"].quiet
+                else None,
                 "slow_p99_verdict": lines_ac["p99_us"].verdict,
             }
             rows.append(row)
@@ -135,6 +145,10 @@ def main() -> None:
             "slowdown_p99_regressed": f"{caught}/{n} ({100 * caught / n:.0f}%)",
             "same_abs_shift_pct_median": {f: round(100 * statistics.median(map(abs, v)), 2) for f, v in shifts.items()},
             "same_abs_shift_pct_max": {f: round(100 * max(map(abs, v)), 2) for f, v in shifts.items()},
+            "same_quietest_abs_shift_pct_median": {
+                f: round(100 * statistics.median(map(abs, v)), 2) for f, v in quiet.items() if v
+            },
+            "same_quietest_abs_shift_pct_max": {f: round(100 * max(map(abs, v)), 2) for f, v in quiet.items() if v},
         }
         print(json.dumps(summary, indent=2))
 

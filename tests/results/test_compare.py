@@ -55,6 +55,39 @@ def test_a_20_percent_slowdown_is_regressed_and_5_percent_is_within_noise_though
     assert p50.verdict == cmp.NOISE  # ...but within the 10% a rerun drifts: not a regression
 
 
+def test_a_run_slowed_by_a_neighbour_for_a_while_is_within_noise_but_a_steady_slowdown_regresses():
+    """B ran 30% slower in 3 stretches of 10 (a neighbour woke up): its whole-run p99 is 15% above A's and
+    significant even for the order statistics; its quietest stretch is A's level, so the verdict is within noise,
+    and a note says the run drifted. A steady 25% slowdown is in every stretch, the quietest too: regressed. (A
+    verdict on the whole runs, or a quiet figure taken from the wrong end, fails one of the two.)"""
+    rng = np.random.default_rng(6)
+    a = _lognormal(rng, 100_000)
+    b = _lognormal(rng, 100_000)
+    busy = slice(40_000, 70_000)
+    b[busy] = (b[busy] * 1.3).astype(np.int64)
+    c = cmp.compare(_profile_run(a), _profile_run(b))
+    p99 = _lines(c)["p99_us"]
+    exact = cmp.shift_ci(*(cmp.quantile_ci(np.sort(x) / 1e3, 0.99, np.sqrt(0.95)) for x in (a, b)))
+    assert p99.shift > 0.10 and exact[0] > 0  # beyond the threshold, and significant for independent latencies
+    assert p99.verdict == cmp.NOISE and abs(p99.quiet["shift"]) < 0.05, p99
+    assert p99.ci[0] < exact[0]  # the drift widened the whole run's interval
+    assert any("drifted within a run" in n and "p99 in B" in n for n in c.notes), c.notes
+    steady = cmp.compare(_profile_run(a), _profile_run(_lognormal(rng, 100_000, 1.25)))
+    line = _lines(steady)["p99_us"]
+    assert line.verdict == cmp.REGRESSED and line.quiet["shift"] > 0.15, line
+    assert not any("drifted" in n for n in steady.notes)
+    fast = cmp.compare(_profile_run(b), _profile_run(a))  # the busy run as the baseline: A is not "improved"
+    assert _lines(fast)["p99_us"].verdict == cmp.NOISE
+
+
+def test_t_quantiles_match_the_table():
+    """Student's t at 97.5% (the textbook table) and at the sqrt(0.95) level compare uses (scipy's values)."""
+    assert cmp.t_quantile(0.975, 9) == pytest.approx(2.262, abs=2e-3)
+    assert cmp.t_quantile(0.975, 19) == pytest.approx(2.093, abs=2e-3)
+    assert cmp.t_quantile(0.98734, 9) == pytest.approx(2.6772, rel=1e-3)
+    assert cmp.t_quantile(0.98734, 3) == pytest.approx(4.1565, rel=0.02)
+
+
 def test_a_big_shift_on_few_samples_is_not_significant():
     rng = np.random.default_rng(5)
     a, b = _lognormal(rng, 60), _lognormal(rng, 60, 1.15)
