@@ -130,7 +130,8 @@ class RemoteSession(Session):
             )
         self.timeout_s, self.connect_s = timeout_s, connect_s
         self._ipv6 = ":" in host
-        self._ctx = zmq().Context()
+        self._z = zmq()  # the module, looked up once: require() per call costs a microsecond of each round trip
+        self._ctx = self._z.Context()
         self._sock = None
         self.server: dict = {}
         self.sha256: str | None = None
@@ -236,7 +237,7 @@ class RemoteSession(Session):
     def reconnect(self) -> None:
         """A fresh socket and handshake (after SessionLost or a run of timeouts). ModelChanged when the server's
         model is not the one this session started with; HardwareMissing when nobody answers in connect_s."""
-        self._ctx = self._ctx or zmq().Context()
+        self._ctx = self._ctx or self._z.Context()
         self._handshake()
         self.stats["reconnects"] += 1
 
@@ -303,7 +304,7 @@ class RemoteSession(Session):
                 if not self._session:
                     raise LookupError  # no handshake: nothing to say goodbye to
                 bye = wire.Frame(wire.BYE, self._next(), self._session)
-                self._sock.send(wire.encode(bye, self.token), zmq().NOBLOCK)
+                self._sock.send(wire.encode(bye, self.token), self._z.NOBLOCK)
             self._sock.close(0)
             self._sock = None
         if self._ctx is not None:
@@ -328,10 +329,10 @@ class RemoteSession(Session):
         t1 = time.perf_counter_ns()
         frame = wire.Frame(mtype, seq, self._session, flags, t_client_send=t1, body=body)
         try:
-            if wait_s > 0 and not self._sock.poll(max(1, int(wait_s * 1e3)), zmq().POLLOUT):
-                raise zmq().Again()
-            self._sock.send(wire.encode(frame, self.token), zmq().NOBLOCK, copy=len(body) < 65536)
-        except zmq().Again:
+            if wait_s > 0 and not self._sock.poll(max(1, int(wait_s * 1e3)), self._z.POLLOUT):
+                raise self._z.Again()
+            self._sock.send(wire.encode(frame, self.token), self._z.NOBLOCK, copy=len(body) < 65536)
+        except self._z.Again:
             self.stats["timeouts"] += 1
             raise LinkTimeout(f"{self.address} is not connected (nothing can be sent to it now)") from None
         self._pending[seq] = t1
@@ -356,7 +357,7 @@ class RemoteSession(Session):
 
     def _recv(self, deadline: float, busy: bool = False) -> wire.Frame | None:
         """The next authentic reply to a pending request of this session, or None at the deadline."""
-        z = zmq()
+        z = self._z
         while True:
             if busy:
                 while not self._sock.poll(0):

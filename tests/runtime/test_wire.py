@@ -45,6 +45,30 @@ def test_header_fields_round_trip():
     assert wire.HEADER.size == 60  # the documented layout
 
 
+def test_a_layout_seen_before_decodes_from_its_cache_only_when_every_byte_around_the_payloads_matches():
+    """The second body of a layout is decoded from the cache (no parse); a body of the same length whose shape,
+    name or second array differs must not be: each decodes as what it says (a cache keyed loosely would hand
+    back the first body's shape or names)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 48)).astype(np.float32)
+    y = rng.standard_normal((1, 48)).astype(np.float32)
+    first = wire.decode_arrays(wire.encode_arrays({"obs": x}))
+    np.testing.assert_array_equal(first["obs"], x)
+    again = wire.decode_arrays(wire.encode_arrays({"obs": y}))
+    np.testing.assert_array_equal(again["obs"], y)
+    assert not again["obs"].flags.writeable  # a view on the frame, as the parsed path gives
+    assert wire.decode_arrays(wire.encode_arrays({"obs": x.reshape(2, 24)}))["obs"].shape == (2, 24)
+    assert set(wire.decode_arrays(wire.encode_arrays({"abc": x}))) == {"abc"}
+    two = wire.encode_arrays([("a", x), ("b", np.zeros((1, 4), np.float32))])
+    wire.decode_arrays(two)
+    other = wire.encode_arrays([("a", x), ("c", np.ones((1, 4), np.float32))])
+    assert len(other) == len(two)
+    got = wire.decode_arrays(other)
+    assert set(got) == {"a", "c"} and got["c"].sum() == 4
+    with pytest.raises(wire.FrameError):  # a cached layout with a byte too many is parsed, and refused
+        wire.decode_arrays(wire.encode_arrays({"obs": y}) + b"\0")
+
+
 def test_big_endian_arrays_arrive_little_endian():
     a = np.arange(4, dtype=">f4")
     f = wire.decode(wire.encode(wire.Frame(wire.INFER, body=wire.encode_arrays({"obs": a}))))
