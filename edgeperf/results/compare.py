@@ -15,8 +15,8 @@ Methods:
   cannot: the machine drifting within the run (a busy neighbour, a frequency change), the noise that also moves
   one run against the next. The two runs' intervals combine into an interval of the relative shift
   B/A - 1 = [lo_B/hi_A - 1, hi_B/lo_A - 1]; significant when it excludes 0. O(n log n), no resampling.
-  Their **verdict** is the quietest stretch's: each run cut into up to STRETCHES stretches in time order (each
-  with PAST latencies past the quantile), the lowest of their quantiles, its own order-statistic interval, and the
+  Their **verdict** is the quietest stretch's: each run cut into as many stretches in time order (up to
+  STRETCHES, each with PAST latencies past the quantile), the lowest of their quantiles, its own interval, and the
   shift of that against the threshold. What a neighbour does to a run (a process on the other core, a burst of
   interrupts) only ever adds latency, and it comes and goes within seconds, so the quietest stretch of each run
   is the model's own cost on that machine (the reason timeit reports the minimum of its repeats), while the whole
@@ -291,11 +291,16 @@ def run_ci(x_in_order: np.ndarray, sorted_x: np.ndarray, q: float, confidence: f
 STRETCHES = 30  # at most, for the quietest stretch: ~70 ms each in a 2 s profile of a 10 us model
 
 
-def quietest(x_in_order: np.ndarray, q: float, confidence: float) -> dict | None:
-    """The quietest stretch of a run for the q-quantile: the lowest quantile of up to STRETCHES consecutive
-    stretches (each with PAST latencies past it), with that stretch's order-statistic interval; None when the
-    run has fewer than 4 such stretches."""
-    k = min(STRETCHES, int(len(x_in_order) * (1 - q) // PAST))
+def stretches(n: int, q: float) -> int:
+    """How many stretches a run of n latencies is cut into for its q-quantile: up to STRETCHES, each with PAST
+    latencies past the quantile."""
+    return min(STRETCHES, int(n * (1 - q) // PAST))
+
+
+def quietest(x_in_order: np.ndarray, q: float, confidence: float, k: int) -> dict | None:
+    """The quietest of k consecutive stretches of a run for the q-quantile: the lowest of their quantiles, with
+    that stretch's order-statistic interval; None for fewer than 4 stretches. Both runs of a comparison are cut
+    into the same number (the lowest of k stretches is lower the more there are)."""
     if k < 4:
         return None
     parts = np.array_split(x_in_order, k)
@@ -346,7 +351,8 @@ def _profile(a: StoredRun, b: StoredRun, c: Comparison) -> None:
                 continue
             ci, method = shift_ci(ra[0], rb[0]), f"order statistics and drift, n {len(sa)} / {len(sb)}"
             drifted += [f"{spec.label} in {w}" for w, r in (("A", ra), ("B", rb)) if r[1]]
-            qa, qb = quietest(xa, q, each), quietest(xb, q, each)
+            k = min(stretches(len(xa), q), stretches(len(xb), q))
+            qa, qb = quietest(xa, q, each, k), quietest(xb, q, each, k)
             if qa and qb and qa["ci"][0] > 0:
                 qshift = qb["value"] / qa["value"] - 1
                 qci = shift_ci(qa["ci"], qb["ci"])

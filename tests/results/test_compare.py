@@ -80,6 +80,15 @@ def test_a_run_slowed_by_a_neighbour_for_a_while_is_within_noise_but_a_steady_sl
     assert _lines(fast)["p99_us"].verdict == cmp.NOISE
 
 
+def test_runs_of_different_lengths_are_cut_into_as_many_stretches():
+    """A long baseline and a short rerun of one distribution: both cut into as many stretches (the short run's
+    5), so each quietest stretch is the lowest of as many candidates, and the verdict is within noise."""
+    rng = np.random.default_rng(8)
+    long, short = _lognormal(rng, 300_000), _lognormal(rng, 10_000)
+    line = _lines(cmp.compare(_profile_run(long), _profile_run(short)))["p99_us"]
+    assert line.quiet["stretches"] == [5, 5] and line.verdict == cmp.NOISE, line
+
+
 def test_t_quantiles_match_the_table():
     """Student's t at 97.5% (the textbook table) and at the sqrt(0.95) level compare uses (scipy's values)."""
     assert cmp.t_quantile(0.975, 9) == pytest.approx(2.262, abs=2e-3)
