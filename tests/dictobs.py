@@ -9,6 +9,27 @@ import numpy as np
 
 DOMAIN = "vision/pendulum"
 
+# A small factory module of two named inputs (the keys of vision/pendulum), its uint8 image cast first.
+FACTORY = """
+import torch
+
+
+class TwoInputs(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 4, 8, stride=8)
+        self.head = torch.nn.Linear(4 * 6 * 6 + 1, 1)
+
+    def forward(self, image, state):
+        x = self.conv(image.float().permute(0, 3, 1, 2) / 255.0).flatten(1)
+        return self.head(torch.cat([x, state], 1))
+
+
+def make():
+    return TwoInputs()
+"""
+
 
 def build_sb3(out: Path) -> dict[str, Path]:
     from stable_baselines3 import PPO

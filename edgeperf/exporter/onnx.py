@@ -75,7 +75,7 @@ def export(
     mode = _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples)
 
     t_load = time.perf_counter()
-    src = _load(source, obs_shape, factory, weights, factory_args, vecnormalize, domain, format, state)
+    src = _load(source, obs_shape, factory, weights, factory_args, vecnormalize, domain, state)
     load_s = time.perf_counter() - t_load
     _check_recurrent(src, format, mode, domain)
     _check_memory(src, parity_samples if check else 0, calibration_samples if mode == "static" else 0)
@@ -193,12 +193,10 @@ def _check_recurrent(src: sources.PolicySource, format: str, mode: str | None, d
         )
 
 
-def _load(
-    source, obs_shape, factory, weights, factory_args, vecnormalize, domain, format, state
-) -> sources.PolicySource:
+def _load(source, obs_shape, factory, weights, factory_args, vecnormalize, domain, state) -> sources.PolicySource:
     # A Dict-observation domain says the raw layout of images and the shapes of named inputs (exporter/multi.py).
     raw = multi.raw_obs_space(domain) if domain else None
-    src = sources.load(
+    return sources.load(
         source,
         obs_shape,
         factory=factory,
@@ -208,9 +206,6 @@ def _load(
         state=state,
         raw_obs_space=raw,
     )
-    if src.input_specs and format == "tensorrt":
-        raise BadInput("TensorRT export of a policy with several inputs is not supported yet; export to ONNX")
-    return src
 
 
 def _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples) -> str | None:
@@ -369,12 +364,14 @@ def _stage_tensorrt(src, out: Path, work: Path, precision, results, max_batch, t
     onnx_in = fp32
     if precision == "int8":
         onnx_in = _convert_onnx(fp32, work, precision, "static", results["_calibration"], results, symmetric=True)
+    # Every observation input in the graph's order: a Dict observation's keys, else the one input.
+    specs = [(n, s) for n, s, _ in src.input_specs or ()] or [(_input_name(fp32), src.obs_shape)]
     settings = tensorrt_engine.engine_settings(
         precision,
-        _input_name(fp32),
-        src.obs_shape,
+        *specs[0],
         max_batch=max_batch,
         fixed_batch=_fixed_batch(fp32),
+        inputs=specs[1:],
         state=[(st.input, st.shape) for st in src.recurrent.states] if src.recurrent is not None else (),
     )
     engine = work / out.name

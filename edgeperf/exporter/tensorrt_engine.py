@@ -5,7 +5,10 @@
   artifacts use (symmetric int8, as TensorRT requires), and BuilderFlag.INT8 is set. This is NVIDIA's
   recommended path since TensorRT 10 deprecated implicit (calibrator-based) quantization.
 - one optimization profile over the batch axis: min 1, opt 1 (a control loop runs one observation), max
-  --max-batch.
+  --max-batch, with one entry per input (a Dict observation's image and vector, a recurrent policy's state).
+- uint8 inputs (camera images) stay uint8 network inputs: TensorRT's ONNX parser takes UINT8 only as a network
+  input or output (onnx-tensorrt's operator list from TensorRT 9.2/10), cast to float inside the graph, which
+  the exported graphs do first thing (`check_uint8_inputs` says so before a build when they do not).
 - a timing cache that survives between builds (default ~/.cache/edgeperf/tensorrt-<version>.timing-cache):
   rebuilding an engine on the same GPU then takes seconds, not minutes.
 - the engine is written raw (`.engine`); edgeperf's metadata goes in the sidecar JSON beside it
@@ -40,9 +43,18 @@ def require_tensorrt():
 
 
 def engine_settings(
-    precision: str, input_name: str, obs_shape, *, max_batch: int = 64, fixed_batch: int | None = None, state=()
+    precision: str,
+    input_name: str,
+    obs_shape,
+    *,
+    max_batch: int = 64,
+    fixed_batch: int | None = None,
+    inputs=(),
+    state=(),
 ) -> dict:
-    """`state`: (name, shape without batch) of a recurrent policy's state inputs, profiled over the same batch."""
+    """`input_name`/`obs_shape`: the (first) observation input. `inputs`: (name, shape without batch) of the
+    policy's other observation inputs (a Dict observation: a camera image beside proprioception); `state`: those
+    of a recurrent policy's state inputs. Every input gets one entry of the one profile, over the same batch."""
     # Everything the builder is told, as plain data (recorded in the report and the sidecar).
     if precision not in FLAGS:
         raise BadInput(f"--precision {precision}: TensorRT engines are built in {', '.join(FLAGS)}")
@@ -52,23 +64,45 @@ def engine_settings(
         if max_batch < 1:
             raise BadInput(f"--max-batch {max_batch} must be at least 1")
         lo, opt, hi = 1, 1, max_batch
-    shape = [int(d) for d in obs_shape]
+
+    def entry(name, dims) -> dict:
+        d = [int(x) for x in dims]
+        return {"input": name, "min": [lo, *d], "opt": [opt, *d], "max": [hi, *d]}
+
+    # A single-input engine records exactly "profile" (the keys older sidecars have); the other inputs are
+    # listed beside it, in the graph's order, only when there are some.
     return {
         "flags": list(FLAGS[precision]),
-        "profile": {"input": input_name, "min": [lo, *shape], "opt": [opt, *shape], "max": [hi, *shape]},
+        "profile": entry(input_name, obs_shape),
         "workspace_bytes": WORKSPACE_BYTES,
         "quantization": "explicit (Q/DQ nodes from static calibration)" if precision == "int8" else None,
-        **(
-            {
-                "state_profiles": [
-                    {"input": n, "min": [lo, *d], "opt": [opt, *d], "max": [hi, *d]}
-                    for n, d in ((n, [int(x) for x in dims]) for n, dims in state)
-                ]
-            }
-            if state
-            else {}
-        ),
+        **({"input_profiles": [entry(n, d) for n, d in inputs]} if inputs else {}),
+        **({"state_profiles": [entry(n, d) for n, d in state]} if state else {}),
     }
+
+
+def profiles(settings: dict) -> list[dict]:
+    """Every input's profile entry: the observation's, the other observation inputs', the state inputs'."""
+    return [settings["profile"], *settings.get("input_profiles", []), *settings.get("state_profiles", [])]
+
+
+def check_uint8_inputs(onnx_path: Path) -> None:
+    """TensorRT takes a uint8 tensor only as a network input or output, converted to float by a Cast: a uint8
+    input that feeds anything else (a Transpose before the cast) would fail inside the parser with a cryptic
+    message, so say it here."""
+    import onnx
+
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    for inp in graph.input:
+        if inp.type.tensor_type.elem_type != onnx.TensorProto.UINT8:
+            continue
+        users = sorted({n.op_type for n in graph.node if inp.name in n.input} - {"Cast"})
+        if users:
+            raise BadInput(
+                f"uint8 input '{inp.name}' feeds {', '.join(users)} before any cast: TensorRT takes uint8 only as a "
+                "network input cast to float; convert it to float first in the policy (image.float()), or export "
+                "--format onnx"
+            )
 
 
 def default_timing_cache(version: str) -> Path:
@@ -78,6 +112,7 @@ def default_timing_cache(version: str) -> Path:
 
 def build_engine(onnx_path: Path, engine_path: Path, settings: dict, timing_cache: Path | None) -> dict:
     trt = require_tensorrt()
+    check_uint8_inputs(onnx_path)
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     flags = 0
@@ -93,7 +128,7 @@ def build_engine(onnx_path: Path, engine_path: Path, settings: dict, timing_cach
     for flag in settings["flags"]:
         config.set_flag(getattr(trt.BuilderFlag, flag))
     profile = builder.create_optimization_profile()
-    for p in [settings["profile"], *settings.get("state_profiles", [])]:
+    for p in profiles(settings):
         profile.set_shape(p["input"], tuple(p["min"]), tuple(p["opt"]), tuple(p["max"]))
     config.add_optimization_profile(profile)
     timing_cache = Path(timing_cache) if timing_cache else default_timing_cache(trt.__version__)

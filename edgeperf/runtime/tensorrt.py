@@ -4,6 +4,8 @@ TensorRT runner: the exporter's parity check and the profiler both use it.
 Device memory and copies go through the CUDA runtime library (libcudart) by ctypes, so no extra Python
 package is needed beside tensorrt. Host buffers are pinned; a single stream is reused; buffers are sized
 for the engine profile's largest shapes once, at open, and close() frees every one of them and the stream.
+Every input is bound by name in the engine's own dtype (a Dict observation's uint8 camera image stays uint8 up to
+the GPU, where the graph casts it), and Session.prepare gives them as a dict like on every backend.
 """
 
 from __future__ import annotations
@@ -148,15 +150,14 @@ class TensorRTSession(Session):
     def _execute(self, prepared, outputs) -> list[np.ndarray]:
         cuda, stream = self._cuda, self._stream
         for name, x in prepared.items():
-            if self._batch_shapes.get(name) != x.shape:
-                self._context.set_input_shape(name, x.shape)
-                self._batch_shapes[name] = x.shape
             ptr, _, host = self._buffers[name]
             if x.size > host.size:
                 raise BadInput(
                     f"{self.path.name} takes at most {self.max_batch} observations a call (its optimization "
                     f"profile); got {x.shape[0]}: rebuild it with a larger --max-batch"
                 )
+            if self._batch_shapes.get(name) != x.shape:
+                self._set_shape(name, x.shape, prepared)
             flat = host.reshape(-1)[: x.size]
             flat[:] = x.reshape(-1)
             cuda.copy(ptr, flat.ctypes.data, x.nbytes, _H2D, stream)
@@ -171,6 +172,19 @@ class TensorRTSession(Session):
             views.append(view.reshape(shape))
         cuda.sync(stream)
         return [v.copy() for v in views]
+
+    def _set_shape(self, name: str, shape: tuple, prepared) -> None:
+        """A new batch size for one input (every input of a Dict observation is bound and shaped by name): the
+        profile spans one batch for all of them, so a call whose inputs disagree on it is refused here, where
+        TensorRT would fail later with a shape error of its own."""
+        batches = {k: v.shape[0] for k, v in prepared.items()}
+        if len(set(batches.values())) > 1:
+            raise BadInput(
+                f"{self.path.name} takes one batch size for all its inputs; got {batches} observations per input"
+            )
+        if self._context.set_input_shape(name, shape) is False:
+            raise BadInput(f"{self.path.name}: input '{name}' of shape {list(shape)} is outside the engine's profile")
+        self._batch_shapes[name] = shape
 
     def close(self) -> None:
         """Free every device and pinned host buffer and the stream (safe to call twice, or after a failed open)."""

@@ -124,6 +124,9 @@ class Builder:
 # -- the runtime: an "engine" that runs the parsed ONNX with onnxruntime, on the memory of a FakeCuda -------------
 
 
+_NP = {"tensor(float)": "float32", "tensor(uint8)": "uint8", "tensor(int64)": "int64", "tensor(float16)": "float16"}
+
+
 class TensorIOMode:
     INPUT, OUTPUT = "INPUT", "OUTPUT"
 
@@ -152,12 +155,15 @@ class _Engine:
         self.ins = [i.name for i in self.sess.get_inputs()]
         self.outs = [o.name for o in self.sess.get_outputs()]
         self.num_io_tensors = len(self.ins) + len(self.outs)
+        # each tensor's own dtype, as TensorRT reports it (a uint8 image stays a UINT8 network input)
+        types = {t.name: t.type for t in [*self.sess.get_inputs(), *self.sess.get_outputs()]}
+        self.dtypes = {n: _NP[t] for n, t in types.items()}
 
     def get_tensor_name(self, i):
         return (self.ins + self.outs)[i]
 
     def get_tensor_dtype(self, name):
-        return "int64" if name == "action" and self.outs[:2] == ["action", "logits"] else "float32"
+        return self.dtypes[name]
 
     def _max(self, name):
         return self.profiles.get(name, [None, None, self.max])[2]
@@ -183,6 +189,9 @@ class _Context:
         self.engine, self.shapes, self.addresses = engine, {}, {}
 
     def set_input_shape(self, name, shape):
+        lo, _, hi = self.engine.get_tensor_profile_shape(name, 0)
+        if not all(a <= d <= b for a, d, b in zip(lo, shape, hi, strict=True)):
+            return False  # outside the profile, as TensorRT answers
         self.shapes[name] = tuple(shape)
         return True
 
@@ -190,15 +199,16 @@ class _Context:
         if name in self.engine.ins:
             return self.shapes[name]
         # an output's shape follows the inputs' (all of them set by now, as TensorRT requires)
-        feed = {i: np.zeros(self.shapes[i], np.float32) for i in self.engine.ins}
+        feed = {i: np.zeros(self.shapes[i], self.engine.dtypes[i]) for i in self.engine.ins}
         return dict(zip(self.engine.outs, (v.shape for v in self.engine.sess.run(None, feed)), strict=True))[name]
 
     def set_tensor_address(self, name, ptr):
         self.addresses[name] = ptr
 
     def execute_async_v3(self, stream):
-        feed = {i: FakeCuda.view(self.addresses[i], self.shapes[i], np.float32).copy() for i in self.engine.ins}
-        for out, value in zip(self.engine.outs, self.engine.sess.run(None, feed), strict=True):
+        e = self.engine
+        feed = {i: FakeCuda.view(self.addresses[i], self.shapes[i], e.dtypes[i]).copy() for i in e.ins}
+        for out, value in zip(e.outs, e.sess.run(None, feed), strict=True):
             FakeCuda.view(self.addresses[out], value.shape, value.dtype)[...] = value
         return True
 

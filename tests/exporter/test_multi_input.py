@@ -80,29 +80,8 @@ def test_an_onnx_file_of_several_inputs_is_retargeted(dict_onnx, tmp_path):
         assert s.io.inputs[0].dtype == "uint8"
 
 
-FACTORY = """
-import torch
-
-
-class TwoInputs(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.conv = torch.nn.Conv2d(3, 4, 8, stride=8)
-        self.head = torch.nn.Linear(4 * 6 * 6 + 1, 1)
-
-    def forward(self, image, state):
-        x = self.conv(image.float().permute(0, 3, 1, 2) / 255.0).flatten(1)
-        return self.head(torch.cat([x, state], 1))
-
-
-def make():
-    return TwoInputs()
-"""
-
-
 def test_a_factory_module_with_named_inputs_takes_its_shapes_from_the_domain(tmp_path):
-    (tmp_path / "nets.py").write_text(FACTORY)
+    (tmp_path / "nets.py").write_text(dictobs.FACTORY)
     out = tmp_path / "f.onnx"
     r = export(None, out, factory=f"{tmp_path / 'nets.py'}:make", domain="vision/pendulum", parity_samples=50,
                calibration_episodes=1)  # fmt: skip

@@ -220,3 +220,181 @@ def test_tensorrt_session_frees_what_it_had_when_open_fails(monkeypatch, tmp_pat
     with pytest.raises(BadInput, match="not a TensorRT engine"):
         TensorRTSession(bad, cuda=cuda)
     assert cuda.live == {} and cuda.streams == set()
+
+
+# -- several inputs (a Dict observation: a uint8 camera image beside a float vector) -----------------------------
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """The stand-in TensorRT, and the runtime's CUDA calls on a FakeCuda, so that the export's own parity check
+    runs the engine (through the one TensorRT runner) instead of being skipped for want of a GPU."""
+    from edgeperf.runtime import tensorrt as runtime_tensorrt
+
+    fake_tensorrt.install(monkeypatch)
+    cuda = fake_tensorrt.FakeCuda()
+    monkeypatch.setattr(runtime_tensorrt, "_CudaRT", lambda: cuda)
+    return cuda
+
+
+@pytest.fixture(scope="module")
+def two_input_onnx(tmp_path_factory):
+    """The small factory module of two named inputs (image uint8 [48, 48, 3], state float32 [1]) as ONNX."""
+    pytest.importorskip("torch")
+    pytest.importorskip("pybullet")
+    from tests import dictobs
+
+    d = tmp_path_factory.mktemp("two_inputs")
+    (d / "nets.py").write_text(dictobs.FACTORY)
+    out = d / "two.onnx"
+    export(None, out, factory=f"{d / 'nets.py'}:make", domain=dictobs.DOMAIN, check=False)
+    return out
+
+
+def _batch(n: int, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    return {
+        "image": rng.integers(0, 256, (n, 48, 48, 3), dtype=np.uint8),
+        "state": rng.uniform(-8, 8, (n, 1)).astype(np.float32),
+    }
+
+
+def test_engine_settings_profile_every_input_and_keep_the_single_input_keys():
+    s = tensorrt_engine.engine_settings("fp16", "image", (48, 48, 3), max_batch=8, inputs=[("state", (1,))])
+    assert s["profile"] == {"input": "image", "min": [1, 48, 48, 3], "opt": [1, 48, 48, 3], "max": [8, 48, 48, 3]}
+    assert s["input_profiles"] == [{"input": "state", "min": [1, 1], "opt": [1, 1], "max": [8, 1]}]
+    assert [p["input"] for p in tensorrt_engine.profiles(s)] == ["image", "state"]
+    fixed = tensorrt_engine.engine_settings("fp32", "image", (48, 48, 3), fixed_batch=2, inputs=[("state", (1,))])
+    assert fixed["input_profiles"][0]["min"] == fixed["input_profiles"][0]["max"] == [2, 1]  # the same batch
+    # a single-input engine records what it always did: an older sidecar reads the same
+    assert set(tensorrt_engine.engine_settings("fp32", "obs", (48,))) == {
+        "flags",
+        "profile",
+        "workspace_bytes",
+        "quantization",
+    }
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
+def test_two_input_engine_passes_parity_on_the_stand_in(precision, fake_gpu, two_input_onnx, tmp_path):
+    """The whole export of a Dict-observation policy to TensorRT: both inputs profiled, the uint8 image kept
+    uint8, int8 through Q/DQ calibrated on both inputs, and the export's parity run through the TensorRT runner
+    (the stand-in engine runs the parsed graph with onnxruntime: fp16 and int8 kernels are not TensorRT's here,
+    so this proves the plumbing, not TensorRT's numerics)."""
+    out = tmp_path / "two.engine"
+    r = export(str(two_input_onnx), out, precision=precision, max_batch=8, timing_cache=tmp_path / "c",
+               parity_samples=64, calibration_samples=64)  # fmt: skip
+    par = r.results["parity"]
+    assert par["passed"] and par["observations"] == 64, par
+    assert [(i["name"], i["dtype"]) for i in r.model.inputs] == [("image", "uint8"), ("state", "float32")]
+    build = next(c for c in fake_tensorrt.CALLS if c[0] == "build")[1]
+    assert build["input_profiles"] == {
+        "image": [[1, 48, 48, 3], [1, 48, 48, 3], [8, 48, 48, 3]],
+        "state": [[1, 1], [1, 1], [8, 1]],
+    }
+    side = json.loads(artifact.sidecar(out).read_text())
+    assert [p["input"] for p in tensorrt_engine.profiles(side["tensorrt"]["settings"])] == ["image", "state"]
+    if precision == "int8":
+        assert "QuantizeLinear" in build["ops"]
+        assert r.results["quantization"]["calibration"]["observations"] == 64
+    assert fake_gpu.live == {} and fake_gpu.streams == set()  # parity's session freed all it allocated
+
+
+def test_tensorrt_session_runs_a_dict_and_frees_every_buffer(monkeypatch, tmp_path, two_input_onnx):
+    from edgeperf.runtime.tensorrt import TensorRTSession
+
+    fake_tensorrt.install(monkeypatch)
+    engine = tmp_path / "two.engine"
+    export(str(two_input_onnx), engine, max_batch=4, timing_cache=tmp_path / "c", check=False)
+    batch = _batch(3)
+    with Session.open(two_input_onnx) as ort_session:
+        want = ort_session.run(batch)
+    assert np.ptp(want) > 0.05  # different images and states, different actions: an input mixed up would show
+    cuda = fake_tensorrt.FakeCuda()
+    s = TensorRTSession(engine, cuda=cuda)
+    assert [(i.name, i.dtype) for i in s.io.inputs] == [("image", "uint8"), ("state", "float32")]
+    assert s.max_batch == 4 and len(cuda.live) == 2 * 3  # a device and a pinned host buffer per tensor
+    np.testing.assert_allclose(s.run(batch), want, rtol=1e-6, atol=1e-6)
+    one = s.run({k: v[1] for k, v in batch.items()})  # one observation, no batch axis: shapes set again
+    assert one.shape == (1,)
+    np.testing.assert_allclose(one, want[1], rtol=1e-6, atol=1e-6)
+    assert list(s.run_all(batch)) == ["action"]
+    with pytest.raises(BadInput, match="lacks key 'state'"):
+        s.run({"image": batch["image"]})
+    with pytest.raises(BadInput, match="pass a dict"):
+        s.run(batch["image"])
+    with pytest.raises(BadInput, match="raw uint8 pixels"):  # the image input is bound as uint8
+        s.run({**batch, "image": batch["image"] / 255.0})
+    with pytest.raises(BadInput, match="one batch size for all its inputs"):
+        s.run({"image": batch["image"], "state": batch["state"][:2]})
+    with pytest.raises(BadInput, match="at most 4 observations"):
+        s.run(_batch(5))
+    np.testing.assert_allclose(s.run(batch), want, rtol=1e-6, atol=1e-6)  # still right after the refusals
+    s.close()
+    assert cuda.live == {} and cuda.streams == set()
+
+
+def _uint8_before_cast(path):
+    """image uint8 [N, 2, 3] transposed *before* its cast, beside state [N, 1]: what TensorRT cannot parse."""
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("Transpose", ["image"], ["t"], perm=[0, 2, 1]),
+        helper.make_node("Cast", ["t"], ["f"], to=TensorProto.FLOAT),
+        helper.make_node("Flatten", ["f"], ["flat"]),
+        helper.make_node("Concat", ["flat", "state"], ["action"], axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [
+            helper.make_tensor_value_info("image", TensorProto.UINT8, ["batch", 2, 3]),
+            helper.make_tensor_value_info("state", TensorProto.FLOAT, ["batch", 1]),
+        ],
+        [helper.make_tensor_value_info("action", TensorProto.FLOAT, ["batch", 7])],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
+def test_a_uint8_input_used_before_its_cast_is_refused_before_the_build(monkeypatch, tmp_path, bad):
+    fake_tensorrt.install(monkeypatch)
+    src = tmp_path / "t.onnx"
+    _uint8_before_cast(src)
+    err = bad(2, "export", src, "-o", tmp_path / "t.engine", "--timing-cache", tmp_path / "c", "--no-check").err
+    assert "uint8 input 'image' feeds Transpose before any cast" in err
+    assert not any(c[0] in ("parse", "build") for c in fake_tensorrt.CALLS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.onnx"]
+
+
+def test_the_vision_reference_exports_to_tensorrt_with_on_policy_parity(fake_gpu, tmp_path, cli):
+    pytest.importorskip("pybullet")
+    out = tmp_path / "vision.engine"
+    r = cli("export", "reference:vision/pendulum", "--domain", "vision/pendulum", "-o", out, "--max-batch", "8",
+            "--parity-samples", "64", "--calibration-episodes", "1", "--timing-cache", tmp_path / "c",
+            "--json", tmp_path / "r.json")  # fmt: skip
+    assert r.code == 0, r.err
+    report = json.loads((tmp_path / "r.json").read_text())
+    par = report["results"]["parity"]
+    assert par["passed"] and "driven by the source policy" in par["observation_source"]
+    assert par["max_abs_error"] <= 1e-5
+    settings = report["results"]["tensorrt"]["settings"]
+    assert settings["profile"]["max"] == [8, 48, 48, 3] and settings["input_profiles"][0]["max"] == [8, 1]
+    assert fake_gpu.live == {}
+
+
+@pytest.mark.tensorrt
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_real_engine_of_the_vision_reference(precision, tmp_path):
+    """On a GPU: the uint8 image a real UINT8 network input, parity on the policy's own episodes, and
+    Session.run with the camera's dict observation."""
+    _real_tensorrt()
+    pytest.importorskip("pybullet")
+    from tests import dictobs
+
+    out = tmp_path / "vision.engine"
+    report = export("reference:vision/pendulum", out, precision=precision, domain=dictobs.DOMAIN,
+                    parity_samples=200, calibration_episodes=1, timing_cache=tmp_path / "cache")  # fmt: skip
+    assert report.results["parity"]["passed"], report.results["parity"]
+    with Session.open(out) as s:
+        assert [(i.name, i.dtype) for i in s.io.inputs] == [("image", "uint8"), ("state", "float32")]
+        assert s.run(dictobs.one_obs()).shape == (1,)
