@@ -334,6 +334,19 @@ def test_tensorrt_session_runs_a_dict_and_frees_every_buffer(monkeypatch, tmp_pa
     assert cuda.live == {} and cuda.streams == set()
 
 
+def test_profile_fills_both_inputs_of_a_two_input_engine(fake_gpu, tmp_path, two_input_onnx):
+    """profile opens the engine through the same runner and feeds every input in its own space and dtype."""
+    from edgeperf.profilers.run import profile
+
+    engine = tmp_path / "two.engine"
+    export(str(two_input_onnx), engine, timing_cache=tmp_path / "c", check=False)
+    r = profile(engine, iterations=20, warmup=2, duration=0.2, power="off", idle_s=0)
+    how = r.results["observations"]
+    assert how["distinct"] > 1 and how["distribution"].startswith("image: uniform uint8 pixels"), how
+    assert [(i["name"], i["dtype"]) for i in r.model.inputs] == [("image", "uint8"), ("state", "float32")]
+    assert fake_gpu.live == {}
+
+
 def _uint8_before_cast(path):
     """image uint8 [N, 2, 3] transposed *before* its cast, beside state [N, 1]: what TensorRT cannot parse."""
     from onnx import TensorProto, helper
