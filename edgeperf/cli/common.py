@@ -39,6 +39,28 @@ MarginOpt = Annotated[
     float | None, typer.Option("--margin", help="Equivalence margin in return units (default: the domain's).")
 ]
 
+# The chunk-execution options `validate` and `hil` share (domains/chunks.py).
+ChunkExecOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--chunk-exec",
+        help="A policy that returns action chunks: open-loop (run k actions, then query) or ensemble "
+        "(ACT's temporal ensembling: query every k steps, average overlapping chunks).",
+        show_default=False,
+    ),
+]
+ChunkStepsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--chunk-steps",
+        help="k: actions run per chunk (open-loop, default H) or steps between queries (ensemble, default 1).",
+        show_default=False,
+    ),
+]
+EnsembleMOpt = Annotated[
+    float, typer.Option("--ensemble-m", help="Temporal ensembling weight m: w_i = exp(-m * i), i=0 the oldest.")
+]
+
 # The power options `profile` and `measure` share.
 PowerOpt = Annotated[
     str,

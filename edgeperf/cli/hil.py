@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 
 from edgeperf.cli.common import (
+    ChunkExecOpt,
+    ChunkStepsOpt,
     DbOpt,
+    EnsembleMOpt,
     JsonOut,
     MarginOpt,
     NoStoreOpt,
@@ -41,6 +44,9 @@ def hil(
     deadline: Annotated[
         float | None, typer.Option("--deadline", metavar="MS", help="Per step (default: 80% of the period).")
     ] = None,
+    chunk_exec: ChunkExecOpt = None,
+    chunk_steps: ChunkStepsOpt = None,
+    ensemble_m: EnsembleMOpt = 0.01,
     host: host_option("Copy MODEL to this robot over ssh and serve it there.") = None,
     remote_edgeperf: RemoteEdgeperfOpt = "edgeperf",
     ssh_option: SshOptionOpt = None,
@@ -58,11 +64,13 @@ def hil(
     stale replies, reconnects and gaps), and compare the task with the same artifact in pure simulation (SIL)
     on the same seeds. Exit code 1 unless HIL is equivalent to SIL (when MODEL is given)."""
     from edgeperf import pipeline
+    from edgeperf.domains.chunks import from_options
     from edgeperf.errors import BadInput, VerdictFailed
     from edgeperf.results import io, render
 
     if not domain:
         raise BadInput("give the simulated task with --domain ID (e.g. quadruped/trot)")
+    chunking = from_options(chunk_exec, chunk_steps, ensemble_m)
     store = store_target(db, no_store)
     io.check_paths(
         {"--json": json_path, "--db": store and store.path}, {"the model": model, "--token-file": token_file}
@@ -84,6 +92,7 @@ def hil(
             on_miss=on_miss,
             deadline_ms=deadline,
             margin=margin,
+            chunking=chunking,
         )
     render.hil(report, con)
     write_report(report, json_path, con, store=store)

@@ -7,7 +7,10 @@ from typing import Annotated
 import typer
 
 from edgeperf.cli.common import (
+    ChunkExecOpt,
+    ChunkStepsOpt,
     DbOpt,
+    EnsembleMOpt,
     JsonOut,
     MarginOpt,
     NoStoreOpt,
@@ -39,26 +42,9 @@ def validate(
     ] = None,
     margin: MarginOpt = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: one per core).")] = None,
-    chunk_exec: Annotated[
-        str | None,
-        typer.Option(
-            "--chunk-exec",
-            help="A policy that returns action chunks: open-loop (run k actions, then query) or ensemble "
-            "(ACT's temporal ensembling: query every k steps, average overlapping chunks).",
-            show_default=False,
-        ),
-    ] = None,
-    chunk_steps: Annotated[
-        int | None,
-        typer.Option(
-            "--chunk-steps",
-            help="k: actions run per chunk (open-loop, default H) or steps between queries (ensemble, default 1).",
-            show_default=False,
-        ),
-    ] = None,
-    ensemble_m: Annotated[
-        float, typer.Option("--ensemble-m", help="Temporal ensembling weight m: w_i = exp(-m * i), i=0 the oldest.")
-    ] = 0.01,
+    chunk_exec: ChunkExecOpt = None,
+    chunk_steps: ChunkStepsOpt = None,
+    ensemble_m: EnsembleMOpt = 0.01,
     chunk_timing: Annotated[
         str,
         typer.Option(
@@ -77,7 +63,7 @@ def validate(
     falls, reliability (IQR, CVaR 5%), action divergence along the reference's trajectories, and a paired
     verdict: equivalent, different or inconclusive. Exit code 1 unless equivalent.
     """
-    from edgeperf.domains.chunks import ChunkExecution
+    from edgeperf.domains.chunks import from_options
     from edgeperf.domains.latency import parse, parse_sweep
     from edgeperf.errors import VerdictFailed
     from edgeperf.pipeline import validate as run_validate
@@ -91,13 +77,7 @@ def validate(
     )
     sweep_ms = parse_sweep(sweep) if sweep is not None else None
     latency_model = parse(latency, latency_from)
-    chunking = None
-    if chunk_exec is not None:
-        chunking = ChunkExecution(chunk_exec, chunk_steps, ensemble_m, chunk_timing)
-    elif chunk_steps is not None or chunk_timing != "sync" or ensemble_m != 0.01:
-        from edgeperf.errors import BadInput
-
-        raise BadInput("--chunk-steps, --chunk-timing and --ensemble-m go with --chunk-exec open-loop|ensemble")
+    chunking = from_options(chunk_exec, chunk_steps, ensemble_m, chunk_timing)
     con = console(json_path)
     with con.status(f"validating {model} on {domain} ({episodes} paired episodes)"):
         report = run_validate(

@@ -78,6 +78,18 @@ class ChunkExecution:
         return out
 
 
+def from_options(mode: str | None, steps: int | None, m: float = ACT_M, timing: str | None = None):
+    """The command line's chunk options (validate, hil): a ChunkExecution, or None without --chunk-exec, when
+    the options that shape one are bad input. `timing` None: the command has no --chunk-timing (hil's mode
+    decides it)."""
+    if mode is not None:
+        return ChunkExecution(mode, steps, m, timing or "sync")
+    if steps is not None or m != ACT_M or timing not in (None, "sync"):
+        shaping = "--chunk-steps, --chunk-timing and --ensemble-m" if timing else "--chunk-steps and --ensemble-m"
+        raise BadInput(f"{shaping} go with --chunk-exec open-loop|ensemble")
+    return None
+
+
 def delay_steps(seconds: float, period_s: float) -> int:
     """A latency in whole control steps: the nearest step, as domains/latency.py does for envs that cannot
     switch an action mid-step."""
@@ -122,15 +134,19 @@ def horizon_of(action_shape: tuple, env_action_shape: tuple) -> int | None:
 
 class Chunker:
     """One episode's chunk execution: `act(obs)` returns the action for this control step, querying the policy
-    (`query(obs) -> [H, A]`) when the execution says so, under the latency model (None: none)."""
+    (`query(obs) -> [H, A]`, None: the query failed) when the execution says so, under the latency model (None:
+    none). A caller whose chunks come back on their own clock (hil's real link, async timing) drives the same
+    steps itself: `due()` at each step, `asked()` when it sends a query, `arrived(step asked, chunk)` when a
+    reply comes in, then `advance()` for the step's action."""
 
-    def __init__(self, execution: ChunkExecution, horizon: int, query, period_s: float, latency, rng, hold):
+    def __init__(self, execution, horizon, query, period_s, latency, rng, hold, fallback=None):
         self.ex, self.h, self.k = execution, horizon, execution.k(horizon)
         self.query, self.period, self.latency, self.rng = query, period_s, latency, rng
         self.hold = np.asarray(hold, dtype=np.float32)
+        self.fallback = fallback  # what a stall applies (None: the last action holds)
         self.t = 0
         self.chunks: list[tuple[int, np.ndarray]] = []  # (origin step: where action 0 belongs, actions), oldest first
-        self.pending: list[tuple[int, int, np.ndarray]] = []  # (ready step, origin if async, actions)
+        self.pending: list[tuple[int, int, np.ndarray]] = []  # (ready step, step queried, actions)
         self.blocked_until = 0
         self.next_query = 0
         self.queries = self.stalls = self.skipped = 0
@@ -140,11 +156,25 @@ class Chunker:
             return 0
         return delay_steps(float(self.latency.sample(self.rng, 1)[0]), self.period)
 
-    def _issue(self, obs) -> None:
-        chunk = np.asarray(self.query(obs), dtype=np.float32).reshape(self.h, -1)
+    def asked(self) -> None:
+        """A query was sent at this step."""
         self.queries += 1
+        self.next_query = self.t + self.k
+
+    def arrived(self, queried: int, chunk) -> None:
+        """The chunk queried at step `queried` is here now, at this step."""
+        self.pending.append((self.t, queried, self._shape(chunk)))
+
+    def _shape(self, chunk) -> np.ndarray:
+        return np.asarray(chunk, dtype=np.float32).reshape(self.h, -1)
+
+    def _issue(self, obs) -> None:
+        chunk = self.query(obs)
+        self.asked()
+        if chunk is None:  # the query failed: nothing arrives, nothing blocks
+            return
         d = self._delay_steps()
-        self.pending.append((self.t + d, self.t, chunk))
+        self.pending.append((self.t + d, self.t, self._shape(chunk)))
         if self.ex.timing == "sync":
             self.blocked_until = self.t + d
 
@@ -161,7 +191,8 @@ class Chunker:
                 self.chunks.append((origin, chunk))
         self.pending = [p for p in self.pending if p[0] > self.t]
 
-    def _wants_query(self) -> bool:
+    def due(self) -> bool:
+        """Whether this step queries a chunk."""
         if self.pending and self.ex.timing == "sync":
             return False
         if self.ex.mode == "ensemble" or self.ex.timing == "async":
@@ -170,14 +201,17 @@ class Chunker:
         return not self.chunks or self.t - self.chunks[-1][0] >= self.k
 
     def act(self, obs) -> np.ndarray:
-        if self._wants_query():
+        if self.due():
             self._issue(obs)
-            self.next_query = self.t + self.k
+        return self.advance()
+
+    def advance(self) -> np.ndarray:
+        """This step's action (what has arrived by now taken in), and on to the next step."""
         self._arrive()
         action = self._pick() if self.t >= self.blocked_until else None
         if action is None:
             self.stalls += 1
-            action = self.hold
+            action = self.hold if self.fallback is None else self.fallback
         self.hold = action
         self.t += 1
         return action

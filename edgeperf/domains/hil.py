@@ -19,13 +19,15 @@ pure simulation (SIL) and the paired verdict of `validate` compares HIL with SIL
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from edgeperf.devices.detect import host_summary
-from edgeperf.domains import base
+from edgeperf.domains import base, chunks
+from edgeperf.domains.chunks import Chunker, ChunkExecution
 from edgeperf.domains.latency import DelayedActions
 from edgeperf.domains.rollout import Episode, PolicySpec, run_pairs
 from edgeperf.errors import BadInput, HardwareMissing
@@ -68,6 +70,8 @@ class LinkLog:
     longest_streak: int = 0
     errors: int = 0
     gaps: list = field(default_factory=list)  # {"seed", "step", "missed_steps", "seconds", "reconnected"}
+    reply_steps: list = field(default_factory=list)  # chunks: control steps each answered query took
+    abandoned: int = 0  # chunks: queries still in flight when their episode ended (neither hit nor miss)
 
     def hit(self, timing) -> None:
         self.steps += 1
@@ -170,7 +174,11 @@ def episode(
     mode: str,
     on_miss: str,
     deadline_s: float,
+    chunking: ChunkExecution | None = None,
+    horizon: int | None = None,
 ) -> Episode:
+    """One HIL episode; with `chunking`, of a policy that returns action chunks of `horizon` actions
+    (_chunk_episode)."""
     s, log = link.s, link.log
     period_ns = round(1e9 / domain.control_hz)
     env = domain.env(seed)
@@ -178,12 +186,9 @@ def episode(
     measured = _Measured()
     try:
         obs, _ = env.reset(seed=seed)
-        try:
-            s.reset()
-        except SessionLost:
-            link.recover(seed, 0)
-        except LinkError:
-            link.missed(seed, 0)
+        _reset(link, seed)
+        if chunking is not None:
+            return _chunk_episode(domain, link, env, obs, seed, mode, on_miss, chunking, horizon)
         hold = np.zeros(env.action_space.shape, dtype=np.float32)
         deliver = DelayedActions(env, measured, 1.0 / domain.control_hz, np.random.default_rng(seed), hold)
         fallback = _fallback_action(env, on_miss)
@@ -196,7 +201,8 @@ def episode(
                 log.start_delay_ns.append(_now() - release)
             else:
                 release = _now()
-            reply = _exchange(link, obs, seed, ep.steps, release, mode, deadline_s)
+            wait_s = deadline_s if mode == "realtime" else LOCKSTEP_TIMEOUT_S
+            reply = _exchange(link, obs, seed, ep.steps, release + round(wait_s * 1e9), busy=mode == "realtime")
             if reply is not None:
                 link.healed(seed, ep.steps)
                 log.hit(reply.timing)
@@ -217,21 +223,37 @@ def episode(
     return ep
 
 
-def _exchange(link: _Link, obs, seed: int, step: int, release: int, mode: str, deadline_s: float):
-    """Send the observation and wait for its action until the deadline; the reply, or None (a miss)."""
+def _reset(link: _Link, seed: int) -> None:
+    """The server's policy state back to the start of an episode (a recurrent policy's memory)."""
+    try:
+        link.s.reset()
+    except SessionLost:
+        link.recover(seed, 0)
+    except LinkError:
+        link.missed(seed, 0)
+
+
+def _send(link: _Link, obs, seed: int, step: int) -> int | None:
+    """Send an observation (a handshake first when one is owed); its sequence number, or None (a miss)."""
+    if link.down and not link.recover(seed, step):
+        return None
+    try:
+        return link.s.send(obs)
+    except LinkError:  # not connected: the server is gone
+        link.suspect(seed, step)
+        return None
+
+
+def _exchange(link: _Link, obs, seed: int, step: int, wait_until: int, busy: bool):
+    """Send the observation and wait for its action until `wait_until` (ns); the reply, or None (a miss)."""
     s = link.s
-    wait_until = release + round((deadline_s if mode == "realtime" else LOCKSTEP_TIMEOUT_S) * 1e9)
     for _ in range(2):  # a second time only right after a fresh handshake (the server had restarted)
-        if link.down and not link.recover(seed, step):
-            return None
-        try:
-            seq = s.send(obs)
-        except LinkError:  # not connected: the server is gone
-            link.suspect(seed, step)
+        seq = _send(link, obs, seed, step)
+        if seq is None:
             return None
         while True:
             try:
-                reply = s.poll(max(0.0, (wait_until - _now()) / 1e9), busy=mode == "realtime")
+                reply = s.poll(max(0.0, (wait_until - _now()) / 1e9), busy=busy)
             except SessionLost:
                 s.cancel(seq)
                 link.down = True
@@ -249,6 +271,132 @@ def _exchange(link: _Link, obs, seed: int, step: int, release: int, mode: str, d
     return None
 
 
+def _chunk_episode(domain, link: _Link, env, obs, seed: int, mode: str, on_miss: str, chunking, horizon) -> Episode:
+    """An episode of a chunk policy, executed by domains/chunks.Chunker as validate executes it.
+
+    lockstep (sync timing): each query waits for its reply; the measured round trip, in whole control steps,
+    stalls the simulated robot as validate's --chunk-timing sync does (none on a fast link).
+    realtime (async timing): steps are released at the control rate; a chunk is queried on its cadence from
+    the fresh observation and the robot keeps executing the current chunk while the query is in flight. A reply
+    that came in by half a period into step t (the nearest step, as validate rounds latency) takes over at t,
+    its actions stale by the steps since it was asked skipped; a chunk that runs out first holds (a stall). The
+    episode's first chunk is waited for (up to LOCKSTEP_TIMEOUT_S) before its clock starts: a robot at rest
+    does not start the task before it has a plan. A query unanswered after H steps (every action of its chunk
+    stale) is a miss: given up, its reply dropped if it ever comes. A stall applies --on-miss (hold: the last
+    action)."""
+    period_s = 1.0 / domain.control_hz
+    hold = np.zeros(env.action_space.shape, dtype=np.float32)
+    fallback = _fallback_action(env, on_miss)
+    ep = Episode(seed)
+    if mode == "lockstep":
+        # the round trip each query measured stalls the robot in simulated time (sync timing)
+        query = _lockstep_query(link, seed, ep, period_s)
+        chunker = Chunker(chunking, horizon, query, period_s, query.measured, None, hold, fallback)
+        while True:
+            action = chunker.act(obs)
+            if not ep.accepts(action):
+                break
+            obs, done = ep.step(env, action)
+            if done:
+                break
+    else:
+        chunker = Chunker(chunking, horizon, None, period_s, None, None, hold, fallback)
+        _chunk_realtime(link, env, obs, seed, ep, chunker, round(1e9 * period_s))
+    ep.metrics.update(chunker.metrics())
+    return ep
+
+
+def _lockstep_query(link: _Link, seed: int, ep: Episode, period_s: float):
+    """A chunk query that waits for its reply (None: a miss); `.measured` holds its round trip."""
+    s, log, measured = link.s, link.log, _Measured()
+    name = s.io.outputs[0].name
+
+    def query(obs):
+        release = _now()
+        reply = _exchange(link, obs, seed, ep.steps, release + round(LOCKSTEP_TIMEOUT_S * 1e9), busy=False)
+        if reply is None:
+            link.missed(seed, ep.steps)
+            log.miss()
+            return None
+        link.healed(seed, ep.steps)
+        log.hit(reply.timing)
+        measured.value_s = (reply.timing.t4 - release) / 1e9
+        log.reply_steps.append(chunks.delay_steps(measured.value_s, period_s))
+        return reply.outputs[name]
+
+    query.measured = measured
+    return query
+
+
+def _chunk_realtime(link: _Link, env, obs, seed: int, ep: Episode, chunker: Chunker, period_ns: int) -> None:
+    s, log = link.s, link.log
+    name = s.io.outputs[0].name
+    flight: dict[int, int] = {}  # seq -> the step it was asked at
+    start = None
+    while True:
+        t = ep.steps
+        if start is not None:
+            release = start + t * period_ns
+            sleep_until(release)
+            log.start_delay_ns.append(_now() - release)
+        if chunker.due():
+            chunker.asked()
+            seq = _send(link, obs, seed, t)
+            if seq is None:
+                log.miss()
+            else:
+                flight[seq] = t
+        if start is None:  # the first chunk: waited for before the episode's clock starts
+            _collect(link, chunker, flight, seed, name, _now() + round(LOCKSTEP_TIMEOUT_S * 1e9), busy=False)
+            start = _now()
+        else:
+            _collect(link, chunker, flight, seed, name, release + period_ns // 2, busy=True)
+        action = chunker.advance()
+        if not ep.accepts(action):
+            break
+        obs, done = ep.step(env, action)
+        if done:
+            break
+    for seq in flight:  # not needed any more: their replies, if they come, are dropped
+        s.cancel(seq)
+    log.abandoned += len(flight)
+
+
+def _collect(link: _Link, chunker: Chunker, flight: dict, seed: int, name: str, until: int, busy: bool) -> None:
+    """Hand the chunker the replies that come in by `until` (ns) to the queries in flight; give up those whose
+    every action is stale by now (misses)."""
+    s, log, t = link.s, link.log, chunker.t
+    for seq, asked in list(flight.items()):
+        if t - asked >= chunker.h:
+            del flight[seq]
+            s.cancel(seq)
+            link.suspect(seed, t)
+            log.miss()
+    while flight:
+        try:
+            reply = s.poll(max(0.0, (until - _now()) / 1e9), busy=busy)
+        except SessionLost:  # the server restarted: what was in flight is lost; the next query handshakes
+            for seq in flight:
+                s.cancel(seq)
+                log.miss()
+            flight.clear()
+            link.missed(seed, t)
+            link.down = True
+            return
+        except LinkError:
+            log.errors += 1
+            return
+        if reply is None:
+            return
+        asked = flight.pop(reply.seq, None)
+        if asked is None:
+            continue
+        link.healed(seed, t)
+        log.hit(reply.timing)
+        log.reply_steps.append(t - asked)
+        chunker.arrived(asked, reply.outputs[name])
+
+
 @dataclass(frozen=True)
 class Plan:
     """A HIL run's options, checked before any connection (plan()), then run against a session (run())."""
@@ -262,6 +410,7 @@ class Plan:
     margin: float | None
     workers: int | None
     sil_model: str | None
+    chunking: ChunkExecution | None = None  # its timing: async in realtime, sync in lockstep
 
 
 def plan(
@@ -275,8 +424,10 @@ def plan(
     margin: float | None = None,
     workers: int | None = None,
     sil_model: str | None = None,
+    chunking: ChunkExecution | None = None,
 ) -> Plan:
-    """`sil_model`: the same artifact here, for the HIL-against-SIL verdict (else that part is unmeasured)."""
+    """`sil_model`: the same artifact here, for the HIL-against-SIL verdict (else that part is unmeasured);
+    `chunking`: how a policy that returns action chunks is executed (its timing follows the mode)."""
     from edgeperf.domains.paired import check_options
 
     check_options(episodes, seed, workers, margin)
@@ -286,12 +437,19 @@ def plan(
         raise BadInput(f"--on-miss {on_miss!r}: choose {', '.join(FALLBACKS)}")
     if mode == "lockstep" and deadline_ms is not None:
         raise BadInput("--deadline applies to --mode realtime: lockstep waits for every action")
+    if chunking is not None:
+        if deadline_ms is not None:
+            raise BadInput(
+                "--deadline is the wait for one action per step; with --chunk-exec a chunk's reply takes over at "
+                "the nearest control step after it arrives (as validate rounds latency)"
+            )
+        chunking = dataclasses.replace(chunking, timing="async" if mode == "realtime" else "sync")
     domain = base.make(domain_id)
     period_s = 1.0 / domain.control_hz
     deadline_s = DEADLINE_SHARE * period_s if deadline_ms is None else deadline_ms / 1e3
     if not (deadline_s > 0 and deadline_s <= period_s):
         raise BadInput(f"--deadline must be above 0 and at most the period ({period_s * 1e3:g} ms), got {deadline_ms}")
-    return Plan(domain, episodes, seed, mode, on_miss, deadline_s, margin, workers, sil_model)
+    return Plan(domain, episodes, seed, mode, on_miss, deadline_s, margin, workers, sil_model, chunking)
 
 
 def run(session: RemoteSession, p: Plan) -> Report:
@@ -302,7 +460,8 @@ def run(session: RemoteSession, p: Plan) -> Report:
     domain, episodes, seed, mode, on_miss = p.domain, p.episodes, p.seed, p.mode, p.on_miss
     deadline_s, margin, workers, sil_model = p.deadline_s, p.margin, p.workers, p.sil_model
     period_s = 1.0 / domain.control_hz
-    check_fit_session(domain, session, f"served at {session.address}", "deployed")
+    chunking = p.chunking
+    horizon = check_fit_session(domain, session, f"served at {session.address}", "deployed", chunking)
     if sil_model is not None:
         from edgeperf.results.report import sha256_file
 
@@ -316,7 +475,10 @@ def run(session: RemoteSession, p: Plan) -> Report:
     link = _Link(session, log, period_s)
     late0, late_rtt0 = session.stats["late"], len(session.late_rtt_ns)
     t0 = time.perf_counter()
-    hil_eps = [episode(domain, link, k, mode=mode, on_miss=on_miss, deadline_s=deadline_s) for k in seeds]
+    hil_eps = [
+        episode(domain, link, k, mode=mode, on_miss=on_miss, deadline_s=deadline_s, chunking=chunking, horizon=horizon)
+        for k in seeds
+    ]
     wall = time.perf_counter() - t0
     if link.streak_from is not None:
         link.healed(seeds[-1], hil_eps[-1].steps)  # still missing at the end: the gap is part of the record
@@ -336,10 +498,12 @@ def run(session: RemoteSession, p: Plan) -> Report:
         "seeds": [seeds[0], seeds[-1]],
         "wall_s": wall,
         "simulated_s": simulated,
-        "link": _link_block(log, session, late0, late_rtt0, deadline_s),
+        "link": _link_block(log, session, late0, late_rtt0, None if chunking else deadline_s),
         "server": {k: session.server.get(k) for k in ("backend", "device", "edgeperf", "model", "sha256")},
         "affected_episodes": sorted({g["seed"] for g in log.gaps}),
     }
+    if chunking is not None:
+        results["chunks"] = _chunk_block(chunking, horizon, log, hil_eps)
     if sil_model is None:
         report.unmeasured["sil"] = "no local copy of the artifact was given (MODEL): HIL is not compared with SIL"
         from edgeperf.domains import statistics
@@ -349,14 +513,20 @@ def run(session: RemoteSession, p: Plan) -> Report:
             [e.ret for e in eps], [e.success for e in eps], [e.fall for e in eps], [e.metrics for e in eps]
         )
     else:
-        sil = [p.deployed for p in run_pairs(domain.id, PolicySpec(str(sil_model)), None, seeds, workers=workers or 1)]
+        spec = PolicySpec(str(sil_model))
+        sil = [p.deployed for p in run_pairs(domain.id, spec, None, seeds, workers=workers or 1, chunking=chunking)]
         summary, verdict, margin = compare(domain, sil, hil_eps, report, margin)
         results.update({"sil": summary["reference"], "hil": summary["deployed"], "paired": verdict})
         results["per_episode"] = per_episode(seeds, {"sil": sil, "hil": hil_eps})
-    if log.misses:
+    if log.misses and chunking is None:
         report.warn(
             f"{log.misses} of {log.steps} actions missed their deadline ({deadline_s * 1e3:g} ms); longest streak "
             f"{log.longest_streak}; the fallback ({on_miss}) applied"
+        )
+    elif log.misses:
+        report.warn(
+            f"{log.misses} of {log.steps} chunk queries got no reply while their chunk was of use (within H = "
+            f"{horizon} steps); longest streak {log.longest_streak}"
         )
     if log.gaps:
         report.warn(f"the link was lost {len(log.gaps)} times; episodes affected: {results['affected_episodes']}")
@@ -365,28 +535,60 @@ def run(session: RemoteSession, p: Plan) -> Report:
         "connect": session.address,
         "mode": mode,
         "on_miss": on_miss,
-        "deadline_ms": deadline_s * 1e3,
+        "deadline_ms": None if chunking else deadline_s * 1e3,
         "episodes": episodes,
         "seed": seed,
         "sil_model": str(sil_model) if sil_model else None,
+        **({"chunks": chunking.to_dict(horizon)} if chunking else {}),
     }
     report.results = results
     return report
 
 
-def _link_block(log: LinkLog, session: RemoteSession, late0: int, late_rtt0: int, deadline_s: float) -> dict:
+def _chunk_block(chunking: ChunkExecution, horizon: int, log: LinkLog, eps: list) -> dict:
+    """How the chunks were executed, and what each query cost in control steps."""
+    out = {
+        **chunking.to_dict(horizon),
+        "horizon": horizon,
+        "first_chunk": "waited for before the episode's clock starts (a robot at rest waits for its first plan)"
+        if chunking.timing == "async"
+        else "waited for, as every chunk",
+        "queries_in_flight_at_episode_end": log.abandoned,
+        "per_episode": {
+            key: [e.metrics.get(key) for e in eps]
+            for key in ("chunk_queries", "chunk_stall_steps", "chunk_skipped_actions")
+        },
+    }
+    if log.reply_steps:
+        steps = np.asarray(log.reply_steps, dtype=np.float64)
+        out["reply_steps"] = {
+            "means": "control steps from a query to the step its chunk took over at (async: its stale actions; "
+            "sync: the steps the robot waited), nearest step",
+            "mean": float(steps.mean()),
+            "max": int(steps.max()),
+            "histogram": {str(int(v)): int(n) for v, n in zip(*np.unique(steps, return_counts=True), strict=True)},
+        }
+    return out
+
+
+def _link_block(log: LinkLog, session: RemoteSession, late0: int, late_rtt0: int, deadline_s: float | None) -> dict:
+    """The link's record; deadline_s None: a chunk policy's (one exchange per chunk query, no per-step deadline)."""
+
     def us(values) -> dict:
         stats, _ = latency_stats(np.asarray(values, dtype=np.float64))
         return stats
 
     out = {
         "clock": "perf_counter_ns (each side's own monotonic clock; only differences of one clock are taken)",
-        "deadline_ms": deadline_s * 1e3,
-        "steps": log.steps,
+        "deadline_ms": deadline_s * 1e3 if deadline_s is not None else None,
+        # one exchange per control step, or per chunk query (then the round trips below are per query)
+        ("steps" if deadline_s is not None else "queries"): log.steps,
         "misses": log.misses,
         "miss_rate": log.misses / log.steps if log.steps else None,
         "longest_miss_streak": log.longest_streak,
-        "fallback": "each missed step applied the --on-miss fallback",
+        "fallback": "each missed step applied the --on-miss fallback"
+        if deadline_s is not None
+        else "a step without a chunk action (a stall) applied the --on-miss fallback",
         "stale_replies": session.stats["late"] - late0,
         "errors": log.errors,
         "reconnects": session.stats["reconnects"],

@@ -358,10 +358,20 @@ def hil(report, out: Console) -> None:
         )
     late = link.get("stale_round_trip_us")
     stale = f" (they came after p50 {late['p50'] / 1e3:.1f} / max {late['max'] / 1e3:.1f} ms)" if late else ""
+    if "chunks" in r:
+        c = r["chunks"]
+        took = c.get("reply_steps")
+        out.print(
+            f"chunks of {c['horizon']}, {c['mode']} every {c['steps']} steps ({c['timing']}): a reply took "
+            + (f"mean {took['mean']:.2g} / max {took['max']} control steps" if took else "no steps (none came)")
+        )
+        missed = f"{link['misses']} of {link['queries']} chunk queries got no reply in time"
+    else:
+        missed = f"{link['misses']} of {link['steps']} steps missed the {link['deadline_ms']:g} ms deadline"
     out.print(
-        f"{link['misses']} of {link['steps']} steps missed the {link['deadline_ms']:g} ms deadline (longest streak "
-        f"{link['longest_miss_streak']}); {link['stale_replies']} stale replies dropped{stale}; {link['reconnects']} "
-        f"reconnects, {len(link['gaps'])} gaps; {r['wall_s']:.1f} s wall for {r['simulated_s']:.1f} s simulated"
+        f"{missed} (longest streak {link['longest_miss_streak']}); {link['stale_replies']} stale replies "
+        f"dropped{stale}; {link['reconnects']} reconnects, {len(link['gaps'])} gaps; {r['wall_s']:.1f} s wall for "
+        f"{r['simulated_s']:.1f} s simulated"
     )
     _unmeasured_and_warnings(report, out)
 
