@@ -112,3 +112,32 @@ def test_horizon_and_budget():
     assert b["sync"]["stall_steps_per_chunk_at_p99"] == 3  # 50 ms = 2.5 steps -> nearest: 3
     assert b["async"]["fits_at_p99"] and b["async"]["spare_actions_at_p99"] == 5
     assert not budget(horizon=8, k=8, period_s=PERIOD, p99_s=0.05)["async"]["fits_at_p99"]
+
+
+@pytest.mark.parametrize(
+    "execution", [ChunkExecution("open-loop", 2, timing="async"), ChunkExecution("ensemble", 1, timing="async")]
+)
+def test_a_caller_whose_chunks_arrive_on_their_own_clock_gets_the_same_execution(execution):
+    # hil's realtime loop: it sends a query when due(), hands the reply over when it comes (arrived), and takes
+    # advance()'s action; with every reply one step late that is exactly act() under a 20 ms (1 step) latency
+    want, want_m, _ = run(execution, 4, 9, latency_ms=20)
+    c = Chunker(execution, 4, None, PERIOD, None, None, np.array([-1.0], np.float32))
+    in_flight, applied = [], []
+    for t in range(9):
+        if c.due():
+            c.asked()
+            in_flight.append((t, len(in_flight)))
+        for asked, j in [f for f in in_flight if f[0] == t - 1]:
+            c.arrived(asked, np.array([[1000.0 * j + i] for i in range(4)], np.float32))
+        applied.append(float(c.advance()[0]))
+    assert applied == pytest.approx(want) and c.metrics() == want_m
+    if execution.mode == "open-loop":
+        assert c.metrics()["chunk_skipped_actions"] > 0  # each reply's stale first action was skipped
+
+
+def test_a_failed_query_and_a_stall_fallback():
+    # a query that returns None (hil lockstep: no reply) delivers nothing; the stall applies the fallback
+    c = Chunker(ChunkExecution("open-loop", 2), 2, lambda obs: None, PERIOD, None, None, np.zeros(1, np.float32),
+                fallback=np.array([7.0], np.float32))  # fmt: skip
+    assert [float(c.act(None)[0]) for _ in range(3)] == [7, 7, 7]
+    assert c.metrics() == {"chunk_queries": 3, "chunk_stall_steps": 3, "chunk_skipped_actions": 0}
