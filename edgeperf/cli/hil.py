@@ -62,7 +62,9 @@ def hil(
     """Hardware in the loop: drive the policy `edgeperf serve` answers over the real link at the domain's
     control rate, count what the link does (round trip, network and inference time, clock offset, misses,
     stale replies, reconnects and gaps), and compare the task with the same artifact in pure simulation (SIL)
-    on the same seeds. Exit code 1 unless HIL is equivalent to SIL (when MODEL is given)."""
+    on the same seeds. A policy that returns action chunks is executed as --chunk-exec says: in realtime
+    asynchronously (the robot runs the current chunk while the next is in flight), in lockstep waiting for each.
+    Exit code 1 unless HIL is equivalent to SIL (when MODEL is given)."""
     from edgeperf import pipeline
     from edgeperf.domains.chunks import from_options
     from edgeperf.errors import BadInput, VerdictFailed

@@ -15,6 +15,9 @@ The server gone mid-run (killed, restarted): its replies stop (misses) until it 
 does not know this session, so the client repeats the handshake, with backoff, refusing a model whose sha256
 changed. Every such gap is recorded with the episode it hit. With the artifact here too, the same seeds run in
 pure simulation (SIL) and the paired verdict of `validate` compares HIL with SIL.
+
+A policy that returns action chunks crosses the link once per chunk query, executed by domains/chunks.Chunker as
+in validate: asynchronously in realtime, waiting for each chunk in lockstep (_chunk_episode).
 """
 
 from __future__ import annotations
