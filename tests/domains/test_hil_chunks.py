@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import pytest
 
@@ -169,3 +171,18 @@ def test_hil_chunk_exec_on_a_policy_without_chunks(bad, single_server):
     r = bad(2, "hil", "--domain", "gym:Pendulum-v1", "--connect", single_server.host_port, "-n", "2",
             "--chunk-exec", "open-loop")  # fmt: skip
     assert "returns one action" in r.err
+
+
+def test_a_chunk_server_that_dies_mid_run_costs_misses_and_stalls_not_a_hang(chunk_model, no_strays):  # noqa: F811
+    srv = serve(chunk_model)
+    threading.Timer(1.5, srv.proc.kill).start()  # into the first episode's second half
+    t0 = time.perf_counter()
+    try:
+        rep = pipeline.hil(srv.host_port, TWO_S, episodes=2, mode="realtime", chunking=ChunkExecution("open-loop", 8))
+    finally:
+        srv.stop()
+    lk, per = rep.results["link"], _per_episode(rep)
+    assert lk["misses"] > 0 and lk["gaps"] and not lk["gaps"][-1]["reconnected"]
+    assert per["chunk_stall_steps"][1] == 40  # no chunk ever came in the second episode: every step held
+    assert per["chunk_queries"] == [5.0, 5.0]  # the cadence went on, each query a miss
+    assert time.perf_counter() - t0 < 2 * rep.results["simulated_s"] + 10  # paced, never stuck on a send
