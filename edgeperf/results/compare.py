@@ -450,8 +450,8 @@ def _hil(a: StoredRun, b: StoredRun, c: Comparison) -> None:
     _rate(
         "miss_rate",
         "miss rate",
-        (la["misses"], la["steps"]) if la.get("steps") else None,
-        (lb["misses"], lb["steps"]) if lb.get("steps") else None,
+        (la["misses"], figures.link_exchanges(la)) if figures.link_exchanges(la) else None,
+        (lb["misses"], figures.link_exchanges(lb)) if figures.link_exchanges(lb) else None,
         "lower",
         c,
         why="no link steps",

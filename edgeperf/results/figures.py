@@ -72,12 +72,17 @@ def _energy(key: str) -> Callable:
     return get
 
 
+def link_exchanges(link: dict) -> int | None:
+    """A HIL link's exchanges: one per control step, or one per chunk query for a chunk policy."""
+    return link.get("steps") or link.get("queries")
+
+
 def _miss_rate(report: dict) -> Figure:
     kind = report_kind(report)
     if kind == "hil":
         link = dig(report, "results", "link") or {}
-        if link.get("steps"):
-            return Figure(link["misses"] / link["steps"])
+        if link_exchanges(link):
+            return Figure(link["misses"] / link_exchanges(link))
         return Figure(None, "the HIL report has no link steps")
     d = dig(report, "results", "deadline")
     if d is None:

@@ -1113,10 +1113,11 @@ def hil(run: Run) -> str:
             f"p50 {num(rtt.get('p50'))} us" if rtt else "no action came back",
         ),
         card(
-            "deadline misses",
-            f"{num(link.get('misses'))} / {num(link.get('steps'))}",
+            "deadline misses" if "queries" not in link else "chunk queries missed",
+            f"{num(link.get('misses'))} / {num(link.get('steps', link.get('queries')))}",
             "hil_misses",
-            f"deadline {num(link.get('deadline_ms'))} ms · longest streak {num(link.get('longest_miss_streak'))}",
+            (f"deadline {num(link.get('deadline_ms'))} ms" if "queries" not in link else "no reply within H steps")
+            + f" · longest streak {num(link.get('longest_miss_streak'))}",
             "bad" if link.get("misses") else "good",
         ),
         card("stale replies", num(link.get("stale_replies")), "stale_replies"),

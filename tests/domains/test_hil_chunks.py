@@ -96,6 +96,12 @@ def test_lockstep_hil_of_the_chunk_reference_is_sil(chunk_model, chunk_server, c
     assert res["link"]["queries"] == 15 and res["link"]["misses"] == 0  # one round trip per chunk, not per step
     assert res["chunks"]["reply_steps"]["max"] == 0  # loopback: no step waited for
     assert "chunks" in r.out  # the summary names the chunk execution
+    # the HTML report and the run store's miss rate read the link's queries, not the steps it does not count
+    from edgeperf.results import figures, html
+    from tests.results.test_html import figure_text
+
+    assert figure_text(html.render([(rep, None)]), "hil_misses") == "0 / 15"
+    assert figures._miss_rate(rep).value == 0.0
 
 
 def test_realtime_ensemble_over_loopback_completes_with_its_chunk_metrics(chunk_model, chunk_server, no_strays):  # noqa: F811
