@@ -293,8 +293,8 @@ def _chunk_episode(domain, link: _Link, env, obs, seed: int, mode: str, on_miss:
     ep = Episode(seed)
     if mode == "lockstep":
         # the round trip each query measured stalls the robot in simulated time (sync timing)
-        query = _lockstep_query(link, seed, ep, period_s)
-        chunker = Chunker(chunking, horizon, query, period_s, query.measured, None, hold, fallback)
+        query, measured = _lockstep_query(link, seed, ep, period_s)
+        chunker = Chunker(chunking, horizon, query, period_s, measured, None, hold, fallback)
         while True:
             action = chunker.act(obs)
             if not ep.accepts(action):
@@ -310,7 +310,7 @@ def _chunk_episode(domain, link: _Link, env, obs, seed: int, mode: str, on_miss:
 
 
 def _lockstep_query(link: _Link, seed: int, ep: Episode, period_s: float):
-    """A chunk query that waits for its reply (None: a miss); `.measured` holds its round trip."""
+    """A chunk query that waits for its reply (None: a miss), and the latency model that holds its round trip."""
     s, log, measured = link.s, link.log, _Measured()
     name = s.io.outputs[0].name
 
@@ -327,8 +327,7 @@ def _lockstep_query(link: _Link, seed: int, ep: Episode, period_s: float):
         log.reply_steps.append(chunks.delay_steps(measured.value_s, period_s))
         return reply.outputs[name]
 
-    query.measured = measured
-    return query
+    return query, measured
 
 
 def _chunk_realtime(link: _Link, env, obs, seed: int, ep: Episode, chunker: Chunker, period_ns: int) -> None:
@@ -542,7 +541,6 @@ def run(session: RemoteSession, p: Plan) -> Report:
         "episodes": episodes,
         "seed": seed,
         "sil_model": str(sil_model) if sil_model else None,
-        **({"chunks": chunking.to_dict(horizon)} if chunking else {}),
     }
     report.results = results
     return report
