@@ -79,10 +79,11 @@ def _per_episode(rep) -> dict:
     return rep.results["chunks"]["per_episode"] if hasattr(rep, "results") else rep["results"]["chunks"]["per_episode"]
 
 
-def test_lockstep_hil_of_the_chunk_reference_is_sil(chunk_model, chunk_server, cli, tmp_path):
+@pytest.mark.parametrize(("mode", "k", "queries"), [("open-loop", 8, 5), ("ensemble", 2, 20)])
+def test_lockstep_hil_of_the_chunk_reference_is_sil(chunk_model, chunk_server, cli, tmp_path, mode, k, queries):
     out = tmp_path / "hil.json"
     r = cli("hil", chunk_model, "--domain", TWO_S, "--connect", chunk_server.host_port, "--episodes", "3",
-            "--mode", "lockstep", "--chunk-exec", "open-loop", "--chunk-steps", "8", "--json", out)  # fmt: skip
+            "--mode", "lockstep", "--chunk-exec", mode, "--chunk-steps", k, "--json", out)  # fmt: skip
     assert r.code == 0, r.err
     rep = json.loads(out.read_text())
     res = rep["results"]
@@ -90,17 +91,17 @@ def test_lockstep_hil_of_the_chunk_reference_is_sil(chunk_model, chunk_server, c
     # the same seeds, the same chunk execution: the very same episodes (a chunk executed from the wrong action,
     # or queried on another cadence, would move them)
     assert res["per_episode"]["hil"] == pytest.approx(res["per_episode"]["sil"], abs=1e-3)
-    assert res["chunks"]["mode"] == "open-loop" and res["chunks"]["timing"] == "sync" and res["chunks"]["horizon"] == 16
-    assert _per_episode(rep)["chunk_queries"] == [5.0] * 3  # 40 steps, a chunk every 8
-    assert res["hil"]["metrics"]["chunk_queries"] == res["sil"]["metrics"]["chunk_queries"] == 5
-    assert res["link"]["queries"] == 15 and res["link"]["misses"] == 0  # one round trip per chunk, not per step
+    assert res["chunks"]["mode"] == mode and res["chunks"]["timing"] == "sync" and res["chunks"]["horizon"] == 16
+    assert _per_episode(rep)["chunk_queries"] == [queries] * 3  # 40 steps, a chunk every k
+    assert res["hil"]["metrics"]["chunk_queries"] == res["sil"]["metrics"]["chunk_queries"] == queries
+    assert res["link"]["queries"] == 3 * queries and res["link"]["misses"] == 0  # one round trip per chunk
     assert res["chunks"]["reply_steps"]["max"] == 0  # loopback: no step waited for
     assert "chunks" in r.out  # the summary names the chunk execution
     # the HTML report and the run store's miss rate read the link's queries, not the steps it does not count
     from edgeperf.results import figures, html
     from tests.results.test_html import figure_text
 
-    assert figure_text(html.render([(rep, None)]), "hil_misses") == "0 / 15"
+    assert figure_text(html.render([(rep, None)]), "hil_misses") == f"0 / {3 * queries}"
     assert figures._miss_rate(rep).value == 0.0
 
 
@@ -117,6 +118,8 @@ def test_realtime_ensemble_over_loopback_completes_with_its_chunk_metrics(chunk_
     assert link["queries"] + res["chunks"]["queries_in_flight_at_episode_end"] == 20
     assert link["round_trip_us"]["count"] == link["queries"] - link["misses"]
     assert res["paired"]["verdict"] in ("equivalent", "different", "inconclusive")
+    if res["chunks"]["reply_steps"]["max"] == 0:  # every reply in time for the step it was asked at: SIL exactly
+        assert res["per_episode"]["hil"] == pytest.approx(res["per_episode"]["sil"], abs=1e-3)
     assert res["wall_s"] < 3 * res["simulated_s"] + 5  # paced at the control rate
 
 
