@@ -19,7 +19,9 @@ Timing, with inference latency in the loop (`--latency` / `--latency-from`; `--c
 Without latency both timings are the same. Latencies are rounded to the nearest control step (as
 domains/latency.py does for envs that cannot switch an action mid-step).
 
-Episode metrics (validate's reports average them): chunk_queries, chunk_stall_steps, chunk_skipped_actions.
+Episode metrics (validate's and hil's reports average them): chunk_queries, chunk_stall_steps,
+chunk_skipped_actions. `hil` runs the same Chunker over a real link: in lockstep through act() with the measured
+round trip as the latency (sync), in realtime feeding it the replies as they arrive (async; Chunker's docstring).
 """
 
 from __future__ import annotations
