@@ -45,6 +45,7 @@ DEADLINE_SHARE = 0.8
 LOCKSTEP_TIMEOUT_S = 10.0
 BACKOFF_S = (0.05, 2.0)  # first and longest wait between handshake attempts while the server is gone
 GAP_S = 1.0  # a run of misses this long is a gap in the link, even without a new handshake
+GAP_WAKE_NS = 1_000_000  # chunks: wait for replies in ZeroMQ's sleep until this long before a release
 _now = time.perf_counter_ns
 
 
@@ -332,13 +333,16 @@ def _lockstep_query(link: _Link, seed: int, ep: Episode, period_s: float):
 
 def _chunk_realtime(link: _Link, env, obs, seed: int, ep: Episode, chunker: Chunker, period_ns: int) -> None:
     s, log = link.s, link.log
-    name = s.io.outputs[0].name
     flight: dict[int, int] = {}  # seq -> the step it was asked at
+    inbox: list[tuple[int, np.ndarray]] = []  # replies in (step asked, chunk), not yet handed to the chunker
     start = None
     while True:
         t = ep.steps
         if start is not None:
             release = start + t * period_ns
+            # replies that come before the release are taken as they come (their round trip is the link's, not
+            # the loop's), in ZeroMQ's sleep: spinning the whole period would take a core from the simulator
+            _receive(link, flight, inbox, seed, t, release - GAP_WAKE_NS, busy=False)
             sleep_until(release)
             log.start_delay_ns.append(_now() - release)
         if chunker.due():
@@ -349,10 +353,15 @@ def _chunk_realtime(link: _Link, env, obs, seed: int, ep: Episode, chunker: Chun
             else:
                 flight[seq] = t
         if start is None:  # the first chunk: waited for before the episode's clock starts
-            _collect(link, chunker, flight, seed, name, _now() + round(LOCKSTEP_TIMEOUT_S * 1e9), busy=False)
+            _receive(link, flight, inbox, seed, t, _now() + round(LOCKSTEP_TIMEOUT_S * 1e9), busy=False)
             start = _now()
         else:
-            _collect(link, chunker, flight, seed, name, release + period_ns // 2, busy=True)
+            _give_up_stale(link, flight, seed, t, chunker.h)
+            _receive(link, flight, inbox, seed, t, release + period_ns // 2, busy=True)
+        for asked, chunk in inbox:  # in by half a period into this step: they take over here (the nearest step)
+            log.reply_steps.append(t - asked)
+            chunker.arrived(asked, chunk)
+        inbox.clear()
         action = chunker.advance()
         if not ep.accepts(action):
             break
@@ -364,17 +373,21 @@ def _chunk_realtime(link: _Link, env, obs, seed: int, ep: Episode, chunker: Chun
     log.abandoned += len(flight)
 
 
-def _collect(link: _Link, chunker: Chunker, flight: dict, seed: int, name: str, until: int, busy: bool) -> None:
-    """Hand the chunker the replies that come in by `until` (ns) to the queries in flight; give up those whose
-    every action is stale by now (misses)."""
-    s, log, t = link.s, link.log, chunker.t
+def _give_up_stale(link: _Link, flight: dict, seed: int, t: int, horizon: int) -> None:
+    """A query unanswered for H steps has nothing left to give (every action of its chunk is stale): a miss."""
     for seq, asked in list(flight.items()):
-        if t - asked >= chunker.h:
+        if t - asked >= horizon:
             del flight[seq]
-            s.cancel(seq)
+            link.s.cancel(seq)
             link.suspect(seed, t)
-            log.miss()
-    while flight:
+            link.log.miss()
+
+
+def _receive(link: _Link, flight: dict, inbox: list, seed: int, t: int, until: int, busy: bool) -> None:
+    """The replies to the queries in flight that come by `until` (ns), into `inbox`."""
+    s, log = link.s, link.log
+    name = s.io.outputs[0].name
+    while flight and _now() < until:
         try:
             reply = s.poll(max(0.0, (until - _now()) / 1e9), busy=busy)
         except SessionLost:  # the server restarted: what was in flight is lost; the next query handshakes
@@ -395,8 +408,7 @@ def _collect(link: _Link, chunker: Chunker, flight: dict, seed: int, name: str, 
             continue
         link.healed(seed, t)
         log.hit(reply.timing)
-        log.reply_steps.append(t - asked)
-        chunker.arrived(asked, reply.outputs[name])
+        inbox.append((asked, reply.outputs[name]))
 
 
 @dataclass(frozen=True)
