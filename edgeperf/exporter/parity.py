@@ -2,10 +2,11 @@
 after post-processing (the action the robot applies).
 
 Continuous actions: an element passes when |artifact - original| <= atol * scale + rtol * |original|, where
-scale is half the action range for a bounded action dimension (so atol reads as a fraction of the range) and
-1 where the action space is unbounded or unknown. Discrete actions: the chosen action must agree, except on
-near-ties (the original's top-two logits closer than the logit tolerance, where any faithful artifact may
-pick either), and the logits must be within atol + rtol * |logit|.
+scale is half the action range for a bounded action dimension (so atol reads as a fraction of the range; each
+action of a chunk [H, action] by its dimension's) and 1 where the action space is unbounded or unknown.
+Discrete actions: the chosen action must agree, except on near-ties (the original's top-two logits closer
+than the logit tolerance, where any faithful artifact may pick either), and the logits must be within
+atol + rtol * |logit|.
 
 Tolerances per precision, stated in every report:
   fp32  atol 1e-5, rtol 1e-4   differs from torch only by kernel ordering
@@ -59,14 +60,16 @@ def parity(src: PolicySource, artifact: Path, precision: str, *, n: int = 512, s
     if src.discrete:
         got = run_artifact(artifact, obs)
         return {**common, **_discrete(src, obs, got, atol, rtol)}
-    ref = src.act(obs).astype(np.float64).reshape(n, -1)
+    ref = src.act(obs).astype(np.float64)
+    chunk = ref.ndim > 2  # [n, H, *action]: a chunk of H actions, each element scaled by its dimension's range
+    ref = ref.reshape(n, -1)
     got = run_artifact(artifact, obs)[0].astype(np.float64)
     if got.size != ref.size:
         raise BadInput(
             f"the artifact returns actions of shape {list(got.shape[1:])}, the original {list(ref.shape[1:])}"
         )
     got = got.reshape(n, -1)
-    scale = _action_scale(src, ref.shape[1])
+    scale = _action_scale(src, ref.shape[1], chunk)
     # NaN stays NaN (a NaN error is "nan", never "inf") and fails: NaN <= bound is False.
     err = np.abs(got - ref)
     bound = atol * scale + rtol * np.abs(ref)
@@ -97,12 +100,14 @@ def _non_finite(ref: np.ndarray, got: np.ndarray) -> dict:
     return {"original": int((~np.isfinite(ref)).sum()), "artifact": int((~np.isfinite(got)).sum())}
 
 
-def _action_scale(src: PolicySource, dims: int) -> np.ndarray:
+def _action_scale(src: PolicySource, dims: int, chunk: bool = False) -> np.ndarray:
     space = src.action_space
     if not space or space.get("type") != "box":
         return np.ones(dims)
     low, high = spaces.bounds(space, space["shape"])
     half = ((high - low) / 2).reshape(-1)
+    if chunk and half.size and dims % half.size == 0:  # H actions one after the other: the range repeats
+        half = np.tile(half, dims // half.size)
     if half.size != dims:
         return np.ones(dims)
     return np.where(np.isfinite(half) & (half > 0), half, 1.0)
