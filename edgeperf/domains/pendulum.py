@@ -1,26 +1,29 @@
-"""Pendulum variants for the policy shapes beyond one observation -> one action, each with a hand-built
-reference policy whose shape matters (no training: the weights are written down).
+"""Pendulum variants for the policy shapes beyond one observation -> one action, each with a reference policy
+whose shape matters.
 
 `pendulum/chunks`: gymnasium's Pendulum-v1 as it is, with a reference that returns a chunk of H=16 future
-actions: it rolls Pendulum's own dynamics forward inside the network, applying the swing-up expert at each
-predicted state, so its chunk is the plan the expert would follow. Executed open loop it swings up; executed in
-the wrong order (the chunk reversed) it does not.
+actions, as ACT-style policies do: a trained MLP (3 -> 128 -> 128 -> 16, ELU, tanh * 2; bundled weights,
+edgeperf.domains.references.chunk_mlp). Its teacher is hand-built here (chunk_teacher): it rolls Pendulum's own
+dynamics forward, applying a swing-up expert at each predicted state, so its chunk is the plan the expert
+would follow; scripts/train_chunks.py fits the network to those plans (DAgger on its own open-loop states).
+The teacher's switches are smooth (tanh and sigmoid, not the bang-bang sign), and the network is trained with
+its layers' outputs kept within +-3, so that it survives half precision: the bang-bang plan itself flips sign
+under fp16. Executed open loop the network's chunks swing up; executed in the wrong order (reversed) they do not.
 
 `pendulum/no-velocity`: gymnasium's Pendulum-v1 with the angular velocity taken out of the observation
 (cos theta, sin theta only), the classic partially observed task: a policy must remember the last
 observation to know how fast the pendulum swings. A policy whose memory is lost (its recurrent state not
 carried from step to step) sees velocity 0 forever and cannot swing up.
 
-The bundled reference is hand-built, not trained: a GRU whose weights make its state hold the current and the
-previous observation (tanh-squashed, inverted exactly by the head), and a head that takes the velocity from
-their difference and applies the Pendulum expert (energy pumping, PD catch at the top). It is written in the
-rsl_rl exporter's form (memory buffers, reset_memory()), so it also exercises that source.
+The bundled reference of pendulum/no-velocity is hand-built, not trained: a GRU whose weights make its state
+hold the current and the previous observation (tanh-squashed, inverted exactly by the head), and a head that
+takes the velocity from their difference and applies the Pendulum expert (energy pumping, PD catch at the top).
+It is written in the rsl_rl exporter's form (memory buffers, reset_memory()), so it also exercises that source.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import warnings
 
 import numpy as np
 
@@ -32,6 +35,10 @@ G, MAX_SPEED, MAX_TORQUE = 10.0, 8.0, 2.0  # Pendulum-v1's defaults (g, max_spee
 HORIZON = 16
 SQUASH = 0.5  # the GRU stores tanh(SQUASH * x); the head inverts it
 SATURATE = 30.0  # a gate bias that makes sigmoid exactly 0 or 1 in float32
+# The chunk teacher's smooth switches: the pump's torque is 2 tanh((w + PUMP_START) (15 - energy) / PUMP_SOFT)
+# (PUMP_START: a push from rest, where w = 0 would pump nothing); the catch takes over around cos theta = 0.8,
+# over about +-2 CATCH_SOFT.
+PUMP_SOFT, PUMP_START, CATCH_SOFT = 40.0, 0.05, 0.05
 
 
 def chunks(name: str = "pendulum/chunks") -> Domain:
@@ -45,19 +52,23 @@ def chunks(name: str = "pendulum/chunks") -> Domain:
     )
 
 
-def chunk_policy(horizon: int = HORIZON):
-    """The hand-built chunk policy: obs [batch, 3] -> [batch, horizon, 1], Pendulum's dynamics rolled forward
-    under the expert (the same rule as edgeperf.domains.gym.pendulum_expert)."""
+def chunk_teacher(horizon: int = HORIZON):
+    """The hand-built expert plan that teaches the chunk reference: obs [batch, 3] -> [batch, horizon, 1],
+    Pendulum's dynamics rolled forward under the swing-up expert (edgeperf.domains.gym.pendulum_expert's rule:
+    energy pumping, PD catch near the top) with its switches made smooth."""
     torch = require("torch", "export", "to load reference policies")
 
     def expert(th, w):
+        # The Pendulum expert's rule (energy pumping, PD catch near the top) with its switches made smooth: tanh
+        # for the pump's sign and the torque limit, a sigmoid for the hand-over to the catch.
         c = torch.cos(th)
-        catch = -(10.0 * torch.atan2(torch.sin(th), c) + 2.0 * w)
+        catch = MAX_TORQUE * torch.tanh(-(10.0 * torch.atan2(torch.sin(th), c) + 2.0 * w) / MAX_TORQUE)
         energy = 0.5 * w * w + 15.0 * c
-        pump = torch.where(w.abs() > 1e-3, 2.0 * torch.sign(w * (15.0 - energy)), torch.full_like(w, 2.0))
-        return torch.clamp(torch.where(c > 0.8, catch, pump), -MAX_TORQUE, MAX_TORQUE)
+        pump = MAX_TORQUE * torch.tanh((w + PUMP_START) * (15.0 - energy) / PUMP_SOFT)
+        near_top = torch.sigmoid((c - 0.8) / CATCH_SOFT)
+        return near_top * catch + (1.0 - near_top) * pump
 
-    class ChunkPolicy(torch.nn.Module):
+    class ChunkTeacher(torch.nn.Module):
         def forward(self, obs):
             th = torch.atan2(obs[:, 1:2], obs[:, 0:1])
             w = obs[:, 2:3]
@@ -69,11 +80,7 @@ def chunk_policy(horizon: int = HORIZON):
                 th = th + w * DT
             return torch.stack(actions, dim=1)
 
-    # Traced (the loop unrolled): a TorchScript module, which the exporter converts with torch's TorchScript-based
-    # exporter in about a second; torch.export takes ~20 s on the 16 unrolled steps.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return torch.jit.trace(ChunkPolicy().eval(), torch.zeros(2, 3))
+    return ChunkTeacher().eval()
 
 
 def no_velocity(name: str = "pendulum/no-velocity") -> Domain:

@@ -37,6 +37,30 @@ def mlp(sizes: list[int], act_limit: float | None = None):
 
 
 PENDULUM_SIZES = [3, 64, 64, 1]
+CHUNK_FILE = "pendulum_chunks.pt"
+CHUNK_HORIZON = 16
+CHUNK_SIZES = [3, 128, 128, CHUNK_HORIZON]
+
+
+def chunk_mlp():
+    """The pendulum/chunks reference: an MLP that returns a chunk of H=16 torques, [batch, 16, 1], trained by
+    scripts/train_chunks.py on the chunks of the hand-built expert plan (edgeperf.domains.pendulum.chunk_teacher)."""
+    torch = require("torch", "export", "to load reference policies")
+
+    class ChunkPolicy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            # the observation scaled to [-1, 1] inside (cos, sin, angular velocity / 8), as rsl_rl's exports
+            # carry their normalizer: an int8 input then rounds cos and sin at 1/128, not at 1/16
+            self.register_buffer("obs_std", torch.tensor([1.0, 1.0, 8.0]))
+            self.plan = mlp(CHUNK_SIZES, act_limit=2.0)
+
+        def forward(self, obs):
+            return self.plan(obs / self.obs_std).unsqueeze(-1)
+
+    return ChunkPolicy()
+
+
 VISION_FILE = "vision_pendulum.pt"
 VISION_FEATURES = 16 * 5 * 5
 
@@ -103,9 +127,13 @@ def load(spec: str):
 
         return pendulum.no_velocity_policy(), (2,)
     if domain_id == "pendulum/chunks":
-        from edgeperf.domains import pendulum
-
-        return pendulum.chunk_policy(), (3,)
+        torch = require("torch", "export", "to load reference policies")
+        module = chunk_mlp()
+        path = HERE / CHUNK_FILE
+        if not path.is_file():
+            raise BadInput(f"{spec}: the bundled weights {path.name} are missing; run scripts/train_chunks.py")
+        module.load_state_dict(torch.load(path, weights_only=True))
+        return module.eval(), (CHUNK_SIZES[0],)
     if domain_id == "vision/pendulum":  # several named inputs: shapes from the domain's Dict space
         torch = require("torch", "export", "to load reference policies")
         module = vision_cnn()
