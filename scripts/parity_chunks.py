@@ -27,6 +27,7 @@ def main() -> None:
                 quantization=quantization,
                 domain="pendulum/chunks",
                 parity_samples=200,
+                calibration_episodes=16,  # 13 chunk queries an episode (H = 16): 208 distinct states
             ).results["parity"]
             label = precision + (f" {quantization}" if precision == "int8" else "")
             tol = par["tolerance"]
