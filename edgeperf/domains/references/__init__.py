@@ -38,8 +38,7 @@ def mlp(sizes: list[int], act_limit: float | None = None):
 
 PENDULUM_SIZES = [3, 64, 64, 1]
 CHUNK_FILE = "pendulum_chunks.pt"
-CHUNK_HORIZON = 16
-CHUNK_SIZES = [3, 128, 128, CHUNK_HORIZON]
+CHUNK_SIZES = [3, 128, 128, 16]  # 16: the teacher's horizon, edgeperf.domains.pendulum.HORIZON
 
 
 def chunk_mlp():
@@ -51,7 +50,8 @@ def chunk_mlp():
         def __init__(self):
             super().__init__()
             # the observation scaled to [-1, 1] inside (cos, sin, angular velocity / 8), as rsl_rl's exports
-            # carry their normalizer: an int8 input then rounds cos and sin at 1/128, not at 1/16
+            # carry their normalizer: an int8 input then rounds cos and sin at 1/128, not at 1/16. A division: a
+            # Mul by this vector is quantized per channel by onnxruntime's static int8, into a graph it cannot run.
             self.register_buffer("obs_std", torch.tensor([1.0, 1.0, 8.0]))
             self.plan = mlp(CHUNK_SIZES, act_limit=2.0)
 
