@@ -12,6 +12,11 @@ from pathlib import Path
 from edgeperf.errors import BadInput, require
 from edgeperf.exporter.calibration import CalibrationData
 
+# Static QDQ quantizes these ops' inputs, not their outputs: ORT still runs them on int8 (QGemm, float output),
+# and the float activation after them (ELU, tanh) reads the int32 accumulation, not a second 8-bit rounding of
+# it (measured on the bundled references: scripts/int8_outputs.py). NVIDIA's placement for TensorRT is the same.
+# Conv is not in it: ORT runs a Conv without an output Q in float.
+UNQUANTIZED_OUTPUTS = ["Gemm", "MatMul"]
 QUANT_OPS = {"QuantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "QLinearMatMul", "ConvInteger", "QLinearConv"}
 
 
@@ -76,7 +81,11 @@ def to_int8(src: Path, dst: Path, mode: str, calib: CalibrationData | None, *, s
                 weight_type=q.QuantType.QInt8,
                 per_channel=True,
                 calibrate_method=q.CalibrationMethod.MinMax,
-                extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": True},
+                extra_options={
+                    "ActivationSymmetric": symmetric,
+                    "WeightSymmetric": True,
+                    "OpTypesToExcludeOutputQuantization": UNQUANTIZED_OUTPUTS,
+                },
             )
         else:
             raise BadInput(f"--quantization {mode}: choose dynamic or static")
@@ -87,7 +96,8 @@ def to_int8(src: Path, dst: Path, mode: str, calib: CalibrationData | None, *, s
         "method": f"onnxruntime.quantization.quantize_{mode} after quant_pre_process",
         "weights": "int8 per-channel symmetric" if mode == "static" else "int8 per-tensor",
         "activations": (
-            ("int8 symmetric" if symmetric else "uint8 asymmetric") + ", ranges from calibration (MinMax), QDQ format"
+            ("int8 symmetric" if symmetric else "uint8 asymmetric")
+            + ", ranges from calibration (MinMax), QDQ format; Gemm/MatMul outputs left in float"
             if mode == "static"
             else "quantized at run time per inference (DynamicQuantizeLinear)"
         ),

@@ -135,3 +135,23 @@ def test_option_combinations_that_make_no_sense_are_exit_2(tmp_path, cli):
         r = cli("export", "example:mlp", *args)
         assert r.code == 2 and message in r.err, (args, r.err)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_static_int8_leaves_gemm_outputs_in_float_yet_runs_them_on_int8(tmp_path):
+    """onnxruntime's default quantizes a Gemm's output as well as its inputs, so the ELU after it reads an 8-bit
+    rounding of the int32 accumulation before the next layer rounds again: on the bundled references that doubles
+    the rounding for nothing (scripts/int8_outputs.py). Without the output Q, ORT must still fuse the Gemm into
+    its int8 kernel (QGemm), or int8 would only be fp32 with extra steps."""
+    import onnxruntime as ort
+
+    out = tmp_path / "s.onnx"
+    export("example:mlp", out, precision="int8", quantization="static", parity_samples=64, calibration_samples=64)
+    graph = onnx.load(str(out)).graph
+    gemm_out = {o for n in graph.node if n.op_type == "Gemm" for o in n.output}
+    assert gemm_out and not [n for n in graph.node if n.op_type == "QuantizeLinear" and n.input[0] in gemm_out]
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(tmp_path / "fused.onnx")
+    ort.InferenceSession(str(out), options, providers=["CPUExecutionProvider"])
+    fused = [n.op_type for n in onnx.load(str(tmp_path / "fused.onnx")).graph.node]
+    assert fused.count("QGemm") == len(gemm_out) and "Gemm" not in fused
