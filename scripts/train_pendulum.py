@@ -21,7 +21,7 @@ from edgeperf.domains.references import PENDULUM_SIZES, mlp
 OUT = Path(__file__).resolve().parents[1] / "edgeperf" / "domains" / "references" / "pendulum.pt"
 
 
-def rollouts(policy, episodes: int, seed: int, beta: float, rng) -> np.ndarray:
+def rollouts(policy, episodes: int, seed: int, beta: float, rng, expert=pendulum_expert) -> np.ndarray:
     """Observations visited when the expert acts with probability beta and the policy otherwise (DAgger)."""
     env = gym.make("Pendulum-v1")
     seen = []
@@ -29,14 +29,14 @@ def rollouts(policy, episodes: int, seed: int, beta: float, rng) -> np.ndarray:
         obs, _ = env.reset(seed=seed + ep)
         for _ in range(200):
             seen.append(obs)
-            act = pendulum_expert(obs) if policy is None or rng.random() < beta else policy(obs)
+            act = expert(obs) if policy is None or rng.random() < beta else policy(obs)
             obs, *_ = env.step(act)
     return np.asarray(seen, np.float32)
 
 
-def fit(model, obs: np.ndarray, epochs: int, gen) -> None:
+def fit(model, obs: np.ndarray, epochs: int, gen, expert=pendulum_expert) -> None:
     x = torch.from_numpy(obs)
-    y = torch.from_numpy(np.stack([pendulum_expert(o) for o in obs]))
+    y = torch.from_numpy(np.stack([expert(o) for o in obs]))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     for _ in range(epochs):
         perm = torch.randperm(len(x), generator=gen)

@@ -63,13 +63,15 @@ def chunk_mlp():
 
 VISION_FILE = "vision_pendulum.pt"
 VISION_FEATURES = 16 * 5 * 5
+VISION_SPEED = 8.0  # Pendulum-v1's top angular speed: the controller reads it scaled to [-1, 1], like (cos, sin)
 
 
 def vision_cnn(scale: bool = True, channels_last: bool = True):
     """The vision/pendulum reference: a small CNN reads the angle (cos, sin) off the raw uint8 HWC camera image
     (the HWC->CHW transpose and the /255 scaling inside, so the exported artifact takes what the camera gives),
-    and the gym:Pendulum-v1 reference MLP acts on it beside the angular velocity. `scale`/`channels_last`
-    False only exist to build deliberately broken exports in tests."""
+    and an MLP of the gym:Pendulum-v1 reference's shape acts on it beside the angular velocity, the velocity
+    divided by its top speed: one range for every feature, which int8 quantizes with one scale (the `Concat`).
+    `scale`/`channels_last` False only exist to build deliberately broken exports in tests."""
     torch = require("torch", "export", "to load reference policies")
     nn = torch.nn
 
@@ -97,7 +99,7 @@ def vision_cnn(scale: bool = True, channels_last: bool = True):
             return self.angle(self.conv(x))
 
         def forward(self, image, state):
-            return self.control(torch.cat([self.read_angle(image), state], dim=1))
+            return self.control(torch.cat([self.read_angle(image), state / VISION_SPEED], dim=1))
 
     return VisionPolicy()
 
