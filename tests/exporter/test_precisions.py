@@ -140,7 +140,7 @@ def test_option_combinations_that_make_no_sense_are_exit_2(tmp_path, cli):
 def test_static_int8_leaves_gemm_outputs_in_float_yet_runs_them_on_int8(tmp_path):
     """onnxruntime's default quantizes a Gemm's output as well as its inputs, so the ELU after it reads an 8-bit
     rounding of the int32 accumulation before the next layer rounds again: on the bundled references that doubles
-    the rounding for nothing (scripts/int8_outputs.py). Without the output Q, ORT must still fuse the Gemm into
+    the rounding for nothing (scripts/int8_placement.py). Without the output Q, ORT must still fuse the Gemm into
     its int8 kernel (QGemm), or int8 would only be fp32 with extra steps."""
     import onnxruntime as ort
 
@@ -155,3 +155,14 @@ def test_static_int8_leaves_gemm_outputs_in_float_yet_runs_them_on_int8(tmp_path
     ort.InferenceSession(str(out), options, providers=["CPUExecutionProvider"])
     fused = [n.op_type for n in onnx.load(str(tmp_path / "fused.onnx")).graph.node]
     assert fused.count("QGemm") == len(gemm_out) and "Gemm" not in fused
+
+
+def test_static_int8_keeps_the_ops_after_the_last_weighted_layer_in_float(tmp_path):
+    """The tanh and the x2 of the gym:Pendulum-v1 reference: quantized, they would clip every action to the range
+    the calibration observations happened to reach."""
+    out = tmp_path / "p.onnx"
+    export("reference:gym:Pendulum-v1", out, precision="int8", quantization="static", check=False)
+    graph = onnx.load(str(out)).graph
+    tail = {o for n in graph.node if n.op_type in ("Tanh", "Mul") for o in n.output}
+    assert len(tail) == 2 and not [n for n in graph.node if n.op_type == "QuantizeLinear" and n.input[0] in tail]
+    assert [n.op_type for n in graph.node][-2:] == ["Tanh", "Mul"]  # nothing quantizes the action after them
