@@ -97,7 +97,7 @@ def main() -> None:
         export("example:mlp", model)
         same_latency = same_all = caught = 0
         shifts = {"p50_us": [], "p99_us": []}
-        quiet = {"p50_us": [], "p99_us": []}
+        quietest = {"p50_us": [], "p99_us": []}
         rows = []
         for i in range(args.pairs):
             a = profile(model, db, 1.0, args.duration)
@@ -118,7 +118,7 @@ def main() -> None:
             for f, seen in shifts.items():
                 seen.append(lines_ab[f].shift)
                 if lines_ab[f].quiet:
-                    quiet[f].append(lines_ab[f].quiet["shift"])
+                    quietest[f].append(lines_ab[f].quiet["shift"])
             row = {
                 "pair": i,
                 "same_p50_shift_pct": round(100 * lines_ab["p50_us"].shift, 2),
@@ -146,9 +146,9 @@ def main() -> None:
             "same_abs_shift_pct_median": {f: round(100 * statistics.median(map(abs, v)), 2) for f, v in shifts.items()},
             "same_abs_shift_pct_max": {f: round(100 * max(map(abs, v)), 2) for f, v in shifts.items()},
             "same_quietest_abs_shift_pct_median": {
-                f: round(100 * statistics.median(map(abs, v)), 2) for f, v in quiet.items() if v
+                f: round(100 * statistics.median(map(abs, v)), 2) for f, v in quietest.items() if v
             },
-            "same_quietest_abs_shift_pct_max": {f: round(100 * max(map(abs, v)), 2) for f, v in quiet.items() if v},
+            "same_quietest_abs_shift_pct_max": {f: round(100 * max(map(abs, v)), 2) for f, v in quietest.items() if v},
         }
         print(json.dumps(summary, indent=2))
 
