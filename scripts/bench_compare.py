@@ -12,7 +12,7 @@ with the default threshold (10%).
 Also printed: the run-to-run shifts of p50 and p99 between A and B, of the whole runs and of their quietest
 stretches (which give the verdicts: edgeperf/results/compare.py says why).
 
-Run: .venv/bin/python scripts/bench_compare.py [--pairs 20] [--duration 2] [--threshold 10]
+Run: .venv/bin/python scripts/bench_compare.py [--pairs 20] [--duration 5] [--threshold 10]
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def profile(model: Path, db: Path, factor: float, duration: float) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", type=int, default=20)
-    ap.add_argument("--duration", type=float, default=2.0)
+    ap.add_argument("--duration", type=float, default=5.0, help="seconds per profile (edgeperf profile's default)")
     ap.add_argument("--threshold", type=float, default=10.0, help="percent")
     ap.add_argument("--slowdown", type=float, default=1.2)
     args = ap.parse_args()
