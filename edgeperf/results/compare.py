@@ -20,9 +20,10 @@ Methods:
   shift of that against the threshold. What a neighbour does to a run (a process on the other core, a burst of
   interrupts) only ever adds latency, and it comes and goes within seconds, so the quietest stretch of each run
   is the model's own cost on that machine (the reason timeit reports the minimum of its repeats), while the whole
-  run's figure moves with the load: two 2 s profiles of one 10 us model here moved their p99 by up to 26%
-  under load, their quietest stretches by up to 13% (scripts/bench_compare.py measures both rates). A slowdown
-  of the model is in every stretch, the quietest too. A tail that only grows under load shows in the change of
+  run's figure moves with the load: between two 5 s profiles of one 10 us model on the idle dev machine the whole
+  runs' p99 moved by up to 26%, their quietest stretches' by 0.5% in the median pair (scripts/bench_compare.py
+  measures it, and both bars; the README has the figures). A slowdown of the model is in every stretch, the
+  quietest too. A tail that only grows under load shows in the change of
   the whole run (its interval too), not in the verdict. Without
   samples (report files): p99 from the reports' p99_ci95 the same way; other quantiles threshold only (said so).
 - Rates (deadline miss rate, success rate): a two-proportion test (pooled z, two-sided).
@@ -288,7 +289,7 @@ def run_ci(x_in_order: np.ndarray, sorted_x: np.ndarray, q: float, confidence: f
     return (lo, hi), drift[1] - drift[0] > 2 * (exact[1] - exact[0])
 
 
-STRETCHES = 30  # at most, for the quietest stretch: ~70 ms each in a 2 s profile of a 10 us model
+STRETCHES = 30  # at most, for the quietest stretch: ~170 ms each in a 5 s profile of a 10 us model
 
 
 def stretches(n: int, q: float) -> int:
