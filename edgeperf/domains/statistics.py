@@ -131,9 +131,21 @@ def equivalence(
     else:
         sd = float(d.std(ddof=1)) if len(d) > 1 else 0.0
         room = margin - abs(mean)
-        # TOST at a true difference of 0: each one-sided test needs power 1 - (1 - POWER) / 2
-        z = stats.norm.ppf(1 - ALPHA) + stats.norm.ppf(1 - (1 - POWER) / 2)
-        need = math.ceil((z * sd / room) ** 2) if room > 0 and sd > 0 else None
         out["verdict"] = "inconclusive"
-        out["episodes_needed"] = need
+        out["episodes_needed"] = episodes_needed(sd, room, len(d)) if room > 0 and sd > 0 else None
     return out
+
+
+def episodes_needed(sd: float, room: float, have: int) -> int:
+    """The episodes that make "equivalent" likely (POWER) when the true difference is 0, the spread is `sd` and the
+    margin leaves `room`: the smallest n with room * sqrt(n) / sd >= t(1 - ALPHA, n - 1) + z((1 + POWER) / 2) (TOST
+    passes when |mean| + t * se < margin, and |mean| / se is |Z| at a true difference of 0), and more than the
+    `have` episodes that just came out inconclusive. The normal quantile in place of t asked too few of a small
+    sample (2 episodes in the demo: "run about 1 episodes")."""
+    n = max(2, have + 1)
+    while n < 1_000_000:
+        t = stats.t.ppf(1 - ALPHA, n - 1) + stats.norm.ppf((1 + POWER) / 2)
+        if (t * sd / room) ** 2 <= n:
+            return n
+        n = max(n + 1, math.ceil((t * sd / room) ** 2))
+    return n
