@@ -12,7 +12,7 @@ from edgeperf.errors import require
 stats = require("scipy.stats", "sim", "for validation statistics", package="scipy")
 
 ALPHA = 0.05  # TOST at alpha 0.05: each one-sided test at 5%, i.e. a 90% interval
-POWER = 0.80  # episodes_needed: the count that makes "equivalent" likely (80%) at a true difference of 0
+POWER = 0.80  # episodes_needed: the count that makes "equivalent" likely (at least 80%) at the observed difference
 
 
 def mean_ci(x: np.ndarray, confidence: float) -> tuple[float, float]:
@@ -137,11 +137,13 @@ def equivalence(
 
 
 def episodes_needed(sd: float, room: float, have: int) -> int:
-    """The episodes that make "equivalent" likely (POWER) when the true difference is 0, the spread is `sd` and the
-    margin leaves `room`: the smallest n with room * sqrt(n) / sd >= t(1 - ALPHA, n - 1) + z((1 + POWER) / 2) (TOST
-    passes when |mean| + t * se < margin, and |mean| / se is |Z| at a true difference of 0), and more than the
-    `have` episodes that just came out inconclusive. The normal quantile in place of t asked too few of a small
-    sample (2 episodes in the demo: "run about 1 episodes")."""
+    """The episodes that make "equivalent" likely: the smallest n with room * sqrt(n) / sd >= t(1 - ALPHA, n - 1)
+    + z((1 + POWER) / 2), where room = margin - |observed mean| (TOST passes when |mean| + t * se < margin), and
+    more than the `have` episodes that just came out inconclusive. Were the true difference the observed one, the
+    one-sided test that binds would then pass with probability about (1 + POWER) / 2 (90%), so TOST with at least
+    POWER; were it 0, more likely still.
+    The normal quantile in place of t asked too few of a small sample (2 episodes in the demo: "run about 1
+    episodes")."""
     n = max(2, have + 1)
     while n < 1_000_000:
         t = stats.t.ppf(1 - ALPHA, n - 1) + stats.norm.ppf((1 + POWER) / 2)

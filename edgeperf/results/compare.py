@@ -360,7 +360,8 @@ def _profile(a: StoredRun, b: StoredRun, c: Comparison) -> None:
                 quiet = {"a": qa["value"], "b": qb["value"], "shift": qshift, "ci": qci,
                          "stretches": [qa["stretches"], qb["stretches"]]}  # fmt: skip
                 c.lines.append(
-                    Line(name, spec.label, spec.unit, va, vb, _verdict(spec, qshift, qci, c.threshold), vb / va - 1,
+                    Line(name, spec.label, spec.unit, va, vb, _verdict(spec, qshift, qci, c.threshold),
+                         vb / va - 1 if va else None,
                          ci, method + f"; verdict on the quietest of {qa['stretches']} / {qb['stretches']} "
                          f"stretches: {qa['value']:.4g} -> {qb['value']:.4g} {spec.unit}", quiet=quiet)
                 )  # fmt: skip

@@ -192,7 +192,12 @@ def decode(data: bytes, token: bytes | None = None, max_frame: int = MAX_FRAME) 
 # the same every step: they are built once and kept (scripts/bench_wire.py: a few us of a ~40 us round trip).
 _HEADS: dict[tuple, bytes] = {}
 _LAYOUTS: dict[bytes, tuple] = {}  # the first array's head -> (body length, the rest's heads, the arrays' places)
-_CACHED = 256  # of each: far more layouts than a server ever meets (a flood of new ones only stops the caching)
+_CACHED = 256  # of each: far more layouts than a server ever meets; the oldest goes first when full
+# Only layouts of a few small arrays are kept, so a peer that sends many odd layouts (the server parses a frame
+# before it checks it against the model) holds at most _CACHED x a few KiB, and cannot crowd out the client's
+# own for good: a flood only evicts it until its next frame.
+_CACHED_ARRAYS = 16
+_CACHED_HEAD_BYTES = 4096
 
 
 def _head(name: str, a: np.ndarray) -> bytes:
@@ -261,9 +266,10 @@ def decode_arrays(body) -> dict[str, np.ndarray]:
         raise FrameError(f"array block is truncated or malformed ({exc})") from None
     if pos != len(body):
         raise FrameError(f"{len(body) - pos} stray bytes after the arrays")
-    if heads and len(_LAYOUTS) < _CACHED:
-        first = bytes(body[:2]) + heads[0][1]
-        _LAYOUTS[first] = (len(body), heads[1:], places)
+    if heads and len(heads) <= _CACHED_ARRAYS and sum(len(h) for _, h in heads) <= _CACHED_HEAD_BYTES:
+        if len(_LAYOUTS) >= _CACHED:
+            del _LAYOUTS[next(iter(_LAYOUTS))]  # the oldest
+        _LAYOUTS[bytes(body[:2]) + heads[0][1]] = (len(body), heads[1:], places)
     return out
 
 

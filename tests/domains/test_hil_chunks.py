@@ -117,7 +117,6 @@ def test_realtime_ensemble_over_loopback_completes_with_its_chunk_metrics(chunk_
     # every query is either answered, missed, or still in flight when its episode ended
     assert link["queries"] + res["chunks"]["queries_in_flight_at_episode_end"] == 20
     assert link["round_trip_us"]["count"] == link["queries"] - link["misses"]
-    assert res["paired"]["verdict"] in ("equivalent", "different", "inconclusive")
     if res["chunks"]["reply_steps"]["max"] == 0:  # every reply in time for the step it was asked at: SIL exactly
         assert res["per_episode"]["hil"] == pytest.approx(res["per_episode"]["sil"], abs=1e-3)
     assert res["wall_s"] < 3 * res["simulated_s"] + 5  # paced at the control rate

@@ -52,8 +52,11 @@ def test_a_layout_seen_before_decodes_from_its_cache_only_when_every_byte_around
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, 48)).astype(np.float32)
     y = rng.standard_normal((1, 48)).astype(np.float32)
+    wire._LAYOUTS.clear()
+    assert wire._known(memoryview(wire.encode_arrays({"obs": y}))) is None
     first = wire.decode_arrays(wire.encode_arrays({"obs": x}))
     np.testing.assert_array_equal(first["obs"], x)
+    assert wire._known(memoryview(wire.encode_arrays({"obs": y}))) is not None  # the second is not parsed
     again = wire.decode_arrays(wire.encode_arrays({"obs": y}))
     np.testing.assert_array_equal(again["obs"], y)
     assert not again["obs"].flags.writeable  # a view on the frame, as the parsed path gives
@@ -67,6 +70,22 @@ def test_a_layout_seen_before_decodes_from_its_cache_only_when_every_byte_around
     assert set(got) == {"a", "c"} and got["c"].sum() == 4
     with pytest.raises(wire.FrameError):  # a cached layout with a byte too many is parsed, and refused
         wire.decode_arrays(wire.encode_arrays({"obs": y}) + b"\0")
+
+
+def test_the_layout_cache_is_bounded_and_a_flood_of_odd_layouts_cannot_crowd_out_the_clients():
+    """A peer can send any layout that parses (the server checks arrays against the model after decoding): layouts
+    of many arrays are never kept, the cache never outgrows its count, and a layout decoded after a flood is
+    cached again (a cache that only stopped growing would leave the real client parsing every frame)."""
+    wire._LAYOUTS.clear()
+    many = wire.encode_arrays([(f"a{i}", np.zeros(1, np.uint8)) for i in range(wire._CACHED_ARRAYS + 1)])
+    wire.decode_arrays(many)
+    assert not wire._LAYOUTS
+    for i in range(wire._CACHED + 50):
+        wire.decode_arrays(wire.encode_arrays({f"junk{i}": np.zeros(1, np.uint8)}))
+    assert len(wire._LAYOUTS) == wire._CACHED
+    obs = wire.encode_arrays({"obs": np.zeros((1, 48), np.float32)})
+    wire.decode_arrays(obs)
+    assert wire._known(memoryview(obs)) is not None
 
 
 def test_big_endian_arrays_arrive_little_endian():
