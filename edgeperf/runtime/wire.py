@@ -44,6 +44,7 @@ network and server time, and estimates the clock offset with the NTP formula ((t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -268,7 +269,8 @@ def decode_arrays(body) -> dict[str, np.ndarray]:
         raise FrameError(f"{len(body) - pos} stray bytes after the arrays")
     if heads and len(heads) <= _CACHED_ARRAYS and sum(len(h) for _, h in heads) <= _CACHED_HEAD_BYTES:
         if len(_LAYOUTS) >= _CACHED:
-            del _LAYOUTS[next(iter(_LAYOUTS))]  # the oldest
+            with contextlib.suppress(RuntimeError, KeyError):  # another thread's decode evicted it first
+                del _LAYOUTS[next(iter(_LAYOUTS))]  # the oldest
         _LAYOUTS[bytes(body[:2]) + heads[0][1]] = (len(body), heads[1:], places)
     return out
 
