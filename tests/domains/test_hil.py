@@ -3,8 +3,6 @@ through a short Pendulum task, in lockstep and in real time, through a faulty li
 with SIGKILL and restarted."""
 
 import json
-import sys
-import textwrap
 import threading
 import time
 
@@ -14,6 +12,7 @@ from edgeperf import pipeline
 from edgeperf.exporter.onnx import export
 from edgeperf.runtime.link import Link
 from tests.devices.test_remote import EDGEPERF, _temp_dirs, sshd  # noqa: F401  (sshd: the private OpenSSH fixture)
+from tests.plugins import plugin_module
 from tests.runtime.test_server import no_strays, serve  # noqa: F401  (a fixture and the server helper)
 
 pytest.importorskip("zmq")
@@ -39,13 +38,10 @@ register("pendulum-2s", "edgeperf_test_short:short")
 
 @pytest.fixture(scope="module")
 def pendulum(tmp_path_factory):
-    d = tmp_path_factory.mktemp("hil")
-    (d / f"{PLUGIN}.py").write_text(textwrap.dedent(SOURCE))
-    sys.path.insert(0, str(d))
-    model = d / "pendulum.onnx"
-    export("reference:gym:Pendulum-v1", model)
-    yield model
-    sys.path.remove(str(d))
+    with plugin_module(tmp_path_factory.mktemp("hil"), PLUGIN, SOURCE) as d:
+        model = d / "pendulum.onnx"
+        export("reference:gym:Pendulum-v1", model)
+        yield model
 
 
 def test_lockstep_hil_is_equivalent_to_sil(pendulum, cli, tmp_path, no_strays):  # noqa: F811

@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 
@@ -15,6 +14,7 @@ import pytest
 from edgeperf import pipeline
 from edgeperf.domains.chunks import ChunkExecution
 from edgeperf.exporter.onnx import export
+from tests.plugins import plugin_module
 from tests.runtime.test_server import no_strays, serve  # noqa: F401  (a fixture and the server helper)
 
 pytest.importorskip("zmq")
@@ -44,13 +44,10 @@ METRICS = ("chunk_queries", "chunk_stall_steps", "chunk_skipped_actions")
 
 @pytest.fixture(scope="module")
 def chunk_model(tmp_path_factory):
-    d = tmp_path_factory.mktemp("hil_chunks")
-    (d / f"{PLUGIN}.py").write_text(textwrap.dedent(SOURCE))
-    sys.path.insert(0, str(d))
-    model = d / "chunks.onnx"
-    export("reference:pendulum/chunks", model)
-    yield model
-    sys.path.remove(str(d))
+    with plugin_module(tmp_path_factory.mktemp("hil_chunks"), PLUGIN, SOURCE) as d:
+        model = d / "chunks.onnx"
+        export("reference:pendulum/chunks", model)
+        yield model
 
 
 @pytest.fixture(scope="module")

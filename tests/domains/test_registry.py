@@ -1,14 +1,13 @@
 """Third-party domains by `MODULE:ID` (as gymnasium's make("pkg.module:Env-v0")), re-registration warnings, and
 the success contract: an env that never reports info['success'] has no success criterion, it is not 0%."""
 
-import sys
-
 import numpy as np
 import pytest
 
 from edgeperf.domains import base
 from edgeperf.domains.paired import validate
 from edgeperf.errors import BadInput
+from tests.plugins import plugin_module
 
 pytest.importorskip("gymnasium")
 onnx = pytest.importorskip("onnx")
@@ -75,14 +74,8 @@ def _gain_onnx(path, gain: float):
 @pytest.fixture(scope="module")
 def plugin(tmp_path_factory):
     """A third-party module that registers two domains on import, importable here and in spawned workers."""
-    root = tmp_path_factory.mktemp("plugin")
-    (root / f"{PLUGIN}.py").write_text(SOURCE)
-    sys.path.insert(0, str(root))
-    yield root
-    sys.path.remove(str(root))
-    sys.modules.pop(PLUGIN, None)
-    for name in ("drift", "drift-judged"):
-        base._REGISTRY.pop(name, None)
+    with plugin_module(tmp_path_factory.mktemp("plugin"), PLUGIN, SOURCE, domains=("drift", "drift-judged")) as root:
+        yield root
 
 
 @pytest.fixture(scope="module")
