@@ -46,6 +46,9 @@ class Domain:
     # validate sets the policy's decision latency against it.
     human_reaction_ms: float | None = None
     human_reaction_source: str = ""
+    # (term, size) of the observation in order, where the domain builds it from named terms (deploy specs):
+    # a policy whose input size differs is told which term holds how many values
+    observation_terms: tuple[tuple[str, int], ...] = ()
 
     def env(self, seed: int, **options):
         return self.make_env(seed, **{**self.options, **options})
@@ -65,14 +68,18 @@ def register(domain_id: str, entry_point: str) -> None:
 
 
 def make(domain_id: str) -> Domain:
-    """The Domain for an id (`quadruped/trot`, `gym:ENV`, `floorplan:NETLIST`, or `module:ID` for a domain a
-    module registers);
+    """The Domain for an id (`quadruped/trot`, `gym:ENV`, `floorplan:NETLIST`, `mujoco:SPEC`, or `module:ID` for
+    a domain a module registers);
     BadInput with a "did you mean" for an unknown one."""
     _load_builtin()
     if domain_id.startswith("gym:"):
         from edgeperf.domains.gym import gym_domain
 
         return gym_domain(domain_id[4:])
+    if domain_id.startswith("mujoco:"):  # any deploy spec file, as a domain
+        from edgeperf.domains.mujoco import spec_domain
+
+        return spec_domain(domain_id)
     if domain_id.startswith("floorplan:"):  # any netlist file, as a domain
         from edgeperf.domains.floorplan import domain as floorplan_domain
 
@@ -88,7 +95,7 @@ def make(domain_id: str) -> Domain:
         where = f"{module} registers no domain '{name}'" if sep else f"unknown domain '{name}'"
         raise BadInput(
             f"{where}{hint} Known: {', '.join(sorted(_REGISTRY))}, gym:ENV_ID for any installed gymnasium "
-            "environment, or MODULE:ID for a domain that MODULE registers"
+            "environment, mujoco:SPEC for a robot's deploy spec, or MODULE:ID for a domain that MODULE registers"
         )
     ep_module, _, fn = _REGISTRY[name].partition(":")
     domain = getattr(importlib.import_module(ep_module), fn)(name)

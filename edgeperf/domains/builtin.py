@@ -4,6 +4,8 @@ from edgeperf.domains.base import register
 
 for _task in ("trot", "pace", "spin", "trot-push"):
     register(f"quadruped/{_task}", "edgeperf.domains.quadruped:domain")
+for _task in ("trot", "pace", "spin", "trot-push"):
+    register(f"mujoco/a1-{_task}", "edgeperf.domains.mujoco:a1_domain")
 register("pendulum/no-velocity", "edgeperf.domains.pendulum:no_velocity")
 register("pendulum/chunks", "edgeperf.domains.pendulum:chunks")
 

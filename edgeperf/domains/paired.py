@@ -50,9 +50,10 @@ def check_fit_session(
         obs_shape = tuple(session.io.inputs[0].shape[1:])  # checked per input above
     want = tuple(session.io.inputs[0].shape[1:])
     if any(isinstance(w, int) and w != o for w, o in zip(want, obs_shape, strict=False)) or len(want) != len(obs_shape):
+        terms = f" ({', '.join(f'{t} {n}' for t, n in domain.observation_terms)})" if domain.observation_terms else ""
         raise BadInput(
             f"the {role} policy {name} takes observations of shape {list(want)} but {domain.id} gives "
-            f"{list(obs_shape)}; was it trained/exported for another domain?"
+            f"{list(obs_shape)}{terms}; was it trained/exported for another domain?"
         )
     got = tuple(np.shape(session.run(obs)))
     session.reset()

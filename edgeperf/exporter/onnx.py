@@ -196,6 +196,11 @@ def _check_recurrent(src: sources.PolicySource, format: str, mode: str | None, d
 def _load(source, obs_shape, factory, weights, factory_args, vecnormalize, domain, state) -> sources.PolicySource:
     # A Dict-observation domain says the raw layout of images and the shapes of named inputs (exporter/multi.py).
     raw = multi.raw_obs_space(domain) if domain else None
+    if domain and domain.startswith("mujoco:") and obs_shape is None and not str(source).endswith(".onnx"):
+        # A deploy spec knows its observation size exactly; a recurrent TorchScript policy's first layer cannot say
+        from edgeperf.domains.mujoco import load_id
+
+        obs_shape = (load_id(domain).obs_size,)
     return sources.load(
         source,
         obs_shape,

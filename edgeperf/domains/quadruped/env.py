@@ -14,6 +14,21 @@ from typing import ClassVar
 
 import numpy as np
 
+from edgeperf.domains.quadruped.task import (
+    ACTION_LIMIT,
+    ACTION_SCALE,
+    DEFAULT_POSE,
+    FALL_HEIGHT,
+    FALL_TILT_COS,
+    KD,
+    KP,
+    OBS_SIZE,
+    STAND_HEIGHT,
+    TASKS,
+    TORQUE_LIMIT,
+    QuadrupedTask,
+    draw_episode,
+)
 from edgeperf.errors import BadInput, require
 from edgeperf.quiet import native_output_silenced
 
@@ -22,58 +37,14 @@ gym = require("gymnasium", "sim", "for the quadruped domain")
 with native_output_silenced():
     p = require("pybullet", "sim", "for the quadruped domain")
 
-# --- the robot (Unitree A1, pybullet_data a1/a1.urdf) -------------------------------------------------------
-LEGS = ("FR", "FL", "RR", "RL")  # pybullet's order (legged_gym uses FL, FR, RL, RR)
+# pybullet's link and joint indices of a1/a1.urdf
 MOTOR_JOINTS = (1, 3, 4, 6, 8, 9, 11, 13, 14, 16, 18, 19)  # (abduction, hip, knee) per leg
 FOOT_LINKS = (5, 10, 15, 20)
 CALF_LINKS = (4, 9, 14, 19)  # the lower legs: their tips touch the ground beside the foot sphere in hard steps
 GROUND_OK_LINKS = FOOT_LINKS + CALF_LINKS
-DEFAULT_POSE = np.array([0.0, 0.9, -1.8] * 4)  # rad; the base stands ~0.26 m high
-# Hip (abduction joint) positions in the base COM frame, read from the URDF's joint frames.
-HIP_OFFSETS = np.array([[0.1703, -0.0492, 0.0], [0.1703, 0.0448, 0.0], [-0.1957, -0.0492, 0.0], [-0.1957, 0.0448, 0.0]])
-HIP_LINK, THIGH, CALF = 0.085, 0.2, 0.2  # m
-KP, KD, TORQUE_LIMIT = 200.0, 3.0, 33.5  # N m/rad, N m s/rad, N m
-ACTION_SCALE = 0.5  # rad per action unit: joint target = DEFAULT_POSE + ACTION_SCALE * action
-ACTION_LIMIT = 2.0  # actions are clipped to [-2, 2] (+-1 rad around the default pose)
-STAND_HEIGHT = 0.265  # m, initial base height
-OBS_SIZE = 47
-OBS_NAMES = (
-    [f"base_ang_vel_{a}" for a in "xyz"]
-    + [f"projected_gravity_{a}" for a in "xyz"]
-    + ["cmd_vx", "cmd_vy", "cmd_yaw_rate"]
-    + [f"q_{leg}_{j}" for leg in LEGS for j in ("abd", "hip", "knee")]
-    + [f"dq_{leg}_{j}" for leg in LEGS for j in ("abd", "hip", "knee")]
-    + [f"last_action_{leg}_{j}" for leg in LEGS for j in ("abd", "hip", "knee")]
-    + ["phase_sin", "phase_cos"]
-)
-
-# --- tasks ---------------------------------------------------------------------------------------------------
-# command: nominal (vx m/s, vy m/s, yaw rate rad/s); period: gait period (s); offsets: phase offset per leg
-# (FR, FL, RR, RL); push_n: push force range (N), applied for PUSH_S seconds every PUSH_EVERY_S seconds.
-TASKS = {
-    "trot": dict(command=(0.5, 0.0, 0.0), period=0.4, offsets=(0.0, 0.5, 0.5, 0.0), push_n=(20.0, 50.0)),
-    "pace": dict(command=(0.4, 0.0, 0.0), period=0.36, offsets=(0.0, 0.5, 0.0, 0.5), push_n=(20.0, 50.0)),
-    "spin": dict(command=(0.0, 0.0, 1.0), period=0.4, offsets=(0.0, 0.5, 0.5, 0.0), push_n=(20.0, 50.0)),
-    "trot-push": dict(command=(0.5, 0.0, 0.0), period=0.4, offsets=(0.0, 0.5, 0.5, 0.0), push_n=(100.0, 150.0)),
-}
-PUSH_S = 0.1
-PUSH_EVERY_S = (2.0, 4.0)
-FRICTION = (0.6, 1.0)
-# Path following (the "operator" that turns the task into the command the policy sees).
-HEADING_GAIN, YAW_CMD_LIMIT = 1.0, 0.5
-LATERAL_GAIN, LATERAL_CMD_LIMIT = 1.0, 0.3
-ALONG_GAIN, ALONG_CMD_LIMIT = 0.5, 0.1
-# Success
-SPEED_TOL, DRIFT_LIMIT = 0.15, 0.5
-# Fall: base height, tilt (projected gravity z above -cos 60deg), trunk, hip or thigh on the ground.
-FALL_HEIGHT, FALL_TILT_COS = 0.12, 0.5
 
 
-def _wrap(a: float) -> float:
-    return (a + math.pi) % (2 * math.pi) - math.pi
-
-
-class QuadrupedEnv(gym.Env):
+class QuadrupedEnv(QuadrupedTask, gym.Env):
     """A1 locomotion: follow a commanded velocity (trot, pace) or turn in place (spin) under seeded pushes."""
 
     metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 50}
@@ -169,27 +140,6 @@ class QuadrupedEnv(gym.Env):
         self.path_xy = np.array([ch * d[0] + sh * d[1], -sh * d[0] + ch * d[1]])
         self.command = self._command()
 
-    def _command(self) -> np.ndarray:
-        """The command the policy sees: the task's nominal command plus path-following corrections.
-
-        trot/pace: yaw rate holds the initial heading, vy steers back onto the straight line through the start,
-        and vx follows a target point moving along that line at the nominal speed (a joystick operator's job).
-        spin: vx, vy steer the base back over its starting point; the yaw rate is the nominal one.
-        """
-        cmd = self.nominal_command.copy()
-        if cmd[2] == 0.0:
-            cmd[2] = float(np.clip(HEADING_GAIN * _wrap(self.heading0 - self.yaw), -YAW_CMD_LIMIT, YAW_CMD_LIMIT))
-            lateral = self.path_xy[1] * math.cos(self.yaw - self.heading0)
-            cmd[1] += float(np.clip(-LATERAL_GAIN * lateral, -LATERAL_CMD_LIMIT, LATERAL_CMD_LIMIT))
-            behind = self.nominal_command[0] * self.t - self.path_xy[0]
-            cmd[0] += float(np.clip(ALONG_GAIN * behind, -ALONG_CMD_LIMIT, ALONG_CMD_LIMIT))
-        else:
-            d = self.start_xy - self.base_pos[:2]
-            cy, sy = math.cos(self.yaw), math.sin(self.yaw)
-            back = np.array([cy * d[0] + sy * d[1], -sy * d[0] + cy * d[1]])
-            cmd[:2] += np.clip(LATERAL_GAIN * back, -LATERAL_CMD_LIMIT, LATERAL_CMD_LIMIT)
-        return cmd
-
     def _obs(self) -> np.ndarray:
         ph = 2 * math.pi * self.phase()
         return np.concatenate(
@@ -214,17 +164,7 @@ class QuadrupedEnv(gym.Env):
         super().reset(seed=seed)
         rng, c = self._rng, self._c
         # Everything random about the episode is drawn here, in a fixed order, from the episode's seed.
-        self.friction = float(rng.uniform(*FRICTION))
-        self.heading0 = float(rng.uniform(-math.pi, math.pi))
-        self.phase0 = float(rng.uniform(0.0, 1.0))
-        q0 = DEFAULT_POSE + rng.normal(0.0, 0.03, 12)
-        pushes = []
-        t = float(rng.uniform(*PUSH_EVERY_S))
-        while t < self.episode_s - PUSH_S:
-            force = float(rng.uniform(*self.spec_task["push_n"]))
-            angle = float(rng.uniform(-math.pi, math.pi))
-            pushes.append((t, t + PUSH_S, np.array([force * math.cos(angle), force * math.sin(angle), 0.0])))
-            t += float(rng.uniform(*PUSH_EVERY_S))
+        self.friction, self.heading0, self.phase0, q0, pushes = draw_episode(rng, self.spec_task, self.episode_s)
         self.push_schedule = pushes if self.pushes else []
 
         p.restoreState(stateId=self._snapshot, physicsClientId=c)
@@ -239,11 +179,7 @@ class QuadrupedEnv(gym.Env):
         self.last_action = np.zeros(12)
         self.target = q0.copy()  # the joint targets in force (the previous action's, under latency)
         self._pending: deque = deque()
-        self.energy = 0.0
-        self._track_err = 0.0
-        self._ret = 0.0
-        self._yaw_accum = 0.0
-        self._last_yaw = self.heading0
+        self.reset_task()
         self._ready = True
         self._update_state()
         return self._obs(), {"command": self.command.copy(), "phase": self.phase()}
@@ -289,20 +225,7 @@ class QuadrupedEnv(gym.Env):
         self.last_action = a
         prev_cmd = self.command
         self._update_state()
-        self._yaw_accum += _wrap(self.yaw - self._last_yaw)
-        self._last_yaw = self.yaw
-
-        # reward: velocity tracking (against the command the policy saw) minus torque power and action rate
-        v_err = float(np.sum((self.heading_vel[:2] - prev_cmd[:2]) ** 2))
-        w_err = float((self.heading_vel[2] - prev_cmd[2]) ** 2)
-        self._track_err += math.sqrt(v_err + w_err)
-        reward = (
-            math.exp(-v_err / 0.25)
-            + 0.5 * math.exp(-w_err / 0.25)
-            - 2e-3 * energy / self.dt
-            - 0.01 * float(np.sum((a - prev_action) ** 2))
-        ) * self.dt
-        self._ret += reward
+        reward = self.task_reward(prev_cmd, a, prev_action, energy)
 
         fall = self._fall()
         terminated = fall is not None
@@ -323,46 +246,6 @@ class QuadrupedEnv(gym.Env):
                 name = name.decode() if isinstance(name, bytes) else name
                 return f"fell: {name} touched the ground"
         return None
-
-    def metrics(self) -> dict:
-        """The episode's figures so far (the final step's info carries them too)."""
-        duration = max(self.t, self.dt)
-        forward = float(self.path_xy[0]) / duration
-        return {
-            "forward_speed": forward,
-            "lateral_drift": abs(float(self.path_xy[1])),
-            "yaw_rate": self._yaw_accum / duration,
-            "distance_from_start": float(np.linalg.norm(self.path_xy)),
-            "tracking_error": self._track_err / max(self.steps, 1),
-            "energy": self.energy,
-            "return": self._ret,
-            "duration_s": self.t,
-            "friction": self.friction,
-            "pushes": float(sum(1 for t0, _, _ in self.push_schedule if t0 < self.t)),
-        }
-
-    def _outcome(self, fall: str | None) -> dict:
-        m = self.metrics()
-        cmd = self.nominal_command
-        reasons = []
-        if fall:
-            reasons.append(fall)
-        if cmd[2] != 0.0:
-            if abs(m["yaw_rate"] - cmd[2]) > SPEED_TOL * abs(cmd[2]):
-                reasons.append(f"mean yaw rate {m['yaw_rate']:.2f} rad/s, not within 15% of {cmd[2]:g}")
-            if m["distance_from_start"] > DRIFT_LIMIT:
-                reasons.append(f"drifted {m['distance_from_start']:.2f} m from the start (limit {DRIFT_LIMIT})")
-        else:
-            if abs(m["forward_speed"] - cmd[0]) > SPEED_TOL * abs(cmd[0]):
-                reasons.append(f"mean forward speed {m['forward_speed']:.2f} m/s, not within 15% of {cmd[0]:g}")
-            if m["lateral_drift"] > DRIFT_LIMIT:
-                reasons.append(f"lateral drift {m['lateral_drift']:.2f} m (limit {DRIFT_LIMIT})")
-        return {
-            "success": not reasons,
-            "fall": fall is not None,
-            "failure_reason": "; ".join(reasons),
-            "metrics": m,
-        }
 
     def _finish_nonfinite(self):
         """A NaN/inf action ends the episode as a failure (the run goes on)."""

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from edgeperf.domains.quadruped.env import (
+from edgeperf.domains.quadruped.task import (
     ACTION_LIMIT,
     ACTION_SCALE,
     CALF,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from edgeperf.domains.quadruped.env import ACTION_LIMIT, OBS_SIZE
+from edgeperf.domains.quadruped.task import ACTION_LIMIT, OBS_SIZE
 from edgeperf.errors import BadInput, require
 
 torch = require("torch", "export", "to load the quadruped reference policies")

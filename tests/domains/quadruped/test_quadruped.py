@@ -11,8 +11,8 @@ pytest.importorskip("gymnasium")
 
 from edgeperf.domains import base
 from edgeperf.domains.quadruped import domain, make_env
-from edgeperf.domains.quadruped.env import OBS_NAMES, OBS_SIZE
 from edgeperf.domains.quadruped.expert import GaitExpert, leg_fk, leg_ik
+from edgeperf.domains.quadruped.task import OBS_NAMES, OBS_SIZE
 from edgeperf.errors import BadInput
 from tests.conftest import run_python
 

@@ -1,0 +1,105 @@
+"""The user's robot in MuJoCo: `--domain mujoco:SPEC` and the A1 twin `mujoco/a1-<task>`.
+
+SPEC is a deploy spec file: edgeperf's own (`schema = "edgeperf.deploy/1"`, TOML or YAML), unitree_rl_gym's
+`deploy/deploy_mujoco/configs/*.yaml`, or an Isaac Lab deploy file as unitree_rl_lab writes it
+(`params/deploy.yaml`); the formats are told apart by their keys (formats/). Options follow the path after
+commas: `mujoco:params/deploy.yaml,scene=g1_29dof.xml` for a file that names no scene.
+
+MuJoCo (the `mujoco` extra) loads when an env is made; nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+from edgeperf.domains.base import Domain
+from edgeperf.errors import BadInput
+
+A1_TASKS = ("trot", "pace", "spin", "trot-push")
+PREFIX = "mujoco:"
+
+
+def margin(episode_s: float) -> float:
+    """The paired equivalence margin in return units: the quadruped's 1.0 per 20 s episode, scaled to the
+    episode's length (the reward is per second: at most 1.5 a second)."""
+    return episode_s / 20.0
+
+
+def a1_domain(domain_id: str) -> Domain:
+    task = domain_id.removeprefix("mujoco/a1-")
+    if task not in A1_TASKS:
+        raise BadInput(f"unknown A1 twin task '{domain_id}'; known: " + ", ".join(f"mujoco/a1-{t}" for t in A1_TASKS))
+    from edgeperf.domains.quadruped import SUCCESS_RULES, TASK_DESCRIPTIONS
+
+    def make(seed: int, **options):
+        from edgeperf.domains.mujoco.a1 import A1TwinEnv
+
+        env = A1TwinEnv(task, seed=seed, **options)
+        env.reset(seed=seed)
+        env.action_space.seed(seed)
+        return env
+
+    return Domain(
+        id=f"mujoco/a1-{task}",
+        description=TASK_DESCRIPTIONS[task] + " (MuJoCo twin of quadruped/" + task + ")",
+        make_env=make,
+        control_hz=50.0,
+        equivalence_margin=margin(20.0),
+        reference=f"reference:quadruped/{task}",
+        success_rule=SUCCESS_RULES[task],
+        episode_s=20.0,
+    )
+
+
+def spec_domain(domain_id: str) -> Domain:
+    """The Domain of a deploy spec file (`mujoco:PATH[,scene=MJCF]`)."""
+    spec = load_id(domain_id)
+
+    def make(seed: int, **options):
+        from edgeperf.domains.mujoco.env import SpecEnv
+
+        env = SpecEnv(spec, seed=seed, **options)
+        env.reset(seed=seed)
+        env.action_space.seed(seed)
+        return env
+
+    return Domain(
+        id=domain_id,
+        description=f"{spec.n}-joint robot of {spec.source.name} ({spec.format} format) in MuJoCo",
+        make_env=make,
+        control_hz=1.0 / (spec.physics_dt * spec.decimation),
+        equivalence_margin=margin(spec.episode_s),
+        reference=spec.reference,
+        success_rule=success_rule(spec),
+        episode_s=spec.episode_s,
+        observation_terms=tuple(spec.term_sizes()),
+    )
+
+
+def load_id(domain_id: str):
+    """The DeploySpec a `mujoco:PATH[,key=value...]` id names."""
+    from edgeperf.domains.mujoco.formats import load
+
+    path, options = parse_id(domain_id)
+    return load(path, **options)
+
+
+def parse_id(domain_id: str) -> tuple[str, dict]:
+    body = domain_id.removeprefix(PREFIX)
+    path, *rest = body.split(",")
+    if not path:
+        raise BadInput(f"--domain {domain_id}: give mujoco:PATH to a deploy spec (e.g. mujoco:configs/g1.yaml)")
+    options = {}
+    for item in rest:
+        key, sep, value = item.partition("=")
+        if not sep or key not in ("scene",) or not value:
+            raise BadInput(f"--domain {domain_id}: unknown option '{item}'; known: scene=PATH (an MJCF)")
+        options[key] = value
+    return path, options
+
+
+def success_rule(spec) -> str:
+    rule = ["no fall"]
+    if spec.min_forward_ratio is not None:
+        rule.append(f"mean speed along the command >= {spec.min_forward_ratio:g} x the commanded speed")
+    if spec.max_tracking_error is not None:
+        rule.append(f"tracking error <= {spec.max_tracking_error:g}")
+    return ", ".join(rule) + f", over {spec.episode_s:g} s"
