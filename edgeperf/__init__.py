@@ -16,6 +16,7 @@ _LAZY = {
     "export": "edgeperf.exporter.onnx:export",
     "profile": "edgeperf.pipeline:profile",
     "validate": "edgeperf.pipeline:validate",
+    "sim2sim": "edgeperf.pipeline:sim2sim",
     "open_policy": "edgeperf.pipeline:open_policy",
     "detect": "edgeperf.devices.detect:detect",
     "Session": "edgeperf.runtime.session:Session",
@@ -45,6 +46,7 @@ __all__ = [
     "open_policy",
     "profile",
     "render_html",
+    "sim2sim",
     "validate",
 ]
 

@@ -184,6 +184,14 @@ def validate(model, domain: str, *, reference: str | None = None, latency=None, 
     return paired(model, domain, reference=reference, latency=latency, opener=open_policy, **kw)
 
 
+def sim2sim(model, domain: str, to: str, **kw) -> Report:
+    """The same policy in two simulators (parameters: edgeperf.domains.sim2sim.sim2sim); `model` may be any
+    policy `export` reads."""
+    from edgeperf.domains.sim2sim import sim2sim as run
+
+    return run(model, domain, to, opener=open_policy, **kw)
+
+
 # -- hardware in the loop ----------------------------------------------------------------------------------------
 
 

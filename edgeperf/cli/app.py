@@ -32,6 +32,7 @@ from edgeperf.cli import (
     reliability,
     report,
     serve,
+    sim2sim,
     sweep,
     validate,
 )
@@ -71,6 +72,7 @@ def _root(
 app.command("export")(export.export)
 app.command("profile")(profile.profile)
 app.command("validate")(validate.validate)
+app.command("sim2sim")(sim2sim.sim2sim)
 app.command("devices")(devices.devices)
 app.command("measure", context_settings=measure.CONTEXT)(measure.measure)
 app.command("hil")(hil.hil)

@@ -80,6 +80,10 @@ def make(domain_id: str) -> Domain:
         from edgeperf.domains.mujoco import spec_domain
 
         return spec_domain(domain_id)
+    if domain_id.startswith("mujoco/a1-") and "," in domain_id:  # the A1 twin with randomisation fixed
+        from edgeperf.domains.mujoco import a1_domain
+
+        return a1_domain(domain_id)
     if domain_id.startswith("floorplan:"):  # any netlist file, as a domain
         from edgeperf.domains.floorplan import domain as floorplan_domain
 

@@ -422,3 +422,38 @@ def validate(report, out: Console) -> None:
             out.print("the task held at every latency swept" if held else "no success criterion: see the returns")
     out.print(f"[dim]{r['wall_s']:.1f} s with {r['workers']} worker(s)[/dim]")
     _unmeasured_and_warnings(report, out)
+
+
+def sim2sim(report, out: Console) -> None:
+    r = report.results
+    a, b = r["domains"]["a"]["id"], r["domains"]["b"]["id"]
+    title = f"{report.model.path}: {a} (A) -> {b} (B), {r['episodes']} episodes each"
+    out.print(_summary_table(title, {"A": r["a"], "B": r["b"]}))
+    t = r["transfer"]
+    lo, hi = t["return_difference_ci90"]
+    line = f"verdict: {t['verdict']} — return B - A {t['return_difference']:+.2f}, 90% CI [{lo:+.2f}, {hi:+.2f}]"
+    if "success_rate_difference" in t:
+        slo, shi = t["success_difference_ci90"]
+        diff = 100 * t["success_rate_difference"]
+        line += f"; success B - A {diff:+.0f} points, 90% CI [{100 * slo:+.0f}, {100 * shi:+.0f}]"
+    out.print(escape(line))
+    if t.get("moved_most"):
+        m = t["metric_shifts"][t["moved_most"]]
+        out.print(
+            escape(f"moved most: {t['moved_most']} {m['a']:.3g} -> {m['b']:.3g} ({m['standardized']:+.1f} pooled SD)")
+        )
+    rob = r.get("robustness")
+    if rob:
+        s = Table(title=f"success in {escape(rob['domain'])} against {escape(rob['what'])}")
+        for c in ("level", "success", "95% CI", "falls", "mean return"):
+            s.add_column(c, justify="right")
+        for row in rob["levels"]:
+            lo95, hi95 = row["success_ci95"]
+            s.add_row(
+                f"{row['level']:g}",
+                f"{100 * row['success_rate']:.0f}%",
+                f"[{100 * lo95:.0f}, {100 * hi95:.0f}]%",
+                str(row["falls"]),
+                f"{row['return_mean']:.1f}",
+            )
+        out.print(s)

@@ -10,6 +10,8 @@ MuJoCo (the `mujoco` extra) loads when an env is made; nothing is downloaded at 
 
 from __future__ import annotations
 
+import math
+
 from edgeperf.domains.base import Domain
 from edgeperf.errors import BadInput
 
@@ -24,7 +26,8 @@ def margin(episode_s: float) -> float:
 
 
 def a1_domain(domain_id: str) -> Domain:
-    task = domain_id.removeprefix("mujoco/a1-")
+    name, overrides = parse_overrides(domain_id)
+    task = name.removeprefix("mujoco/a1-")
     if task not in A1_TASKS:
         raise BadInput(f"unknown A1 twin task '{domain_id}'; known: " + ", ".join(f"mujoco/a1-{t}" for t in A1_TASKS))
     from edgeperf.domains.quadruped import SUCCESS_RULES, TASK_DESCRIPTIONS
@@ -32,13 +35,13 @@ def a1_domain(domain_id: str) -> Domain:
     def make(seed: int, **options):
         from edgeperf.domains.mujoco.a1 import A1TwinEnv
 
-        env = A1TwinEnv(task, seed=seed, **options)
+        env = A1TwinEnv(task, seed=seed, overrides=overrides, **options)
         env.reset(seed=seed)
         env.action_space.seed(seed)
         return env
 
     return Domain(
-        id=f"mujoco/a1-{task}",
+        id=domain_id,
         description=TASK_DESCRIPTIONS[task] + " (MuJoCo twin of quadruped/" + task + ")",
         make_env=make,
         control_hz=50.0,
@@ -52,6 +55,9 @@ def a1_domain(domain_id: str) -> Domain:
 def spec_domain(domain_id: str) -> Domain:
     """The Domain of a deploy spec file (`mujoco:PATH[,scene=MJCF]`)."""
     spec = load_id(domain_id)
+    _, overrides = parse_overrides(domain_id)
+    if overrides:
+        spec = apply_overrides(spec, overrides)
 
     def make(seed: int, **options):
         from edgeperf.domains.mujoco.env import SpecEnv
@@ -82,18 +88,51 @@ def load_id(domain_id: str):
     return load(path, **options)
 
 
+# Options after the path: the scene, and randomisation fixed at one level (sim2sim --randomize sets them)
+LEVELS = ("friction", "push_n", "mass_scale", "motor_strength", "obs_noise")
+
+
 def parse_id(domain_id: str) -> tuple[str, dict]:
-    body = domain_id.removeprefix(PREFIX)
-    path, *rest = body.split(",")
+    """(spec path, {"scene": ...}) of a `mujoco:PATH[,scene=MJCF][,KEY=LEVEL...]` id."""
+    path, options = _split(domain_id.removeprefix(PREFIX), domain_id)
     if not path:
         raise BadInput(f"--domain {domain_id}: give mujoco:PATH to a deploy spec (e.g. mujoco:configs/g1.yaml)")
+    return path, {k: v for k, v in options.items() if k == "scene"}
+
+
+def parse_overrides(domain_id: str) -> tuple[str, dict[str, float]]:
+    """(the id without options, {randomisation key: level})."""
+    name, options = _split(domain_id, domain_id)
+    return name, {k: float(v) for k, v in options.items() if k != "scene"}
+
+
+def _split(body: str, domain_id: str) -> tuple[str, dict]:
+    path, *rest = body.split(",")
     options = {}
     for item in rest:
         key, sep, value = item.partition("=")
-        if not sep or key not in ("scene",) or not value:
-            raise BadInput(f"--domain {domain_id}: unknown option '{item}'; known: scene=PATH (an MJCF)")
+        if not sep or not value or key not in ("scene", *LEVELS):
+            raise BadInput(
+                f"--domain {domain_id}: unknown option '{item}'; known: scene=PATH (an MJCF), "
+                + ", ".join(f"{k}=LEVEL" for k in LEVELS)
+            )
+        if key != "scene":
+            try:
+                level = float(value)
+            except ValueError:
+                level = math.nan
+            if not (math.isfinite(level) and level >= 0):
+                raise BadInput(f"--domain {domain_id}: {key}={value}: a level is a finite number >= 0")
         options[key] = value
     return path, options
+
+
+def apply_overrides(spec, overrides: dict[str, float]):
+    """The spec with each randomised quantity fixed at its level."""
+    changes = {k: (v, v) for k, v in overrides.items() if k != "obs_noise"}
+    if "obs_noise" in overrides:
+        changes["obs_noise"] = overrides["obs_noise"]
+    return spec.replace(**changes)
 
 
 def success_rule(spec) -> str:

@@ -104,17 +104,33 @@ class A1TwinEnv(SpecEnv):
     metrics = q.QuadrupedTask.metrics
     _outcome = q.QuadrupedTask._outcome
 
-    def __init__(self, task: str = "trot", seed: int | None = None, action_delay_s: float = 0.0, pushes: bool = True):
+    def __init__(
+        self,
+        task: str = "trot",
+        seed: int | None = None,
+        action_delay_s: float = 0.0,
+        pushes: bool = True,
+        overrides: dict[str, float] | None = None,
+    ):
         self.task = task
         self.spec_task = q.TASKS[task]
         self.pushes = pushes
-        super().__init__(spec(task), seed=seed, action_delay_s=action_delay_s, mjspec=mjspec())
+        self.overrides = dict(overrides or {})  # randomised quantities fixed at a level (sim2sim --randomize)
+        s = spec(task)
+        if "obs_noise" in self.overrides:
+            s = s.replace(obs_noise=self.overrides["obs_noise"])
+        super().__init__(s, seed=seed, action_delay_s=action_delay_s, mjspec=mjspec())
 
     def draw_episode(self, rng: np.random.Generator) -> np.ndarray:
         self.nominal_command = np.array(self.spec_task["command"], dtype=np.float64)
         self.friction, self.heading0, self.phase0, q0, pushes = q.draw_episode(rng, self.spec_task, self.episode_s)
+        o = self.overrides
+        if "push_n" in o:  # the same pushes, at the level's force
+            pushes = [(t0, t1, f / np.linalg.norm(f) * o["push_n"]) for t0, t1, f in pushes]
         self.push_schedule = pushes if self.pushes else []
-        self.mass_scale = self.motor_strength = 1.0
+        self.friction = o.get("friction", self.friction)
+        self.mass_scale = o.get("mass_scale", 1.0)
+        self.motor_strength = o.get("motor_strength", 1.0)
         return q0
 
     def _place(self, q0: np.ndarray) -> None:
