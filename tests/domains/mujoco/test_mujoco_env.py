@@ -10,7 +10,9 @@ import pytest
 
 pytest.importorskip("mujoco")
 pytest.importorskip("pybullet")
-onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnx")
+
+import onnx
 
 from edgeperf.domains import base
 from edgeperf.domains.rollout import Episode
@@ -161,8 +163,11 @@ def test_newcombe_matches_the_published_example():
 
 def _eps(successes, returns, falls=None):
     falls = falls or [False] * len(successes)
-    return [Episode(seed=i, ret=r, success=s, success_reported=True, fall=f, metrics={"speed": r / 10, "energy": 1.0 + i})
-            for i, (s, r, f) in enumerate(zip(successes, returns, falls, strict=True))]  # fmt: skip
+    rows = enumerate(zip(successes, returns, falls, strict=True))
+    metrics = [{"speed": r / 10, "energy": 1.0 + i} for i, r in enumerate(returns)]
+    return [
+        Episode(seed=i, ret=r, success=s, success_reported=True, fall=f, metrics=metrics[i]) for i, (s, r, f) in rows
+    ]
 
 
 def test_sim2sim_verdicts():
