@@ -75,6 +75,11 @@ class SpecEnv(QuadrupedTask, gym.Env):
             self.target_lo = np.array([r[0] for r in spec.target_clip])
             self.target_hi = np.array([r[1] for r in spec.target_clip])
         self._terms = [_Term(t, self) for t in spec.observation]
+        # Fall contacts: per geom, is it the ground; per body, does its contact with the ground end the episode
+        self._ground = np.zeros(m.ngeom, bool)
+        self._ground[b.ground_geoms] = True
+        self._fall_body = np.zeros(m.nbody, bool)
+        self._fall_body[b.fall_bodies] = True
         self._clipped_last_action = any(t.name == "last_action" and t.clipped for t in spec.observation)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (spec.obs_size,), np.float32)
         lim = spec.action_clip if spec.action_clip is not None else np.inf
@@ -226,7 +231,7 @@ class SpecEnv(QuadrupedTask, gym.Env):
     def step(self, action):
         if not self._ready:
             raise BadInput("call reset() before step()")
-        raw = np.asarray(action, dtype=np.float64).reshape(-1)
+        raw = np.array(action, dtype=np.float64).reshape(-1)  # a copy: the caller may reuse its buffer
         if raw.shape != (self.n,):
             raise BadInput(
                 f"{self.spec.source}: the robot takes {self.n} actions (one per policy joint), got {raw.size}"
@@ -292,12 +297,12 @@ class SpecEnv(QuadrupedTask, gym.Env):
             return f"fell: body tilted more than {s.max_tilt_deg:g} degrees"
         if len(b.fall_bodies) and d.ncon:
             geoms = d.contact.geom[: d.ncon]
-            bodies = self.model.geom_bodyid[geoms]
-            ground = np.isin(geoms, b.ground_geoms)
+            ground = self._ground[geoms]
+            fallen = self._fall_body[self.model.geom_bodyid[geoms]]
             for side in (0, 1):
-                hit = ground[:, 1 - side] & np.isin(bodies[:, side], b.fall_bodies)
+                hit = ground[:, 1 - side] & fallen[:, side]
                 if hit.any():
-                    name = self.model.body(int(bodies[hit, side][0])).name
+                    name = self.model.body(int(self.model.geom_bodyid[geoms[hit, side][0]])).name
                     return f"fell: {name} touched the ground"
         return None
 
