@@ -19,6 +19,7 @@ tracking error under max_tracking_error when given.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 from collections import deque
@@ -34,7 +35,6 @@ from edgeperf.errors import BadInput, require
 gym = require("gymnasium", "mujoco", "for the mujoco domains")
 
 BADQACC = int(mujoco.mjtWarning.mjWARN_BADQACC)
-DOWN = np.array([0.0, 0.0, -1.0])
 
 
 class SpecEnv(QuadrupedTask, gym.Env):
@@ -78,9 +78,17 @@ class SpecEnv(QuadrupedTask, gym.Env):
         # Fall contacts: per geom, is it the ground; per body, does its contact with the ground end the episode
         self._ground = np.zeros(m.ngeom, bool)
         self._ground[b.ground_geoms] = True
-        self._fall_body = np.zeros(m.nbody, bool)
-        self._fall_body[b.fall_bodies] = True
+        fall_body = np.zeros(m.nbody, bool)
+        fall_body[b.fall_bodies] = True
+        self._fall_geom = fall_body[m.geom_bodyid]
         self._clipped_last_action = any(t.name == "last_action" and t.clipped for t in spec.observation)
+        # Views, not copies, where the joints' addresses are consecutive (the usual MJCF): read per physics step
+        self._qsel, self._vsel = _contiguous(b.qpos), _contiguous(b.dof)
+        self._force_log = np.empty((self.substeps, self.n))  # per physics step: actuator force, joint velocity
+        self._vel_log = np.empty((self.substeps, self.n))
+        # Joint-limit hits: within 1 mrad of a range's end (unlimited joints never hit)
+        self._limit_lo = np.where(b.limited, b.ranges[:, 0] + 1e-3, -np.inf)
+        self._limit_hi = np.where(b.limited, b.ranges[:, 1] - 1e-3, np.inf)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (spec.obs_size,), np.float32)
         lim = spec.action_clip if spec.action_clip is not None else np.inf
         self.action_space = gym.spaces.Box(-lim, lim, (self.n,), np.float32)
@@ -145,31 +153,33 @@ class SpecEnv(QuadrupedTask, gym.Env):
 
     # --- state ------------------------------------------------------------------------------------------------
     def _update_state(self) -> None:
-        d, b = self.data, self.b
-        self.q = d.qpos[b.qpos]
-        self.dq = d.qvel[b.dof]
+        b = self.b
+        qpos, qvel = self.data.qpos, self.data.qvel
+        self.q = qpos[self._qsel].copy()
+        self.dq = qvel[self._vsel].copy()
         if b.root_qpos is None:
             self.base_pos = np.zeros(3)
             self.base_rot = np.eye(3)
             self.base_lin_vel_world = self.base_ang_vel = np.zeros(3)
         else:
             r, v = b.root_qpos, b.root_dof
-            self.base_pos = d.qpos[r : r + 3].copy()
+            self.base_pos = qpos[r : r + 3].copy()
             rot = np.empty(9)
-            mujoco.mju_quat2Mat(rot, d.qpos[r + 3 : r + 7])
+            mujoco.mju_quat2Mat(rot, qpos[r + 3 : r + 7])
             self.base_rot = rot.reshape(3, 3)
-            self.base_lin_vel_world = d.qvel[v : v + 3].copy()
-            self.base_ang_vel = d.qvel[v + 3 : v + 6].copy()  # a free joint's angular velocity is in the body frame
+            vel = qvel[v : v + 6].copy()
+            # a free joint's linear velocity is in the world frame, its angular velocity in the body frame
+            self.base_lin_vel_world, self.base_ang_vel = vel[:3], vel[3:]
         rot = self.base_rot
-        self.projected_gravity = rot.T @ DOWN
-        self.yaw = math.atan2(rot[1, 0], rot[0, 0])
-        lin = self.base_lin_vel_world
+        self.projected_gravity = -rot[2]  # R^T (0, 0, -1): world down in the body frame
+        self.yaw = yaw = math.atan2(rot[1, 0], rot[0, 0])
+        lx, ly, _ = self.base_lin_vel_world.tolist()
         wz = float(rot[2] @ self.base_ang_vel)  # yaw rate, world z
-        cy, sy = math.cos(self.yaw), math.sin(self.yaw)
-        self.heading_vel = np.array([cy * lin[0] + sy * lin[1], -sy * lin[0] + cy * lin[1], wz])
-        dxy = self.base_pos[:2] - self.start_xy
+        cy, sy = math.cos(yaw), math.sin(yaw)
+        self.heading_vel = np.array([cy * lx + sy * ly, -sy * lx + cy * ly, wz])
+        dx, dy = (self.base_pos[0] - self.start_xy[0]), (self.base_pos[1] - self.start_xy[1])
         ch, sh = math.cos(self.heading0), math.sin(self.heading0)
-        self.path_xy = np.array([ch * dxy[0] + sh * dxy[1], -sh * dxy[0] + ch * dxy[1]])
+        self.path_xy = np.array([ch * dx + sh * dy, -sh * dx + ch * dy])
         self.command = self._command()
 
     def _command(self) -> np.ndarray:
@@ -182,8 +192,8 @@ class SpecEnv(QuadrupedTask, gym.Env):
         frames = [t.push(self) for t in self._terms]
         if self.spec.history_layout == "frame-major":
             self._frames.append(np.concatenate(frames))
-            return np.concatenate(self._frames).astype(np.float32)
-        return np.concatenate(frames).astype(np.float32)
+            return np.concatenate(self._frames, dtype=np.float32)
+        return np.concatenate(frames, dtype=np.float32)
 
     # --- gymnasium API ----------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -219,7 +229,7 @@ class SpecEnv(QuadrupedTask, gym.Env):
         if self.spec.history_layout == "frame-major":
             first = self._frames[-1]
             self._frames.extend([first] * (self.spec.frames - 1))
-            obs = np.concatenate(self._frames).astype(np.float32)
+            obs = np.concatenate(self._frames, dtype=np.float32)
         return obs, {"command": self.command.copy()}
 
     def _targets(self, a: np.ndarray) -> np.ndarray:
@@ -236,36 +246,32 @@ class SpecEnv(QuadrupedTask, gym.Env):
             raise BadInput(
                 f"{self.spec.source}: the robot takes {self.n} actions (one per policy joint), got {raw.size}"
             )
-        if not np.all(np.isfinite(raw)):
+        if not np.isfinite(raw).all():
             return self._end("the policy returned a non-finite action", fall=False)
         clip = self.spec.action_clip
         a = np.clip(raw, -clip, clip) if clip is not None else raw
-        apply_at = self.steps * self.substeps + round(self.action_delay_s / self.sim_dt)
-        self._pending.append((apply_at, self._targets(a)))
         m, d, b = self.model, self.data, self.b
-        ctrl, dof = d.ctrl[b.ctrl], b.dof
-        force = d.actuator_force[b.ctrl]
-        root = b.root_body
+        ctrl = d.ctrl[b.ctrl]
+        first = self.steps * self.substeps  # this control step's first physics step
+        self._pending.append((first + round(self.action_delay_s / self.sim_dt), self._targets(a)))
+        while self._pending and self._pending[0][0] <= first:  # no latency: the new targets, at once
+            ctrl[:] = self._pending.popleft()[1]
+        pushes = self._pushes_in(first * self.sim_dt, (first + self.substeps) * self.sim_dt)
+        force, qvel, vsel = d.actuator_force[b.ctrl], d.qvel, self._vsel
+        forces, vels = self._force_log, self._vel_log
         warnings0 = d.warning[BADQACC].number
-        energy = 0.0
-        base_step = self.steps * self.substeps
         for k in range(self.substeps):
-            n = base_step + k
-            while self._pending and self._pending[0][0] <= n:
-                ctrl[:] = self._pending.popleft()[1]
-            if self.push_schedule and root is not None:
-                ts = n * self.sim_dt
-                d.xfrc_applied[root, :3] = 0.0
-                for t0, t1, f in self.push_schedule:
-                    if t0 <= ts < t1:
-                        d.xfrc_applied[root, :3] = f
+            if self._pending or pushes:  # the Python per physics step only when something changes mid-step
+                self._between_physics_steps(first + k, ctrl, pushes)
             mujoco.mj_step(m, d)
-            energy += float(np.abs(force) @ np.abs(d.qvel[dof]))
-        energy *= self.sim_dt
+            forces[k] = force
+            vels[k] = qvel[vsel]
+        # mechanical work of the policy's motors: sum over physics steps and joints of |tau qdot| dt
+        energy = float(np.abs(forces * vels).sum()) * self.sim_dt
         self.energy += energy
         self.steps += 1
         self.t = self.steps * self.dt
-        if d.warning[BADQACC].number != warnings0 or not np.all(np.isfinite(d.qpos)):
+        if d.warning[BADQACC].number != warnings0 or not np.isfinite(d.qpos).all():
             return self._end(
                 f"simulation diverged at t={self.t:.3f} s (MuJoCo: unstable or non-finite state)", fall=True
             )
@@ -274,12 +280,12 @@ class SpecEnv(QuadrupedTask, gym.Env):
         self.last_action = a if self._clipped_last_action else raw
         self._update_state()
         reward = self.task_reward(prev_cmd, a, prev_applied, energy)
-        cmd_xy = float(np.hypot(*prev_cmd[:2]))
+        cmd_xy = math.hypot(prev_cmd[0], prev_cmd[1])
         if cmd_xy > 0:
-            self._along += float(self.heading_vel[:2] @ prev_cmd[:2]) / cmd_xy
-        if b.limited.any():
-            lo, hi = b.ranges[:, 0] + 1e-3, b.ranges[:, 1] - 1e-3
-            self._limit_hits += int(np.any(b.limited & ((self.q <= lo) | (self.q >= hi))))
+            hv = self.heading_vel
+            self._along += (hv[0] * prev_cmd[0] + hv[1] * prev_cmd[1]) / cmd_xy
+        q = self.q
+        self._limit_hits += bool(((q <= self._limit_lo) | (q >= self._limit_hi)).any())
         fall = self._fall()
         terminated = fall is not None
         truncated = not terminated and self.steps >= self.max_steps
@@ -289,6 +295,27 @@ class SpecEnv(QuadrupedTask, gym.Env):
             info.update(self._outcome(fall))
         return obs, reward, terminated, truncated, info
 
+    def _pushes_in(self, t0: float, t1: float) -> list:
+        """The pushes acting during [t0, t1); the root's applied force is cleared when one has just ended."""
+        if not self.push_schedule or self.b.root_body is None:
+            return []
+        active = [p for p in self.push_schedule if p[0] < t1 and p[1] > t0]
+        if not active:
+            self.data.xfrc_applied[self.b.root_body, :3] = 0.0
+        return active
+
+    def _between_physics_steps(self, n: int, ctrl: np.ndarray, pushes: list) -> None:
+        """Before physics step n: delayed targets that fall due, and the push force of that instant."""
+        while self._pending and self._pending[0][0] <= n:
+            ctrl[:] = self._pending.popleft()[1]
+        if pushes:
+            ts = n * self.sim_dt
+            force = self.data.xfrc_applied[self.b.root_body, :3]
+            force[:] = 0.0
+            for t0, t1, f in pushes:
+                if t0 <= ts < t1:
+                    force[:] = f
+
     def _fall(self) -> str | None:
         s, b, d = self.spec, self.b, self.data
         if s.min_base_height is not None and self.base_pos[2] < s.min_base_height:
@@ -297,13 +324,12 @@ class SpecEnv(QuadrupedTask, gym.Env):
             return f"fell: body tilted more than {s.max_tilt_deg:g} degrees"
         if len(b.fall_bodies) and d.ncon:
             geoms = d.contact.geom[: d.ncon]
-            ground = self._ground[geoms]
-            fallen = self._fall_body[self.model.geom_bodyid[geoms]]
-            for side in (0, 1):
-                hit = ground[:, 1 - side] & fallen[:, side]
-                if hit.any():
-                    name = self.model.body(int(self.model.geom_bodyid[geoms[hit, side][0]])).name
-                    return f"fell: {name} touched the ground"
+            g0, g1 = geoms[:, 0], geoms[:, 1]
+            hit = (self._ground[g0] & self._fall_geom[g1]) | (self._ground[g1] & self._fall_geom[g0])
+            if hit.any():
+                pair = geoms[np.flatnonzero(hit)[0]]
+                body = self.model.geom_bodyid[pair[1] if self._ground[pair[0]] else pair[0]]
+                return f"fell: {self.model.body(int(body)).name} touched the ground"
         return None
 
     def metrics(self) -> dict:
@@ -356,15 +382,23 @@ class _Term:
         scale = spec.scale if isinstance(spec.scale, tuple) else (spec.scale,)
         self.scale = np.asarray(scale, dtype=np.float64)
         self.clip = spec.clip
-        self.read = _READERS[spec.name] if spec.name != "user" else _user(spec)
+        if spec.name == "gait_phase":
+            self.read = functools.partial(_gait_phase, period=spec.period)
+        else:
+            self.read = _READERS[spec.name] if spec.name != "user" else _user(spec)
         self.history: deque = deque(maxlen=spec.history)
         self.noise = env.spec.obs_noise if spec.name not in ("velocity_commands", "last_action", "gait_phase") else 0.0
+        # A built-in term read without noise, clip or history: its reader returns float64 of the right width
+        self.plain = spec.name != "user" and not self.noise and self.clip is None and spec.history == 1
 
     def reset(self) -> None:
         self.history.clear()
 
     def push(self, env: SpecEnv) -> np.ndarray:
-        raw = np.asarray(self.read(env), dtype=np.float64).reshape(-1)
+        raw = self.read(env)
+        if self.plain:  # the common case, without the checks a user's term needs
+            return raw * self.scale
+        raw = np.asarray(raw, dtype=np.float64).reshape(-1)
         if raw.size != self.width:
             raise BadInput(f"observation term {self.name} gave {raw.size} values, the spec says {self.width}")
         if self.noise:
@@ -379,9 +413,16 @@ class _Term:
         return np.concatenate(self.history) if self.history.maxlen > 1 else value
 
 
-def _gait_phase(env: SpecEnv) -> np.ndarray:
-    term = next(t.spec for t in env._terms if t.name == "gait_phase")
-    ph = 2 * math.pi * ((env.t / term.period + env.phase0) % 1.0)
+def _contiguous(addr: np.ndarray):
+    """A slice for consecutive addresses (indexing with it gives a view), else the addresses."""
+    addr = np.asarray(addr)
+    if addr.size and np.array_equal(addr, np.arange(addr[0], addr[0] + addr.size)):
+        return slice(int(addr[0]), int(addr[0]) + addr.size)
+    return addr
+
+
+def _gait_phase(env: SpecEnv, period: float) -> np.ndarray:
+    ph = 2 * math.pi * ((env.t / period + env.phase0) % 1.0)
     return np.array([math.sin(ph), math.cos(ph)])
 
 
@@ -395,7 +436,6 @@ _READERS = {
     "joint_pos": lambda e: e.q,
     "joint_vel": lambda e: e.dq,
     "last_action": lambda e: e.last_action,
-    "gait_phase": _gait_phase,
     "base_height": lambda e: e.base_pos[2:3],
 }
 

@@ -96,14 +96,15 @@ class QuadrupedTask:
         and action rate), accumulated into the return and the tracking error; call after the state update."""
         self._yaw_accum += _wrap(self.yaw - self._last_yaw)
         self._last_yaw = self.yaw
-        v_err = float(np.sum((self.heading_vel[:2] - prev_cmd[:2]) ** 2))
-        w_err = float((self.heading_vel[2] - prev_cmd[2]) ** 2)
+        hv = self.heading_vel
+        v_err = float((hv[0] - prev_cmd[0]) ** 2 + (hv[1] - prev_cmd[1]) ** 2)
+        w_err = float((hv[2] - prev_cmd[2]) ** 2)
         self._track_err += math.sqrt(v_err + w_err)
         reward = (
             math.exp(-v_err / 0.25)
             + 0.5 * math.exp(-w_err / 0.25)
             - 2e-3 * energy / self.dt
-            - 0.01 * float(np.sum((action - prev_action) ** 2))
+            - 0.01 * float(((action - prev_action) ** 2).sum())
         ) * self.dt
         self._ret += reward
         return reward

@@ -191,3 +191,53 @@ def test_sim2sim_cli_pybullet_to_mujoco(cli, tmp_path):
     assert res["results"]["a"]["episodes"] == 2 and res["results"]["b"]["episodes"] == 2
     levels = res["results"]["robustness"]["levels"]
     assert [row["level"] for row in levels] == [0.8, 0.2]
+
+
+def test_a_push_acts_in_its_window_only_and_moves_the_base_its_way():
+    """The push force is on the root body during its 0.1 s window, off after it, and pushes the base along it
+    (breaks if the per-physics-step path is skipped or the force is never cleared)."""
+
+    def run(pushes: bool):
+        env = base.make("mujoco/a1-trot-push").env(0)
+        env.reset(seed=0)
+        t0, t1, f = env.push_schedule[0]
+        if not pushes:
+            env.push_schedule = []
+        forces = {}
+        while env.t < t1 + 0.1:
+            env.step(np.zeros(12))
+            forces[round(env.t, 3)] = env.data.xfrc_applied[env.b.root_body, :3].copy()
+        return env, (t0, t1, f), forces
+
+    pushed, (t0, t1, f), forces = run(True)
+    calm, _, calm_forces = run(False)
+    inside = [t for t in forces if t0 + 0.02 < t < t1]
+    after = [t for t in forces if t >= t1 + 0.02]
+    assert inside and after
+    assert all(np.allclose(forces[t], f) for t in inside)
+    assert all(not forces[t].any() for t in after) and not any(v.any() for v in calm_forces.values())
+    moved = (pushed.base_pos[:2] - calm.base_pos[:2]) @ (f[:2] / np.linalg.norm(f[:2]))
+    assert moved > 0.01, moved
+
+
+def test_energy_is_the_motors_work_summed_over_physics_steps():
+    """One control step's energy against a replay on a copy of MjData: sum over physics steps of |tau . qdot| dt
+    (breaks if the force is read once per control step, or the wrong joints' velocities are used)."""
+    import mujoco
+
+    env = base.make(f"mujoco:{A1_TOML}").env(0)
+    env.reset(seed=0)
+    for _ in range(3):
+        env.step(np.full(12, 0.3))
+    replay = mujoco.MjData(env.model)
+    mujoco.mj_copyData(replay, env.model, env.data)
+    action = np.linspace(-0.5, 0.5, 12)
+    replay.ctrl[env.b.ctrl] = env.default + 0.5 * action
+    work = 0.0
+    for _ in range(env.substeps):
+        mujoco.mj_step(env.model, replay)
+        work += np.abs(replay.actuator_force[env.b.ctrl] * replay.qvel[env.b.dof]).sum() * env.sim_dt
+    before = env.energy
+    env.step(action)
+    assert work > 0.1
+    assert env.energy - before == pytest.approx(work, rel=1e-9)
