@@ -75,20 +75,7 @@ class SpecEnv(QuadrupedTask, gym.Env):
             self.target_lo = np.array([r[0] for r in spec.target_clip])
             self.target_hi = np.array([r[1] for r in spec.target_clip])
         self._terms = [_Term(t, self) for t in spec.observation]
-        # Fall contacts: per geom, is it the ground; per body, does its contact with the ground end the episode
-        self._ground = np.zeros(m.ngeom, bool)
-        self._ground[b.ground_geoms] = True
-        fall_body = np.zeros(m.nbody, bool)
-        fall_body[b.fall_bodies] = True
-        self._fall_geom = fall_body[m.geom_bodyid]
-        self._clipped_last_action = any(t.name == "last_action" and t.clipped for t in spec.observation)
-        # Views, not copies, where the joints' addresses are consecutive (the usual MJCF): read per physics step
-        self._qsel, self._vsel = _contiguous(b.qpos), _contiguous(b.dof)
-        self._force_log = np.empty((self.substeps, self.n))  # per physics step: actuator force, joint velocity
-        self._vel_log = np.empty((self.substeps, self.n))
-        # Joint-limit hits: within 1 mrad of a range's end (unlimited joints never hit)
-        self._limit_lo = np.where(b.limited, b.ranges[:, 0] + 1e-3, -np.inf)
-        self._limit_hi = np.where(b.limited, b.ranges[:, 1] - 1e-3, np.inf)
+        self._index_model()
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (spec.obs_size,), np.float32)
         lim = spec.action_clip if spec.action_clip is not None else np.inf
         self.action_space = gym.spaces.Box(-lim, lim, (self.n,), np.float32)
@@ -102,6 +89,24 @@ class SpecEnv(QuadrupedTask, gym.Env):
         self._rng = np.random.default_rng(seed)
         self._seed_pending = seed
         self._ready = False
+
+    def _index_model(self) -> None:
+        """What step() reads per step, worked out once."""
+        m, b = self.model, self.b
+        # Fall contacts: per geom, is it the ground; per body, does its contact with the ground end the episode
+        self._ground = np.zeros(m.ngeom, bool)
+        self._ground[b.ground_geoms] = True
+        fall_body = np.zeros(m.nbody, bool)
+        fall_body[b.fall_bodies] = True
+        self._fall_geom = fall_body[m.geom_bodyid]
+        self._clipped_last_action = any(t.name == "last_action" and t.clipped for t in self.spec.observation)
+        # Views, not copies, where the joints' addresses are consecutive (the usual MJCF): read per physics step
+        self._qsel, self._vsel = _contiguous(b.qpos), _contiguous(b.dof)
+        self._force_log = np.empty((self.substeps, self.n))  # per physics step: actuator force, joint velocity
+        self._vel_log = np.empty((self.substeps, self.n))
+        # Joint-limit hits: within 1 mrad of a range's end (unlimited joints never hit)
+        self._limit_lo = np.where(b.limited, b.ranges[:, 0] + 1e-3, -np.inf)
+        self._limit_hi = np.where(b.limited, b.ranges[:, 1] - 1e-3, np.inf)
 
     # --- what varies per episode ------------------------------------------------------------------------------
     def draw_episode(self, rng: np.random.Generator) -> np.ndarray:
