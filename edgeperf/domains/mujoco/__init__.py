@@ -2,8 +2,10 @@
 
 SPEC is a deploy spec file: edgeperf's own (`schema = "edgeperf.deploy/1"`, TOML or YAML), unitree_rl_gym's
 `deploy/deploy_mujoco/configs/*.yaml`, or an Isaac Lab deploy file as unitree_rl_lab writes it
-(`params/deploy.yaml`); the formats are told apart by their keys (formats/). Options follow the path after
-commas: `mujoco:params/deploy.yaml,scene=g1_29dof.xml` for a file that names no scene.
+(`params/deploy.yaml`), or a policy ONNX that carries mjlab's metadata; the formats are told apart by their keys
+(formats/). Options follow the path after commas: `mujoco:params/deploy.yaml,scene=g1_29dof.xml` for a file that
+names no scene; `dt=`, `decimation=` set the physics step and the control decimation, `vx=`, `vy=`, `yaw_rate=`
+fix the command; friction, push_n, mass_scale, motor_strength and obs_noise fix a randomisation level.
 
 MuJoCo (the `mujoco` extra) loads when an env is made; nothing is downloaded at run time.
 """
@@ -27,6 +29,8 @@ def margin(episode_s: float) -> float:
 
 def a1_domain(domain_id: str) -> Domain:
     name, overrides = parse_overrides(domain_id)
+    if set(overrides) - set(LEVELS):
+        raise BadInput(f"--domain {domain_id}: the A1 twin takes only randomisation levels ({', '.join(LEVELS)})")
     task = name.removeprefix("mujoco/a1-")
     if task not in A1_TASKS:
         raise BadInput(f"unknown A1 twin task '{domain_id}'; known: " + ", ".join(f"mujoco/a1-{t}" for t in A1_TASKS))
@@ -88,8 +92,10 @@ def load_id(domain_id: str):
     return load(path, **options)
 
 
-# Options after the path: the scene, and randomisation fixed at one level (sim2sim --randomize sets them)
+# Options after the path: the scene, randomisation fixed at one level (sim2sim --randomize sets them), and what
+# a format may not carry (mjlab's metadata has no physics step or command)
 LEVELS = ("friction", "push_n", "mass_scale", "motor_strength", "obs_noise")
+SETTINGS = ("dt", "decimation", "vx", "vy", "yaw_rate")
 
 
 def parse_id(domain_id: str) -> tuple[str, dict]:
@@ -111,27 +117,43 @@ def _split(body: str, domain_id: str) -> tuple[str, dict]:
     options = {}
     for item in rest:
         key, sep, value = item.partition("=")
-        if not sep or not value or key not in ("scene", *LEVELS):
+        if not sep or not value or key not in ("scene", *LEVELS, *SETTINGS):
             raise BadInput(
                 f"--domain {domain_id}: unknown option '{item}'; known: scene=PATH (an MJCF), "
                 + ", ".join(f"{k}=LEVEL" for k in LEVELS)
+                + ", dt=S, decimation=N, vx=M/S, vy=M/S, yaw_rate=RAD/S"
             )
         if key != "scene":
             try:
                 level = float(value)
             except ValueError:
                 level = math.nan
-            if not (math.isfinite(level) and level >= 0):
-                raise BadInput(f"--domain {domain_id}: {key}={value}: a level is a finite number >= 0")
+            signed = key in ("vx", "vy", "yaw_rate")
+            if not (math.isfinite(level) and (signed or level >= 0)):
+                raise BadInput(f"--domain {domain_id}: {key}={value}: a finite number{'' if signed else ' >= 0'}")
+            if key == "decimation" and (level < 1 or level != int(level)):
+                raise BadInput(f"--domain {domain_id}: decimation={value}: a whole number >= 1")
+            if key == "dt" and level == 0:
+                raise BadInput(f"--domain {domain_id}: dt={value}: a physics step > 0 (s)")
         options[key] = value
     return path, options
 
 
 def apply_overrides(spec, overrides: dict[str, float]):
-    """The spec with each randomised quantity fixed at its level."""
-    changes = {k: (v, v) for k, v in overrides.items() if k != "obs_noise"}
+    """The spec with each randomised quantity fixed at its level, and the physics step, decimation and command
+    the options set."""
+    changes = {k: (v, v) for k, v in overrides.items() if k in LEVELS and k != "obs_noise"}
     if "obs_noise" in overrides:
         changes["obs_noise"] = overrides["obs_noise"]
+    if "dt" in overrides:
+        changes["physics_dt"] = overrides["dt"]
+    if "decimation" in overrides:
+        changes["decimation"] = int(overrides["decimation"])
+    if any(k in overrides for k in ("vx", "vy", "yaw_rate")):
+        changes["commands"] = {
+            **spec.commands,
+            **{k: (v, v) for k, v in overrides.items() if k in ("vx", "vy", "yaw_rate")},
+        }
     return spec.replace(**changes)
 
 

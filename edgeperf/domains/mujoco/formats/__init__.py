@@ -5,6 +5,7 @@
 | edgeperf        | .toml / .yaml                         | schema = "edgeperf.deploy/1"                        |
 | unitree_rl_gym  | deploy/deploy_mujoco/configs/*.yaml   | xml_path, kps, kds, default_angles, num_obs         |
 | isaaclab        | params/deploy.yaml (unitree_rl_lab)   | joint_ids_map, step_dt, actions, observations       |
+| mjlab           | the policy's .onnx (metadata_props)   | joint_names, default_joint_pos, observation_names   |
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from edgeperf.domains.mujoco.formats import edgeperf_format, isaaclab, unitree_rl_gym
+from edgeperf.domains.mujoco.formats import edgeperf_format, isaaclab, mjlab, unitree_rl_gym
 from edgeperf.domains.mujoco.spec import DeploySpec
 from edgeperf.errors import BadInput
 
 MAX_BYTES = 4 * 1024 * 1024  # a deploy spec is a few KB; anything this large is not one
-FORMATS = (edgeperf_format, unitree_rl_gym, isaaclab)
+FORMATS = (edgeperf_format, unitree_rl_gym, isaaclab, mjlab)
 
 
 def load(path: str | Path, scene: str | None = None) -> DeploySpec:
@@ -25,9 +26,17 @@ def load(path: str | Path, scene: str | None = None) -> DeploySpec:
     path = Path(path)
     if not path.is_file():
         raise BadInput(f"deploy spec {path} does not exist" if not path.exists() else f"{path} is not a file")
-    if path.stat().st_size > MAX_BYTES:
+    if path.suffix.lower() == ".onnx":  # a policy that carries its contract (mjlab's exporter writes it)
+        data = mjlab.read_onnx_metadata(path)
+        if not mjlab.recognises(data):
+            raise BadInput(
+                f"{path}: this ONNX carries no deploy metadata (mjlab's {', '.join(mjlab.KEYS)}); "
+                "give a deploy spec file instead"
+            )
+    elif path.stat().st_size > MAX_BYTES:
         raise BadInput(f"{path} is {path.stat().st_size / 2**20:.0f} MiB: too large for a deploy spec")
-    data = read_mapping(path)
+    else:
+        data = read_mapping(path)
     for fmt in FORMATS:
         if fmt.recognises(data):
             spec = fmt.read(data, path, Path(scene) if scene else None)
