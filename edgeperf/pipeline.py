@@ -287,7 +287,7 @@ class LocalServer:
 
 # -- export -> profile -> validate --------------------------------------------------------------------------------
 
-STAGES = ("export", "profile", "validate", "hil")
+STAGES = ("export", "profile", "validate", "hil", "sim2sim")
 
 
 @dataclass
@@ -306,13 +306,15 @@ def deploy(
     duration: float = 20.0,
     episodes: int = 6,
     hil_episodes: int = 2,
+    sim2sim_episodes: int = 0,
     on_stage: Callable[[str, Report], None] | None = None,
 ) -> Deployment:
     """Export `source` to `out`/policy.onnx with parity on the policy's own rollouts in `domain`, profile it in a
     fresh process in a control loop at the domain's rate on its own observations, and validate it against
     `source` in paired episodes with the measured latency in the loop, then (hil_episodes > 0) serve it from a
-    child process on loopback and drive it in real time (HIL against SIL). Writes export.json, profile.json,
-    validate.json and hil.json beside the artifact as each stage ends (and the profile's timings.csv);
+    child process on loopback and drive it in real time (HIL against SIL), then (sim2sim_episodes > 0, for a
+    domain with a MuJoCo twin) run the artifact in both engines. Writes export.json, profile.json, validate.json,
+    hil.json and sim2sim.json beside the artifact as each stage ends (and the profile's timings.csv);
     `on_stage(stage, report)` after each; at the end report.html, every stage's report on one page."""
     from edgeperf.domains import base
     from edgeperf.domains.latency import LatencyModel
@@ -329,6 +331,12 @@ def deploy(
         if hil_episodes < 2:
             raise BadInput(f"--hil-episodes must be 0 (no HIL stage) or at least 2 (paired), got {hil_episodes}")
         loop.plan(domain, episodes=hil_episodes)
+    twin = sim2sim_twin(domain) if sim2sim_episodes else None
+    if sim2sim_episodes:
+        if not 2 <= sim2sim_episodes <= 10_000:
+            raise BadInput(f"--sim2sim-episodes must be 0 (no sim-to-sim stage) or 2 to 10000, got {sim2sim_episodes}")
+        if twin is None:
+            raise BadInput(f"{domain} has no MuJoCo twin for a sim-to-sim stage; give --sim2sim-episodes 0")
     if not (duration > 0 and duration < 24 * 3600):
         raise BadInput(f"--duration must be a positive number of seconds (under a day), got {duration}")
     out = Path(out)
@@ -365,8 +373,18 @@ def deploy(
     if hil_episodes:
         with LocalServer(done.artifact) as server:
             finish("hil", hil(server.address, domain, model=done.artifact, episodes=hil_episodes))
+    if twin:
+        finish("sim2sim", sim2sim(done.artifact, domain, twin, episodes=sim2sim_episodes))
     done.html = write_html(done, out / "report.html")
     return done
+
+
+def sim2sim_twin(domain: str) -> str | None:
+    """The MuJoCo twin of a bundled domain (quadruped/trot -> mujoco/a1-trot), or None."""
+    from edgeperf.domains.mujoco import A1_TASKS
+
+    task = domain.removeprefix("quadruped/")
+    return f"mujoco/a1-{task}" if domain.startswith("quadruped/") and task in A1_TASKS else None
 
 
 def write_html(done: Deployment, path: Path) -> Path:

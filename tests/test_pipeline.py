@@ -43,6 +43,7 @@ def test_a_fresh_process_error_keeps_its_exit_code_and_line(tmp_path):
         (["--episodes", "1"], "--episodes must be from 2"),
         (["--episodes", "100000000"], "--episodes"),
         (["--hil-episodes", "1"], "--hil-episodes"),
+        (["--sim2sim-episodes", "1"], "--sim2sim-episodes must be 0"),
         (["--duration", "0"], "--duration"),
         (["--domain", "nope/x"], "unknown"),
     ],

@@ -20,6 +20,13 @@ def demo(
     hil_episodes: Annotated[
         int, typer.Option("--hil-episodes", help="Real-time HIL episodes over loopback (0: no HIL stage).")
     ] = 2,
+    sim2sim_episodes: Annotated[
+        int,
+        typer.Option(
+            "--sim2sim-episodes",
+            help="Episodes per engine of the sim-to-sim stage (pybullet A1 -> its MuJoCo twin; 0: none).",
+        ),
+    ] = 4,
 ) -> None:
     """Run the main job end to end on a bundled reference policy.
 
@@ -27,7 +34,8 @@ def demo(
     profile the artifact in a fresh process, in a control loop at the domain's rate on its own observations;
     3. validate it against the original in paired episodes with the measured latency in the loop; 4. serve it
     from a child process on loopback and drive it in real time at the control rate (hardware in the loop,
-    against the same artifact in pure simulation). Writes policy.onnx, a JSON report per stage, the profile's
+    against the same artifact in pure simulation); 5. for a quadruped domain, run the artifact on the same A1 in
+    MuJoCo (sim-to-sim: does it transfer?). Writes policy.onnx, a JSON report per stage, the profile's
     timings.csv and report.html (every stage on one self-contained page) under --out, then a summary.
     """
     from edgeperf import pipeline
@@ -40,15 +48,23 @@ def demo(
     d = base.make(domain)
     if not d.reference:
         raise BadInput(f"{domain} has no bundled reference policy to demonstrate; pick another --domain")
-    titles = {
-        "export": f"1/4 export {d.reference} -> ONNX fp32, parity on its own rollouts",
-        "profile": f"2/4 profile in a fresh process: a {d.control_hz:g} Hz control loop for {duration:g} s",
-        "validate": f"3/4 validate against the original on {domain}, measured latency in the loop",
-        "hil": f"4/4 hardware in the loop over loopback: {hil_episodes} real-time episodes against edgeperf serve",
+    twin = pipeline.sim2sim_twin(domain) if sim2sim_episodes else None
+    stages = [s for s in pipeline.STAGES if (s != "hil" or hil_episodes) and (s != "sim2sim" or twin)]
+    what = {
+        "export": f"export {d.reference} -> ONNX fp32, parity on its own rollouts",
+        "profile": f"profile in a fresh process: a {d.control_hz:g} Hz control loop for {duration:g} s",
+        "validate": f"validate against the original on {domain}, measured latency in the loop",
+        "hil": f"hardware in the loop over loopback: {hil_episodes} real-time episodes against edgeperf serve",
+        "sim2sim": f"sim-to-sim: {sim2sim_episodes} episodes each on {domain} (pybullet) and {twin} (MuJoCo)",
     }
-    renderers = {"export": render.export, "profile": render.profile, "validate": render.validate, "hil": render.hil}
-
-    stages = pipeline.STAGES if hil_episodes else pipeline.STAGES[:-1]
+    titles = {s: f"{i}/{len(stages)} {what[s]}" for i, s in enumerate(stages, 1)}
+    renderers = {
+        "export": render.export,
+        "profile": render.profile,
+        "validate": render.validate,
+        "hil": render.hil,
+        "sim2sim": render.sim2sim,
+    }
 
     def show(stage, report) -> None:
         renderers[stage](report, con)
@@ -58,7 +74,14 @@ def demo(
 
     con.rule(titles["export"])
     done = pipeline.deploy(
-        d.reference, out, domain=domain, duration=duration, episodes=episodes, hil_episodes=hil_episodes, on_stage=show
+        d.reference,
+        out,
+        domain=domain,
+        duration=duration,
+        episodes=episodes,
+        hil_episodes=hil_episodes,
+        sim2sim_episodes=sim2sim_episodes if twin else 0,
+        on_stage=show,
     )
     exported, prof, val = (done.reports[s] for s in pipeline.STAGES[:3])
     parity, lat, dl, v = (
@@ -79,6 +102,7 @@ def demo(
         f"{100 * v['deployed']['success_rate']:.0f}% of {episodes} episodes (the original: "
         f"{100 * v['reference']['success_rate']:.0f}%); verdict: {v['paired']['verdict']}.\n"
         + (_hil_summary(done.reports["hil"]) if "hil" in done.reports else "")
+        + (_sim2sim_summary(done.reports["sim2sim"]) if "sim2sim" in done.reports else "")
         + f"Reports: {out}/"
         + ", ".join(f"{s}.json" for s in done.reports)
         + f"; timings: {done.timings}\nThe whole run on one page: {done.html}"
@@ -106,3 +130,16 @@ def _hil_summary(report) -> str:
         f"{link['steps']} deadlines missed); with the link in the loop the task's return moved by "
         f"{hil['return']['mean'] - sil['return']['mean']:+.2f}{success}; verdict: {r['paired']['verdict']}.\n"
     )
+
+
+def _sim2sim_summary(report) -> str:
+    r = report.results
+    t, a, b = r["transfer"], r["a"], r["b"]
+    success = (
+        f"succeeded in {100 * b['success_rate']:.0f}% of {r['episodes']} episodes on the same A1 in MuJoCo "
+        f"({100 * a['success_rate']:.0f}% in pybullet)"
+        if "success_rate" in a and "success_rate" in b
+        else f"returned {b['return']['mean']:.2f} in MuJoCo against {a['return']['mean']:.2f} in pybullet"
+    )
+    moved = f"; the metric that moved most: {t['moved_most']}" if t.get("moved_most") else ""
+    return f"In another engine, the exported policy {success}; sim-to-sim verdict: {t['verdict']}{moved}.\n"

@@ -316,7 +316,8 @@ def _records(items: list[dict]) -> str:
 
 
 def verdict_badge(verdict: str | None, figure_id: str = "verdict") -> str:
-    cls = {"equivalent": "good", "passed": "good", "different": "bad", "FAILED": "bad"}.get(str(verdict), "warn")
+    good, bad = ("equivalent", "passed", "transfers"), ("different", "FAILED", "fails")
+    cls = "good" if verdict in good else "bad" if verdict in bad else "warn"
     return f'<span class="badge {cls}" data-figure="{esc(figure_id)}">{esc(verdict)}</span>'
 
 
@@ -1208,7 +1209,67 @@ def generic(run: Run) -> str:
     return kv_table(_flat(body))
 
 
+def _pct(v) -> str:
+    return num(100 * v) if isinstance(v, (int, float)) and not isinstance(v, bool) else "—"
+
+
+def sim2sim(run: Run) -> str:
+    """The same policy in two simulators: the verdict, each side's summary, the metric shifts, robustness."""
+    r = run.report.get("results") or {}
+    t = r.get("transfer") or {}
+    doms = r.get("domains") or {}
+    a, b = (_d(doms, side, "id") or side.upper() for side in ("a", "b"))
+    ci = t.get("return_difference_ci90") or [None, None]
+    items = [
+        card("verdict (B against A)", verdict_badge(t.get("verdict"), "sim2sim_verdict"), "sim2sim_verdict_card"),
+        card(
+            "return B - A", num(t.get("return_difference")), "return_difference", f"90% CI [{num(ci[0])}, {num(ci[1])}]"
+        ),
+    ]
+    if "success_rate_difference" in t:
+        sci = t.get("success_difference_ci90") or [None, None]
+        sub = f"90% CI [{_pct(sci[0])}, {_pct(sci[1])}]"
+        items.append(card("success B - A", f"{_pct(t['success_rate_difference'])} points", "success_difference", sub))
+    if t.get("moved_most"):
+        m = (t.get("metric_shifts") or {}).get(t["moved_most"]) or {}
+        sub = f"{num(m.get('a'))} -> {num(m.get('b'))} ({num(m.get('standardized'))} pooled SD)"
+        items.append(card("moved most", esc(t["moved_most"]), "moved_most", sub))
+    out = [cards(items), f"<p>A: <code>{esc(a)}</code> · B: <code>{esc(b)}</code></p>"]
+    out.append(_summary_table({"A": r.get("a") or {}, "B": r.get("b") or {}}))
+    shifts = {k: v for k, v in (t.get("metric_shifts") or {}).items() if isinstance(v, dict)}
+    if shifts:
+        rows = "".join(
+            f"<tr><th>{esc(k)}</th><td>{num(v.get('a'))}</td><td>{num(v.get('b'))}</td>"
+            f"<td>{num(v.get('standardized'))}</td></tr>"
+            for k, v in shifts.items()
+        )
+        head = "<tr><th></th><th>A</th><th>B</th><th>pooled SD</th></tr>"
+        out.append(f'<h3>Metric shifts</h3><table class="grid">{head}{rows}</table>')
+    rob = r.get("robustness") or {}
+    if rob.get("levels"):
+        rows = []
+        for row in rob["levels"]:
+            lo, hi = row.get("success_ci95") or [None, None]
+            rows.append(
+                f"<tr><td>{num(row.get('level'))}</td><td>{_pct(row.get('success_rate'))}%</td>"
+                f"<td>[{_pct(lo)}, {_pct(hi)}]%</td><td>{num(row.get('falls'))}</td></tr>"
+            )
+        head = "<tr><th>level</th><th>success</th><th>95% CI</th><th>falls</th></tr>"
+        out.append(
+            f"<h3>Robustness in {esc(rob.get('domain'))}: success against {esc(rob.get('what'))}</h3>"
+            f'<table class="grid">{head}{"".join(rows)}</table>'
+        )
+    fails = r.get("failures") or []
+    if fails:
+        lis = "".join(
+            f"<li>{esc(f.get('domain'))} seed {num(f.get('seed'))}: {esc(f.get('reason'))}</li>" for f in fails[:10]
+        )
+        out.append(f"<h3>Failed episodes</h3><ul>{lis}</ul>")
+    return "".join(out)
+
+
 RENDERERS: dict[str, Callable[[Run], str]] = {
+    "sim2sim": sim2sim,
     "profile": profile,
     "export": export,
     "validate": validate,
@@ -1239,6 +1300,8 @@ def headline(run: Run) -> str:
         return f"parity {'passed' if par.get('passed') else 'FAILED'}, max |error| {num(par.get('max_abs_error'))}"
     if k in ("validate", "hil"):
         return f"verdict {esc(_d(r, 'paired', 'verdict') or '—')}"
+    if k == "sim2sim":
+        return f"sim-to-sim {esc(_d(r, 'transfer', 'verdict') or '—')}"
     if k == "measure":
         return f"exit {num(r.get('exit_code'))}, {num(r.get('wall_s'))} s"
     return ""

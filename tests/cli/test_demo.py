@@ -57,3 +57,25 @@ def test_demo_on_the_quadruped(cli, tmp_path):
     hil = json.loads((tmp_path / "hil.json").read_text())
     assert hil["results"]["link"]["steps"] == 2 * 1000 and hil["results"]["paired"]["verdict"] != "different"
     assert "with the link in the loop the task" in r.out
+    s2s = json.loads((tmp_path / "sim2sim.json").read_text())
+    assert s2s["results"]["domains"]["b"]["id"] == "mujoco/a1-trot" and s2s["results"]["episodes"] == 4
+    assert "sim-to-sim verdict:" in " ".join(r.out.split())
+
+
+def test_demo_on_the_quadruped_ends_with_sim_to_sim(cli, tmp_path):
+    """The fifth stage: the exported trot policy on the same A1 in MuJoCo; its report, its HTML section, its line
+    in the summary (breaks if the stage is skipped, or the summary leaves it out)."""
+    r = cli(
+        "demo", "--out", tmp_path, "--duration", "0.5", "--episodes", "2", "--hil-episodes", "0",
+        "--sim2sim-episodes", "2",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    s2s = json.loads((tmp_path / "sim2sim.json").read_text())
+    assert s2s["model"]["path"] == str(tmp_path / "policy.onnx")
+    assert s2s["results"]["domains"]["a"]["id"] == "quadruped/trot"
+    assert s2s["results"]["domains"]["b"]["id"] == "mujoco/a1-trot"
+    assert s2s["results"]["b"]["success_rate"] > 0  # the bundled trot walks in MuJoCo too
+    verdict = s2s["results"]["transfer"]["verdict"]
+    assert f"sim-to-sim verdict: {verdict}" in " ".join(r.out.split()) and "4/4 sim-to-sim" in r.out
+    page = (tmp_path / "report.html").read_text()
+    assert f'data-figure="sim2sim_verdict">{verdict}<' in page

@@ -5,6 +5,8 @@ the env builds from it checked against one computed here from MuJoCo's state."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -189,3 +191,24 @@ def test_a_file_that_is_not_onnx_is_refused_in_one_line(tmp_path, cli):
     bad.write_bytes(b"\x00garbage" * 100)
     r = cli("validate", str(bad), "--domain", f"mujoco:{bad},scene={A1_XML}", "--no-store")
     assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "not an ONNX model" in r.err
+
+
+def test_hil_in_lockstep_on_a_spec_domain(tmp_path, cli):
+    """The robot's spec in MuJoCo with an edgeperf-served policy in the loop: every step's action comes over the
+    wire and HIL matches SIL (breaks if the spec domain's env cannot be driven by the HIL loop)."""
+    pytest.importorskip("zmq")
+    from tests.runtime.test_server import serve
+
+    a1_toml = FIXTURES / "mujoco" / "a1_trot.toml"
+    model = policy_onnx(tmp_path / "stand.onnx", None, obs=47, weight=0.001)
+    srv = serve(model)
+    try:
+        out = tmp_path / "hil.json"
+        r = cli("hil", model, "--domain", f"mujoco:{a1_toml}", "--connect", srv.host_port, "--episodes", "2",
+                "--mode", "lockstep", "--json", out, "--no-store")  # fmt: skip
+        assert r.code == 0, r.err
+        rep = json.loads(out.read_text())
+        assert rep["results"]["link"]["steps"] == 2 * 500 and rep["results"]["link"]["misses"] == 0
+        assert rep["results"]["paired"]["verdict"] == "equivalent"
+    finally:
+        srv.stop()
