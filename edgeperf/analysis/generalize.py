@@ -17,11 +17,11 @@ import numpy as np
 from edgeperf.analysis import datacost
 from edgeperf.devices.detect import host_summary
 from edgeperf.domains import base, statistics
-from edgeperf.domains.paired import check_fit, check_options
+from edgeperf.domains.paired import check_fit, check_options, describe_model
 from edgeperf.domains.rollout import PolicySpec, run_pairs
 from edgeperf.errors import BadInput
 from edgeperf.pipeline import open_policy
-from edgeperf.results.report import ModelInfo, Report, sha256_file
+from edgeperf.results.report import Report
 
 
 def parse_domains(text: str) -> list[str]:
@@ -66,13 +66,7 @@ def generalize(
     plans = []
     for domain, given in zip(made, domains, strict=True):
         with check_fit(domain, spec, "evaluated") as session:
-            info = ModelInfo(
-                path=str(model),
-                sha256=sha256_file(model) if Path(model).is_file() else None,
-                format=session.backend,
-                inputs=[s.to_dict() for s in session.io.inputs],
-                outputs=[s.to_dict() for s in session.io.outputs],
-            )
+            info = describe_model(model, session)
         ref = references.get(given, domain.reference)
         ref_spec = PolicySpec(ref, opener=open_policy) if ref else None
         if ref_spec is not None:

@@ -24,6 +24,17 @@ from edgeperf.runtime.session import Session
 FAIL_SHARE = 0.9
 
 
+def describe_model(model, session: Session) -> ModelInfo:
+    """The report's model block for a policy file (or source) and the session opened on it."""
+    return ModelInfo(
+        path=str(model),
+        sha256=sha256_file(model) if Path(model).is_file() else None,
+        format=session.backend,
+        inputs=[s.to_dict() for s in session.io.inputs],
+        outputs=[s.to_dict() for s in session.io.outputs],
+    )
+
+
 def check_fit(domain: base.Domain, spec: PolicySpec, role: str, chunking: ChunkExecution | None = None) -> Session:
     """Open a policy and check its observation and action sizes against the domain's (both sizes said)."""
     session = spec.open()
@@ -139,13 +150,7 @@ def validate(
         raise BadInput(f"{domain.id} has no bundled reference policy; pass --reference SOURCE (the original policy)")
     deployed_spec, reference_spec = PolicySpec(str(model), opener=opener), PolicySpec(reference, opener=opener)
     with check_fit(domain, deployed_spec, "deployed", chunking) as dep_session:
-        model_info = ModelInfo(
-            path=str(model),
-            sha256=sha256_file(model) if Path(model).is_file() else None,
-            format=dep_session.backend,
-            inputs=[s.to_dict() for s in dep_session.io.inputs],
-            outputs=[s.to_dict() for s in dep_session.io.outputs],
-        )
+        model_info = describe_model(model, dep_session)
     check_fit(domain, reference_spec, "reference", chunking).close()
     workers = workers or min(os.cpu_count() or 1, episodes)
     seeds = [seed + k for k in range(episodes)]

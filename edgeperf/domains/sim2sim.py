@@ -36,10 +36,10 @@ import numpy as np
 from edgeperf.devices.detect import host_summary
 from edgeperf.domains import base, statistics
 from edgeperf.domains.latency import LatencyModel
-from edgeperf.domains.paired import check_fit, check_options
+from edgeperf.domains.paired import check_fit, check_options, describe_model
 from edgeperf.domains.rollout import Episode, PolicySpec, run_pairs
 from edgeperf.errors import BadInput
-from edgeperf.results.report import ModelInfo, Report, sha256_file
+from edgeperf.results.report import Report
 from edgeperf.runtime.session import Session
 
 TRANSFER_MARGIN = 0.25  # success-rate points B may lose and still "transfer" (non-inferiority margin)
@@ -208,13 +208,7 @@ def sim2sim(
     da, db = base.make(domain_a), base.make(domain_b)
     policy = PolicySpec(str(model), opener=opener)
     with check_fit(da, policy, "policy") as session:
-        model_info = ModelInfo(
-            path=str(model),
-            sha256=sha256_file(model) if Path(model).is_file() else None,
-            format=session.backend,
-            inputs=[s.to_dict() for s in session.io.inputs],
-            outputs=[s.to_dict() for s in session.io.outputs],
-        )
+        model_info = describe_model(model, session)
     check_fit(db, policy, "policy").close()
     workers = workers or min(os.cpu_count() or 1, episodes)
     seeds = [seed + k for k in range(episodes)]
