@@ -192,6 +192,21 @@ def sim2sim(model, domain: str, to: str, **kw) -> Report:
     return run(model, domain, to, opener=open_policy, **kw)
 
 
+def doctor(model, domain: str, *, output: str | Path | None = None, **kw):
+    """Why `model` fails in `domain`, and (with `output`) the corrected spec written in the input's format
+    (parameters: edgeperf.domains.doctor.doctor). Returns (Report, Diagnosis); the report's results say where
+    the corrected spec went."""
+    from edgeperf.domains.doctor import _spec_of
+    from edgeperf.domains.doctor import doctor as run
+    from edgeperf.domains.mujoco.formats.write import write
+
+    report, diag = run(model, domain, opener=open_policy, **kw)
+    if output is not None and diag.fixed is not None:
+        written = write(diag.fixed, _spec_of(domain), Path(output))
+        report.results["fixed_spec"] = {"path": str(output), "format": written}
+    return report, diag
+
+
 # -- hardware in the loop ----------------------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from edgeperf.cli import (
     compare,
     demo,
     devices,
+    doctor,
     export,
     generalize,
     hil,
@@ -73,6 +74,7 @@ app.command("export")(export.export)
 app.command("profile")(profile.profile)
 app.command("validate")(validate.validate)
 app.command("sim2sim")(sim2sim.sim2sim)
+app.command("doctor")(doctor.doctor)
 app.command("devices")(devices.devices)
 app.command("measure", context_settings=measure.CONTEXT)(measure.measure)
 app.command("hil")(hil.hil)

@@ -457,3 +457,59 @@ def sim2sim(report, out: Console) -> None:
                 f"{row['return_mean']:.1f}",
             )
         out.print(s)
+
+
+def doctor(report, out: Console) -> None:
+    r = report.results
+    b = r["baseline"]
+    out.print(
+        escape(
+            f"{report.model.path} on {report.config['domain']}: success in {b['successes']} of {b['episodes']} "
+            f"episodes, {b['falls']} falls, mean return {b['mean_return']:.2f}"
+            + (f" ({b['failure']})" if b.get("failure") else "")
+        )
+    )
+    rec = r.get("recording")
+    if rec:
+        t = Table(title=f"the recording ({rec['steps']} steps, history {rec['layout']}) against the spec, per term")
+        for c in ("term", "slot", "max error", "what maps the spec's values onto the recording"):
+            t.add_column(c)
+        for c in rec["terms"]:
+            what = c["skipped"] or ("matches" if c["matches"] else c["explanation"])
+            t.add_row(escape(c["term"]), f"{c['slot'][0]}:{c['slot'][1]}", f"{c['max_error']:.3g}", escape(what))
+        out.print(t)
+    findings = r.get("findings") or []
+    if findings:
+        t = Table(title="what was tried, best first")
+        for c in ("#", "family", "fix", "success (screen)", "success (all seeds)", "return"):
+            t.add_column(c)
+        for i, f in enumerate(findings[:8], 1):
+            conf = f["confirm"]
+            s = conf or f["screen"]
+            t.add_row(
+                str(i),
+                escape(f["family"]),
+                escape(f["fix"]),
+                f"{f['screen']['successes']}/{f['screen']['episodes']}",
+                f"{conf['successes']}/{conf['episodes']}" if conf else "—",
+                f"{s['mean_return']:.2f}",
+            )
+        out.print(t)
+    search = r.get("search") or {}
+    if "candidates" in search:
+        left = ", ".join(f"{k} {v}" for k, v in search["not_tried"].items())
+        out.print(
+            escape(
+                f"searched {search['tried']} of {search['candidates']} candidates ({100 * search['coverage']:.0f}%) "
+                f"in {search.get('wall_s', 0):.1f} s" + (f"; not tried within the budget: {left}" if left else "")
+            )
+        )
+    if r.get("latency", {}).get("tolerated_ms") is not None:
+        lat = r["latency"]
+        out.print(
+            escape(f"latency: tolerates {lat['tolerated_ms']:.1f} ms; the profile's p99 {lat['profile_p99_ms']:.1f} ms")
+        )
+    out.print(escape(f"verdict: {r['verdict']} — {r['summary']}"))
+    if "fixed_spec" in r:
+        out.print(escape(f"corrected spec: {r['fixed_spec']['path']} ({r['fixed_spec']['format']})"))
+    _unmeasured_and_warnings(report, out)

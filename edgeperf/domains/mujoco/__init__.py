@@ -62,6 +62,11 @@ def spec_domain(domain_id: str) -> Domain:
     _, overrides = parse_overrides(domain_id)
     if overrides:
         spec = apply_overrides(spec, overrides)
+    return domain_of(spec, domain_id)
+
+
+def domain_of(spec, domain_id: str) -> Domain:
+    """The Domain of a DeploySpec (doctor builds one per candidate spec, in this process)."""
 
     def make(seed: int, **options):
         from edgeperf.domains.mujoco.env import SpecEnv
