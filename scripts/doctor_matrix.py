@@ -106,6 +106,36 @@ def run_one(onnx: Path, spec, name: str, changes: dict, folder: Path, budget: fl
     return row
 
 
+def recording_timing(onnx: Path, spec, folder: Path) -> str:
+    """A 1000-step recording (the trot on the right spec, 20 s at 50 Hz) checked term by term against a spec
+    with joint_vel scaled x20: the check alone, and doctor with the recording and the search."""
+    from edgeperf.domains.doctor import doctor
+    from edgeperf.domains.doctor import recording as rec_mod
+    from edgeperf.pipeline import open_policy
+
+    long = spec.replace(episode_s=20.0)
+    right = folder / "right_20s.toml"
+    right.write_text(dump_toml(to_mapping(long, right)))
+    with open_policy(onnx, threads=1) as session:
+        steps = rec_mod.record(session, f"mujoco:{right}", folder / "rec.npz", seed=1)
+    bad = long.replace(observation=_term(long, "joint_vel", scale=20.0))
+    wrong = folder / "wrong_20s.toml"
+    wrong.write_text(dump_toml(to_mapping(bad, wrong)))
+    rec = rec_mod.load(folder / "rec.npz")
+    t0 = time.perf_counter()
+    checks, _ = rec_mod.check(bad, rec, tuple(bad.joints))
+    check_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _, diag = doctor(onnx, f"mujoco:{wrong}", recording=folder / "rec.npz", opener=open_policy)
+    whole_s = time.perf_counter() - t0
+    named = [c.explanation for c in checks if c.explanation]
+    return (
+        f"recording: {steps} steps checked term by term in {check_s:.2f} s (bar 10 s): {'; '.join(named)}; doctor "
+        f"with it and the search: {whole_s:.1f} s, verdict {diag.verdict}, first: {diag.findings[0].fix} "
+        f"(from the {diag.findings[0].source})"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--budget-s", type=float, default=300.0)
@@ -130,6 +160,8 @@ def main() -> None:
             rows.append(row)
             print(f"{name:30s} {row['result']:24s} as given {row['baseline']}/{args.episodes}  "
                   f"{row['wall_s']:5.1f} s  top: {row.get('top', '-')}", flush=True)  # fmt: skip
+        timing = recording_timing(onnx, spec, folder) if not args.only else ""
+        healthy = run_one(onnx, spec, "unmutated", {}, folder, args.budget_s, args.episodes)
     broke = [r for r in rows if r["result"] != "did not break"]
     named = [r for r in broke if r["named"]]
     restored = [r for r in broke if r["restores"]]
@@ -140,6 +172,9 @@ def main() -> None:
         f"task in {len(restored)}; doctor took {walls[0]:.1f}-{walls[-1]:.1f} s per spec (median "
         f"{walls[len(walls) // 2]:.1f} s, budget {args.budget_s:g} s)"
     )
+    print(f"unmutated spec: {healthy['verdict']} (as given {healthy['baseline']}/{args.episodes})")
+    if timing:
+        print(timing)
     print(f"command: .venv/bin/python scripts/doctor_matrix.py --budget-s {args.budget_s:g} --episodes {args.episodes}")
 
 

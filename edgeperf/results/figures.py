@@ -191,6 +191,25 @@ FIGURES["generalize"] = {
     ),
 }
 
+# One policy in two simulators (domains/sim2sim.py) and the contract doctor (domains/doctor/).
+FIGURES["sim2sim"] = {
+    "verdict": Spec("verdict", "", _at("results", "transfer", "verdict"), better=None),
+    "success_a": Spec(
+        "success A", "", _at("results", "a", "success_rate", why="no success criterion"), better="higher", fmt=".0%"
+    ),
+    "success_b": Spec(
+        "success B", "", _at("results", "b", "success_rate", why="no success criterion"), better="higher", fmt=".0%"
+    ),
+    "return_diff": Spec("return B - A", "", _at("results", "transfer", "return_difference"), better=None, fmt="+.3g"),
+}
+FIGURES["doctor"] = {
+    "verdict": Spec("verdict", "", _at("results", "verdict"), better=None),
+    "success": Spec("success as given", "", _at("results", "baseline", "success_rate"), better="higher", fmt=".0%"),
+    "coverage": Spec(
+        "searched", "", _at("results", "search", "coverage", why="no search ran"), better="higher", fmt=".0%"
+    ),
+}
+
 # What `history` shows per kind, and which figure its trend column follows.
 HEADLINE = {
     "profile": ("p50_us", "p99_us", "miss_rate", "mj_per_inference"),
@@ -200,9 +219,12 @@ HEADLINE = {
     "hil": ("miss_rate", "verdict", "success"),
     "reliability": ("runs", "median_final_value", "dispersion_across_runs", "risk_across_runs"),
     "generalize": ("tasks", "sum_of_mean_returns", "mean_success_rate"),
+    "sim2sim": ("verdict", "success_a", "success_b"),
+    "doctor": ("verdict", "success", "coverage"),
 }
 TREND = {"profile": "p99_us", "export": "parity_max_abs_error", "validate": "success", "measure": "wall_s",
-         "hil": "miss_rate", "reliability": "risk_across_runs", "generalize": "sum_of_mean_returns"}  # fmt: skip
+         "hil": "miss_rate", "reliability": "risk_across_runs", "generalize": "sum_of_mean_returns",
+         "sim2sim": "success_b", "doctor": "success"}  # fmt: skip
 
 
 def report_kind(report: dict) -> str:

@@ -1268,7 +1268,50 @@ def sim2sim(run: Run) -> str:
     return "".join(out)
 
 
+def doctor(run: Run) -> str:
+    """Why the policy fails: the verdict in words, what was tried best first, the recording's term checks."""
+    r = run.report.get("results") or {}
+    b = r.get("baseline") or {}
+    s = r.get("search") or {}
+    items = [
+        card("doctor", verdict_badge(r.get("verdict"), "doctor_verdict"), "doctor_verdict_card"),
+        card(
+            "success as given",
+            f"{num(b.get('successes'))} / {num(b.get('episodes'))}",
+            "baseline_success",
+            f"{num(b.get('falls'))} falls",
+        ),
+    ]
+    if "candidates" in s:
+        items.append(card("searched", f"{_pct(s.get('coverage'))}%", "coverage",
+                          f"{num(s.get('tried'))} of {num(s.get('candidates'))} candidates"))  # fmt: skip
+    out = [cards(items), f"<p>{esc(r.get('summary'))}</p>"]
+    rows = []
+    for i, f in enumerate((r.get("findings") or [])[:10], 1):
+        conf = f.get("confirm") or {}
+        scr = f.get("screen") or {}
+        rows.append(
+            f"<tr><td>{i}</td><td>{esc(f.get('family'))}</td><td>{esc(f.get('fix'))}</td>"
+            f"<td>{num(scr.get('successes'))}/{num(scr.get('episodes'))}</td>"
+            f"<td>{num(conf.get('successes')) + '/' + num(conf.get('episodes')) if conf else '—'}</td>"
+            f"<td>{num((conf or scr).get('mean_return'))}</td></tr>"
+        )
+    if rows:
+        head = "<tr><th>#</th><th>family</th><th>fix</th><th>screen</th><th>all seeds</th><th>return</th></tr>"
+        out.append(f'<h3>What was tried, best first</h3><table class="grid">{head}{"".join(rows)}</table>')
+    terms = (r.get("recording") or {}).get("terms") or []
+    if terms:
+        trs = "".join(
+            f"<tr><th>{esc(t.get('term'))}</th><td>{num(t.get('max_error'))}</td><td>"
+            f"{esc(t.get('skipped') or ('matches' if t.get('matches') else t.get('explanation')))}</td></tr>"
+            for t in terms
+        )
+        out.append(f'<h3>The recording, term by term</h3><table class="grid">{trs}</table>')
+    return "".join(out)
+
+
 RENDERERS: dict[str, Callable[[Run], str]] = {
+    "doctor": doctor,
     "sim2sim": sim2sim,
     "profile": profile,
     "export": export,
@@ -1302,6 +1345,8 @@ def headline(run: Run) -> str:
         return f"verdict {esc(_d(r, 'paired', 'verdict') or '—')}"
     if k == "sim2sim":
         return f"sim-to-sim {esc(_d(r, 'transfer', 'verdict') or '—')}"
+    if k == "doctor":
+        return f"doctor {esc(r.get('verdict') or '—')}"
     if k == "measure":
         return f"exit {num(r.get('exit_code'))}, {num(r.get('wall_s'))} s"
     return ""

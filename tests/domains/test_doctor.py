@@ -265,3 +265,15 @@ def test_the_matrix_meets_its_bar():
     broke = int(line.split(" mutations, ")[1].split(" broke")[0])
     named = int(line.split("named the mutation in ")[1].split(" of ")[0])
     assert broke >= 20 and named / broke >= 0.9, line
+
+
+def test_the_report_joins_the_store_history_and_the_page(trot, cli, tmp_path):
+    bad = spec_file(tmp_path, "bad", observation=with_term("joint_vel", scale=20.0))
+    db = tmp_path / "runs.db"
+    assert cli("doctor", trot, "--domain", f"mujoco:{bad}", "--db", db).code == 0
+    h = cli("history", "--db", db, "--json", "-")
+    run = json.loads(h.out)["runs"][0]
+    assert run["kind"] == "doctor" and run["figures"]["verdict"] == "fixed" and run["figures"]["coverage"] == 1.0
+    page = tmp_path / "r.html"
+    assert cli("report", run["run_id"], "--db", db, "-o", page).code == 0
+    assert 'data-figure="doctor_verdict">fixed<' in page.read_text()

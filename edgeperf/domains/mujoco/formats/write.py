@@ -50,7 +50,9 @@ def _yaml(data: dict) -> str:
 
 
 def _rel(path, out: Path) -> str:
-    return os.path.relpath(Path(path).resolve(), out.resolve().parent)
+    """Relative to the written file where they share a folder below the root (the tree travels), else absolute."""
+    path, folder = Path(path).resolve(), out.resolve().parent
+    return os.path.relpath(path, folder) if os.path.commonpath([path, folder]) != "/" else str(path)
 
 
 def _vec(v):
