@@ -36,7 +36,9 @@ def open_policy(source: str | Path, backend: str = "auto", device: str = "auto",
     from edgeperf.exporter import sources
     from edgeperf.runtime.torch import TorchSession
 
-    src = sources.load(str(source), options.pop("obs_shape", None))
+    src = sources.load(
+        str(source), options.pop("obs_shape", None), trust_pickle=bool(options.pop("trust_pickle", False))
+    )
     if src.input_specs:  # several named inputs (a Dict observation)
         return TorchSession.from_module(
             src.module, None, name=str(source), device=device, inputs=src.input_specs, **options

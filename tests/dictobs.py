@@ -64,6 +64,7 @@ def export_sb3(paths: dict, out: Path, precision: str = "fp32", **kw):
         domain=DOMAIN,
         parity_samples=200,
         calibration_episodes=2,
+        trust_pickle=True,  # a Dict observation with images: SB3's own loader (pickle-free covers Box inputs)
         **kw,
     )
 

@@ -78,10 +78,18 @@ def export(
         str | None,
         typer.Option(
             "--vecnormalize",
-            help="SB3 VecNormalize statistics (.pkl) to bake into the graph, so the artifact takes raw observations. "
-            "SB3 .zip and .pkl files are unpickled, which runs code from them: only use files you trust.",
+            help="SB3 VecNormalize statistics (.pkl) to bake into the graph, so the artifact takes raw observations "
+            "(read through an allowlist: numpy arrays and VecNormalize's plain attributes, nothing else runs).",
         ),
     ] = None,
+    trust_pickle: Annotated[
+        bool,
+        typer.Option(
+            "--trust-pickle",
+            help="Load an SB3 .zip through SB3 itself, which unpickles it and runs code from the file (only for "
+            "what the pickle-free reader cannot rebuild: custom policies, Dict or image observations).",
+        ),
+    ] = False,
     opset: Annotated[int, typer.Option("--opset", help="ONNX opset (13..21).")] = 18,
     obs_shape: Annotated[
         str | None,
@@ -181,6 +189,7 @@ def export(
         domain=domain,
         calibration_episodes=calibration_episodes,
         state=state,
+        trust_pickle=trust_pickle,
     )
     con = console(json_path)
     render.export(report, con)

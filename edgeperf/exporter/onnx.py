@@ -62,6 +62,7 @@ def export(
     domain: str | None = None,
     calibration_episodes: int = 4,
     state: str | dict | None = None,
+    trust_pickle: bool = False,
 ) -> Report:
     """Export `source` to `out`; the report's results hold the export time, size and parity verdict.
 
@@ -75,7 +76,7 @@ def export(
     mode = _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples)
 
     t_load = time.perf_counter()
-    src = _load(source, obs_shape, factory, weights, factory_args, vecnormalize, domain, state)
+    src = _load(source, obs_shape, factory, weights, factory_args, vecnormalize, domain, state, trust_pickle)
     load_s = time.perf_counter() - t_load
     _check_recurrent(src, format, mode, domain)
     _check_memory(src, parity_samples if check else 0, calibration_samples if mode == "static" else 0)
@@ -193,7 +194,9 @@ def _check_recurrent(src: sources.PolicySource, format: str, mode: str | None, d
         )
 
 
-def _load(source, obs_shape, factory, weights, factory_args, vecnormalize, domain, state) -> sources.PolicySource:
+def _load(
+    source, obs_shape, factory, weights, factory_args, vecnormalize, domain, state, trust_pickle=False
+) -> sources.PolicySource:
     # A Dict-observation domain says the raw layout of images and the shapes of named inputs (exporter/multi.py).
     raw = multi.raw_obs_space(domain) if domain else None
     if domain and domain.startswith("mujoco:") and obs_shape is None and not str(source).endswith(".onnx"):
@@ -210,6 +213,7 @@ def _load(source, obs_shape, factory, weights, factory_args, vecnormalize, domai
         vecnormalize=vecnormalize,
         state=state,
         raw_obs_space=raw,
+        trust_pickle=trust_pickle,
     )
 
 
@@ -283,11 +287,13 @@ def _source_results(src: sources.PolicySource, vecnormalize) -> dict:
         out["source"] = details
     if src.normalization:
         out["normalization"] = {k: v for k, v in src.normalization.items() if k not in ("mean", "var")}
-    if src.kind == "sb3" or vecnormalize:
-        out["trust"] = (
-            "the SB3 model"
-            + (" and the VecNormalize statistics were" if vecnormalize else " was")
-            + " unpickled, which runs code from the file: export only files you trust"
+    if src.kind == "sb3" and src.details.get("loaded") == "pickle-free":
+        out["trust"] = "read without unpickling: the network rebuilt from the zip's JSON and state_dict" + (
+            ", the VecNormalize statistics through an allowlist of numpy arrays" if vecnormalize else ""
+        )
+    elif src.kind == "sb3":
+        out["trust"] = "--trust-pickle: the SB3 model was unpickled by SB3, which runs code from the file" + (
+            "; the VecNormalize statistics read through an allowlist of numpy arrays" if vecnormalize else ""
         )
     return out
 

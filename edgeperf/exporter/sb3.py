@@ -16,7 +16,6 @@ export files you trust (the same holds for SB3's own `PPO.load`).
 from __future__ import annotations
 
 import json
-import pickle
 import warnings
 import zipfile
 from pathlib import Path
@@ -28,7 +27,8 @@ from edgeperf.exporter import spaces
 from edgeperf.exporter.sources import PolicySource, _existing_file, _first_line
 from edgeperf.results.report import sha256_file
 
-TRUST = "it is unpickled, which runs code from the file: only load files you trust"
+TRUST = "with --trust-pickle it is unpickled, which runs code from the file: only load files you trust"
+TRUSTED = "{name} was unpickled by SB3 (--trust-pickle), which runs code from the file: export only files you trust"
 ALGOS = ("PPO", "A2C", "SAC", "TD3", "DQN")
 # Training-only entries that are pickled lambdas and may not unpickle under another Python: never needed here.
 _CUSTOM_OBJECTS = {
@@ -98,16 +98,9 @@ def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | 
             f"{path} takes observations of shape {list(shape)} (its observation space), not --obs-shape "
             f"{list(obs_shape)}"
         )
-    norm, vn, notes = None, None, []
-    if vecnormalize:
-        norm, vn, notes = _vecnormalize(vecnormalize, shape)
+    norm, notes = vecnormalize_stats(vecnormalize, shape) if vecnormalize else (None, [])
     # The trust note, once: a report warning here, the results' `trust` field from the exporter.
-    pickles = f"{path.name}" + (f" and {Path(vecnormalize).name}" if vecnormalize else "")
-    notes.insert(
-        0,
-        f"{pickles} {'were' if vecnormalize else 'was'} unpickled, which runs code from the file: "
-        "export only files you trust",
-    )
+    notes.insert(0, TRUSTED.format(name=path.name))
     module, post = build_module(policy, algo, model.observation_space, model.action_space, norm)
     post_note = {
         "unscale": "actions unscaled from [-1, 1] to the action space's bounds inside the graph",
@@ -116,7 +109,7 @@ def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | 
     }[post]
 
     def reference(obs: np.ndarray) -> np.ndarray:
-        x = vn.normalize_obs(obs) if vn is not None else obs
+        x = normalize(norm, obs) if norm is not None else obs
         return np.asarray(policy.predict(x, deterministic=True)[0])
 
     details = {"algorithm": algo, "policy_class": type(policy).__name__, "post_processing": post_note}
@@ -140,10 +133,18 @@ def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | 
     )
 
 
-def _vecnormalize(spec: str, obs_shape) -> tuple[dict | None, object, list[str]]:
+def normalize(norm: dict, obs: np.ndarray) -> np.ndarray:
+    """VecNormalize.normalize_obs, as SB3 computes it: clip((obs - mean) / sqrt(var + epsilon), +-clip_obs)."""
+    mean, var = np.asarray(norm["mean"]), np.asarray(norm["var"])
+    x = (np.asarray(obs, np.float64).reshape(-1, mean.size) - mean) / np.sqrt(var + norm["epsilon"])
+    return np.clip(x, -norm["clip_obs"], norm["clip_obs"]).reshape(np.shape(obs)).astype(np.float32)
+
+
+def vecnormalize_stats(spec: str, obs_shape) -> tuple[dict | None, list[str]]:
+    """The statistics of a VecNormalize .pkl, read with the restricted unpickler (exporter/safe_pickle.py)."""
     vn, path = read_vecnormalize(spec)
     if not vn.norm_obs:
-        return None, None, [f"{path.name} has observation normalization off (norm_obs=False): nothing to bake in"]
+        return None, [f"{path.name} has observation normalization off (norm_obs=False): nothing to bake in"]
     if isinstance(vn.obs_rms, dict):
         raise BadInput(
             f"--vecnormalize {path} normalizes a Dict observation space, but the policy takes one Box observation"
@@ -152,27 +153,25 @@ def _vecnormalize(spec: str, obs_shape) -> tuple[dict | None, object, list[str]]
 
 
 def read_vecnormalize(spec: str):
-    """(the unpickled VecNormalize, its path); BadInput for anything else."""
-    path = _existing_file(spec, "--vecnormalize", "the statistics saved with vec_env.save('vecnormalize.pkl')")
-    from stable_baselines3.common.vec_env import VecNormalize
+    """(the VecNormalize's attributes as an inert object, its path): nothing in the file runs (safe_pickle)."""
+    from edgeperf.exporter import safe_pickle
 
-    try:
-        with open(path, "rb") as f:
-            vn = pickle.load(f)
-    except Exception as exc:
-        raise BadInput(
-            f"--vecnormalize {path} is not a readable VecNormalize pickle ({type(exc).__name__}: {_first_line(exc)}); "
-            f"note: {TRUST}"
-        ) from None
-    if not isinstance(vn, VecNormalize):
+    path = _existing_file(spec, "--vecnormalize", "the statistics saved with vec_env.save('vecnormalize.pkl')")
+    if path.stat().st_size > safe_pickle.MAX_BYTES:
+        raise BadInput(f"--vecnormalize {path} is {path.stat().st_size / 2**20:.0f} MiB: not VecNormalize statistics")
+    vn = safe_pickle.load(path.read_bytes(), f"--vecnormalize {path}")
+    if type(vn).__name__ != "VecNormalize" or not hasattr(vn, "obs_rms"):
         raise BadInput(
             f"--vecnormalize {path} holds a {type(vn).__name__}, not VecNormalize statistics "
             "(save them with vec_env.save('vecnormalize.pkl'))"
         )
+    for key in ("norm_obs", "epsilon", "clip_obs"):
+        if not hasattr(vn, key):
+            raise BadInput(f"--vecnormalize {path} has no {key}: not VecNormalize statistics SB3 saved")
     return vn, path
 
 
-def _vecnormalize_box(vn, path: Path, obs_shape) -> tuple[dict | None, object, list[str]]:
+def _vecnormalize_box(vn, path: Path, obs_shape) -> tuple[dict | None, list[str]]:
     mean, var = np.asarray(vn.obs_rms.mean, np.float64), np.asarray(vn.obs_rms.var, np.float64)
     if mean.shape != tuple(obs_shape):
         raise BadInput(
@@ -187,7 +186,7 @@ def _vecnormalize_box(vn, path: Path, obs_shape) -> tuple[dict | None, object, l
         "epsilon": float(vn.epsilon),
         "clip_obs": float(vn.clip_obs),
     }
-    return norm, vn, []
+    return norm, []
 
 
 def build_module(policy, algo: str, obs_space, action_space, norm: dict | None):

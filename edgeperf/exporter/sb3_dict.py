@@ -69,17 +69,18 @@ def load(path: Path, model, algo: str, obs_shape, vecnormalize: str | None, raw:
             "scale": image and bool(policy.normalize_images),
             "shape": tuple(box["shape"]),
         }
-    norm, vn = None, None
+    norm = None
     if vecnormalize:
-        norm, vn, more = _vecnormalize(vecnormalize, subspaces)
+        norm, _, more = _vecnormalize(vecnormalize, subspaces)
         notes += more
-    pickles = f"{path.name}" + (f" and {Path(vecnormalize).name}" if vecnormalize else "")
-    notes.insert(0, f"{pickles} unpickled, which runs code from the file: export only files you trust")
+    from edgeperf.exporter.sb3 import TRUSTED
+
+    notes.insert(0, TRUSTED.format(name=path.name))
     inner, post = build_module(policy, algo, space, model.action_space, None)
     module = _DictPolicy(list(space.spaces), plan, norm, inner).eval()
 
     def reference(obs: dict) -> np.ndarray:
-        x = vn.normalize_obs(obs) if vn is not None else obs
+        x = _normalize(norm, obs) if norm is not None else obs
         return np.asarray(policy.predict(x, deterministic=True)[0])
 
     post_note = {
@@ -124,6 +125,16 @@ def load(path: Path, model, algo: str, obs_shape, vecnormalize: str | None, raw:
         action_shape=tuple(model.action_space.shape or ()),
         reference=reference,
     )
+
+
+def _normalize(norm: dict, obs: dict) -> dict:
+    """VecNormalize.normalize_obs for a Dict observation: each normalised key as SB3 computes it."""
+    from edgeperf.exporter.sb3 import normalize
+
+    out = dict(obs)
+    for key, stats in norm["keys"].items():
+        out[key] = normalize({**stats, "epsilon": norm["epsilon"], "clip_obs": norm["clip_obs"]}, obs[key])
+    return out
 
 
 def _vecnormalize(spec: str, subspaces: dict) -> tuple[dict | None, object, list[str]]:

@@ -117,6 +117,16 @@ class PolicySource:
         return sess.run(None, {name: x})
 
 
+def _sb3(path: Path, obs_shape, vecnormalize, raw_obs_space, trust_pickle: bool) -> PolicySource:
+    if not trust_pickle:  # the network rebuilt from the zip's JSON and state_dict: no pickle runs
+        from edgeperf.exporter import sb3_safe
+
+        return sb3_safe.load(path, obs_shape, vecnormalize)
+    from edgeperf.exporter import sb3
+
+    return sb3.load(path, obs_shape, vecnormalize, raw_obs_space)
+
+
 def load(
     spec: str | None,
     obs_shape: tuple[int, ...] | None = None,
@@ -128,6 +138,7 @@ def load(
     unpickle: bool = True,
     state: str | dict | None = None,
     raw_obs_space: dict | None = None,
+    trust_pickle: bool = False,
 ) -> PolicySource:
     """The policy `spec` names. Pickle-based formats (an SB3 .zip, a VecNormalize .pkl) are unpickled only
     when named by their suffix, and never with unpickle=False; nothing read from a file's content leads to it.
@@ -202,9 +213,7 @@ def load(
                 else f"{spec} is a Stable-Baselines3 model, which is unpickled to load (that runs code from the "
                 f"file); export it to ONNX first: edgeperf export {spec} -o policy.onnx"
             )
-        from edgeperf.exporter import sb3
-
-        return sb3.load(path, obs_shape, vecnormalize, raw_obs_space)
+        return _sb3(path, obs_shape, vecnormalize, raw_obs_space, trust_pickle)
     if any(n.endswith("data.pkl") for n in names):
         raise BadInput(
             f"{spec} is a torch.save() file (a state_dict or a pickled module), not a TorchScript module: pass "

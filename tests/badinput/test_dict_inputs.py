@@ -30,7 +30,7 @@ def test_validate_on_a_domain_whose_observation_does_not_fit(bad, dict_onnx, dom
 
 def test_export_with_a_domain_of_other_keys(bad, dict_sb3):
     r = bad(2, "export", dict_sb3["zip"], "--vecnormalize", dict_sb3["vecnormalize"], "-o", "x.onnx", "--domain",
-            f"{PLUGIN}:vision-nostate")  # fmt: skip
+            f"{PLUGIN}:vision-nostate", "--trust-pickle")  # fmt: skip
     assert "image" in r.err
 
 

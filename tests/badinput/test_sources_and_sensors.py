@@ -420,12 +420,15 @@ def test_profile_asking_for_rapl_whose_only_counter_is_broken_is_exit_3(kind, ex
 
 
 def test_the_payload_really_runs_when_unpickled(tmp_path, bad):
-    """The control: the payloads do run when unpickled, through SB3's own loader too, so every "marker absent"
-    check above can fail. A .zip the user names is theirs to trust (and the error says it was unpickled)."""
+    """The control: the payloads do run when unpickled, through SB3's own loader too (--trust-pickle), so every
+    "marker absent" check above can fail; without --trust-pickle a named .zip is read pickle-free and its payload
+    stays inert."""
     m = tmp_path / "RAN"
     pickle.loads(pickle.dumps(Payload(m)))
     assert m.exists()
     m.unlink()
     pytest.importorskip("stable_baselines3")
     r = bad(2, "export", sb3_payload(tmp_path / "named.zip", m), "-o", tmp_path / "out.onnx")
+    assert not m.exists() and "policy.pth is not a plain state_dict" in r.err
+    r = bad(2, "export", sb3_payload(tmp_path / "named.zip", m), "-o", tmp_path / "out.onnx", "--trust-pickle")
     assert m.exists() and "only load files you trust" in r.err

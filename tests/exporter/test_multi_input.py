@@ -35,7 +35,7 @@ def test_fp32_export_takes_the_raw_observation_and_matches_on_200_steps(dict_onn
 
 
 def test_the_artifact_acts_as_sb3_predict_on_a_raw_env_observation(dict_sb3, dict_onnx):
-    src = sources.load(str(dict_sb3["zip"]), vecnormalize=str(dict_sb3["vecnormalize"]))
+    src = sources.load(str(dict_sb3["zip"]), vecnormalize=str(dict_sb3["vecnormalize"]), trust_pickle=True)
     obs = dictobs.one_obs(seed=5)
     want = src.act({k: v[None] for k, v in obs.items()})[0]  # SB3's own predict, which transposes by itself
     with Session.open(dict_onnx[0]) as s:
@@ -58,7 +58,7 @@ def test_fp16_and_int8_within_their_tolerances(dict_sb3, tmp_path, precision, qu
 def test_static_int8_calibrates_on_every_input(dict_sb3, tmp_path):
     from edgeperf.exporter import calibration
 
-    src = sources.load(str(dict_sb3["zip"]), vecnormalize=str(dict_sb3["vecnormalize"]))
+    src = sources.load(str(dict_sb3["zip"]), vecnormalize=str(dict_sb3["vecnormalize"]), trust_pickle=True)
     data = calibration.random_in_space(src, 40, seed=0)
     batch = next(data.batches(16))
     assert set(batch) == {"image", "state"}
@@ -109,7 +109,7 @@ def test_dropping_the_scaling_breaks_parity(dict_sb3, tmp_path, monkeypatch):
 
 
 def test_without_a_domain_images_are_taken_as_hwc_and_the_report_says_so(dict_sb3, tmp_path):
-    r = export(str(dict_sb3["zip"]), tmp_path / "nodomain.onnx", parity_samples=32)
+    r = export(str(dict_sb3["zip"]), tmp_path / "nodomain.onnx", parity_samples=32, trust_pickle=True)
     assert r.results["parity"]["passed"]  # random draws of every input, uint8 pixels included
     assert r.model.inputs[0] == {"name": "image", "shape": ["batch", 48, 48, 3], "dtype": "uint8"}
     assert any("taken as HWC 48x48x3" in w and "--domain" in w for w in r.warnings)

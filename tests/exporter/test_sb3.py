@@ -30,17 +30,32 @@ pytest.importorskip("torch")
     ],
 )
 def test_each_algorithm_exports_with_parity(sb3_models, tmp_path, name, algo, kind):
+    """Pickle-free by default: parity of the artifact against SB3's own predict (SB3 loads the test's own zip)."""
+    import stable_baselines3 as sb3
+
     out = tmp_path / f"{name}.onnx"
     report = export(str(sb3_models[name]), out, parity_samples=256)
     par = report.results["parity"]
     assert par["passed"], par
     assert report.results["source"]["algorithm"] == algo and par["action_kind"] == kind
-    assert "unpickled" in report.results["trust"]
+    assert "without unpickling" in report.results["trust"]
+    model = getattr(sb3, algo).load(sb3_models[name], device="cpu")
+    space = model.observation_space
+    low, high = np.maximum(space.low, -5), np.minimum(space.high, 5)
+    obs = np.random.default_rng(0).uniform(low, high, (256, *space.shape)).astype(np.float32)
+    with Session.open(out) as s:
+        got = s.run(obs)
+    want = model.predict(obs, deterministic=True)[0]
     if kind == "discrete":
-        assert par["agreement_rate"] == 1.0 and par["max_abs_error"] < 1e-4
+        assert np.array_equal(np.asarray(got).reshape(-1), want.reshape(-1))
         assert [o["name"] for o in report.model.outputs] == ["action", "logits"]
     else:
-        assert par["max_abs_error"] <= 1e-4
+        np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_trust_pickle_is_the_old_path_and_says_so(sb3_models, tmp_path):
+    report = export(str(sb3_models["sac-pendulum"]), tmp_path / "sac.onnx", parity_samples=64, trust_pickle=True)
+    assert report.results["parity"]["passed"] and "--trust-pickle" in report.results["trust"]
 
 
 def test_squashed_policies_return_actions_in_the_action_space(sb3_models, tmp_path):
@@ -133,7 +148,7 @@ def test_wrong_vecnormalize_is_bad_input(sb3_models, tmp_path):
         export(str(sb3_models["ppo-pendulum"]), tmp_path / "x.onnx", vecnormalize=str(other))
     junk = tmp_path / "junk.pkl"
     junk.write_bytes(b"\x00\x01garbage")
-    with pytest.raises(BadInput, match="only load files you trust"):
+    with pytest.raises(BadInput, match="is not a pickle edgeperf can read"):
         export(str(sb3_models["ppo-pendulum"]), tmp_path / "x.onnx", vecnormalize=str(junk))
     with pytest.raises(BadInput, match=r"Stable-Baselines3 \.zip sources only"):
         export("example:mlp", tmp_path / "x.onnx", vecnormalize=str(junk))
@@ -148,7 +163,7 @@ def test_damaged_sb3_zip_is_bad_input(sb3_models, tmp_path, cli):
             data = src.read(name)
             z.writestr(name, data[: len(data) // 3] if name == "policy.pth" else data)  # weights cut short
     r = cli("export", broken, "-o", tmp_path / "out.onnx")
-    assert r.code == 2 and "could not load it as a PPO model" in r.err
+    assert r.code == 2 and "policy.pth is not a plain state_dict" in r.err
     assert len(r.err.strip().splitlines()) == 1
     assert list(tmp_path.glob("out*")) == []
 
@@ -164,13 +179,17 @@ def test_algorithm_detection_from_the_data_entry():
 def test_the_trust_note_is_said_once(sb3_models, tmp_path, cli):
     out = tmp_path / "p.onnx"
     args = ["--vecnormalize", sb3_models["vecnormalize"], "--no-check", "--json", tmp_path / "e.json"]
-    r = cli("export", sb3_models["ppo-pendulum"], "-o", out, *args)
+    r = cli("export", sb3_models["ppo-pendulum"], "-o", out, *args, "--trust-pickle")
     assert r.code == 0, r.err
     doc = json.loads((tmp_path / "e.json").read_text())
     notes = [w for w in doc["warnings"] if "unpickled" in w]
     assert notes == [
-        "ppo_pendulum.zip and vecnormalize.pkl were unpickled, which runs code from the file: "
-        "export only files you trust"
+        "ppo_pendulum.zip was unpickled by SB3 (--trust-pickle), which runs code from the file: export only files "
+        "you trust"
     ]
-    assert "unpickled" in doc["results"]["trust"]
-    assert r.out.count("were unpickled") == 1
+    assert "--trust-pickle" in doc["results"]["trust"] and "allowlist" in doc["results"]["trust"]
+    assert " ".join(r.out.split()).count("was unpickled") == 1
+    r = cli("export", sb3_models["ppo-pendulum"], "-o", out, *args)  # the default: nothing unpickled
+    doc = json.loads((tmp_path / "e.json").read_text())
+    assert not [w for w in doc["warnings"] if "was unpickled" in w]
+    assert doc["results"]["trust"].startswith("read without unpickling")

@@ -31,7 +31,7 @@ def test_one_dict_or_a_batch_of_dicts_on_every_backend(dict_onnx, batch, backend
 
 
 def test_the_three_backends_agree_with_the_torch_original(dict_sb3, dict_onnx, batch):
-    src = sources.load(str(dict_sb3["zip"]), vecnormalize=str(dict_sb3["vecnormalize"]))
+    src = sources.load(str(dict_sb3["zip"]), vecnormalize=str(dict_sb3["vecnormalize"]), trust_pickle=True)
     with TorchSession.from_module(src.module, None, inputs=src.input_specs) as t:
         assert [i.name for i in t.io.inputs] == ["image", "state"]
         want = t.run(batch)

@@ -1,0 +1,529 @@
+"""Stable-Baselines3 .zip policies without running their pickles.
+
+An SB3 zip holds `data` (JSON: SB3's `data_to_json` writes every attribute it can as JSON and the rest as a
+cloudpickle blob *beside* readable fields: a space's class, dtype, shape, low and high; policy_kwargs' net_arch,
+activation_fn as a string, log_std_init, n_quantiles...) and `policy.pth` (a plain state_dict, which
+`torch.load(weights_only=True)` reads without unpickling code). The policy network is rebuilt from those two, no
+`:serialized:` blob is ever decoded, and neither SB3 nor gym is imported: agents saved by gym-era SB3 1.x load the
+same way.
+
+The algorithm is read from the zip: the policy class's module (`stable_baselines3.sac.policies`,
+`sb3_contrib.tqc.policies`, ...) and, for the actor-critic family whose policies share one module, the
+hyperparameters each algorithm saves (PPO's clip_range, TRPO's cg_max_steps, A2C's neither). The deterministic
+action, as SB3's `predict(deterministic=True)` computes it:
+
+  PPO, A2C, TRPO      flatten -> mlp_extractor.policy_net (+ activation) -> action_net -> clip to the bounds
+                      (tanh and unscale with gSDE's squash_output); Discrete: argmax of the logits
+  SAC, TQC, CrossQ    flatten -> actor.latent_pi (CrossQ: with BatchRenorm in eval mode) -> actor.mu -> tanh ->
+                      unscale to the bounds
+  TD3, DDPG           flatten -> actor.mu (ends in tanh) -> unscale
+  DQN                 flatten -> q_net.q_net -> argmax;   QR-DQN: quantile_net -> mean over quantiles -> argmax
+  ARS                 flatten -> action_net (-> tanh and unscale when squashed, else clip); Discrete: argmax
+
+Every tensor of policy.pth must find a home or belong to a part the action does not use (critics, target
+networks, the value head, log-std); the shapes must agree with the JSON (net_arch, the spaces), and every
+parameter of the rebuilt network is set from the file. What exists only as a pickle (a custom policy or
+features-extractor class, an image CNN) stops with a message naming the field and `--trust-pickle`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from edgeperf.errors import BadInput, require
+from edgeperf.exporter import spaces
+
+MAX_TOTAL = 2**30  # uncompressed bytes of the whole zip
+MAX_RATIO = 200  # uncompressed / compressed, for entries over 1 MiB: a zip bomb otherwise
+MAX_DATA = 64 * 2**20
+# policy class module -> algorithm; the shared actor-critic module is told apart by what each algorithm saves
+MODULES = {
+    "stable_baselines3.sac.policies": "SAC",
+    "stable_baselines3.td3.policies": "TD3",
+    "stable_baselines3.dqn.policies": "DQN",
+    "sb3_contrib.tqc.policies": "TQC",
+    "sb3_contrib.qrdqn.policies": "QRDQN",
+    "sb3_contrib.ars.policies": "ARS",
+    "sb3_contrib.crossq.policies": "CrossQ",
+    "sb3_contrib.ppo_mask.policies": "MaskablePPO",
+    "sb3_contrib.common.maskable.policies": "MaskablePPO",
+    "sb3_contrib.ppo_recurrent.policies": "RecurrentPPO",
+    "sb3_contrib.common.recurrent.policies": "RecurrentPPO",
+}
+ACTOR_CRITIC = ("stable_baselines3.common.policies", "stable_baselines3.ppo.policies", "stable_baselines3.a2c.policies")
+NOT_YET = {
+    "MaskablePPO": "the action mask as a second input",
+    "RecurrentPPO": "the LSTM state carried through the recurrent path",
+}
+ACTIVATIONS = ("ReLU", "Tanh", "ELU", "LeakyReLU", "SiLU", "GELU", "Sigmoid", "Softplus", "Mish", "SELU", "Identity")
+# What the deterministic action does not use, per algorithm family (prefixes of policy.pth keys)
+UNUSED = {
+    "actor_critic": (
+        "mlp_extractor.value_net.",
+        "value_net.",
+        "log_std",
+        "vf_features_extractor.",
+        "features_extractor.",
+        "pi_features_extractor.",
+    ),
+    "sac": ("actor.log_std", "critic.", "critic_target.", "actor.features_extractor.", "critic.features_extractor."),
+    "td3": ("actor_target.", "critic.", "critic_target.", "actor.features_extractor."),
+    "dqn": ("q_net_target.", "q_net.features_extractor."),
+    "qrdqn": ("quantile_net_target.", "quantile_net.features_extractor."),
+    "ars": ("features_extractor.",),
+}
+
+
+FAMILY = {"PPO": "actor_critic", "A2C": "actor_critic", "TRPO": "actor_critic", "SAC": "sac", "TQC": "sac",
+          "CrossQ": "sac", "TD3": "td3", "DQN": "dqn", "QRDQN": "qrdqn", "ARS": "ars"}  # fmt: skip
+
+
+def load(path: Path, obs_shape, vecnormalize: str | None):
+    """The PolicySource of an SB3 zip, rebuilt without unpickling anything."""
+    from edgeperf.exporter.sb3 import _SB3Policy, vecnormalize_stats
+    from edgeperf.exporter.sources import PolicySource
+    from edgeperf.results.report import sha256_file
+
+    torch = require("torch", "export", "to export policies")
+    data, state, version = read_zip(path)
+    finite_state(state, path)
+    algo = algorithm(data, path)
+    obs = box_of(data, "observation_space", path)
+    act = action_space_of(data, path)
+    shape = tuple(obs["shape"])
+    if obs_shape and tuple(obs_shape) != shape:
+        raise BadInput(f"{path} takes observations of shape {list(shape)} (its observation space), not --obs-shape "
+                       f"{list(obs_shape)}")  # fmt: skip
+    kwargs = policy_kwargs(data, path)
+    core, post, tanh, used = build_core(torch, algo, state, kwargs, data, shape, act, path)
+    _check_homes(state, used, algo, path)
+    norm, notes = None, []
+    if vecnormalize:
+        norm, notes = vecnormalize_stats(vecnormalize, shape)
+    bounds = _Bounds(act)
+    module = _SB3Policy(torch, core, norm, False, tanh, post, bounds).eval()
+    _check_all_set(module, used)
+    notes.insert(0, f"{path.name} was read without unpickling: the network rebuilt from its JSON and state_dict")
+
+    def reference(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            out = module(torch.as_tensor(np.asarray(x, np.float32)))
+        return (out[0] if post == "argmax" else out).numpy()
+
+    post_note = {
+        "unscale": "actions unscaled from [-1, 1] to the action space's bounds inside the graph",
+        "clip": "actions clipped to the action space's bounds inside the graph",
+        "argmax": "the chosen action is the argmax of the logits; the logits are the second output",
+    }[post]
+    details = {"algorithm": algo, "loaded": "pickle-free", "post_processing": post_note, "sb3_version": version}
+    if vecnormalize:
+        details["vecnormalize"] = str(vecnormalize)
+    return PolicySource(
+        module,
+        "sb3",
+        str(path),
+        shape,
+        sha256=sha256_file(path),
+        obs_space=obs,
+        action_space=act,
+        normalization=norm,
+        notes=notes,
+        details=details,
+        discrete=post == "argmax",
+        action_shape=tuple(act.get("shape") or ()),
+        reference=reference,
+    )
+
+
+# --- the zip ------------------------------------------------------------------------------------------------
+
+
+def read_zip(path: Path) -> tuple[dict, dict, str | None]:
+    """(data JSON, policy.pth state_dict, SB3 version); sizes checked before anything is decompressed."""
+    torch = require("torch", "export", "to export policies")
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = {i.filename: i for i in z.infolist()}
+            total = sum(i.file_size for i in infos.values())
+            if total > MAX_TOTAL:
+                raise BadInput(f"{path} would unpack to {total / 2**30:.1f} GiB: not an SB3 model edgeperf reads")
+            for i in infos.values():
+                if i.file_size > 2**20 and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+                    ratio = i.file_size // max(i.compress_size, 1)
+                    raise BadInput(f"{path}: {i.filename} unpacks {ratio}x its size: a zip bomb?")
+            for need in ("data", "policy.pth"):
+                if need not in infos:
+                    raise BadInput(f"{path} has no '{need}' entry: not a Stable-Baselines3 model (or a damaged one)")
+            if infos["data"].file_size > MAX_DATA:
+                raise BadInput(f"{path}: its 'data' entry is {infos['data'].file_size / 2**20:.0f} MiB: not SB3's JSON")
+            data = json.loads(z.read("data"))
+            blob = z.read("policy.pth")
+            tag = "_stable_baselines3_version"
+            version = z.read(tag).decode().strip()[:40] if tag in infos else None
+    except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, OSError) as exc:
+        raise BadInput(f"{path} is not a Stable-Baselines3 model: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadInput(f"{path}: its 'data' entry is not a JSON object: not a Stable-Baselines3 model")
+    try:
+        state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise BadInput(f"{path}: policy.pth is not a plain state_dict ({type(exc).__name__}: {_first(exc)})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise BadInput(f"{path}: policy.pth does not hold a state_dict of tensors")
+    return data, state, version
+
+
+def _first(exc: Exception) -> str:
+    return (str(exc).splitlines() or ["(no message)"])[0][:160]
+
+
+def algorithm(data: dict, path: Path) -> str:
+    pc = data.get("policy_class")
+    module = pc.get("__module__") if isinstance(pc, dict) else None
+    if not isinstance(module, str):
+        raise BadInput(f"{path}: data.policy_class has no readable __module__: not a Stable-Baselines3 model")
+    if module in MODULES:
+        algo = MODULES[module]
+    elif module in ACTOR_CRITIC:
+        algo = "PPO" if "clip_range" in data else "TRPO" if "cg_max_steps" in data else "A2C"
+    else:
+        raise BadInput(
+            f"{path}: its policy class is defined in {module}, a custom policy that exists only as a pickle; "
+            "export it with --trust-pickle if you trust the file (that runs its code)"
+        )
+    if algo in NOT_YET:
+        raise BadInput(
+            f"{path} is a {algo} agent: edgeperf does not yet rebuild {NOT_YET[algo]} without its pickles; "
+            "--trust-pickle loads it through SB3 if you trust the file (that runs its code)"
+        )
+    return algo
+
+
+def _type(entry) -> str:
+    return str(entry.get(":type:", "")) if isinstance(entry, dict) else ""
+
+
+def _array(text, shape, path: Path, where: str) -> np.ndarray:
+    """A bound as SB3's JSON keeps it: str() of a numpy array, or a number."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return np.full(shape, float(text))
+    if not isinstance(text, str) or "..." in text:
+        raise BadInput(f"{path}: {where} is not readable without its pickle ({str(text)[:60]!r}); --trust-pickle")
+    try:
+        values = np.array([float(v) for v in re.sub(r"[\[\],]", " ", text).split()])
+    except ValueError:
+        raise BadInput(f"{path}: {where} is not a list of numbers ({text[:60]!r})") from None
+    n = int(np.prod(shape)) if shape else 1
+    if values.size == 1:
+        return np.full(shape, values[0])
+    if values.size != n:
+        raise BadInput(f"{path}: {where} has {values.size} values for shape {list(shape)}")
+    return values.reshape(shape)
+
+
+def _shape(entry: dict, path: Path, key: str) -> tuple[int, ...]:
+    shape = entry.get("_shape", entry.get("shape"))
+    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise BadInput(f"{path}: {key} has no readable shape ({shape!r})")
+    return tuple(shape)
+
+
+def box_of(data: dict, key: str, path: Path) -> dict:
+    entry = data.get(key)
+    kind = _type(entry)
+    if not kind.endswith("spaces.box.Box'>"):
+        what = kind or type(entry).__name__
+        raise BadInput(
+            f"{path}: {key} is {what}; edgeperf rebuilds Box observation spaces without pickles (Dict and image "
+            "observations: --trust-pickle)"
+        )
+    shape = _shape(entry, path, key)
+    if len(shape) == 3 and str(entry.get("dtype")) == "uint8":
+        raise BadInput(f"{path}: {key} is an image ({list(shape)}, uint8): its CNN is rebuilt only through SB3; "
+                       "--trust-pickle")  # fmt: skip
+    low = _array(entry.get("low"), shape, path, f"{key}.low")
+    high = _array(entry.get("high"), shape, path, f"{key}.high")
+    return spaces.box(low, high, shape)
+
+
+def action_space_of(data: dict, path: Path) -> dict:
+    entry = data.get("action_space")
+    kind = _type(entry)
+    if kind.endswith("spaces.discrete.Discrete'>"):
+        try:
+            n, start = int(str(entry.get("n"))), int(str(entry.get("start", 0)))
+        except ValueError:
+            raise BadInput(f"{path}: action_space.n is {entry.get('n')!r}: not a whole number") from None
+        if n < 1:
+            raise BadInput(f"{path}: action_space.n is {n}")
+        return spaces.discrete(n, start)
+    if kind.endswith("spaces.box.Box'>"):
+        shape = _shape(entry, path, "action_space")
+        low = _array(entry.get("low"), shape, path, "action_space.low")
+        high = _array(entry.get("high"), shape, path, "action_space.high")
+        if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+            raise BadInput(f"{path}: action_space has unbounded dimensions: SB3 needs finite action bounds")
+        return spaces.box(low, high, shape)
+    raise BadInput(f"{path}: action_space is {kind or entry!r}; edgeperf exports Box or Discrete actions")
+
+
+def policy_kwargs(data: dict, path: Path) -> dict:
+    pk = data.get("policy_kwargs") or {}
+    if not isinstance(pk, dict):
+        raise BadInput(f"{path}: policy_kwargs is {type(pk).__name__}, not a mapping")
+    out = {k: v for k, v in pk.items() if not k.startswith(":")}
+    for key in ("features_extractor_class",):
+        v = out.get(key)
+        if v is not None and "FlattenExtractor" not in str(v):
+            raise BadInput(
+                f"{path}: policy_kwargs.{key} is {v}, which exists only as a pickle; --trust-pickle loads it through "
+                "SB3 if you trust the file (that runs its code)"
+            )
+    return out
+
+
+def activation(torch, kwargs: dict, default: str, path: Path):
+    text = kwargs.get("activation_fn")
+    name = default if text is None else str(text).rstrip("'>").rsplit(".", 1)[-1]
+    if name not in ACTIVATIONS:
+        raise BadInput(
+            f"{path}: policy_kwargs.activation_fn is {text}: not one of torch.nn's ({', '.join(ACTIVATIONS)}); "
+            "--trust-pickle"
+        )
+    return getattr(torch.nn, name)
+
+
+# --- the network --------------------------------------------------------------------------------------------
+
+
+class _Bounds:
+    """The action space's attributes _SB3Policy reads (low, high, start)."""
+
+    def __init__(self, space: dict):
+        if space["type"] == "discrete":
+            self.start = int(space.get("start", 0))
+        else:
+            self.low = np.asarray(space["low"], np.float32)
+            self.high = np.asarray(space["high"], np.float32)
+
+
+def mlp(torch, state: dict, prefix: str, act, used: set, *, latent: bool, eps: float = 1e-3):
+    """The Sequential SB3 saved under `prefix` (`prefix.{i}.weight`...): each indexed layer with tensors is a
+    Linear (or BatchRenorm, evaluated with its running statistics); an index without tensors is the activation;
+    a latent net ends in one. Returns (module, [(in, out) per Linear])."""
+    nn = torch.nn
+    layers: dict[int, dict] = {}
+    pat = re.compile(re.escape(prefix) + r"\.(\d+)\.(\w+)$")
+    for key, value in state.items():
+        m = pat.match(key)
+        if m:
+            layers.setdefault(int(m.group(1)), {})[m.group(2)] = (key, value)
+    if not layers:
+        return None, []
+    modules, sizes = [], []
+    for i in range(max(layers) + 1):
+        params = layers.get(i)
+        if params is None:
+            modules.append(act())
+        elif "weight" in params and params["weight"][1].dim() == 2:
+            w = params["weight"][1]
+            lin = nn.Linear(w.shape[1], w.shape[0], bias="bias" in params)
+            _assign(lin.weight, params["weight"], used)
+            if "bias" in params:
+                _assign(lin.bias, params["bias"], used)
+            modules.append(lin)
+            sizes.append((w.shape[1], w.shape[0]))
+        elif {"scale", "bias", "ra_mean", "ra_var"} <= set(params):
+            modules.append(_BatchRenormEval(torch, params, eps, used))
+        else:
+            raise BadInput(f"{prefix}.{i} holds {sorted(params)}: not a layer edgeperf rebuilds; --trust-pickle")
+    if latent and isinstance(modules[-1], nn.Linear):
+        modules.append(act())
+    return nn.Sequential(*modules), sizes
+
+
+def _assign(param, entry, used: set) -> None:
+    key, value = entry
+    with __import__("torch").no_grad():
+        param.copy_(value.to(param.dtype))
+    param._edgeperf_from_file = True
+    used.add(key)
+
+
+def _BatchRenormEval(torch, params: dict, eps: float, used: set):
+    class BatchRenormEval(torch.nn.Module):
+        """sb3_contrib's BatchRenorm in eval mode: (x - ra_mean) / sqrt(ra_var + eps) x scale + bias."""
+
+        def __init__(self):
+            super().__init__()
+            n = params["scale"][1].shape[0]
+            self.scale = torch.nn.Parameter(torch.ones(n))
+            self.bias = torch.nn.Parameter(torch.zeros(n))
+            self.register_buffer("ra_mean", torch.zeros(n))
+            self.register_buffer("ra_var", torch.ones(n))
+            for name in ("scale", "bias", "ra_mean", "ra_var"):
+                _assign(getattr(self, name), params[name], used)
+            if "steps" in params:
+                used.add(params["steps"][0])
+            self.eps = eps
+
+        def forward(self, x):
+            return (x - self.ra_mean) / torch.sqrt(self.ra_var + self.eps) * self.scale + self.bias
+
+    return BatchRenormEval()
+
+
+def _arch(kwargs: dict, key: str) -> list[int] | None:
+    """The hidden sizes the JSON's net_arch gives for one network (pi, qf or a plain list)."""
+    arch = kwargs.get("net_arch")
+    if isinstance(arch, dict):
+        arch = arch.get(key)
+    if isinstance(arch, list) and arch and isinstance(arch[0], dict):  # SB3 1.x: [dict(pi=[..], vf=[..])]
+        arch = arch[0].get(key)
+    return arch if isinstance(arch, list) and all(isinstance(v, int) for v in arch) else None
+
+
+def build_core(torch, algo: str, state: dict, kwargs: dict, data: dict, obs_shape, act: dict, path: Path):
+    """(core module, post: unscale|clip|argmax, tanh before unscale, the state keys it used)."""
+    used: set = set()
+    discrete = act["type"] == "discrete"
+    n_out = int(act["n"]) if discrete else int(np.prod(act["shape"]))
+    a = activation(torch, kwargs, "Tanh" if algo in ("PPO", "A2C", "TRPO") else "ReLU", path)
+    net = _Net(torch, state, used, a, path, float(kwargs.get("batch_norm_eps", 1e-3)))
+    build = {"PPO": _actor_critic, "A2C": _actor_critic, "TRPO": _actor_critic, "SAC": _sac, "TQC": _sac,
+             "CrossQ": _sac, "TD3": _td3, "DQN": _dqn, "QRDQN": _dqn, "ARS": _ars}[algo]  # fmt: skip
+    layers, post, tanh, first_in, last_out = build(net, algo, kwargs, data, discrete, n_out)
+    _check_io(path, obs_shape, first_in, last_out, n_out)
+    return torch.nn.Sequential(torch.nn.Flatten(), *layers), post, tanh, used
+
+
+class _Net:
+    """What the builders share: the state_dict, the keys used, the activation, the file (for messages)."""
+
+    def __init__(self, torch, state, used, act, path, eps):
+        self.torch, self.state, self.used, self.act, self.path, self.eps = torch, state, used, act, path, eps
+
+    def mlp(self, prefix: str, latent: bool):
+        return mlp(self.torch, self.state, prefix, self.act, self.used, latent=latent, eps=self.eps)
+
+    def linear(self, prefix: str, what: str):
+        w = self.state.get(f"{prefix}.weight")
+        if w is None or w.dim() != 2:
+            raise BadInput(f"{self.path}: policy.pth has no {prefix}: not {what}")
+        lin = self.torch.nn.Linear(w.shape[1], w.shape[0], bias=f"{prefix}.bias" in self.state)
+        _assign(lin.weight, (f"{prefix}.weight", w), self.used)
+        if lin.bias is not None:
+            _assign(lin.bias, (f"{prefix}.bias", self.state[f"{prefix}.bias"]), self.used)
+        return lin
+
+    def need(self, module, prefix: str, what: str):
+        if module is None:
+            raise BadInput(f"{self.path}: policy.pth has no {prefix}: not {what}")
+        return module
+
+
+def _actor_critic(net: _Net, algo, kwargs, data, discrete, n_out):
+    latent, sizes = net.mlp("mlp_extractor.policy_net", latent=True)
+    head = net.linear("action_net", "an actor-critic policy SB3 saved")
+    _check_arch(net.path, "pi", kwargs, sizes)
+    squash = bool(kwargs.get("squash_output", False)) and bool(data.get("use_sde", False))
+    post = "argmax" if discrete else ("unscale" if squash else "clip")
+    first_in = sizes[0][0] if sizes else head.in_features
+    return ([latent] if latent is not None else []) + [head], post, squash, first_in, head.out_features
+
+
+def _sac(net: _Net, algo, kwargs, data, discrete, n_out):
+    latent, sizes = net.mlp("actor.latent_pi", latent=True)
+    net.need(latent, "actor.latent_pi", f"a {algo} policy")
+    head = net.linear("actor.mu", f"a {algo} policy")
+    _check_arch(net.path, "pi", kwargs, sizes)
+    return [latent, head], "unscale", True, sizes[0][0], head.out_features
+
+
+def _td3(net: _Net, algo, kwargs, data, discrete, n_out):
+    mu, sizes = net.mlp("actor.mu", latent=False)
+    net.need(mu, "actor.mu", "a TD3/DDPG policy")
+    _check_arch(net.path, "pi", kwargs, sizes[:-1])
+    return [mu, net.torch.nn.Tanh()], "unscale", False, sizes[0][0], sizes[-1][1]
+
+
+def _dqn(net: _Net, algo, kwargs, data, discrete, n_out):
+    prefix = "q_net.q_net" if algo == "DQN" else "quantile_net.quantile_net"
+    q, sizes = net.mlp(prefix, latent=False)
+    net.need(q, prefix, f"a {algo} policy")
+    _check_arch(net.path, "qf", kwargs, sizes[:-1])
+    layers, out = [q], sizes[-1][1]
+    if algo == "QRDQN":
+        quantiles = int(data.get("n_quantiles") or kwargs.get("n_quantiles") or 200)
+        if out != quantiles * n_out:
+            raise BadInput(f"{net.path}: the quantile net gives {out} values; {quantiles} quantiles x {n_out} "
+                           f"actions is {quantiles * n_out}")  # fmt: skip
+        layers.append(_QuantileMean(net.torch, quantiles, n_out))
+        out = n_out
+    return layers, "argmax", False, sizes[0][0], out
+
+
+def _ars(net: _Net, algo, kwargs, data, discrete, n_out):
+    body, sizes = net.mlp("action_net", latent=False)
+    net.need(body, "action_net", "an ARS policy")
+    linear = len(sizes) == 1 and "action_net.0.bias" not in net.state  # ARSLinearPolicy: no bias, no squash
+    squash = not discrete and bool(kwargs.get("squash_output", not linear))
+    post = "argmax" if discrete else ("unscale" if squash else "clip")
+    return [body] + ([net.torch.nn.Tanh()] if squash else []), post, False, sizes[0][0], sizes[-1][1]
+
+
+def _QuantileMean(torch, quantiles: int, actions: int):
+    class QuantileMean(torch.nn.Module):
+        """QR-DQN's Q-values: the quantile net's output as (quantiles, actions), averaged over the quantiles."""
+
+        def forward(self, x):
+            return x.view(-1, quantiles, actions).mean(dim=1)
+
+    return QuantileMean()
+
+
+def _check_io(path: Path, obs_shape, first_in: int, last_out: int, n_out: int) -> None:
+    n_obs = int(np.prod(obs_shape)) if obs_shape else 1
+    if first_in != n_obs:
+        raise BadInput(f"{path}: the JSON's observation space has {n_obs} values (shape {list(obs_shape)}) but "
+                       f"policy.pth's first layer takes {first_in}")  # fmt: skip
+    if last_out != n_out:
+        raise BadInput(f"{path}: the JSON's action space needs {n_out} outputs but policy.pth's last layer gives "
+                       f"{last_out}")  # fmt: skip
+
+
+def _check_arch(path: Path, key: str, kwargs: dict, sizes) -> None:
+    arch = _arch(kwargs, key)
+    found = [o for _, o in sizes]
+    if arch is not None and arch != found:
+        raise BadInput(f"{path}: policy_kwargs.net_arch says hidden layers {arch} but policy.pth holds {found}")
+
+
+def _check_homes(state: dict, used: set, algo: str, path: Path) -> None:
+    family = FAMILY[algo]
+    unused = UNUSED[family]
+    stray = [k for k in state if k not in used and not k.startswith(unused)]
+    if stray:
+        raise BadInput(
+            f"{path}: policy.pth holds tensors a {algo} policy has no place for: {', '.join(stray[:6])}"
+            + (f" and {len(stray) - 6} more" if len(stray) > 6 else "")
+            + " (a custom policy? --trust-pickle)"
+        )
+
+
+def _check_all_set(module, used: set) -> None:
+    unset = [n for n, p in module.named_parameters() if not getattr(p, "_edgeperf_from_file", False)]
+    if unset:  # a bug, not bad input: every parameter is built from a tensor of the file
+        raise AssertionError(f"parameters left at their initial values: {unset}")
+
+
+def finite_state(state: dict, path: Path) -> None:
+    for k, v in state.items():
+        if v.is_floating_point() and not bool(v.isfinite().all()):
+            raise BadInput(f"{path}: policy.pth's {k} holds NaN or inf")

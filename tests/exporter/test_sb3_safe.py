@@ -1,0 +1,266 @@
+"""SB3 zips without their pickles: every algorithm SB3 and sb3-contrib publish for Box observations, rebuilt from
+the zip's JSON and state_dict and checked against the library's own deterministic predict; payloads planted in
+every pickled field stay inert; the lies and damage a stranger's zip can hold are one line, exit 2."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import io
+import json
+import pickle
+import sys
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+
+pytest.importorskip("stable_baselines3")
+pytest.importorskip("sb3_contrib")
+pytest.importorskip("torch")
+
+import torch
+
+from edgeperf.errors import BadInput
+from edgeperf.exporter import safe_pickle, sb3_safe
+from edgeperf.exporter.onnx import export
+from edgeperf.runtime.session import Session
+
+SMALL = {"net_arch": [16, 16]}
+
+
+def _make(algo: str, env: str, folder, **kw):
+    import sb3_contrib
+    import stable_baselines3
+
+    cls = getattr(stable_baselines3, algo, None) or getattr(sb3_contrib, algo)
+    kw = copy.deepcopy(kw)  # SB3 writes into policy_kwargs
+    policy = kw.pop("policy", "MlpPolicy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = cls(policy, env, seed=0, device="cpu", **kw)
+    return model
+
+
+def _saved(model, folder, name):
+    path = folder / f"{name}.zip"
+    model.save(path)
+    return path
+
+
+AGENTS = [
+    ("PPO", "Pendulum-v1", {"policy_kwargs": SMALL}),
+    ("PPO", "CartPole-v1", {"policy_kwargs": {"net_arch": {"pi": [8], "vf": [32]}}}),
+    ("A2C", "CartPole-v1", {"policy_kwargs": {**SMALL, "activation_fn": torch.nn.ReLU}}),
+    ("TRPO", "Pendulum-v1", {"policy_kwargs": SMALL}),
+    ("PPO", "Pendulum-v1", {"policy_kwargs": {**SMALL, "squash_output": True}, "use_sde": True}),
+    ("SAC", "Pendulum-v1", {"policy_kwargs": SMALL}),
+    ("TQC", "Pendulum-v1", {"policy_kwargs": SMALL}),
+    ("CrossQ", "Pendulum-v1", {"policy_kwargs": SMALL}),
+    ("TD3", "Pendulum-v1", {"policy_kwargs": SMALL}),
+    ("DDPG", "Pendulum-v1", {"policy_kwargs": SMALL}),
+    ("DQN", "CartPole-v1", {"policy_kwargs": SMALL}),
+    ("QRDQN", "CartPole-v1", {"policy_kwargs": {**SMALL, "n_quantiles": 5}}),
+    ("ARS", "Pendulum-v1", {"policy_kwargs": SMALL}),
+    ("ARS", "Pendulum-v1", {"policy": "LinearPolicy"}),
+    ("ARS", "CartPole-v1", {"policy_kwargs": SMALL}),
+]
+
+
+def _perturb(model) -> None:
+    """Weights and normaliser statistics away from their initial values, so a layer read wrongly shows."""
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for _, p in model.policy.named_parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=g))
+        for name, b in model.policy.named_buffers():
+            if name.endswith(("ra_mean", "ra_var")):
+                b.copy_(torch.rand(b.shape, generator=g) + (0.5 if name.endswith("ra_var") else -0.5))
+
+
+@pytest.mark.parametrize(("algo", "env", "kw"), AGENTS, ids=[f"{a}-{e}-{i}" for i, (a, e, _) in enumerate(AGENTS)])
+def test_each_algorithm_pickle_free_matches_its_own_predict(tmp_path, algo, env, kw):
+    model = _make(algo, env, tmp_path, **kw)
+    _perturb(model)
+    path = _saved(model, tmp_path, algo.lower())
+    out = tmp_path / "p.onnx"
+    report = export(str(path), out, parity_samples=64)
+    assert report.results["source"]["loaded"] == "pickle-free"
+    assert report.results["source"]["algorithm"] in (algo, "TD3")  # DDPG is TD3's policy with one critic
+    space = model.observation_space
+    obs = np.random.default_rng(0).uniform(np.maximum(space.low, -3), np.minimum(space.high, 3), (128, *space.shape))
+    obs = obs.astype(np.float32)
+    model.policy.set_training_mode(False)
+    want = model.predict(obs, deterministic=True)[0]
+    with Session.open(out) as s:
+        got = s.run(obs)
+    if model.action_space.__class__.__name__ == "Discrete":
+        assert np.array_equal(np.asarray(got).reshape(-1), np.asarray(want).reshape(-1))
+    else:
+        np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def _planted(path, marker, folder):
+    """The same zip with a payload in every pickled field of its JSON (SB3 keeps cloudpickle blobs there)."""
+    blob = base64.b64encode(pickle.dumps(_Payload(str(marker)))).decode()
+    out = folder / "planted.zip"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as z:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "data":
+                doc = json.loads(data)
+                for value in doc.values():
+                    if isinstance(value, dict) and ":serialized:" in value:
+                        value[":serialized:"] = blob
+                data = json.dumps(doc).encode()
+            z.writestr(name, data)
+    return out
+
+
+class _Payload:
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_payload_in_every_pickled_field_stays_inert(tmp_path, cli):
+    model = _make("SAC", "Pendulum-v1", tmp_path, policy_kwargs=SMALL)
+    marker = tmp_path / "RAN"
+    planted = _planted(_saved(model, tmp_path, "sac"), marker, tmp_path)
+    r = cli("export", planted, "-o", tmp_path / "p.onnx", "--no-store")
+    assert r.code == 0, r.err
+    assert not marker.exists()
+    from stable_baselines3 import SAC
+
+    with warnings.catch_warnings(), contextlib.suppress(Exception):  # the control: SB3's own loader runs it
+        warnings.simplefilter("ignore")
+        SAC.load(planted)
+    assert marker.exists()
+
+
+def test_a_gym_era_zip_loads_without_gym(tmp_path):
+    """SB3 1.x wrote gym.spaces types and `shape` attributes; neither gym nor gymnasium is needed to read it."""
+    model = _make("PPO", "Pendulum-v1", tmp_path, policy_kwargs=SMALL)
+    _perturb(model)
+    path = _saved(model, tmp_path, "ppo")
+    legacy = tmp_path / "legacy.zip"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(legacy, "w") as z:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "data":
+                text = data.decode().replace("gymnasium.spaces", "gym.spaces")
+                doc = json.loads(text)
+                for key in ("observation_space", "action_space"):
+                    doc[key]["shape"] = doc[key].pop("_shape")
+                    doc[key][":serialized:"] = "not a pickle anyone can read"
+                data = json.dumps(doc).encode()
+            z.writestr(name, data)
+    assert "gym" not in sys.modules
+    src = sb3_safe.load(legacy, None, None)
+    assert "gym" not in sys.modules
+    obs = np.random.default_rng(0).uniform(-1, 1, (16, 3)).astype(np.float32)
+    np.testing.assert_allclose(src.reference(obs), model.predict(obs, deterministic=True)[0], atol=1e-5)
+
+
+def _rewrite(path, folder, edit_data=None, edit_state=None, drop=()):
+    out = folder / "edited.zip"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as z:
+        for name in src.namelist():
+            if name in drop:
+                continue
+            data = src.read(name)
+            if name == "data" and edit_data:
+                doc = json.loads(data)
+                edit_data(doc)
+                data = json.dumps(doc).encode()
+            if name == "policy.pth" and edit_state:
+                state = torch.load(io.BytesIO(data), weights_only=True)
+                edit_state(state)
+                buf = io.BytesIO()
+                torch.save(state, buf)
+                data = buf.getvalue()
+            z.writestr(name, data)
+    return out
+
+
+@pytest.fixture(scope="module")
+def sac_zip(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sac")
+    return _saved(_make("SAC", "Pendulum-v1", folder, policy_kwargs=SMALL), folder, "sac")
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (
+            {"edit_data": lambda d: d["observation_space"].update(_shape=[5], low="[-1. -1. -1. -1. -1.]", high="1.0")},
+            "has 5 values (shape [5]) but policy.pth's first layer takes 3",
+        ),
+        ({"edit_data": lambda d: d["observation_space"].update(_shape=[5])}, "low has 3 values for shape [5]"),
+        ({"edit_data": lambda d: d["policy_kwargs"].update(net_arch=[64, 64])}, "says hidden layers [64, 64]"),
+        ({"edit_data": lambda d: d["action_space"].update(_shape=[2])}, "needs 2 outputs but"),
+        ({"edit_data": lambda d: d["policy_class"].update(__module__="my_lab.policies")}, "--trust-pickle"),
+        ({"edit_data": lambda d: d.update(observation_space=[1, 2])}, "observation_space is list"),
+        ({"edit_data": lambda d: d["policy_kwargs"].update(activation_fn="<class 'my.Act'>")}, "activation_fn"),
+        ({"drop": ("policy.pth",)}, "neither a TorchScript archive nor a Stable-Baselines3 model"),
+        ({"edit_state": lambda s: s.update(extra=torch.zeros(3))}, "no place for: extra"),
+        ({"edit_state": lambda s: s.pop("actor.mu.weight")}, "has no actor.mu"),
+        ({"edit_state": lambda s: s["actor.mu.bias"].fill_(float("nan"))}, "NaN or inf"),
+    ],
+)
+def test_a_zip_that_lies_or_is_damaged_is_one_line_exit_2(sac_zip, tmp_path, bad, change, says):
+    edited = _rewrite(sac_zip, tmp_path, **change)
+    r = bad(2, "export", edited, "-o", tmp_path / "p.onnx", "--no-store")
+    assert says in r.err
+    assert not (tmp_path / "p.onnx").exists()
+
+
+def test_a_zip_bomb_is_refused_before_it_is_read(tmp_path, bad):
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("data", json.dumps({"policy_class": {"__module__": "stable_baselines3.sac.policies"}}))
+        z.writestr("policy.pth", b"\0" * (64 * 2**20))
+    r = bad(2, "export", bomb, "-o", tmp_path / "p.onnx", "--no-store")
+    assert "zip bomb" in r.err
+
+
+def test_recurrent_and_maskable_name_what_is_missing(sac_zip, tmp_path, bad):
+    for module, algo in (("sb3_contrib.ppo_recurrent.policies", "RecurrentPPO"),
+                         ("sb3_contrib.common.maskable.policies", "MaskablePPO")):  # fmt: skip
+        edited = _rewrite(sac_zip, tmp_path, edit_data=lambda d, m=module: d["policy_class"].update(__module__=m))
+        r = bad(2, "export", edited, "-o", tmp_path / "p.onnx", "--no-store")
+        assert algo in r.err and "--trust-pickle" in r.err
+
+
+# --- VecNormalize statistics through the allowlist ----------------------------------------------------------
+
+
+def test_vecnormalize_statistics_without_running_code(tmp_path):
+    import gymnasium as gym
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    vn = VecNormalize(DummyVecEnv([lambda: gym.make("Pendulum-v1")]), clip_obs=7.0)
+    vn.reset()
+    for _ in range(20):
+        vn.step(np.array([vn.action_space.sample()]))
+    vn.save(str(tmp_path / "vn.pkl"))
+    got = safe_pickle.load((tmp_path / "vn.pkl").read_bytes(), "vn.pkl")
+    want = VecNormalize.load(str(tmp_path / "vn.pkl"), DummyVecEnv([lambda: gym.make("Pendulum-v1")]))
+    np.testing.assert_array_equal(got.obs_rms.mean, want.obs_rms.mean)
+    np.testing.assert_array_equal(got.obs_rms.var, want.obs_rms.var)
+    assert got.obs_rms.count == want.obs_rms.count and got.clip_obs == 7.0 and got.epsilon == want.epsilon
+
+
+@pytest.mark.parametrize("payload", ["os.system", "builtins.eval", "subprocess.Popen"])
+def test_a_pkl_with_a_class_outside_the_allowlist_is_refused_unrun(tmp_path, payload):
+    module, name = payload.rsplit(".", 1)
+    marker = tmp_path / "RAN"
+    # A pickle that calls module.name(...): GLOBAL, then REDUCE with a one-string tuple
+    data = b"c" + module.encode() + b"\n" + name.encode() + b"\n(S'touch " + str(marker).encode() + b"'\ntR."
+    with pytest.raises(BadInput, match=f"asks for {module}.{name}"):
+        safe_pickle.load(data, "stats.pkl")
+    assert not marker.exists()
