@@ -123,7 +123,7 @@ def main() -> None:
         bare_ort = ort_session._sess  # the very same InferenceSession and options: only edgeperf's layer differs
         ort_out = [o.name for o in ort_session.io.outputs]
         ov_session = Session.open(xml, threads=1)
-        torch_session = open_policy(SOURCE, backend="torch", threads=1)
+        torch_session = open_policy(SOURCE, backend="torch", device="cpu", threads=1)  # "auto" is CUDA on a GPU
         module = torch_session._module  # the same eager module edgeperf runs
         obs_dim = ort_session.io.inputs[0].shape[1]
         shape = f"1,{obs_dim}"

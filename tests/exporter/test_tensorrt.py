@@ -10,7 +10,7 @@ import onnx
 import pytest
 
 from edgeperf import artifact
-from edgeperf.errors import BadInput, DependencyMissing
+from edgeperf.errors import BadInput, DependencyMissing, HardwareMissing
 from edgeperf.exporter import calibration, quantize, spaces, tensorrt_engine
 from edgeperf.exporter.onnx import export
 from edgeperf.exporter.sources import PolicySource
@@ -124,7 +124,14 @@ def test_tensorrt_int8_graph_is_symmetric_qdq(example_onnx, tmp_path):
 
 
 def test_int8_engine_plumbing(monkeypatch, tmp_path):
+    from edgeperf.runtime import tensorrt as runtime_tensorrt
+
     fake_tensorrt.install(monkeypatch)
+
+    def no_cudart():  # the stand-in engine must never get real device pointers (a GPU machine has libcudart)
+        raise HardwareMissing("the CUDA runtime library (libcudart) is not installed: TensorRT needs a CUDA GPU")
+
+    monkeypatch.setattr(runtime_tensorrt, "_CudaRT", no_cudart)
     cache = tmp_path / "cache" / "trt.timing-cache"
     out = tmp_path / "policy.engine"
     report = export("example:mlp", out, precision="int8", max_batch=8, timing_cache=cache, calibration_samples=128)

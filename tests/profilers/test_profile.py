@@ -10,7 +10,8 @@ from edgeperf.profilers.run import profile
 from tests.conftest import run_python
 
 
-def test_report_has_latency_cold_start_and_memory(example_onnx):
+def test_report_has_latency_cold_start_and_memory(example_onnx, monkeypatch, tmp_path):
+    monkeypatch.setenv("EDGEPERF_SYSFS_ROOT", str(tmp_path))  # no sensor, even on a GPU machine (NVML)
     r = profile(example_onnx, iterations=300, duration=0, warmup=20)
     res = r.results
     assert r.schema == "edgeperf.profile/1"
@@ -187,6 +188,10 @@ def test_engine_without_tensorrt_is_exit_3(cli, tmp_path):
 
 @pytest.mark.gpu
 def test_onnxruntime_cuda(example_onnx):
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        pytest.skip("onnxruntime here is a CPU build (no CUDAExecutionProvider): install onnxruntime-gpu")
     r = profile(example_onnx, accelerator="cuda", iterations=200, duration=0)
     assert r.results["backend"]["providers"][0] == "CUDAExecutionProvider"
 

@@ -29,7 +29,7 @@ def _two_outputs(path, batch="b"):
         ],
         [helper.make_tensor("axes", TensorProto.INT64, [1], [1])],
     )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=10), str(path))
     return path
 
 
@@ -54,7 +54,7 @@ def test_a_failure_inside_the_backend_names_the_model_and_the_input(tmp_path):
         [helper.make_tensor("shape", TensorProto.INT64, [2], [1, 4])],
     )
     path = tmp_path / "fixed.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=10), str(path))
     with Session.open(path) as s:
         assert s.run(np.zeros(4, np.float32)).shape == (4,)
         with pytest.raises(

@@ -5,6 +5,7 @@ On Jetson NVML reports NOT_SUPPORTED for power; the ina3221 source covers it the
 
 from __future__ import annotations
 
+from edgeperf.devices.sysfs import is_live
 from edgeperf.errors import DependencyMissing, require
 from edgeperf.profilers.power.base import Availability, PowerSource, Reading
 
@@ -29,9 +30,13 @@ class NVML(PowerSource):
 
     def probe(self) -> Availability:
         try:
-            nv = self._init()
+            require("pynvml", "nvidia", "to read NVIDIA GPU power", package="nvidia-ml-py")
         except DependencyMissing as exc:
             return Availability(False, str(exc))
+        if not is_live(self.root):  # NVML reads this machine's GPUs, never a captured tree (as devices.detect)
+            return Availability(False, "not queried: reading a captured tree (EDGEPERF_SYSFS_ROOT), not this machine")
+        try:
+            nv = self._init()
         except Exception as exc:  # NVMLError_LibraryNotFound, DriverNotLoaded, ...
             return Availability(False, f"NVML did not start ({exc}): no NVIDIA driver on this machine")
         if not self._handles:

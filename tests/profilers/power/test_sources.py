@@ -137,6 +137,15 @@ def test_nvml_falls_back_to_power_when_energy_not_supported(monkeypatch):
     assert r.energy_J == {} and r.power_W == {"gpu0": pytest.approx(71.5)}
 
 
+def test_nvml_never_reads_this_machine_for_a_captured_tree(monkeypatch, tmp_path):
+    """With EDGEPERF_SYSFS_ROOT at a captured tree (an Orin's, say) the live GPU's power is not that device's
+    (found on an H100: the profile of a captured Jetson tree reported the H100's board power)."""
+    monkeypatch.setitem(sys.modules, "pynvml", _fake_pynvml(True))
+    a = NVML(tmp_path).probe()
+    assert not a.ok and "captured tree" in a.reason
+    assert NVML().probe().ok  # the live root: queried
+
+
 def _install_jtop_without_service(monkeypatch) -> None:
     """A fake jetson-stats whose client fails as the real one does when jtop.service is not running."""
     mod = types.ModuleType("jtop")
