@@ -37,7 +37,10 @@ def open_policy(source: str | Path, backend: str = "auto", device: str = "auto",
     from edgeperf.runtime.torch import TorchSession
 
     src = sources.load(
-        str(source), options.pop("obs_shape", None), trust_pickle=bool(options.pop("trust_pickle", False))
+        str(source),
+        options.pop("obs_shape", None),
+        vecnormalize=options.pop("vecnormalize", None),
+        trust_pickle=bool(options.pop("trust_pickle", False)),
     )
     if src.input_specs:  # several named inputs (a Dict observation)
         return TorchSession.from_module(
@@ -175,15 +178,23 @@ def profile_remote(
 # -- validate -----------------------------------------------------------------------------------------------------
 
 
-def validate(model, domain: str, *, reference: str | None = None, latency=None, **kw) -> Report:
+def validate(
+    model, domain: str, *, reference: str | None = None, latency=None, vecnormalize: str | None = None, **kw
+) -> Report:
     """Paired validation (parameters: edgeperf.domains.paired.validate); `model` and `reference` may be any
-    policy `export` reads. `latency`: milliseconds, a profile report path, or a LatencyModel."""
+    policy `export` reads. `latency`: milliseconds, a profile report path, or a LatencyModel. `vecnormalize`: the
+    SB3 reference's VecNormalize statistics, so it sees normalised observations as in training."""
+    import functools
+
     from edgeperf.domains.latency import LatencyModel, parse
     from edgeperf.domains.paired import validate as paired
 
     if latency is not None and not isinstance(latency, LatencyModel):
         latency = parse(latency, None) if isinstance(latency, (int, float)) else parse(None, str(latency))
-    return paired(model, domain, reference=reference, latency=latency, opener=open_policy, **kw)
+    ref_opener = functools.partial(open_policy, vecnormalize=str(vecnormalize)) if vecnormalize else None
+    return paired(
+        model, domain, reference=reference, latency=latency, opener=open_policy, reference_opener=ref_opener, **kw
+    )
 
 
 def sim2sim(model, domain: str, to: str, **kw) -> Report:

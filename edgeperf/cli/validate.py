@@ -29,6 +29,14 @@ def validate(
     reference: Annotated[
         str | None, typer.Option("--reference", help="The original policy (default: the domain's bundled one).")
     ] = None,
+    vecnormalize: Annotated[
+        str | None,
+        typer.Option(
+            "--vecnormalize",
+            help="The SB3 reference's VecNormalize statistics (.pkl): it sees normalised observations, as in "
+            "training (read through an allowlist: nothing in the file runs).",
+        ),
+    ] = None,
     episodes: Annotated[int, typer.Option("--episodes", "-n", help="Paired episodes.")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the first episode (episode k: seed + k).")] = 0,
     latency: Annotated[
@@ -73,7 +81,7 @@ def validate(
     store = store_target(db, no_store)
     check_paths(
         {"--json": json_path, "--db": store and store.path},
-        {"the model": model, "--reference": reference, "--latency-from": latency_from},
+        {"the model": model, "--reference": reference, "--latency-from": latency_from, "--vecnormalize": vecnormalize},
     )
     sweep_ms = parse_sweep(sweep) if sweep is not None else None
     latency_model = parse(latency, latency_from)
@@ -84,6 +92,7 @@ def validate(
             model,
             domain,
             reference=reference,
+            vecnormalize=vecnormalize,
             episodes=episodes,
             seed=seed,
             latency=latency_model,

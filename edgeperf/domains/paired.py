@@ -138,6 +138,7 @@ def validate(
     margin: float | None = None,
     opener: Callable[..., Session] = Session.open,
     chunking: ChunkExecution | None = None,
+    reference_opener: Callable[..., Session] | None = None,
 ) -> Report:
     """Paired validation of `model` against `reference` (default: the domain's bundled policy). `opener` opens
     both (a module-level function: it travels to the worker processes); edgeperf.pipeline.validate passes one
@@ -148,7 +149,8 @@ def validate(
     reference = reference or domain.reference
     if not reference:
         raise BadInput(f"{domain.id} has no bundled reference policy; pass --reference SOURCE (the original policy)")
-    deployed_spec, reference_spec = PolicySpec(str(model), opener=opener), PolicySpec(reference, opener=opener)
+    deployed_spec = PolicySpec(str(model), opener=opener)
+    reference_spec = PolicySpec(reference, opener=reference_opener or opener)
     with check_fit(domain, deployed_spec, "deployed", chunking) as dep_session:
         model_info = describe_model(model, dep_session)
     check_fit(domain, reference_spec, "reference", chunking).close()
