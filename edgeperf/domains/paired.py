@@ -301,8 +301,7 @@ def compare(domain: base.Domain, ref: list, dep: list, report: Report, margin: f
     if margin is None:
         margin = domain.equivalence_margin
         if not math.isfinite(margin):
-            margin = 0.05 * abs(summary["reference"]["return"]["mean"]) or 1e-6
-            margin_note = "5% of the reference's mean return (no margin is defined for this domain)"
+            margin, margin_note = derived_margin(summary["reference"]["return"])
     diffs = np.array([d.ret - r.ret for d, r in zip(dep, ref, strict=True)])
     verdict = statistics.equivalence(
         diffs,
@@ -320,6 +319,18 @@ def compare(domain: base.Domain, ref: list, dep: list, report: Report, margin: f
             + (f"run about {need} episodes (--episodes)" if need else "the difference is as large as the margin")
         )
     return summary, verdict, margin
+
+
+def derived_margin(ret: dict) -> tuple[float, str]:
+    """The equivalence margin of a domain edgeperf has no task knowledge for, from the reference's own returns:
+    half their episode-to-episode standard deviation (a difference under half the spread the original shows by
+    itself from seed to seed is one no evaluation of it could tell from noise: Cohen's 'medium' effect), and at
+    least 5% of their mean (so an original whose returns barely vary still gets a margin of its scale)."""
+    sd, mean = float(ret.get("std") or 0.0), abs(float(ret["mean"]))
+    half_sd, five_pct = 0.5 * sd, 0.05 * mean
+    if half_sd >= five_pct and half_sd > 0:
+        return half_sd, f"half the reference's return standard deviation ({sd:.4g}): no margin is defined here"
+    return (five_pct or 1e-6), f"5% of the reference's mean return ({mean:.4g}): no margin is defined here"
 
 
 def per_episode(seeds, policies: dict[str, list]) -> dict:

@@ -103,3 +103,15 @@ def test_reliability_and_intervals():
     lo, hi = st.wilson(10, 10)
     assert hi == pytest.approx(1.0) and 0.65 < lo < 0.75
     assert st.mcnemar_p(0, 0) == 1.0 and st.mcnemar_p(6, 0) == pytest.approx(2 / 64)
+
+
+def test_a_derived_margin_follows_the_reference_spread_and_scale():
+    """No task knowledge: half the reference's return SD, at least 5% of its mean (breaks if either is dropped:
+    a zero-spread original would get no margin, a widely varying one a margin below its own noise)."""
+    from edgeperf.domains.paired import derived_margin
+
+    margin, why = derived_margin({"mean": -300.0, "std": 80.0})
+    assert margin == 40.0 and "standard deviation" in why
+    margin, why = derived_margin({"mean": 1000.0, "std": 2.0})
+    assert margin == 50.0 and "5% of the reference's mean" in why
+    assert derived_margin({"mean": 0.0, "std": 0.0})[0] == 1e-6
