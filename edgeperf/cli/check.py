@@ -38,9 +38,13 @@ def check(
     import json
 
     from edgeperf.results import budget as bud
-    from edgeperf.results.io import atomic_write_text
-    from edgeperf.results.store import resolve
+    from edgeperf.results.io import atomic_write_text, check_paths
+    from edgeperf.results.store import default_path, resolve
 
+    check_paths(
+        {"--json": json_path},
+        [("--budget", budget), ("the run store", db or default_path()), *(("a report", r) for r in reports)],
+    )
     b = bud.Budget.load(budget)
     runs = [(ref, resolve(ref, db)) for ref in reports]  # every report read before anything is judged
     results, notes = [], []

@@ -45,6 +45,10 @@ def compare(
 
     if not (0 <= threshold < 1e6):
         raise BadInput(f"--threshold must be a percentage of 0 or more, got {threshold:g}")
+    from edgeperf.results.io import check_paths
+    from edgeperf.results.store import default_path
+
+    check_paths({"--json": json_path}, [("A", a), ("B", b), ("the run store", db or default_path())])
     ra, rb = resolve(a, db), resolve(b, db)
     c = cmp.compare(ra, rb, threshold=threshold / 100)
     con = console(json_path)

@@ -61,8 +61,14 @@ def history(
     from edgeperf.results import history as hist
     from edgeperf.results import store as st
     from edgeperf.results.figures import FIGURES
+    from edgeperf.results.io import check_paths
 
     path = db if db is not None else st.default_path()
+    # No output onto the run store or a report being imported (each would be replaced by what this writes)
+    check_paths(
+        {"--json": json_path, "--plot": plot_path, "-o": out if export_run is not None else None},
+        [("the run store", path), *(("a report to import", r) for r in (reports or []))],
+    )
     con = console(json_path if json_path == "-" or (export_run and out == "-") else None)
     if reports and not do_import:
         raise BadInput(f"unexpected argument {reports[0]!r}: give --import to record report files")
@@ -85,10 +91,6 @@ def history(
             raise BadInput(f"--schema {schema!r} is not a run kind ({', '.join(FIGURES)}){hint}")
     if limit < 0:
         raise BadInput(f"--limit must be 0 (all) or more, got {limit}")
-    if plot_path is not None:
-        from edgeperf.results.io import check_paths
-
-        check_paths({"--plot": plot_path, "--json": json_path})
     if not path.exists():
         con.print(f"no runs recorded yet: the run store {path} does not exist")
         if json_path is not None:
@@ -136,12 +138,10 @@ def _import(path: Path, reports: list[str], con) -> None:
 def _export(path: Path, ref: str, out: str) -> None:
     import sys
 
-    from edgeperf.results.io import atomic_write_text, check_paths
+    from edgeperf.results.io import atomic_write_text
     from edgeperf.results.report import Report
     from edgeperf.results.store import resolve
 
-    if out != "-":
-        check_paths({"-o": out})
     run = resolve(ref, path)
     text = Report.from_dict(run.report).to_json()
     if out == "-":

@@ -68,9 +68,7 @@ def export(
 
     The format follows `out`'s suffix (.onnx, .xml for OpenVINO IR, .engine/.plan for TensorRT) unless given.
     """
-    out = Path(out)
-    if out.is_dir():
-        raise BadInput(f"-o {out} is a directory; give the file to write, e.g. {out / 'policy.onnx'}")
+    out = _check_output(Path(out), source, weights, vecnormalize)
     format = resolve_format(format, out)
     _check_numbers(seed, max_batch if format == "tensorrt" else None, calibration_episodes if domain else None)
     mode = _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples)
@@ -192,6 +190,17 @@ def _check_recurrent(src: sources.PolicySource, format: str, mode: str | None, d
             f"{src.name} is recurrent: --domain rollouts for parity and calibration are for stateless policies "
             "here; parity runs on sequences in the observation space (drop --domain)"
         )
+
+
+def _check_output(out: Path, source, weights, vecnormalize) -> Path:
+    """The library refuses what the CLI refuses: a directory, an output onto its own source (export('m.onnx',
+    'm.onnx'))."""
+    from edgeperf.results.io import check_paths
+
+    if out.is_dir():
+        raise BadInput(f"-o {out} is a directory; give the file to write, e.g. {out / 'policy.onnx'}")
+    check_paths({}, {"the source": source, "--weights": weights, "--vecnormalize": vecnormalize}, artifacts={"-o": out})
+    return out
 
 
 def _load(
