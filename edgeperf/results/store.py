@@ -425,8 +425,10 @@ class Store:
         filters), for the trend."""
         where, args = [], []
         if model:
-            where.append("(model_path = ? OR model_name = ? OR model_sha256 LIKE ?)")
-            args += [model, os.path.basename(model), f"{model.lower()}%" if len(model) >= 6 else "\x00"]
+            # a sha256 prefix compared as text: LIKE would read % and _ in --model as wildcards
+            prefix = model.lower() if len(model) >= 6 else "\x00"
+            where.append("(model_path = ? OR model_name = ? OR substr(model_sha256, 1, ?) = ?)")
+            args += [model, os.path.basename(model), len(prefix), prefix]
         if device:
             where.append("device = ?")
             args.append(device)

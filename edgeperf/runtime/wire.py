@@ -295,6 +295,9 @@ def json_body(doc: dict) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
+MAX_TOKEN_FILE = 1 << 16
+
+
 def read_token_file(path: str | os.PathLike) -> bytes:
     """The shared token in a file only its owner can read; BadInput says what is wrong and how to fix it."""
     p = Path(path)
@@ -309,8 +312,11 @@ def read_token_file(path: str | os.PathLike) -> bytes:
         raise BadInput(f"token file {p} is not a regular file; {fix}")
     if st.st_mode & 0o077:
         raise BadInput(f"token file {p} is readable by others (mode {st.st_mode & 0o777:04o}); run: chmod 600 {p}")
+    if st.st_size > MAX_TOKEN_FILE:  # a token is a short secret: never read a large file whole
+        raise BadInput(f"token file {p} is {st.st_size:,} bytes; a token file holds one short secret; {fix}")
     try:
-        token = p.read_bytes()[: 1 << 16].strip()
+        with p.open("rb") as f:
+            token = f.read(MAX_TOKEN_FILE + 1)[:MAX_TOKEN_FILE].strip()
     except OSError as exc:
         raise BadInput(f"cannot read token file {p}: {exc.strerror or exc}") from None
     if not token:

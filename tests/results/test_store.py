@@ -77,6 +77,7 @@ def test_query_filters_newest_first_and_the_trend_follows_a_series(db):
         assert [r.run_id for r in s.query(device="jetson-orin-nano")] == [other_device["run_id"]]
         assert {r.run_id for r in s.query(model="other.onnx")} == {other_model["run_id"]}
         assert {r.run_id for r in s.query(model="cdcdcdcd")} == {other_model["run_id"]}  # a sha256 prefix
+        assert s.query(model="%%%%%%") == [] and s.query(model="______") == []  # no SQL wildcards
         assert {r.kind for r in s.query(kind="profile")} == {"profile"}
         assert {r.kind for r in s.query(kind="edgeperf.export/1")} == {"export"}
         assert [r.run_id for r in s.query(since="2026-11-02")] == [r.run_id for r in rows[:3]]

@@ -168,6 +168,12 @@ def test_token_file_checks(tmp_path):
         wire.read_token_file(p)
     with pytest.raises(BadInput, match="does not exist"):
         wire.read_token_file(tmp_path / "none")
+    big = tmp_path / "sparse"  # 6 GB of holes: refused by its size, never read (a MemoryError before)
+    with big.open("wb") as f:
+        f.truncate(6 * 2**30)
+    big.chmod(0o600)
+    with pytest.raises(BadInput, match="holds one short secret"):
+        wire.read_token_file(big)
 
 
 @pytest.mark.parametrize(
