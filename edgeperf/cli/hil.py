@@ -98,6 +98,9 @@ def hil(
         )
     render.hil(report, con)
     write_report(report, json_path, con, store=store)
+    nonfinite = report.results.get("nonfinite_episodes") or []
+    if nonfinite:
+        raise VerdictFailed(f"the policy in the loop returned non-finite actions in {len(nonfinite)} episodes")
     verdict = report.results.get("paired", {}).get("verdict")
     if verdict is not None and verdict != "equivalent":
         raise VerdictFailed(f"the policy in the loop is {verdict} from the same artifact in simulation on {domain}")

@@ -466,6 +466,27 @@ def plan(
     return Plan(domain, episodes, seed, mode, on_miss, deadline_s, margin, workers, sil_model, chunking)
 
 
+def _hil_summary(hil_eps: list) -> dict:
+    """The HIL episodes' summary without SIL: an episode cut short by a non-finite action counts as a failure,
+    and its partial return is no score (it would read as the best one on a cost-like task)."""
+    from edgeperf.domains import statistics
+
+    eps = [e for e in hil_eps if not e.nonfinite] or hil_eps
+    out = statistics.policy_summary(
+        [e.ret for e in eps], [e.success for e in eps], [e.fall for e in eps], [e.metrics for e in eps]
+    )
+    finite = sum(not e.nonfinite for e in hil_eps)
+    if finite < len(hil_eps):
+        if "success_rate" in out:
+            out["success_rate"] = sum(e.success for e in hil_eps) / len(hil_eps)
+        out["return"]["over"] = (
+            f"the {finite} of {len(hil_eps)} episodes without a non-finite action"
+            if finite
+            else "no episode: each ended on a non-finite action (these are partial returns, not scores)"
+        )
+    return out
+
+
 def run(session: RemoteSession, p: Plan) -> Report:
     """HIL episodes of the policy `session` serves and an `edgeperf.hil/1` report; with `p.sil_model` the same
     seeds in pure simulation and the paired verdict of validate."""
@@ -520,12 +541,7 @@ def run(session: RemoteSession, p: Plan) -> Report:
         results["chunks"] = _chunk_block(chunking, horizon, log, hil_eps)
     if sil_model is None:
         report.unmeasured["sil"] = "no local copy of the artifact was given (MODEL): HIL is not compared with SIL"
-        from edgeperf.domains import statistics
-
-        eps = hil_eps
-        results["hil"] = statistics.policy_summary(
-            [e.ret for e in eps], [e.success for e in eps], [e.fall for e in eps], [e.metrics for e in eps]
-        )
+        results["hil"] = _hil_summary(hil_eps)
     else:
         spec = PolicySpec(str(sil_model))
         sil = [p.deployed for p in run_pairs(domain.id, spec, None, seeds, workers=workers or 1, chunking=chunking)]
@@ -544,6 +560,13 @@ def run(session: RemoteSession, p: Plan) -> Report:
         )
     if log.gaps:
         report.warn(f"the link was lost {len(log.gaps)} times; episodes affected: {results['affected_episodes']}")
+    nonfinite = [e.seed for e in hil_eps if e.nonfinite]
+    results["nonfinite_episodes"] = nonfinite
+    if nonfinite:
+        report.warn(
+            f"the policy in the loop returned non-finite actions in {len(nonfinite)} of {episodes} episodes (seeds "
+            f"{nonfinite[:10]}): each ended there as a failure"
+        )
     report.config = {
         "domain": domain.id,
         "connect": session.address,

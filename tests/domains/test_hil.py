@@ -6,6 +6,7 @@ import json
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from edgeperf import pipeline
@@ -183,3 +184,37 @@ def test_a_camera_policy_of_several_inputs_runs_in_the_loop(tmp_path, no_strays)
         assert {i["name"] for i in rep.model.inputs} == {"image", "state"}
     finally:
         srv.stop()
+
+
+def test_a_policy_that_returns_nan_in_the_loop_fails_not_scores(cli, tmp_path, no_strays):  # noqa: F811
+    """A non-finite action ends the episode as a failure (as validate): its partial return is not shown as the
+    best one and the run exits 1 (the hardening pass found exit 0 and the best possible return)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Slice", ["obs", "s", "e", "a"], ["x"]), helper.make_node("Mul", ["x", "nan"], ["action"])],
+        "nan",
+        [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["batch", 3])],
+        [helper.make_tensor_value_info("action", TensorProto.FLOAT, ["batch", 1])],
+        initializer=[
+            numpy_helper.from_array(np.array([0], np.int64), "s"),
+            numpy_helper.from_array(np.array([1], np.int64), "e"),
+            numpy_helper.from_array(np.array([1], np.int64), "a"),
+            numpy_helper.from_array(np.array(np.nan, np.float32), "nan"),
+        ],
+    )
+    model = tmp_path / "nan.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(model))
+    with plugin_module(tmp_path, PLUGIN, SOURCE):
+        srv = serve(model)
+        try:
+            out = tmp_path / "hil.json"
+            r = cli("hil", "--domain", DOMAIN, "--connect", srv.host_port, "--episodes", "2", "--mode", "lockstep",
+                    "--json", out, "--no-store")  # fmt: skip
+        finally:
+            srv.stop()
+    assert r.code == 1 and "non-finite actions in 2 episodes" in r.err
+    res = json.loads(out.read_text())["results"]
+    assert res["nonfinite_episodes"] == [0, 1] and "not scores" in res["hil"]["return"]["over"]
+    assert res["hil"]["success_rate"] == 0.0
