@@ -37,6 +37,7 @@ from edgeperf.errors import BadInput, HardwareMissing
 from edgeperf.profilers.latency import sleep_until
 from edgeperf.profilers.stats import latency_stats
 from edgeperf.results.report import ModelInfo, Report
+from edgeperf.runtime import wire
 from edgeperf.runtime.remote import LinkError, ModelChanged, RemoteSession, SessionLost
 
 MODES = ("realtime", "lockstep")
@@ -521,7 +522,7 @@ def run(session: RemoteSession, p: Plan) -> Report:
     report.model = ModelInfo(
         path=str(session.path),
         sha256=session.sha256,
-        format=str(session.server.get("backend")),
+        format=wire.printable(session.server.get("backend")),
         inputs=[s.to_dict() for s in session.io.inputs],
         outputs=[s.to_dict() for s in session.io.outputs],
     )
@@ -534,7 +535,10 @@ def run(session: RemoteSession, p: Plan) -> Report:
         "wall_s": wall,
         "simulated_s": simulated,
         "link": _link_block(log, session, late0, late_rtt0, None if chunking else deadline_s),
-        "server": {k: session.server.get(k) for k in ("backend", "device", "edgeperf", "model", "sha256")},
+        "server": {  # what the server says of itself, as it will be printed
+            k: wire.printable(v) if isinstance(v, str) else v
+            for k, v in ((k, session.server.get(k)) for k in ("backend", "device", "edgeperf", "model", "sha256"))
+        },
         "affected_episodes": sorted({g["seed"] for g in log.gaps}),
     }
     if chunking is not None:

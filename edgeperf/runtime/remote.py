@@ -214,7 +214,7 @@ class RemoteSession(Session):
                 outputs=tuple(_spec(t) for t in doc["io"]["outputs"]),
                 metadata=dict(doc.get("metadata") or {}),
             )
-            sha = str(doc["sha256"])
+            sha = wire.printable(doc["sha256"], 64)
         except (KeyError, TypeError, ValueError) as exc:
             self.close()
             raise BadInput(f"{self.address} sent a malformed WELCOME ({exc!r}); is it an edgeperf server?") from None
@@ -224,12 +224,13 @@ class RemoteSession(Session):
         if self.sha256 is not None and sha != self.sha256:
             self.close()
             raise ModelChanged(
-                f"{self.address} now serves {doc.get('model')} with sha256 {sha[:12]}, not the model of this "
+                f"{self.address} now serves {wire.printable(doc.get('model'))} with sha256 {wire.printable(sha[:12])}, "
+                "not the model of this "
                 f"session ({self.sha256[:12]}); restart the run against the new model deliberately"
             )
         self._session = f.session
         self.sha256, self.io, self.server = sha, io, doc
-        self.path = Path(str(doc.get("model", "remote")))
+        self.path = Path(wire.printable(doc.get("model", "remote")) or "remote")  # shown on the host's terminal
         self.on_gpu = bool(doc.get("on_gpu"))
         mb = doc.get("max_batch")
         self.max_batch = mb if isinstance(mb, int) and mb > 0 else None
@@ -412,7 +413,23 @@ class RemoteSession(Session):
         raise exc
 
 
+MAX_DIM = 1 << 24  # an announced dimension past this is no policy's
+
+
 def _spec(d: dict) -> TensorSpec:
-    shape = tuple(v if isinstance(v, int) else (str(v) if v is not None else None) for v in d["shape"])
-    dtype = str(np.dtype(d["dtype"]))
-    return TensorSpec(str(d["name"]), shape, dtype)
+    """A tensor the server announces, checked before anything is allocated for it: a dtype the wire carries, at
+    most 8 dimensions each within MAX_DIM, elements that fit one frame, and a printable name."""
+    dims = d["shape"]
+    if not isinstance(dims, list) or len(dims) > 8:
+        raise ValueError(f"shape {str(dims)[:40]}")
+    shape = tuple(v if isinstance(v, int) else (wire.printable(v, 40) if v is not None else None) for v in dims)
+    dtype = np.dtype(str(d["dtype"])[:16])
+    if dtype not in wire.CODES:
+        raise ValueError(f"dtype {wire.printable(dtype, 20)}: not one the wire carries")
+    fixed = [v for v in shape if isinstance(v, int)]
+    if (
+        any(v < 0 or v > MAX_DIM for v in fixed)
+        or int(np.prod(fixed, dtype=np.float64)) * dtype.itemsize > wire.MAX_FRAME
+    ):
+        raise ValueError(f"shape {list(shape)} of {dtype}: larger than a frame ({wire.MAX_FRAME} bytes)")
+    return TensorSpec(wire.printable(d["name"], 100), shape, str(dtype))

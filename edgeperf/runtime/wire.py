@@ -298,6 +298,15 @@ def json_body(doc: dict) -> bytes:
 MAX_TOKEN_FILE = 1 << 16
 
 
+def printable(text, limit: int = 200) -> str:
+    """What a peer or a file says, safe for a terminal: control characters (ANSI escapes, BEL, carriage return)
+    dropped, and at most `limit` characters."""
+    import unicodedata
+
+    out = "".join(c for c in str(text) if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co"))
+    return out if len(out) <= limit else out[: limit - 3] + "..."
+
+
 def read_token_file(path: str | os.PathLike) -> bytes:
     """The shared token in a file only its owner can read; BadInput says what is wrong and how to fix it."""
     p = Path(path)
