@@ -29,6 +29,7 @@ line with the reason (never a pass). Unknown keys are an error naming the key.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -149,6 +150,8 @@ class Budget:
                     raise BadInput(f"{shown}: {where} verdict must be one of {', '.join(VERDICTS)}, got {value!r}")
             elif isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise BadInput(f"{shown}: {where} {key} must be a number, got {value!r}")
+            elif not math.isfinite(value):  # TOML spells them inf and nan: a limit nothing can fail, or none
+                raise BadInput(f"{shown}: {where} {key} is {value}; a limit is a finite number")
             elif key == "rate_hz" and not value > 0:
                 raise BadInput(f"{shown}: {where} rate_hz must be a positive rate in Hz, got {value!r}")
         return dict(body)

@@ -109,6 +109,7 @@ class Report:
         if not isinstance(d, dict) or "schema" not in d:
             raise BadInput(f"{source} is not an edgeperf report (no 'schema' field)")
         check_schema(d["schema"], source)
+        _check_measured(d.get("results"), source, "results")
         model = ModelInfo.from_dict(d["model"]) if d.get("model") else None
         known = {f.name for f in fields(cls)} - {"model"}
         return cls(model=model, **{k: v for k, v in d.items() if k in known})
@@ -141,6 +142,32 @@ def check_schema(schema: str, source: str = "report") -> str:
             + ("; upgrade edgeperf to read it" if newer else "; re-run the measurement to get a current report")
         )
     return kind
+
+
+# Figures that are latencies or sizes, never negative (offsets, lateness and energy above idle can be)
+LATENCIES = ("latency_us", "round_trip_us", "inference_us", "server_us", "network_us", "stale_round_trip_us",
+             "first_inference_us", "response_us", "p50_us", "p99_us", "p99_9_us", "rtt_p99_us")  # fmt: skip
+
+
+def _check_measured(node, source: str, where: str, inside: bool = False, depth: int = 0) -> None:
+    """A latency or a size a report holds is a finite number >= 0: a file that says p99 is -5 us or NaN is refused
+    as bad input (compare called negative latencies improved, check scored NaN as over a limit)."""
+    if depth > 12:
+        return
+    if isinstance(node, dict):
+        for key, value in node.items():
+            measured = isinstance(key, str) and (key in LATENCIES or key.endswith("_bytes"))
+            _check_measured(value, source, f"{where}.{key}", inside or measured, depth + 1)
+    elif isinstance(node, list) and inside:
+        for i, value in enumerate(node[:64]):
+            _check_measured(value, source, f"{where}[{i}]", True, depth + 1)
+    elif (
+        inside
+        and isinstance(node, (int, float))
+        and not isinstance(node, bool)
+        and not (math.isfinite(node) and node >= 0)
+    ):
+        raise BadInput(f"{source}: {where} is {node}: a measured latency or size is a finite number >= 0")
 
 
 def load_report(path: str | os.PathLike, kind: str | None = None) -> Report:

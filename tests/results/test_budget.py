@@ -110,6 +110,8 @@ def test_validate_and_export_lines():
         ("[validate]\nverdict = 'same'\n", "verdict must be one of"),
         ("[profile]\np99_us = 'fast'\n", "p99_us must be a number"),
         ("[profile]\nrate_hz = 0\n", "rate_hz must be a positive"),
+        ("[profile]\nrate_hz = inf\np99_us = 5\n", "rate_hz is inf; a limit is a finite number"),
+        ("[profile]\np99_us = nan\n", "p99_us is nan; a limit is a finite number"),
         ("", "the budget has no limits"),
     ],
 )
@@ -143,3 +145,21 @@ def test_check_cli_with_real_reports_and_run_ids(cli, tmp_path):
     e.write_text(json.dumps(export_doc()))
     r = cli("check", "--budget", budget, e, "--db", db)
     assert r.code == 2 and "nothing was checked" in r.err
+
+
+@pytest.mark.parametrize(("p99", "says"), [(-5.0, "is -5.0"), (float("nan"), "is nan")])
+def test_a_report_with_an_impossible_latency_is_bad_input_for_check_and_compare(cli, tmp_path, example_onnx, p99, says):
+    """p99 = NaN was scored as over the limit (exit 1), negative latencies as improved: both are exit 2 now."""
+    import json
+
+    good = tmp_path / "good.json"
+    assert cli("profile", example_onnx, "-n", "50", "--duration", "0", "--json", good, "--no-store").code == 0
+    doc = json.loads(good.read_text())
+    doc["results"]["latency_us"]["p99"] = p99
+    bad_report = tmp_path / "bad.json"
+    bad_report.write_text(json.dumps(doc))
+    budget = tmp_path / "b.toml"
+    budget.write_text("[profile]\np99_us = 1e6\n")
+    for args in (["check", "--budget", budget, bad_report], ["compare", good, bad_report]):
+        r = cli(*args, "--db", tmp_path / "none.db")
+        assert r.code == 2 and "results.latency_us.p99" in r.err and says in r.err, r.err
