@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -247,6 +248,9 @@ def hil(
 
     if (connect is None) == (host is None):
         raise BadInput("give the server with --connect HOST:PORT, or --host USER@ROBOT MODEL to start one there")
+    ct = connect_timeout
+    if not (isinstance(ct, (int, float)) and math.isfinite(ct) and 0 < ct <= 3600):
+        raise BadInput(f"--connect-timeout must be above 0 and at most 3600 s, got {ct}")
     if host is not None and model is None:
         raise BadInput("--host copies the model to the robot and serves it there: give the MODEL too")
     todo = loop.plan(domain, sil_model=str(model) if model else None, **kw)

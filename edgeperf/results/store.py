@@ -157,7 +157,10 @@ def parse_since(text: str) -> str:
     s = text.strip()
     units = {"d": 86400, "h": 3600, "m": 60, "w": 7 * 86400}
     if s[-1:] in units and s[:-1].replace(".", "", 1).isdigit():
-        t = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=float(s[:-1]) * units[s[-1]])
+        seconds = float(s[:-1]) * units[s[-1]]
+        if seconds > 200 * 365 * 86400:  # before any run could have been recorded: every run
+            return "0001-01-01T00:00:00+00:00"
+        t = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=seconds)
         return t.isoformat(timespec="seconds")
     try:
         return _utc(s)

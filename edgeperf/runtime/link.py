@@ -70,6 +70,10 @@ class Link:
                 "behind it may have no token: bind the server itself with --token-file instead)"
             )
         self.forward = wire.parse_address(forward, "--forward", listen=False)
+        (lh, lp), (fh, fp) = self.listen, self.forward
+        same_host = fh == lh or (wire.is_loopback(fh) and wire.is_loopback(lh)) or lh in ("0.0.0.0", "::")
+        if fp == lp and lp != 0 and same_host:
+            raise BadInput(f"--forward {forward} is the link's own --listen {listen}: it would forward to itself")
         for name, v in (("--delay", delay_ms), ("--jitter", jitter_ms), ("--rto", rto_ms)):
             if not 0 <= v <= 60_000:
                 raise BadInput(f"{name} {v:g}: give milliseconds between 0 and 60000")

@@ -207,15 +207,15 @@ class RemoteSession(Session):
             raise ProtocolMismatch(
                 f"{self.address} answered the handshake with protocol {f.version}; this client speaks {wire.PROTOCOL}"
             )
-        doc = f.json()
         try:
+            doc = f.json()
             io = IOSpec(
                 inputs=tuple(_spec(t) for t in doc["io"]["inputs"]),
                 outputs=tuple(_spec(t) for t in doc["io"]["outputs"]),
                 metadata=dict(doc.get("metadata") or {}),
             )
             sha = wire.printable(doc["sha256"], 64)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:  # wire.FrameError is a ValueError: a body not JSON
             self.close()
             raise BadInput(f"{self.address} sent a malformed WELCOME ({exc!r}); is it an edgeperf server?") from None
         if not io.inputs or not io.outputs:

@@ -105,6 +105,7 @@ def test_serve_port_in_use_in_a_fresh_process(bad_proc, example_onnx, busy_port)
         (["--listen", "0.0.0.0:0", "--forward", "127.0.0.1:7007"], "listens on loopback unless --allow-remote"),
         (["--listen", "127.0.0.1:0", "--forward", "127.0.0.1:0"], "--forward '127.0.0.1:0' is not an address"),
         (["--listen", "127.0.0.1:0", "--forward", "127.0.0.1:7007", "--duration", "1e20"], "at most a week"),
+        (["--listen", "127.0.0.1:7311", "--forward", "localhost:7311"], "it would forward to itself"),
     ],
 )
 def test_link_arguments(bad, args, words):

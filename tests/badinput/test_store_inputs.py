@@ -167,3 +167,11 @@ def test_history_bad_options(bad, tmp_path):
     assert "--since 'yesterday'" in bad(2, "history", "--since", "yesterday", "--db", db).err
     assert "give --import" in bad(2, "history", "x.json", "--db", db).err
     assert "EDGEPERF_DB_TIMEOUT" in bad(2, "history", "--db", db, env={"EDGEPERF_DB_TIMEOUT": "soon"}).err
+
+
+
+def test_an_age_past_every_run_lists_every_run(cli, tmp_path):
+    """--since 99999999999d overflowed Python's timedelta (a traceback): an age before any run is every run."""
+    db, _ = _recorded(tmp_path)
+    r = cli("history", "--since", "99999999999d", "--db", db, "--json", "-")
+    assert r.code == 0 and len(__import__("json").loads(r.out)["runs"]) >= 1

@@ -161,6 +161,8 @@ def _serving(model) -> list:
         (["--connect", "127.0.0.1:0"], 2, "is not an address"),
         (["--connect", "a,b:7007"], 2, "is not an address"),
         (["--connect", "127.0.0.1:1", "--connect-timeout", "1e20"], 2, "at most 3600"),
+        (["--connect", "127.0.0.1:1", "--connect-timeout", "nan"], 2, "at most 3600"),
+        (["--host", "me@robot", "m.onnx", "--connect-timeout", "inf"], 2, "at most 3600"),
         (["--connect", "127.0.0.1:1", "--mode", "lockstep", "--deadline", "5"], 2, "--deadline"),
         (["--connect", "127.0.0.1:1", "--host", "me@robot"], 2, "--connect HOST:PORT, or --host"),
         (["--host", "nobody@127.0.0.1", "--ssh-option", "Port=2"], 2, "give the MODEL too"),

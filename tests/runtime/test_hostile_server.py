@@ -17,7 +17,7 @@ from edgeperf.runtime import wire
 from edgeperf.runtime.remote import RemoteSession
 
 
-def _stand_in(doc: dict):
+def _stand_in(doc: dict | bytes):
     """A ROUTER that answers one HELLO with `doc` as its WELCOME; returns (address, thread)."""
     ctx = zmq.Context.instance()
     sock = ctx.socket(zmq.ROUTER)
@@ -29,7 +29,8 @@ def _stand_in(doc: dict):
                 return
             parts = sock.recv_multipart()
             hello = wire.decode(parts[-1])
-            reply = wire.Frame(wire.WELCOME, hello.seq, 7, body=wire.json_body(doc))
+            body = doc if isinstance(doc, bytes) else wire.json_body(doc)
+            reply = wire.Frame(wire.WELCOME, hello.seq, 7, body=body)
             sock.send_multipart([*parts[:-1], wire.encode(reply)])
             sock.poll(1000)
         finally:
@@ -85,3 +86,10 @@ def test_printable_keeps_text_and_drops_controls():
     assert wire.printable("höhe_joint 1") == "höhe_joint 1"
     assert wire.printable("a\x1b[0mb\rc\x00d\u202e") == "a[0mbcd"
     assert len(wire.printable("x" * 1000)) == 200
+
+
+def test_a_welcome_that_is_not_json_is_one_line():
+    address, t = _stand_in(b"\xff\xfe not json")
+    with pytest.raises(BadInput, match="malformed WELCOME"):
+        RemoteSession(address, connect_s=5.0)
+    t.join(5)
