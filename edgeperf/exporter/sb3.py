@@ -28,6 +28,11 @@ from edgeperf.exporter.sources import PolicySource, _existing_file, _first_line
 from edgeperf.results.report import sha256_file
 
 TRUST = "with --trust-pickle it is unpickled, which runs code from the file: only load files you trust"
+POST_NOTES = {
+    "unscale": "actions unscaled from [-1, 1] to the action space's bounds inside the graph",
+    "clip": "actions clipped to the action space's bounds inside the graph",
+    "argmax": "the chosen action is the argmax of the logits; the logits are the second output",
+}
 TRUSTED = "{name} was unpickled by SB3 (--trust-pickle), which runs code from the file: export only files you trust"
 ALGOS = ("PPO", "A2C", "SAC", "TD3", "DQN")
 # Training-only entries that are pickled lambdas and may not unpickle under another Python: never needed here.
@@ -102,11 +107,7 @@ def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | 
     # The trust note, once: a report warning here, the results' `trust` field from the exporter.
     notes.insert(0, TRUSTED.format(name=path.name))
     module, post = build_module(policy, algo, model.observation_space, model.action_space, norm)
-    post_note = {
-        "unscale": "actions unscaled from [-1, 1] to the action space's bounds inside the graph",
-        "clip": "actions clipped to the action space's bounds inside the graph",
-        "argmax": "the chosen action is the argmax of the logits; the logits are the second output",
-    }[post]
+    post_note = POST_NOTES[post]
 
     def reference(obs: np.ndarray) -> np.ndarray:
         x = normalize(norm, obs) if norm is not None else obs

@@ -83,11 +83,9 @@ def load(path: Path, model, algo: str, obs_shape, vecnormalize: str | None, raw:
         x = _normalize(norm, obs) if norm is not None else obs
         return np.asarray(policy.predict(x, deterministic=True)[0])
 
-    post_note = {
-        "unscale": "actions unscaled from [-1, 1] to the action space's bounds inside the graph",
-        "clip": "actions clipped to the action space's bounds inside the graph",
-        "argmax": "the chosen action is the argmax of the logits; the logits are the second output",
-    }[post]
+    from edgeperf.exporter.sb3 import POST_NOTES
+
+    post_note = POST_NOTES[post]
     details = {
         "algorithm": algo,
         "policy_class": type(policy).__name__,

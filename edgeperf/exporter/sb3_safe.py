@@ -86,7 +86,7 @@ FAMILY = {"PPO": "actor_critic", "A2C": "actor_critic", "TRPO": "actor_critic", 
 
 def load(path: Path, obs_shape, vecnormalize: str | None):
     """The PolicySource of an SB3 zip, rebuilt without unpickling anything."""
-    from edgeperf.exporter.sb3 import _SB3Policy, vecnormalize_stats
+    from edgeperf.exporter.sb3 import POST_NOTES, _SB3Policy, vecnormalize_stats
     from edgeperf.exporter.sources import PolicySource
     from edgeperf.results.report import sha256_file
 
@@ -116,11 +116,7 @@ def load(path: Path, obs_shape, vecnormalize: str | None):
             out = module(torch.as_tensor(np.asarray(x, np.float32)))
         return (out[0] if post == "argmax" else out).numpy()
 
-    post_note = {
-        "unscale": "actions unscaled from [-1, 1] to the action space's bounds inside the graph",
-        "clip": "actions clipped to the action space's bounds inside the graph",
-        "argmax": "the chosen action is the argmax of the logits; the logits are the second output",
-    }[post]
+    post_note = POST_NOTES[post]
     details = {"algorithm": algo, "loaded": "pickle-free", "post_processing": post_note, "sb3_version": version}
     if vecnormalize:
         details["vecnormalize"] = str(vecnormalize)
