@@ -202,11 +202,7 @@ class SpecEnv(QuadrupedTask, gym.Env):
 
     # --- gymnasium API ----------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        if seed is None and self._seed_pending is not None:
-            seed = self._seed_pending
-        self._seed_pending = None
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
+        seed = self.seed_episode(seed)
         super().reset(seed=seed)
         self._noise_rng = np.random.default_rng([seed if seed is not None else 0, 11])
         q0 = self.draw_episode(self._rng)

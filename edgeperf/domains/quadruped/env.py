@@ -156,11 +156,7 @@ class QuadrupedEnv(QuadrupedTask, gym.Env):
 
     # --- gymnasium API ----------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        if seed is None and self._seed_pending is not None:
-            seed = self._seed_pending
-        self._seed_pending = None
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
+        seed = self.seed_episode(seed)
         super().reset(seed=seed)
         rng, c = self._rng, self._c
         # Everything random about the episode is drawn here, in a fixed order, from the episode's seed.

@@ -63,6 +63,16 @@ def _wrap(a: float) -> float:
 class QuadrupedTask:
     """The task half of a quadruped env (mixin): command, reward, metrics, outcome."""
 
+    def seed_episode(self, seed: int | None) -> int | None:
+        """The episode's seed: the one given, else the one the env was made with (first reset only); a seed
+        restarts the episode generator `_rng` (the draws of the episode come from it, in a fixed order)."""
+        if seed is None and self._seed_pending is not None:
+            seed = self._seed_pending
+        self._seed_pending = None
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        return seed
+
     def reset_task(self) -> None:
         self.energy = 0.0
         self._track_err = 0.0
