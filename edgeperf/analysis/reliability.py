@@ -28,15 +28,19 @@ curve's own units (differences per unit of step).
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from edgeperf.analysis.curves import Curve
 from edgeperf.errors import BadInput, require
+from edgeperf.results.io import short_path
 
 WINDOW_GAPS = 5  # the dispersion window, in median step gaps
 ALPHA = 0.05  # CVaR tail for short-term risk and risk across runs; long-term risk uses the upper 1 - ALPHA
 LOWPASS_CUTOFF = 0.01  # of the Nyquist frequency of the point index
 LOWPASS_ORDER = 8
+ALIGN_MAX_POINTS = 10_000_000  # --align: the most steps a run is resampled at (8 bytes each, a few arrays of them)
 
 
 def parameters() -> dict:
@@ -93,16 +97,103 @@ def detrend(c: Curve) -> tuple[np.ndarray, np.ndarray]:
 
 
 def window_iqrs(c: Curve, window_gaps: float = WINDOW_GAPS) -> tuple[float, np.ndarray]:
-    """(W, the IQR of the detrended values in each full trailing window (t - W, t])."""
+    """(W, the IQR of the detrended values in each full trailing window (t - W, t]).
+
+    O(n log n) in the curve's points: the windows are index ranges found by binary search (the steps increase);
+    windows of up to SORTED_WINDOW_MAX differences (every window of an evenly logged curve) are sorted in blocks of
+    equal length, longer ones (a burst of closely logged points) are answered by a wavelet matrix. The figures are
+    np.percentile's on each window, as the per-window loop this replaced computed them (identical with numpy 2.4;
+    tests/analysis/test_reliability_fast.py compares the two)."""
     t, d = detrend(c)
     if len(t) == 0:
         return float("nan"), np.empty(0)
     gap = float(np.median(np.diff(c.steps)))
     w = window_gaps * gap
     # Full windows only: on an evenly logged curve the first holds the first window_gaps differences.
-    ends = t[t >= t[0] + w - gap - _slack(w)]
-    out = np.array([iqr(d[(t > e - w) & (t <= e)]) for e in ends])
-    return w, out
+    ends = np.flatnonzero(t >= t[0] + w - gap - _slack(w))
+    # The window ending at t[i] holds the differences j with t[i] - W < t[j] <= t[i]: lo <= j < i + 1.
+    hi = ends + 1
+    lo = np.searchsorted(t, t[ends] - w, side="right")
+    return w, _range_iqrs(d, lo, hi)
+
+
+SORTED_WINDOW_MAX = 64  # windows up to this many values are sorted; longer ones go to a wavelet matrix
+_BLOCK = 1 << 22  # values gathered at once when sorting windows
+
+
+def _range_iqrs(d: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """iqr(d[lo[k]:hi[k]]) for every k (each range non-empty)."""
+    out = np.empty(len(lo))
+    size = hi - lo
+    short = size <= SORTED_WINDOW_MAX
+    for m in np.unique(size[short]):
+        which = np.flatnonzero(size == m)
+        rows = max(1, _BLOCK // int(m))
+        for s in range(0, len(which), rows):
+            k = which[s : s + rows]
+            q75, q25 = np.percentile(d[lo[k, None] + np.arange(m)], [75, 25], axis=1)
+            out[k] = q75 - q25
+    long = np.flatnonzero(~short)
+    if len(long):
+        # Only the span the long windows cover goes into the matrix.
+        first, last = int(lo[long].min()), int(hi[long].max())
+        wm = _WaveletMatrix(d[first:last])
+        a, b, m = lo[long] - first, hi[long] - first, size[long]
+        q75, q25 = (_quantile_in(wm, a, b, m, q) for q in (0.75, 0.25))
+        out[long] = q75 - q25
+    return out
+
+
+def _quantile_in(wm: _WaveletMatrix, lo: np.ndarray, hi: np.ndarray, size: np.ndarray, q: float) -> np.ndarray:
+    """The q-quantile of each range as np.percentile computes it (method linear, numpy's _quantile and _lerp)."""
+    virtual = (size - 1) * q
+    below = np.floor(virtual)
+    # At or past the last value numpy takes the last one for both neighbours, its index as -1 (so gamma + 1).
+    last = virtual >= size - 1
+    gamma = np.where(last, virtual + 1, virtual - below)
+    k = np.where(last, size - 1, below).astype(np.intp)
+    a, b = wm.kth(lo, hi, k), wm.kth(lo, hi, np.where(last, k, k + 1))
+    # numpy's _lerp, operation for operation: a + (b - a) t, or b - (b - a)(1 - t) where t >= 0.5.
+    diff = b - a
+    out = a + diff * gamma
+    upper = gamma >= 0.5
+    out[upper] = (b - diff * (1 - gamma))[upper]
+    return out
+
+
+class _WaveletMatrix:
+    """The k-th smallest value of any index range of an array, O(log n) per query, answered for many ranges at once
+    (numpy over the queries, one pass per bit). Built on the values' ranks (a permutation: ties broken by
+    position), one level per bit from the highest: each level records, for every prefix, how many of its entries
+    have a 0 at that bit, then reorders the entries stably, zeros first."""
+
+    def __init__(self, x: np.ndarray):
+        n = len(x)
+        order = np.argsort(x, kind="stable")
+        self.sorted = x[order]
+        rank = np.empty(n, np.intp)
+        rank[order] = np.arange(n)
+        self.levels = []
+        for bit in range(max(1, (n - 1).bit_length()) - 1, -1, -1):
+            one = ((rank >> bit) & 1).astype(bool)
+            zeros = np.zeros(n + 1, np.intp)
+            np.cumsum(~one, out=zeros[1:])
+            self.levels.append((bit, zeros, int(zeros[-1])))
+            rank = np.concatenate((rank[~one], rank[one]))
+
+    def kth(self, lo: np.ndarray, hi: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """The k-th smallest (0-based) of x[lo:hi], element-wise."""
+        lo, hi, k = (np.asarray(v, np.intp).copy() for v in (lo, hi, k))
+        rank = np.zeros(len(lo), np.intp)
+        for bit, zeros, n_zeros in self.levels:
+            zlo, zhi = zeros[lo], zeros[hi]
+            count = zhi - zlo  # zeros at this bit in the range: the smaller half
+            right = k >= count
+            rank[right] |= 1 << bit
+            k[right] -= count[right]
+            lo = np.where(right, n_zeros + lo - zlo, zlo)
+            hi = np.where(right, n_zeros + hi - zhi, zhi)
+        return self.sorted[rank]
 
 
 def _slack(w: float) -> float:
@@ -162,6 +253,10 @@ def reliability(curves: list[Curve], align: float | None = None) -> tuple[dict, 
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise BadInput(f"run {dup} is given twice; each run counts once")
+    _refuse_one_file_twice(curves)
+    if align is not None:
+        for c in curves:  # before any work: a grid too fine for memory, or one that misses a run
+            _grid(c, align)
     runs, unmeasured, warnings = [], {}, []
     for i, c in enumerate(curves):
         figures, missing = run_metrics(c)
@@ -184,9 +279,58 @@ def reliability(curves: list[Curve], align: float | None = None) -> tuple[dict, 
     return results, unmeasured, warnings
 
 
+def _refuse_one_file_twice(curves: list[Curve]) -> None:
+    """Two RUNs that are one file (a.csv and ./a.csv, a link, a log directory and its events file) would count
+    one run twice: BadInput naming both."""
+    seen: dict = {}
+    for c in curves:
+        for f in c.files:
+            try:
+                st = os.stat(f)
+                key = (st.st_dev, st.st_ino)  # os.path.samefile's test: hard links too
+            except OSError:
+                key = f  # the resolved path
+            other = seen.setdefault(key, c)
+            if other is not c:
+                raise BadInput(
+                    f"runs {short_path(other.name)} and {short_path(c.name)} are one file ({short_path(f)}): "
+                    "each run counts once; give it once"
+                )
+
+
+def _grid(c: Curve, every: float) -> tuple[float, float]:
+    """(first, last) multiple of `every` inside the run's span, in units of `every`; BadInput when there is none
+    or more than ALIGN_MAX_POINTS of them (the valid --align of a run: from about span / ALIGN_MAX_POINTS to its
+    span)."""
+    if not (np.isfinite(every) and every > 0):
+        raise BadInput(f"--align must be a positive step interval, got {every}")
+    with np.errstate(over="ignore"):  # a tiny interval: steps / every overflows to inf, refused below
+        first, last = float(np.ceil(c.steps[0] / every)), float(np.floor(c.steps[-1] / every))
+    count = last - first + 1  # nan or inf where steps / every overflowed
+    lo, hi = float(c.steps[0]), float(c.steps[-1])
+    if count < 1:
+        raise BadInput(
+            f"--align {every:g} leaves run {short_path(c.name)} no step to resample at: no multiple of {every:g} lies "
+            f"within its steps {lo:g} to {hi:g}" + (f"; give at most {hi - lo:g} (its span)" if hi > lo else "")
+        )
+    if not count <= ALIGN_MAX_POINTS:
+        least = (hi - lo) / (ALIGN_MAX_POINTS - 1)
+        unit = 10.0 ** (np.floor(np.log10(least)) - 2)
+        shown = float(np.ceil(least / unit) * unit)  # 3 significant digits, rounded up
+        if shown < least:
+            shown += unit
+        many = f"{count:,.0f}" if count < 1e12 else f"{count:.3g}" if np.isfinite(count) else "too many"
+        raise BadInput(
+            f"--align {every:g} would resample run {short_path(c.name)} (steps {lo:g} to {hi:g}) at {many} steps; "
+            f"give an interval of at least {shown:g} (at most {ALIGN_MAX_POINTS:,} steps a run)"
+        )
+    return first, last
+
+
 def resample(c: Curve, every: float) -> Curve:
     """The run at the multiples of `every` inside its span, interpolated linearly between its points."""
-    grid = np.arange(np.ceil(c.steps[0] / every), np.floor(c.steps[-1] / every) + 1) * every
+    first, last = _grid(c, every)
+    grid = np.arange(first, last + 1) * every
     return Curve(c.name, grid, np.interp(grid, c.steps, c.values), f"{c.source}, resampled every {every:g}")
 
 

@@ -15,7 +15,8 @@ def reliability(
         list[str],
         typer.Argument(
             help="One per training run (seed): an SB3 monitor.csv or progress.csv, a TensorBoard event file or "
-            "log directory, a step,value CSV, or a directory holding one of them."
+            "log directory, a step,value CSV, or a directory holding one of them. Each file once (two RUNs that "
+            "are one file are refused)."
         ),
     ],
     tag: Annotated[
@@ -35,7 +36,8 @@ def reliability(
             "--align",
             metavar="STEPS",
             help="For the across-run figures, resample every run at multiples of STEPS first (runs logged at "
-            "steps that differ, such as monitor.csv's episode ends).",
+            "steps that differ, such as monitor.csv's episode ends). STEPS > 0, at most a run's span (a multiple must "
+            "lie in it) and at least 1e-7 of it (at most 10,000,000 steps a run).",
         ),
     ] = None,
     json_path: JsonOut = None,

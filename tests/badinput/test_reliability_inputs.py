@@ -85,3 +85,93 @@ def test_missing_tensorboard_names_the_extra(tmp_path, bad, monkeypatch):
     monkeypatch.setattr(sys, "meta_path", [Hide(), *sys.meta_path])
     r = bad(3, "reliability", tmp_path)
     assert 'pip install "edgeperf[tensorboard]"' in r.err
+
+
+def test_short_row_is_one_line(tmp_path, bad):
+    (tmp_path / "c.csv").write_text("step,value\n0,1\n1\n")
+    assert "row 2 is not step,value" in bad(2, "reliability", tmp_path / "c.csv").err
+
+
+def test_one_file_given_twice_is_refused_naming_both(tmp_path, bad, monkeypatch):
+    # a.csv and ./a.csv, a symbolic link, a hard link, the directory that holds it: each is the same run twice.
+    a = _csv(tmp_path / "a.csv", [(s, s * 0.5) for s in range(50)])
+    b = _csv(tmp_path / "b.csv", [(s, s * 0.1) for s in range(50)])
+    (tmp_path / "link.csv").symlink_to(a)
+    (tmp_path / "hard.csv").hardlink_to(a)
+    (tmp_path / "run").mkdir()
+    m = tmp_path / "run" / "0.monitor.csv"
+    m.write_text('#{"t_start": 0}\nr,l,t\n' + "".join(f"{i},{10 + i},{i}\n" for i in range(30)))
+    monkeypatch.chdir(tmp_path)
+    for first, second in [
+        ("a.csv", "./a.csv"),
+        ("a.csv", str(a)),
+        ("a.csv", "link.csv"),
+        ("hard.csv", "a.csv"),
+        ("run", "run/0.monitor.csv"),
+        ("run/../a.csv", "a.csv"),
+    ]:
+        r = bad(2, "reliability", first, b, second)
+        assert f"runs {first} and {second} are one file" in r.err, r.err
+    assert "given twice" in bad(2, "reliability", a, a).err  # the very same argument
+
+
+def test_one_tensorboard_log_as_directory_and_file_is_refused(tmp_path, bad):
+    pytest.importorskip("tensorboard")
+    from stable_baselines3.common.logger import configure
+
+    log = configure(str(tmp_path / "tb"), ["tensorboard"])
+    for i in range(3):
+        log.record("rollout/ep_rew_mean", float(i))
+        log.dump(step=i)
+    log.close()
+    (event,) = (tmp_path / "tb").glob("events.out.tfevents.*")
+    assert "are one file" in bad(2, "reliability", tmp_path / "tb", event).err
+
+
+def test_library_refuses_one_file_twice(tmp_path):
+    from edgeperf.analysis import curves
+    from edgeperf.analysis.reliability import reliability
+    from edgeperf.errors import BadInput
+
+    _csv(tmp_path / "a.csv", [(s, s) for s in range(20)])
+    with pytest.raises(BadInput, match="are one file"):
+        reliability([curves.read(tmp_path / "a.csv"), curves.read(f"{tmp_path}/./a.csv")])
+
+
+@pytest.mark.parametrize(
+    ("align", "says"),
+    [
+        ("1e-7", "at 490,000,000,001 steps; give an interval of at least 0.0049"),  # the traceback of the issue
+        ("1e-300", "give an interval of at least"),
+        ("1e-320", "at too many steps"),  # steps / align overflows to inf
+        ("1e6", "no multiple of 1e+06 lies within its steps 10 to 49010; give at most 49000"),
+        ("1e300", "no step to resample at"),
+        ("0", "positive step interval"),
+        ("-10", "positive step interval"),
+        ("nan", "positive step interval"),
+        ("inf", "positive step interval"),
+        ("-inf", "positive step interval"),
+    ],
+)
+def test_align_out_of_range_is_one_line(tmp_path, bad, align, says):
+    a = _csv(tmp_path / "a.csv", [(10 + 10 * i, i) for i in range(4901)])
+    b = _csv(tmp_path / "b.csv", [(10 + 10 * i, -i) for i in range(4901)])
+    r = bad(2, "reliability", a, b, "--align", align)
+    assert says in r.err
+    assert "Warning" not in r.err  # no numpy overflow warning beside the line
+
+
+def test_align_at_the_edges_of_its_range_is_measured(tmp_path, cli):
+    # Steps 10..49010: --align 49000 leaves one multiple (49000) in the span, and is measured; the least interval
+    # the refusal of 1e-7 suggests resamples at no more steps than a run may have (checked without resampling).
+    from edgeperf.analysis import curves
+    from edgeperf.analysis import reliability as rel
+
+    a = _csv(tmp_path / "a.csv", [(10 + 10 * i, i) for i in range(4901)])
+    b = _csv(tmp_path / "b.csv", [(10 + 10 * i, -i) for i in range(4901)])
+    out = tmp_path / "r.json"
+    assert cli("reliability", a, b, "--align", "49000", "--json", out, "--no-store").code == 0
+    assert json.loads(out.read_text())["results"]["across_runs"]["shared_steps"] == 1
+    suggested = float(cli("reliability", a, b, "--align", "1e-7").err.split("at least ")[1].split()[0])
+    first, last = rel._grid(curves.read(a), suggested)
+    assert 0.99 * rel.ALIGN_MAX_POINTS < last - first + 1 <= rel.ALIGN_MAX_POINTS
