@@ -109,6 +109,7 @@ class Report:
         if not isinstance(d, dict) or "schema" not in d:
             raise BadInput(f"{source} is not an edgeperf report (no 'schema' field)")
         check_schema(d["schema"], source)
+        _check_envelope(d, source)
         _check_measured(d.get("results"), source, "results")
         model = ModelInfo.from_dict(d["model"]) if d.get("model") else None
         known = {f.name for f in fields(cls)} - {"model"}
@@ -149,6 +150,30 @@ LATENCIES = ("latency_us", "round_trip_us", "inference_us", "server_us", "networ
              "first_inference_us", "response_us", "p50_us", "p99_us", "p99_9_us", "rtt_p99_us")  # fmt: skip
 
 
+# The envelope's fields and the JSON type each must have (a file that says otherwise is bad input, never a traceback)
+ENVELOPE_TYPES = {"results": dict, "config": dict, "host": dict, "unmeasured": dict, "warnings": list,
+                  "run_id": str, "created_at": str, "edgeperf_version": str, "model": dict}  # fmt: skip
+
+
+def _check_envelope(d: dict, source: str) -> None:
+    for key, kind in ENVELOPE_TYPES.items():
+        value = d.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise BadInput(f"{source}: '{key}' is {type(value).__name__}, a report's {key} is a JSON {kind.__name__}")
+    model = d.get("model")
+    if model:
+        missing = [k for k in ("path", "sha256", "format") if k not in model]
+        if missing:
+            raise BadInput(f"{source}: model lacks {', '.join(missing)}")
+    if any(not isinstance(w, str) for w in d.get("warnings") or []):
+        raise BadInput(f"{source}: warnings must be a list of strings")
+    results = d.get("results") or {}
+    for key in ("latency_us", "round_trip_us", "inference_us"):  # blocks of percentiles, where a report has them
+        block = results.get(key)
+        if block is not None and not isinstance(block, dict):
+            raise BadInput(f"{source}: results.{key} is {type(block).__name__}; a latency block is a JSON object")
+
+
 def _check_measured(node, source: str, where: str, inside: bool = False, depth: int = 0) -> None:
     """A latency or a size a report holds is a finite number >= 0: a file that says p99 is -5 us or NaN is refused
     as bad input (compare called negative latencies improved, check scored NaN as over a limit)."""
@@ -175,6 +200,8 @@ def load_report(path: str | os.PathLike, kind: str | None = None) -> Report:
     p = Path(path)
     try:
         data = json.loads(p.read_text())
+    except RecursionError:
+        raise BadInput(f"{p} is nested too deep to be an edgeperf report") from None
     except FileNotFoundError:
         raise BadInput(f"report {p} does not exist") from None
     except OSError as exc:  # a directory, a permission problem

@@ -148,3 +148,32 @@ def test_a_run_id_that_is_not_in_the_store(bad, cli, work, example_onnx):
     r = bad(2, "report", "0123456789abcdef", "--db", "nowhere.db", "-o", "old.html")
     assert "nowhere.db" in r.err
     _untouched(work)
+
+
+HOSTILE_REPORTS = {
+    "a list": "[1, 2]",
+    "results a list": '{"schema": "edgeperf.profile/1", "results": []}',
+    "a latency block that is a string": '{"schema": "edgeperf.profile/1", "results": {"latency_us": "fast"}}',
+    "a model without its fields": '{"schema": "edgeperf.profile/1", "results": {}, "model": {"name": "m"}}',
+    "host a list": '{"schema": "edgeperf.profile/1", "results": {}, "host": []}',
+    "warnings a string": '{"schema": "edgeperf.profile/1", "results": {}, "warnings": "w"}',
+    "nested 100,000 deep": "[" * 100_000 + "]" * 100_000,
+}
+
+
+@pytest.mark.parametrize("what", list(HOSTILE_REPORTS))
+@pytest.mark.parametrize("command", ["history --import", "compare", "check", "validate --latency-from"])
+def test_a_report_file_of_the_wrong_shape_is_one_line_for_every_reader(bad, tmp_path, what, command):
+    """Each of these was a traceback (AttributeError, TypeError, RecursionError) in some reader of report files."""
+    path = tmp_path / "r.json"
+    path.write_text(HOSTILE_REPORTS[what])
+    budget = tmp_path / "b.toml"
+    budget.write_text("[profile]\np99_us = 5\n")
+    args = {
+        "history --import": ["history", "--import", path, "--db", tmp_path / "s.db"],
+        "compare": ["compare", path, path, "--db", tmp_path / "n.db"],
+        "check": ["check", "--budget", budget, path, "--db", tmp_path / "n.db"],
+        "validate --latency-from": ["validate", "x.onnx", "--domain", "gym:Pendulum-v1", "--latency-from", path],
+    }[command]
+    r = bad(2, *args)
+    assert str(path.name) in r.err or "r.json" in r.err

@@ -169,7 +169,6 @@ def test_history_bad_options(bad, tmp_path):
     assert "EDGEPERF_DB_TIMEOUT" in bad(2, "history", "--db", db, env={"EDGEPERF_DB_TIMEOUT": "soon"}).err
 
 
-
 def test_an_age_past_every_run_lists_every_run(cli, tmp_path):
     """--since 99999999999d overflowed Python's timedelta (a traceback): an age before any run is every run."""
     db, _ = _recorded(tmp_path)

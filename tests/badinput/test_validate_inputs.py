@@ -68,8 +68,11 @@ LATENCY_FROM = {
     "non-monotone": (_set("p99", 0.5), "its latency percentiles decrease"),
     "no p99_9": (lambda lat, doc: lat.pop("p99_9"), "lacks p99_9"),
     "no latency_us": (lambda lat, doc: doc["results"].pop("latency_us"), "lacks min, p50"),
-    "latency_us a list": (lambda lat, doc: doc["results"].update(latency_us=[1, 2]), "no complete latency"),
-    "results a string": (lambda lat, doc: doc.update(results="none"), "no complete latency"),
+    "latency_us a list": (
+        lambda lat, doc: doc["results"].update(latency_us=[1, 2]),
+        "a latency block is a JSON object",
+    ),
+    "results a string": (lambda lat, doc: doc.update(results="none"), "'results' is str"),
 }
 
 
