@@ -37,6 +37,7 @@ import difflib
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,9 +152,35 @@ def _check(data: dict, p: Path) -> None:
                 raise BadInput(f"{short_path(p)}: [{table}] {key} = {value!r}: expected {_name(want)}")
             if want is list and not value:
                 raise BadInput(f"{short_path(p)}: [{table}] {key} is empty")
+            _check_value(p, table, key, value)
         for key, (_, required) in keys.items():
             if required and key not in body:
                 raise BadInput(f"{short_path(p)}: [{table}] needs '{key}'")
+
+
+# What each list holds, and the bounds of the numbers (the same rules as the command-line options)
+ITEMS = {"models": str, "sources": str, "domains": str, "devices": str, "precisions": str, "latencies_ms": (int, float),
+         "seeds": int}  # fmt: skip
+POSITIVE = {"workers", "episodes", "iterations", "threads", "opset", "rate", "align"}
+
+
+def _check_value(p: Path, table: str, key: str, value) -> None:
+    where = f"{short_path(p)}: [{table}] {key}"
+    if isinstance(value, list):
+        want = ITEMS.get(key)
+        for item in value:
+            if want is not None and (not isinstance(item, want) or isinstance(item, bool)):
+                raise BadInput(f"{where} holds {item!r}: expected {_name(want)} in each place")
+            if key == "latencies_ms" and not (math.isfinite(item) and item >= 0):
+                raise BadInput(f"{where} holds {item!r}: a latency is a finite number of ms >= 0")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise BadInput(f"{where} = {value}: a finite number is needed")
+        whole = isinstance(value, int) and key not in ("rate", "align")
+        if key in POSITIVE and not (value >= 1 if whole else value > 0):
+            raise BadInput(f"{where} = {value}: it must be {'at least 1' if whole else 'above 0'}")
+        if value < 0:
+            raise BadInput(f"{where} = {value}: it cannot be negative")
 
 
 def _close(name: str, known) -> str:

@@ -21,6 +21,11 @@ import pytest
         ("[sweep]\nworkers = 2\n", "defines no jobs"),
         ("[sweep\n", "TOML syntax error"),
         ('[validate]\nmodels = ["a", "a"]\ndomains = ["x"]\n', "lists a job twice"),
+        ('[validate]\nmodels = [1, 2]\ndomains = ["x"]\n', "models holds 1: expected a string"),
+        ('[sweep]\nworkers = -3\n[validate]\nmodels = ["a"]\ndomains = ["x"]\n', "workers = -3: it must be at least 1"),
+        ('[sweep]\nworkers = 0\n[validate]\nmodels = ["a"]\ndomains = ["x"]\n', "workers = 0: it must be at least 1"),
+        ('[validate]\nmodels = ["a"]\ndomains = ["x"]\nlatencies_ms = [nan]\n', "a latency is a finite number"),
+        ('[validate]\nmodels = ["a"]\ndomains = ["x"]\nmargin = inf\n', "margin = inf: a finite number"),
     ],
 )
 def test_bad_config(tmp_path, bad, toml, says):
