@@ -33,7 +33,7 @@ from edgeperf.domains import base
 from edgeperf.domains.doctor import recording as rec_mod
 from edgeperf.domains.doctor.candidates import Candidate, candidates
 from edgeperf.domains.latency import LatencyModel
-from edgeperf.domains.paired import check_fit, describe_model
+from edgeperf.domains.paired import check_fit, check_options, describe_model
 from edgeperf.domains.rollout import PolicySpec, episode
 from edgeperf.errors import BadInput
 from edgeperf.results.report import Report
@@ -129,6 +129,7 @@ def doctor(
         raise BadInput(f"--budget-s must be a number of seconds above 0 (at most a day), got {budget_s}")
     if not (isinstance(episodes, int) and 2 <= episodes <= 1000):
         raise BadInput(f"--episodes must be from 2 to 1000, got {episodes}")
+    check_options(episodes, seed, None, None)  # the seed's range, as validate's
     t0 = time.perf_counter()
     deadline = t0 + budget_s
     domain = base.make(domain_id)

@@ -60,7 +60,11 @@ def load(path: str | Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: np.asarray(z[k]) for k in z.files}
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+    except ValueError as exc:  # object arrays among them (pickles, never loaded), or a damaged array
+        pickled = "pickle" in str(exc)
+        why = "no .npz of numeric arrays (reading it would unpickle, which edgeperf never does)" if pickled else exc
+        raise BadInput(f"{path}: not a recording .npz edgeperf can read: {why}") from None
+    except (OSError, zipfile.BadZipFile) as exc:
         raise BadInput(f"{path}: not a recording .npz edgeperf can read ({exc})") from None
     unknown = sorted(set(data) - set(KNOWN))
     if unknown:
