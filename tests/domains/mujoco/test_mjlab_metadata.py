@@ -148,6 +148,10 @@ def test_options_set_what_the_metadata_does_not_carry(tmp_path):
     assert env.nominal_command.tolist() == [0.8, 0.0, -0.2]
     with pytest.raises(BadInput, match=r"decimation=2\.5: a whole number"):
         base.make(f"mujoco:{path},scene={A1_XML},decimation=2.5")
+    with pytest.raises(BadInput, match="a physics step from 1e-05"):
+        base.make(f"mujoco:{path},scene={A1_XML},dt=1e-12")
+    with pytest.raises(BadInput, match="at most 1000"):
+        base.make(f"mujoco:{path},scene={A1_XML},decimation=1e9")
     with pytest.raises(BadInput, match="only randomisation levels"):
         base.make("mujoco/a1-trot,dt=0.001")
 
