@@ -129,9 +129,13 @@ class DeploySpec:
             dup = sorted({j for j in self.joints if self.joints.count(j) > 1})
             raise BadInput(f"{where}: joints listed twice: {', '.join(dup)}")
         _positive(where, "physics dt", self.physics_dt)
-        if not (isinstance(self.decimation, int) and self.decimation >= 1):
-            raise BadInput(f"{where}: control decimation must be a whole number >= 1, got {self.decimation!r}")
+        if not 1e-5 <= self.physics_dt <= 0.1:  # outside: an episode of 10^9 physics steps, or no physics at all
+            raise BadInput(f"{where}: physics dt {self.physics_dt:g} s: a physics step from 1e-05 to 0.1 s")
+        if not (isinstance(self.decimation, int) and 1 <= self.decimation <= 1000):
+            raise BadInput(f"{where}: control decimation must be a whole number from 1 to 1000: {self.decimation!r}")
         _positive(where, "episode length (s)", self.episode_s)
+        if self.episode_s > 3600:
+            raise BadInput(f"{where}: an episode of {self.episode_s:g} s: at most an hour")
         for key, vec in (("kp", self.kp), ("kd", self.kd), ("default joint positions", self.default_pos)):
             _vector(where, key, vec, n)
         if self.torque_limit is not None:
