@@ -27,10 +27,14 @@ from edgeperf.runtime.session import Session, check_model_file
 
 def open_policy(source: str | Path, backend: str = "auto", device: str = "auto", **options) -> Session:
     """A Session for anything `export` reads: an artifact (onnx, openvino, tensorrt, TorchScript) opens on its
-    backend; a policy source that must be built first (example:, reference:, an SB3 .zip, which is unpickled
-    because its suffix says it is a pickle) is built by the exporter's loader and runs on torch."""
+    backend; a policy source that must be built first (example:, reference:, an SB3 .zip, read pickle-free
+    unless `trust_pickle`) is built by the exporter's loader and runs on torch. `vecnormalize` and `trust_pickle`
+    concern SB3 sources only."""
+    vecnormalize, trust_pickle = options.pop("vecnormalize", None), bool(options.pop("trust_pickle", False))
     fmt = None if artifact.is_pseudo(source) else artifact.format_of(source)
     if fmt is not None and not fmt.pickle:
+        if vecnormalize:
+            raise BadInput(f"--vecnormalize applies to Stable-Baselines3 .zip sources, not to {source}")
         return Session.open(source, backend=backend, device=device, **options)
     if backend not in ("auto", "torch"):
         raise BadInput(f"{source} is a torch policy; it runs on --backend torch (or export it first)")
@@ -40,8 +44,8 @@ def open_policy(source: str | Path, backend: str = "auto", device: str = "auto",
     src = sources.load(
         str(source),
         options.pop("obs_shape", None),
-        vecnormalize=options.pop("vecnormalize", None),
-        trust_pickle=bool(options.pop("trust_pickle", False)),
+        vecnormalize=vecnormalize,
+        trust_pickle=trust_pickle,
     )
     if src.input_specs:  # several named inputs (a Dict observation)
         return TorchSession.from_module(
@@ -180,11 +184,19 @@ def profile_remote(
 
 
 def validate(
-    model, domain: str, *, reference: str | None = None, latency=None, vecnormalize: str | None = None, **kw
+    model,
+    domain: str,
+    *,
+    reference: str | None = None,
+    latency=None,
+    vecnormalize: str | None = None,
+    trust_pickle: bool = False,
+    **kw,
 ) -> Report:
     """Paired validation (parameters: edgeperf.domains.paired.validate); `model` and `reference` may be any
     policy `export` reads. `latency`: milliseconds, a profile report path, or a LatencyModel. `vecnormalize`: the
-    SB3 reference's VecNormalize statistics, so it sees normalised observations as in training."""
+    SB3 reference's VecNormalize statistics, so it sees normalised observations as in training; `trust_pickle`:
+    SB3 zips loaded through SB3 itself (which runs their code), for what the pickle-free reader cannot rebuild."""
     import functools
 
     from edgeperf.domains.latency import LatencyModel, parse
@@ -192,10 +204,9 @@ def validate(
 
     if latency is not None and not isinstance(latency, LatencyModel):
         latency = parse(latency, None) if isinstance(latency, (int, float)) else parse(None, str(latency))
-    ref_opener = functools.partial(open_policy, vecnormalize=str(vecnormalize)) if vecnormalize else None
-    return paired(
-        model, domain, reference=reference, latency=latency, opener=open_policy, reference_opener=ref_opener, **kw
-    )
+    opener = functools.partial(open_policy, trust_pickle=True) if trust_pickle else open_policy
+    ref_opener = functools.partial(opener, vecnormalize=str(vecnormalize)) if vecnormalize else None
+    return paired(model, domain, reference=reference, latency=latency, opener=opener, reference_opener=ref_opener, **kw)
 
 
 def sim2sim(model, domain: str, to: str, **kw) -> Report:

@@ -37,6 +37,14 @@ def validate(
             "training (read through an allowlist: nothing in the file runs).",
         ),
     ] = None,
+    trust_pickle: Annotated[
+        bool,
+        typer.Option(
+            "--trust-pickle",
+            help="Load SB3 .zip policies through SB3 itself, which unpickles them and runs code from the file "
+            "(custom policies, Dict or image observations).",
+        ),
+    ] = False,
     episodes: Annotated[int, typer.Option("--episodes", "-n", help="Paired episodes.")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the first episode (episode k: seed + k).")] = 0,
     latency: Annotated[
@@ -93,6 +101,7 @@ def validate(
             domain,
             reference=reference,
             vecnormalize=vecnormalize,
+            trust_pickle=trust_pickle,
             episodes=episodes,
             seed=seed,
             latency=latency_model,

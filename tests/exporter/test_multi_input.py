@@ -114,3 +114,16 @@ def test_without_a_domain_images_are_taken_as_hwc_and_the_report_says_so(dict_sb
     assert r.model.inputs[0] == {"name": "image", "shape": ["batch", 48, 48, 3], "dtype": "uint8"}
     assert any("taken as HWC 48x48x3" in w and "--domain" in w for w in r.warnings)
     assert "image: uniform uint8 pixels" in r.results["parity"]["observation_source"]
+
+
+def test_validate_takes_a_dict_observation_zip_as_reference_only_with_trust_pickle(dict_sb3, dict_onnx, cli, bad):
+    """The pickle-free reader rebuilds Box observations only: a Dict-observation zip as --reference is refused with
+    the way out, and --trust-pickle loads it through SB3 (breaks if validate cannot pass the trust on)."""
+    onnx_path = dict_onnx[0]
+    common = ["--domain", dictobs.DOMAIN, "--reference", dict_sb3["zip"], "--vecnormalize", dict_sb3["vecnormalize"],
+              "-n", "2", "--workers", "1", "--no-store"]  # fmt: skip
+    r = bad(2, "validate", onnx_path, *common)
+    assert "--trust-pickle" in r.err
+    r = cli("validate", onnx_path, *common, "--trust-pickle")
+    assert r.code in (0, 1) and "Traceback" not in r.err, r.err  # two episodes: a verdict, whichever it is
+    assert "verdict" in r.out
