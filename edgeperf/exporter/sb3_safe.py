@@ -81,7 +81,7 @@ UNUSED = {
 
 
 FAMILY = {"PPO": "actor_critic", "A2C": "actor_critic", "TRPO": "actor_critic", "SAC": "sac", "TQC": "sac",
-          "CrossQ": "sac", "TD3": "td3", "DQN": "dqn", "QRDQN": "qrdqn", "ARS": "ars"}  # fmt: skip
+          "CrossQ": "sac", "TD3": "td3", "DDPG": "td3", "DQN": "dqn", "QRDQN": "qrdqn", "ARS": "ars"}  # fmt: skip
 
 
 def load(path: Path, obs_shape, vecnormalize: str | None):
@@ -186,6 +186,9 @@ def algorithm(data: dict, path: Path) -> str:
         raise BadInput(f"{path}: data.policy_class has no readable __module__: not a Stable-Baselines3 model")
     if module in MODULES:
         algo = MODULES[module]
+        pk = data.get("policy_kwargs") if isinstance(data.get("policy_kwargs"), dict) else {}
+        if algo == "TD3" and pk.get("n_critics") == 1 and data.get("policy_delay") == 1:
+            algo = "DDPG"  # SB3's DDPG: TD3's policy with one critic and no delay
     elif module in ACTOR_CRITIC:
         algo = "PPO" if "clip_range" in data else "TRPO" if "cg_max_steps" in data else "A2C"
     else:
@@ -393,7 +396,7 @@ def build_core(torch, algo: str, state: dict, kwargs: dict, data: dict, obs_shap
     a = activation(torch, kwargs, "Tanh" if algo in ("PPO", "A2C", "TRPO") else "ReLU", path)
     net = _Net(torch, state, used, a, path, float(kwargs.get("batch_norm_eps", 1e-3)))
     build = {"PPO": _actor_critic, "A2C": _actor_critic, "TRPO": _actor_critic, "SAC": _sac, "TQC": _sac,
-             "CrossQ": _sac, "TD3": _td3, "DQN": _dqn, "QRDQN": _dqn, "ARS": _ars}[algo]  # fmt: skip
+             "CrossQ": _sac, "TD3": _td3, "DDPG": _td3, "DQN": _dqn, "QRDQN": _dqn, "ARS": _ars}[algo]  # fmt: skip
     layers, post, tanh, first_in, last_out = build(net, algo, kwargs, data, discrete, n_out)
     _check_io(path, obs_shape, first_in, last_out, n_out)
     return torch.nn.Sequential(torch.nn.Flatten(), *layers), post, tanh, used
