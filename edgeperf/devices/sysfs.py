@@ -15,7 +15,14 @@ ENV_VAR = "EDGEPERF_SYSFS_ROOT"
 
 
 def sysfs_root(root: str | os.PathLike | None = None) -> Path:
-    return Path(root if root is not None else os.environ.get(ENV_VAR) or "/")
+    if root is None and os.environ.get(ENV_VAR):
+        env = Path(os.environ[ENV_VAR])
+        if not env.is_dir():  # a typo would read as "a machine with nothing": say so instead
+            from edgeperf.errors import BadInput
+
+            raise BadInput(f"{ENV_VAR}={env} is not a directory: give a captured filesystem tree, or unset it")
+        return env
+    return Path(root if root is not None else "/")
 
 
 def is_live(root: Path) -> bool:

@@ -100,8 +100,8 @@ def timeout_s() -> float:
         value = float(raw)
     except ValueError:
         raise BadInput(f"EDGEPERF_DB_TIMEOUT={raw!r} is not a number of seconds") from None
-    if not value >= 0:
-        raise BadInput(f"EDGEPERF_DB_TIMEOUT={raw!r} must be 0 or more seconds")
+    if not 0 <= value <= 86400:  # inf would wait for ever on a lock and then say it had waited
+        raise BadInput(f"EDGEPERF_DB_TIMEOUT={raw!r} must be from 0 to 86400 seconds")
     return value
 
 

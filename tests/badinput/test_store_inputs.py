@@ -174,3 +174,15 @@ def test_an_age_past_every_run_lists_every_run(cli, tmp_path):
     db, _ = _recorded(tmp_path)
     r = cli("history", "--since", "99999999999d", "--db", db, "--json", "-")
     assert r.code == 0 and len(__import__("json").loads(r.out)["runs"]) >= 1
+
+
+def test_a_db_timeout_of_inf_is_refused(bad, tmp_path):
+    db, _ = _recorded(tmp_path)
+    r = bad(2, "history", "--db", db, env={"EDGEPERF_DB_TIMEOUT": "inf"})
+    assert "from 0 to 86400" in r.err
+
+
+def test_a_sysfs_root_that_does_not_exist_is_said(bad, tmp_path):
+    """A typo in EDGEPERF_SYSFS_ROOT read as a machine with nothing (accepted silently)."""
+    r = bad(2, "devices", env={"EDGEPERF_SYSFS_ROOT": str(tmp_path / "no-such-tree")})
+    assert "is not a directory" in r.err
