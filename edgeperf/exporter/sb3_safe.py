@@ -349,8 +349,7 @@ def mlp(torch, state: dict, prefix: str, act, used: set, *, latent: bool, eps: f
 
 def _assign(param, entry, used: set) -> None:
     key, value = entry
-    with __import__("torch").no_grad():
-        param.copy_(value.to(param.dtype))
+    param.data.copy_(value.to(param.dtype))  # .data: a plain copy, outside autograd
     param._edgeperf_from_file = True
     used.add(key)
 

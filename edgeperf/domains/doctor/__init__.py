@@ -142,7 +142,7 @@ def doctor(
     seeds = [seed + k for k in range(episodes)]
     with check_fit(domain, PolicySpec(str(model), opener=opener), "policy") as session:
         info = describe_model(model, session)
-        diag = _diagnose(model, domain, domain_id, spec, session, seeds, deadline, rec, latency, latency_from,
+        diag = _diagnose(domain, domain_id, spec, session, seeds, deadline, rec, latency, latency_from,
                          reference, opener)  # fmt: skip
     diag.search["wall_s"] = time.perf_counter() - t0
     report = Report.new("doctor", host_summary())
@@ -184,7 +184,7 @@ def _spec_of(domain_id: str):
     return apply_overrides(spec, overrides) if overrides else spec
 
 
-def _diagnose(model, domain, domain_id, spec, session, seeds, deadline, rec, latency, latency_from, reference,
+def _diagnose(domain, domain_id, spec, session, seeds, deadline, rec, latency, latency_from, reference,
               opener) -> Diagnosis:  # fmt: skip
     baseline = evaluate(domain, session, seeds)
     diag = Diagnosis("unexplained", "", baseline)
@@ -192,8 +192,7 @@ def _diagnose(model, domain, domain_id, spec, session, seeds, deadline, rec, lat
         if rec is not None:  # nothing to cure, but a term that differs from training is worth a word
             from edgeperf.domains.mujoco.scene import compile_scene
 
-            checks, layout = rec_mod.check(spec, rec, compile_scene(spec)[1].joints)
-            diag.recording = {"steps": len(rec["obs"]), "layout": layout, "terms": [asdict(c) for c in checks]}
+            check_recording(spec, rec, compile_scene(spec)[1].joints, diag)
         if latency is not None:
             return _latency(diag, domain, session, seeds, latency, latency_from)
         diag.verdict = "healthy"
@@ -223,6 +222,13 @@ def _diagnose(model, domain, domain_id, spec, session, seeds, deadline, rec, lat
     if latency is not None:
         diag.latency = {"note": "the policy fails without latency already: fix that first"}
     return diag
+
+
+def check_recording(spec, rec: dict, names, diag: Diagnosis) -> tuple[list, str]:
+    """The recording's term-by-term check, kept in the diagnosis; returns (checks, layout)."""
+    checks, layout = rec_mod.check(spec, rec, names)
+    diag.recording = {"steps": len(rec["obs"]), "layout": layout, "terms": [asdict(c) for c in checks]}
+    return checks, layout
 
 
 def _prior(fc: tuple[Finding, Candidate]) -> float:
@@ -255,8 +261,7 @@ class _Search:
             finding.restores = s.success_rate > 0.5 and s.successes > self.baseline.successes
 
     def from_recording(self, spec, rec: dict, names, diag: Diagnosis) -> list[tuple[Finding, Candidate]]:
-        checks, layout = rec_mod.check(spec, rec, names)
-        diag.recording = {"steps": len(rec["obs"]), "layout": layout, "terms": [asdict(c) for c in checks]}
+        checks, layout = check_recording(spec, rec, names, diag)
         fixed = rec_mod.fixed_spec(spec, checks, layout)
         if fixed is None:
             return []

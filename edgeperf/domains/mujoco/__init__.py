@@ -138,8 +138,6 @@ def _split(body: str, domain_id: str) -> tuple[str, dict]:
                 raise BadInput(f"--domain {domain_id}: {key}={value}: a finite number{'' if signed else ' >= 0'}")
             if key == "decimation" and (level < 1 or level != int(level)):
                 raise BadInput(f"--domain {domain_id}: decimation={value}: a whole number >= 1")
-            if key == "dt" and level == 0:
-                raise BadInput(f"--domain {domain_id}: dt={value}: a physics step > 0 (s)")
         options[key] = value
     return path, options
 
