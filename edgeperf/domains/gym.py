@@ -66,8 +66,16 @@ class _Outcome:
 
 def gym_domain(env_id: str) -> Domain:
     gym = require("gymnasium", "sim", "for gym domains")
+    module, sep, name = env_id.rpartition(":")
+    if sep:  # gymnasium's `module:EnvId`: the module registers the env when imported (gym.make does the same)
+        import importlib
+
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise BadInput(f"gym:{env_id}: cannot import {module} ({exc})") from None
     try:
-        spec = gym.spec(env_id)
+        spec = gym.spec(name)
     except Exception:
         close = [i for i in gym.registry if i.lower().startswith(env_id.lower().split("-")[0])][:3]
         hint = f"; did you mean {', '.join('gym:' + c for c in close)}?" if close else ""

@@ -18,6 +18,7 @@ from edgeperf.domains.latency import LatencyModel
 from edgeperf.domains.rollout import PolicySpec, run_pairs
 from edgeperf.errors import BadInput
 from edgeperf.results.report import ModelInfo, Report, sha256_file
+from edgeperf.runtime import obsdict
 from edgeperf.runtime.session import Session
 
 # The task "starts to fail" at the first latency whose success rate falls below this share of the rate at 0 ms.
@@ -54,6 +55,8 @@ def check_fit_session(
     try:
         obs_shape, act_shape = tuple(env.observation_space.shape or ()), tuple(env.action_space.shape)
         obs, _ = env.reset(seed=0)
+        feed = obsdict.mask_feeder(env, [s.name for s in session.io.inputs], f"the {role} policy {name}")
+        obs = feed(obs) if feed is not None else obs
     finally:
         env.close()
     if isinstance(obs, dict) or len(session.io.inputs) > 1:

@@ -112,7 +112,12 @@ def episode(
         rng = np.random.default_rng([seed, 7])
         hold = np.zeros(env.action_space.shape, dtype=np.float32)
         deliver = DelayedActions(env, latency, 1.0 / domain.control_hz, rng, hold)
-        act, shadow_act = policy.run, shadow.run if shadow is not None else None
+        feed = obsdict.mask_feeder(env, [s.name for s in policy.io.inputs], "the policy")
+        act = policy.run if feed is None else (lambda o: policy.run(feed(o)))
+        shadow_act = None
+        if shadow is not None:
+            shadow_feed = obsdict.mask_feeder(env, [s.name for s in shadow.io.inputs], "the reference")
+            shadow_act = shadow.run if shadow_feed is None else (lambda o: shadow.run(shadow_feed(o)))
         chunker = None
         if chunking is not None:
             horizon = chunks.horizon_of(policy.io.outputs[0].shape[1:], env.action_space.shape)
@@ -208,11 +213,19 @@ def run_pairs(
 
 
 def collect_observations(
-    domain_id: str, act, n: int, seed: int, episodes: int, driver: str = "the source policy", reset=None
+    domain_id: str,
+    act,
+    n: int,
+    seed: int,
+    episodes: int,
+    driver: str = "the source policy",
+    reset=None,
+    inputs: list[str] | None = None,
 ) -> tuple[np.ndarray, str]:
     """n observations the policy `act` (batch in, batch out) meets in the domain: `episodes` seeded episodes
     driven by the policy itself, sampled evenly over every step. For parity and int8 calibration on the data
-    the policy will really see, not on random points of its input space."""
+    the policy will really see, not on random points of its input space. `inputs`: the policy's input names,
+    when it has several (an action mask beside the observation is read from the env)."""
     if episodes < 1:
         raise BadInput(f"--calibration-episodes must be at least 1, got {episodes}")
     domain = base.make(domain_id)
@@ -222,12 +235,14 @@ def collect_observations(
         if reset is not None:  # a recurrent policy starts each episode from zero state
             reset()
         try:
+            feed = obsdict.mask_feeder(env, inputs or [], driver)
             obs, _ = env.reset(seed=seed + k)
-            multi = isinstance(obs, dict)  # a Dict observation: each key keeps its dtype (uint8 images)
+            # a Dict observation (or one with an action mask beside it): each key keeps its dtype (uint8 images)
+            multi = isinstance(obs, dict) or feed is not None
             if k == 0 and not multi and np.shape(obs) != tuple(env.observation_space.shape):
                 raise BadInput(f"{domain_id} gives observations of shape {list(np.shape(obs))}")
             while True:
-                seen.append(obsdict.copy(obs) if multi else np.asarray(obs, dtype=np.float32))
+                seen.append(obsdict.copy(feed(obs) if feed else obs) if multi else np.asarray(obs, dtype=np.float32))
                 one = {k_: v[None] for k_, v in seen[-1].items()} if multi else seen[-1][None]
                 action = np.asarray(act(one))[0]
                 if not np.all(np.isfinite(action)):

@@ -61,15 +61,33 @@ def raw_obs_space(domain_id: str) -> dict | None:
         env.close()
 
 
-def check_domain_fit(src, domain_id: str, env_space) -> None:
-    """A Dict-observation source against its --domain's space: the same keys, each of the same shape."""
+def check_domain_fit(src, domain_id: str, env_space, env=None) -> None:
+    """A Dict-observation source against its --domain's space: the same keys, each of the same shape. An action
+    mask input (obsdict.ACTION_MASK) comes from the env's action_masks(), beside its observation."""
+    from edgeperf.runtime import obsdict
+
+    have = {n: s for n, s, _ in src.input_specs}
+    if obsdict.ACTION_MASK in have and env is not None:
+        obsdict.mask_feeder(env, list(have), src.name)  # says so when the env has no action_masks()
+        n = getattr(env.action_space, "n", None)
+        if n is not None and have[obsdict.ACTION_MASK] != (int(n),):
+            raise BadInput(f"{src.name} takes an action mask of {list(have[obsdict.ACTION_MASK])} values but "
+                           f"{domain_id} has {int(n)} actions")  # fmt: skip
+        if type(env_space).__name__ != "Dict":
+            (name,) = [k for k in have if k != obsdict.ACTION_MASK]
+            if have[name] != tuple(env_space.shape):
+                raise BadInput(
+                    f"{src.name} takes observations of shape {list(have[name])} but {domain_id} gives "
+                    f"{list(env_space.shape)}; is --domain the one the policy was trained on?"
+                )
+            return
+        have.pop(obsdict.ACTION_MASK)
     if type(env_space).__name__ != "Dict":
         raise BadInput(
             f"{src.name} takes a Dict observation (keys {[n for n, _, _ in src.input_specs]}) but {domain_id} gives "
             f"one array of shape {list(env_space.shape)}; is --domain the one the policy was trained on?"
         )
     want = {k: tuple(v.shape) for k, v in env_space.spaces.items()}
-    have = {n: s for n, s, _ in src.input_specs}
     if set(want) != set(have):
         raise BadInput(
             f"{src.name} takes keys {sorted(have)} but {domain_id} gives keys {sorted(want)}; is --domain the one "

@@ -317,11 +317,11 @@ def _domain_observations(src, domain_id: str, n_parity: int, n_calib: int, seed:
     try:
         env_space = env.observation_space
         want = tuple(env_space.shape or ())
+        if src.input_specs:
+            multi.check_domain_fit(src, domain_id, env_space, env)
     finally:
         env.close()
-    if src.input_specs:
-        multi.check_domain_fit(src, domain_id, env_space)
-    elif tuple(src.obs_shape) != want:
+    if not src.input_specs and tuple(src.obs_shape) != want:
         raise BadInput(
             f"{src.name} takes observations of shape {list(src.obs_shape)} but {domain_id} gives "
             f"{list(want)}; is --domain the one the policy was trained on?"
@@ -333,11 +333,12 @@ def _domain_observations(src, domain_id: str, n_parity: int, n_calib: int, seed:
     if torch:
         torch.set_num_threads(1)
     try:
+        inputs = [n for n, _, _ in src.input_specs or ()]
         if n_parity:
-            src.rollouts["parity"] = collect_observations(domain_id, src.act, n_parity, seed, episodes)
+            src.rollouts["parity"] = collect_observations(domain_id, src.act, n_parity, seed, episodes, inputs=inputs)
         if n_calib:
             src.rollouts["calibration"] = collect_observations(
-                domain_id, src.act, n_calib, seed + SEED_OFFSET, episodes
+                domain_id, src.act, n_calib, seed + SEED_OFFSET, episodes, inputs=inputs
             )
     finally:
         if torch:

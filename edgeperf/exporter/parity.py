@@ -23,6 +23,7 @@ import numpy as np
 from edgeperf.errors import BadInput
 from edgeperf.exporter import spaces
 from edgeperf.exporter.sources import PolicySource
+from edgeperf.runtime import obsdict
 
 TOLERANCES = {"fp32": (1e-5, 1e-4), "fp16": (5e-3, 5e-3), "int8": (0.15, 0.05)}
 RULE = "|artifact - original| <= atol * scale + rtol * |original|"
@@ -114,7 +115,7 @@ def _action_scale(src: PolicySource, dims: int, chunk: bool = False) -> np.ndarr
 
 
 def _discrete(src: PolicySource, obs, got: list[np.ndarray], atol: float, rtol: float) -> dict:
-    n = len(obs)
+    n = obsdict.length(obs)
     ref_action = src.act(obs).reshape(n)
     ref_logits = src.logits(obs).astype(np.float64).reshape(n, -1)
     got_action = np.asarray(got[0]).reshape(n)

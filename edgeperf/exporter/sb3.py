@@ -252,7 +252,7 @@ def _SB3Policy(torch, core, norm, scale_images, tanh, post, action_space):
                 self.clip_obs = float(norm["clip_obs"])
             if post == "argmax":
                 self.start = int(getattr(action_space, "start", 0))
-            else:
+            elif post != "none":
                 self.register_buffer("low", torch.tensor(np.asarray(action_space.low), dtype=torch.float32))
                 self.register_buffer("high", torch.tensor(np.asarray(action_space.high), dtype=torch.float32))
 
@@ -263,6 +263,8 @@ def _SB3Policy(torch, core, norm, scale_images, tanh, post, action_space):
             if self.scale_images:
                 x = x / 255.0
             out = self.core(x)
+            if self.post == "none":  # the normalization stage alone (a recurrent policy's, before its LSTM)
+                return out
             if self.post == "argmax":
                 action = torch.argmax(out, dim=1)
                 return (action + self.start if self.start else action), out

@@ -19,6 +19,9 @@ action, as SB3's `predict(deterministic=True)` computes it:
   TD3, DDPG           flatten -> actor.mu (ends in tanh) -> unscale
   DQN                 flatten -> q_net.q_net -> argmax;   QR-DQN: quantile_net -> mean over quantiles -> argmax
   ARS                 flatten -> action_net (-> tanh and unscale when squashed, else clip); Discrete: argmax
+  MaskablePPO         PPO's path, the logits of actions whose mask (a second input, `action_mask`, read from the
+                      env's action_masks() in validation) is 0 set to -1e8 before the argmax
+  RecurrentPPO        flatten -> lstm_actor (state (h, c) in and out, zeros at an episode start) -> PPO's path
 
 Every tensor of policy.pth must find a home or belong to a part the action does not use (critics, target
 networks, the value head, log-std); the shapes must agree with the JSON (net_arch, the spaces), and every
@@ -38,6 +41,7 @@ import numpy as np
 
 from edgeperf.errors import BadInput, require
 from edgeperf.exporter import spaces
+from edgeperf.runtime import obsdict
 
 MAX_TOTAL = 2**30  # uncompressed bytes of the whole zip
 MAX_RATIO = 200  # uncompressed / compressed, for entries over 1 MiB: a zip bomb otherwise
@@ -57,10 +61,6 @@ MODULES = {
     "sb3_contrib.common.recurrent.policies": "RecurrentPPO",
 }
 ACTOR_CRITIC = ("stable_baselines3.common.policies", "stable_baselines3.ppo.policies", "stable_baselines3.a2c.policies")
-NOT_YET = {
-    "MaskablePPO": "the action mask as a second input",
-    "RecurrentPPO": "the LSTM state carried through the recurrent path",
-}
 ACTIVATIONS = ("ReLU", "Tanh", "ELU", "LeakyReLU", "SiLU", "GELU", "Sigmoid", "Softplus", "Mish", "SELU", "Identity")
 # What the deterministic action does not use, per algorithm family (prefixes of policy.pth keys)
 UNUSED = {
@@ -77,11 +77,23 @@ UNUSED = {
     "dqn": ("q_net_target.", "q_net.features_extractor."),
     "qrdqn": ("quantile_net_target.", "quantile_net.features_extractor."),
     "ars": ("features_extractor.",),
+    # RecurrentPPO: the critic's own LSTM (enable_critic_lstm) or its linear stand-in (neither shared nor own)
+    "recurrent": (
+        "mlp_extractor.value_net.",
+        "value_net.",
+        "log_std",
+        "features_extractor.",
+        "pi_features_extractor.",
+        "vf_features_extractor.",
+        "lstm_critic.",
+        "critic.",
+    ),
 }
 
 
 FAMILY = {"PPO": "actor_critic", "A2C": "actor_critic", "TRPO": "actor_critic", "SAC": "sac", "TQC": "sac",
-          "CrossQ": "sac", "TD3": "td3", "DDPG": "td3", "DQN": "dqn", "QRDQN": "qrdqn", "ARS": "ars"}  # fmt: skip
+          "CrossQ": "sac", "TD3": "td3", "DDPG": "td3", "DQN": "dqn", "QRDQN": "qrdqn", "ARS": "ars",
+          "RecurrentPPO": "recurrent", "MaskablePPO": "actor_critic"}  # fmt: skip
 
 
 def load(path: Path, obs_shape, vecnormalize: str | None):
@@ -101,40 +113,80 @@ def load(path: Path, obs_shape, vecnormalize: str | None):
         raise BadInput(f"{path} takes observations of shape {list(shape)} (its observation space), not --obs-shape "
                        f"{list(obs_shape)}")  # fmt: skip
     kwargs = policy_kwargs(data, path)
-    core, post, tanh, used = build_core(torch, algo, state, kwargs, data, shape, act, path)
+    lstm, lstm_used = _lstm(torch, state, kwargs, shape, path) if algo == "RecurrentPPO" else (None, set())
+    latent_shape = (lstm.hidden_size,) if lstm is not None else shape  # what the MLP after the LSTM takes
+    core, post, tanh, used = build_core(torch, algo, state, kwargs, data, latent_shape, act, path)
+    used |= lstm_used
     _check_homes(state, used, algo, path)
     norm, notes = None, []
     if vecnormalize:
         norm, notes = vecnormalize_stats(vecnormalize, shape)
     bounds = _Bounds(act)
-    module = _SB3Policy(torch, core, norm, False, tanh, post, bounds).eval()
-    _check_all_set(module, used)
     notes.insert(0, f"{path.name} was read without unpickling: the network rebuilt from its JSON and state_dict")
-
-    def reference(x: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            out = module(torch.as_tensor(np.asarray(x, np.float32)))
-        return (out[0] if post == "argmax" else out).numpy()
-
-    post_note = POST_NOTES[post]
-    details = {"algorithm": algo, "loaded": "pickle-free", "post_processing": post_note, "sb3_version": version}
+    details = {"algorithm": algo, "loaded": "pickle-free", "post_processing": POST_NOTES[post], "sb3_version": version}
     if vecnormalize:
         details["vecnormalize"] = str(vecnormalize)
+    common = dict(sha256=sha256_file(path), obs_space=obs, action_space=act, normalization=norm, notes=notes)
+    if lstm is not None:
+        pre = _SB3Policy(torch, torch.nn.Flatten(), norm, False, False, "none", bounds)
+        head = _SB3Policy(torch, core, None, False, tanh, post, bounds)
+        policy = _LSTMPolicy(torch, pre, lstm, head, discrete=post == "argmax").eval()
+        _check_all_set(policy, used)
+        return _recurrent_source(policy, path, shape, post, common, details)
+    module = _SB3Policy(torch, core, norm, False, tanh, post, bounds).eval()
+    _check_all_set(module, used)
+    if algo == "MaskablePPO":
+        module = _masked(torch, module, path, obs, act, post, common, details)
+
+    def reference(x) -> np.ndarray:
+        with torch.no_grad():
+            if isinstance(x, dict):
+                out = module(*(torch.as_tensor(np.asarray(x[k], np.float32)) for k in ("obs", obsdict.ACTION_MASK)))
+            else:
+                out = module(torch.as_tensor(np.asarray(x, np.float32)))
+        return (out[0] if post == "argmax" else out).numpy()
+
     return PolicySource(
         module,
         "sb3",
         str(path),
         shape,
-        sha256=sha256_file(path),
-        obs_space=obs,
-        action_space=act,
-        normalization=norm,
-        notes=notes,
+        **common,
         details=details,
         discrete=post == "argmax",
         action_shape=tuple(act.get("shape") or ()),
         reference=reference,
     )
+
+
+def _recurrent_source(policy, path: Path, shape, post: str, common: dict, details: dict):
+    """RecurrentPPO: its one-step module in the explicit-state form exporter/recurrent.py exports."""
+    from edgeperf.exporter import recurrent
+    from edgeperf.exporter.sources import PolicySource
+
+    step, rec, action_shape = recurrent.from_factory(policy, shape, path.name)
+    rec.form = (
+        "RecurrentPPO's actor LSTM (lstm_actor), state (h, c) carried between steps and zeroed at an episode start, "
+        "as SB3's episode_starts does"
+    )
+    if post == "argmax":
+        details["post_processing"] += "; the action index is the only action output (no logits)"
+    return PolicySource(
+        step, "sb3", str(path), shape, **common, details=details, action_shape=action_shape, recurrent=rec
+    )
+
+
+def _masked(torch, module, path: Path, obs: dict, act: dict, post: str, common: dict, details: dict):
+    """MaskablePPO: the policy with the action mask as its second input, and the Dict space of both inputs."""
+    if post != "argmax":
+        raise BadInput(f"{path}: a MaskablePPO agent with a {act['type']} action space; edgeperf exports Discrete")
+    common["obs_space"] = spaces.dict_space({"obs": obs, obsdict.ACTION_MASK: spaces.box(0.0, 1.0, (int(act["n"]),))})
+    details["post_processing"] = (
+        f"the chosen action is the argmax of the logits, those of actions whose {obsdict.ACTION_MASK} value is 0 set "
+        f"to {MASKED_LOGIT:g} first (MaskablePPO's own masking; a mask of all ones is no mask); the logits are the "
+        "second output"
+    )
+    return _MaskedPolicy(torch, module).eval()
 
 
 # --- the zip ------------------------------------------------------------------------------------------------
@@ -195,11 +247,6 @@ def algorithm(data: dict, path: Path) -> str:
         raise BadInput(
             f"{path}: its policy class is defined in {module}, a custom policy that exists only as a pickle; "
             "export it with --trust-pickle if you trust the file (that runs its code)"
-        )
-    if algo in NOT_YET:
-        raise BadInput(
-            f"{path} is a {algo} agent: edgeperf does not yet rebuild {NOT_YET[algo]} without its pickles; "
-            "--trust-pickle loads it through SB3 if you trust the file (that runs its code)"
         )
     return algo
 
@@ -392,10 +439,11 @@ def build_core(torch, algo: str, state: dict, kwargs: dict, data: dict, obs_shap
     used: set = set()
     discrete = act["type"] == "discrete"
     n_out = int(act["n"]) if discrete else int(np.prod(act["shape"]))
-    a = activation(torch, kwargs, "Tanh" if algo in ("PPO", "A2C", "TRPO") else "ReLU", path)
+    a = activation(torch, kwargs, "Tanh" if FAMILY[algo] in ("actor_critic", "recurrent") else "ReLU", path)
     net = _Net(torch, state, used, a, path, float(kwargs.get("batch_norm_eps", 1e-3)))
     build = {"PPO": _actor_critic, "A2C": _actor_critic, "TRPO": _actor_critic, "SAC": _sac, "TQC": _sac,
-             "CrossQ": _sac, "TD3": _td3, "DDPG": _td3, "DQN": _dqn, "QRDQN": _dqn, "ARS": _ars}[algo]  # fmt: skip
+             "CrossQ": _sac, "TD3": _td3, "DDPG": _td3, "DQN": _dqn, "QRDQN": _dqn, "ARS": _ars,
+             "RecurrentPPO": _actor_critic, "MaskablePPO": _actor_critic}[algo]  # fmt: skip
     layers, post, tanh, first_in, last_out = build(net, algo, kwargs, data, discrete, n_out)
     _check_io(path, obs_shape, first_in, last_out, n_out)
     return torch.nn.Sequential(torch.nn.Flatten(), *layers), post, tanh, used
@@ -474,6 +522,73 @@ def _ars(net: _Net, algo, kwargs, data, discrete, n_out):
     squash = not discrete and bool(kwargs.get("squash_output", not linear))
     post = "argmax" if discrete else ("unscale" if squash else "clip")
     return [body] + ([net.torch.nn.Tanh()] if squash else []), post, False, sizes[0][0], sizes[-1][1]
+
+
+def _lstm(torch, state: dict, kwargs: dict, obs_shape, path: Path):
+    """RecurrentPPO's actor LSTM (`lstm_actor.*`: torch's own nn.LSTM keys), set from the file; (lstm, keys)."""
+    layers = 0
+    while f"lstm_actor.weight_hh_l{layers}" in state:
+        layers += 1
+    if layers == 0:
+        raise BadInput(f"{path}: policy.pth has no lstm_actor: not a RecurrentPPO policy SB3 saved")
+    w_ih, w_hh = state["lstm_actor.weight_ih_l0"], state["lstm_actor.weight_hh_l0"]
+    hidden, n_in = int(w_hh.shape[1]), int(w_ih.shape[1])
+    n_obs = int(np.prod(obs_shape)) if obs_shape else 1
+    if n_in != n_obs:
+        raise BadInput(f"{path}: the JSON's observation space has {n_obs} values (shape {list(obs_shape)}) but "
+                       f"policy.pth's lstm_actor takes {n_in}")  # fmt: skip
+    for key, want in (("lstm_hidden_size", hidden), ("n_lstm_layers", layers)):
+        said = kwargs.get(key)
+        if said is not None and said != want:
+            raise BadInput(f"{path}: policy_kwargs.{key} says {said} but policy.pth's lstm_actor has {want}")
+    lstm = torch.nn.LSTM(n_in, hidden, num_layers=layers, bias="lstm_actor.bias_ih_l0" in state)
+    used: set = set()
+    for name, param in lstm.named_parameters():
+        key = f"lstm_actor.{name}"
+        if key not in state or tuple(state[key].shape) != tuple(param.shape):
+            got = list(state[key].shape) if key in state else "nothing"
+            raise BadInput(f"{path}: policy.pth's {key} is {got}, an LSTM of {hidden} units needs {list(param.shape)}")
+        _assign(param, (key, state[key]), used)
+    return lstm.eval(), used
+
+
+def _LSTMPolicy(torch, pre, lstm, head, *, discrete: bool):
+    class LSTMPolicy(torch.nn.Module):
+        """forward(obs, (h, c)) -> (action, (h, c)), state [layers, batch, hidden]: one step of RecurrentPPO's
+        deterministic path (normalize, flatten -> lstm_actor -> mlp_extractor.policy_net -> action_net -> clip or
+        argmax), the form exporter/recurrent.py takes from a factory."""
+
+        def __init__(self):
+            super().__init__()
+            self.pre, self.lstm, self.head = pre, lstm, head
+
+        def forward(self, obs, state):
+            y, state = self.lstm(self.pre(obs).unsqueeze(0), state)
+            out = self.head(y.squeeze(0))
+            return (out[0] if discrete else out), state
+
+    return LSTMPolicy()
+
+
+MASKED_LOGIT = -1e8  # sb3_contrib's MaskableCategorical puts this logit on a masked action
+
+
+def _MaskedPolicy(torch, policy):
+    class MaskedPolicy(torch.nn.Module):
+        """forward(obs, action_mask) -> (action, logits): MaskablePPO's deterministic action, the argmax over the
+        actions the mask allows (value > 0.5)."""
+
+        def __init__(self):
+            super().__init__()
+            self.policy = policy
+
+        def forward(self, obs, action_mask):
+            _, logits = self.policy(obs)
+            logits = torch.where(action_mask > 0.5, logits, torch.full_like(logits, MASKED_LOGIT))
+            action = torch.argmax(logits, dim=1)
+            return (action + self.policy.start if self.policy.start else action), logits
+
+    return MaskedPolicy()
 
 
 def _QuantileMean(torch, quantiles: int, actions: int):

@@ -66,3 +66,32 @@ def image_layout(shape) -> str | None:
 
 def dims(shape) -> str:
     return "x".join(str(d) for d in shape)
+
+
+# A policy's input of this name is the env's action mask (sb3-contrib's MaskablePPO: 1 = the action may be taken),
+# read from the env's `action_masks()` at each step, beside the observation, as MaskablePPO's own predict takes it.
+ACTION_MASK = "action_mask"
+
+
+def mask_feeder(env, names: list[str], who: str):
+    """None for a policy with inputs `names` that takes the observation as it is; when one input is ACTION_MASK,
+    obs -> {the other input: obs, ACTION_MASK: env.action_masks()} (a Dict observation keeps its keys)."""
+    from edgeperf.errors import BadInput
+
+    if ACTION_MASK not in names:
+        return None
+    masks = getattr(env.unwrapped, "action_masks", None)
+    if not callable(masks):
+        raise BadInput(
+            f"{who} takes an action mask (input '{ACTION_MASK}') but the domain's env has no action_masks() to read "
+            "it from (sb3-contrib's convention)"
+        )
+    others = [n for n in names if n != ACTION_MASK]
+
+    def feed(obs):
+        mask = np.asarray(masks(), np.float32).reshape(-1)
+        if isinstance(obs, dict):
+            return {**obs, ACTION_MASK: mask}
+        return {others[0]: obs, ACTION_MASK: mask}
+
+    return feed

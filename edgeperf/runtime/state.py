@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.errors import BadInput
+from edgeperf.runtime.obsdict import ACTION_MASK
 from edgeperf.runtime.session import IOSpec, Session, TensorSpec
 
 STATE_HINT = "--state h_in:h_out,c_in:c_out (each state input and the output that feeds it back)"
@@ -112,7 +113,12 @@ def guess(io: IOSpec) -> list[str]:
     if len(io.inputs) < 2 or len(io.outputs) < 2:
         return []
     shapes = {tuple(o.shape) for o in io.outputs[1:]}
-    return [s.name for s in io.inputs[1:] if _STATE_NAME.search(s.name) or tuple(s.shape) in shapes]
+    return [
+        s.name
+        for s in io.inputs[1:]
+        # an action mask has the logits' shape but is read from the env, never fed back
+        if s.name != ACTION_MASK and (_STATE_NAME.search(s.name) or tuple(s.shape) in shapes)
+    ]
 
 
 def refuse_unnamed(io: IOSpec, model: str, named: list[State] = ()) -> None:

@@ -13,6 +13,7 @@ import pickle
 import sys
 import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -228,12 +229,106 @@ def test_a_zip_bomb_is_refused_before_it_is_read(tmp_path, bad):
     assert "zip bomb" in r.err
 
 
-def test_recurrent_and_maskable_name_what_is_missing(sac_zip, tmp_path, bad):
-    for module, algo in (("sb3_contrib.ppo_recurrent.policies", "RecurrentPPO"),
-                         ("sb3_contrib.common.maskable.policies", "MaskablePPO")):  # fmt: skip
-        edited = _rewrite(sac_zip, tmp_path, edit_data=lambda d, m=module: d["policy_class"].update(__module__=m))
-        r = bad(2, "export", edited, "-o", tmp_path / "p.onnx", "--no-store")
-        assert algo in r.err and "--trust-pickle" in r.err
+# --- RecurrentPPO: the LSTM state carried, zeroed at an episode start ------------------------------------------
+
+RECURRENT = [
+    ("Pendulum-v1", {"lstm_hidden_size": 8, "net_arch": [16]}),
+    ("CartPole-v1", {"lstm_hidden_size": 8, "n_lstm_layers": 2, "shared_lstm": True, "enable_critic_lstm": False}),
+    ("Pendulum-v1", {"lstm_hidden_size": 8, "net_arch": [], "enable_critic_lstm": False}),
+]
+
+
+@pytest.mark.parametrize(("env", "pk"), RECURRENT, ids=["box", "discrete-2-layers-shared", "no-mlp-critic-linear"])
+def test_recurrent_ppo_carries_its_state_as_sb3_does(tmp_path, env, pk):
+    """The artifact, its state carried by the Session and reset at each episode start, against sb3-contrib's own
+    predict(state, episode_start): a state not carried, carried from the critic's LSTM, or not zeroed at an
+    episode start breaks the equality within a few steps."""
+    model = _make("RecurrentPPO", env, tmp_path, policy="MlpLstmPolicy", n_steps=16, policy_kwargs=pk)
+    _perturb(model)
+    path = _saved(model, tmp_path, "rppo")
+    out = tmp_path / "p.onnx"
+    report = export(str(path), out, parity_samples=64)
+    assert report.results["source"]["loaded"] == "pickle-free"
+    assert report.results["source"]["algorithm"] == "RecurrentPPO"
+    rng = np.random.default_rng(0)
+    space = model.observation_space
+    state, worst = None, 0.0
+    with Session.open(out) as s:
+        for t in range(45):
+            start = t % 15 == 0  # three episodes
+            if start:
+                s.reset()
+            x = rng.uniform(np.maximum(space.low, -2), np.minimum(space.high, 2), (1, *space.shape)).astype(np.float32)
+            want, state = model.predict(x, state=state, episode_start=np.array([start]), deterministic=True)
+            got = np.asarray(s.run(x)).reshape(np.shape(want))
+            worst = max(worst, float(np.abs(got.astype(np.float64) - want).max()))
+    assert worst <= 1e-4
+
+
+def test_recurrent_ppo_that_lies_about_its_lstm_is_one_line(tmp_path, bad):
+    model = _make("RecurrentPPO", "Pendulum-v1", tmp_path, policy="MlpLstmPolicy", n_steps=16,
+                  policy_kwargs={"lstm_hidden_size": 8})  # fmt: skip
+    path = _saved(model, tmp_path, "rppo")
+    edited = _rewrite(path, tmp_path, edit_data=lambda d: d["policy_kwargs"].update(lstm_hidden_size=64))
+    r = bad(2, "export", edited, "-o", tmp_path / "p.onnx", "--no-store")
+    assert "lstm_hidden_size says 64 but policy.pth's lstm_actor has 8" in r.err
+    edited = _rewrite(path, tmp_path, edit_state=lambda st: st.pop("lstm_actor.weight_hh_l0"))
+    r = bad(2, "export", edited, "-o", tmp_path / "p.onnx", "--no-store")
+    assert "lstm_actor" in r.err
+    assert not (tmp_path / "p.onnx").exists()
+
+
+# --- MaskablePPO: the action mask as a second input -----------------------------------------------------------
+
+MASKED = "gym:tests.exporter.masked_env:MaskedLine-v0"
+
+
+@pytest.fixture(scope="module")
+def maskable_zip(tmp_path_factory):
+    from tests.exporter import masked_env
+
+    folder = tmp_path_factory.mktemp("maskable")
+    model = _make("MaskablePPO", masked_env.MaskedLine(), folder, n_steps=16, policy_kwargs=SMALL)
+    _perturb(model)
+    return model, _saved(model, folder, "mppo")
+
+
+def test_maskable_ppo_takes_the_mask_beside_the_observation(maskable_zip, tmp_path):
+    """The artifact's action equals MaskablePPO.predict(obs, action_masks=mask) and is never a masked action; a
+    mask input that were ignored (or inverted) would choose masked actions here, where the unmasked argmax often
+    is one."""
+    model, path = maskable_zip
+    out = tmp_path / "p.onnx"
+    report = export(str(path), out, parity_samples=64)
+    assert report.results["source"]["algorithm"] == "MaskablePPO"
+    rng = np.random.default_rng(0)
+    obs = rng.uniform(-1, 1, (300, 4)).astype(np.float32)
+    mask = rng.random((300, 6)) < 0.4
+    mask[np.arange(300), rng.integers(0, 6, 300)] = True  # at least one action allowed
+    want = model.predict(obs, action_masks=mask, deterministic=True)[0]
+    with Session.open(out) as s:
+        assert [i.name for i in s.io.inputs] == ["obs", "action_mask"]
+        got = np.asarray(s.run({"obs": obs, "action_mask": mask.astype(np.float32)})).reshape(-1)
+    assert np.array_equal(got, want)
+    assert mask[np.arange(300), got].all()
+    assert not np.array_equal(want, model.predict(obs, deterministic=True)[0])  # the mask mattered
+
+
+def test_maskable_ppo_validates_with_the_envs_masks(maskable_zip, tmp_path, cli, monkeypatch):
+    """Export with --domain (parity on the env's own masks) and validate against the zip: every step reads the
+    env's action_masks(), so neither side ever takes a masked action (which would end the episode failed)."""
+    _, path = maskable_zip
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))  # the spawned workers import tests
+    out = tmp_path / "p.onnx"
+    r = cli("export", path, "-o", out, "--domain", MASKED, "--no-store")
+    assert r.code == 0, r.err
+    r = cli("validate", out, "--domain", MASKED, "--reference", path, "--episodes", "4", "--workers", "1",
+            "--json", tmp_path / "v.json", "--no-store")  # fmt: skip
+    assert r.code == 0, r.err
+    doc = json.loads((tmp_path / "v.json").read_text())
+    assert doc["results"]["paired"]["verdict"] == "equivalent"
+    for side in ("reference", "deployed"):
+        assert "masked action" not in json.dumps(doc["results"][side])
 
 
 # --- VecNormalize statistics through the allowlist ----------------------------------------------------------
@@ -264,3 +359,10 @@ def test_a_pkl_with_a_class_outside_the_allowlist_is_refused_unrun(tmp_path, pay
     with pytest.raises(BadInput, match=f"asks for {module}.{name}"):
         safe_pickle.load(data, "stats.pkl")
     assert not marker.exists()
+
+
+def test_a_maskable_agent_on_a_domain_without_masks_is_one_line(maskable_zip, tmp_path, bad):
+    _, path = maskable_zip
+    r = bad(2, "export", path, "-o", tmp_path / "p.onnx", "--domain", "gym:CartPole-v1", "--no-store")
+    assert "action_masks()" in r.err
+    assert not (tmp_path / "p.onnx").exists()
