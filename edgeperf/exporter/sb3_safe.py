@@ -25,8 +25,10 @@ action, as SB3's `predict(deterministic=True)` computes it:
 
 Every tensor of policy.pth must find a home or belong to a part the action does not use (critics, target
 networks, the value head, log-std); the shapes must agree with the JSON (net_arch, the spaces), and every
-parameter of the rebuilt network is set from the file. What exists only as a pickle (a custom policy or
-features-extractor class, an image CNN) stops with a message naming the field and `--trust-pickle`.
+parameter of the rebuilt network is set from the file. CnnPolicy's NatureCNN is rebuilt from its kernels (its
+strides are NatureCNN's own; images are scaled by 1/255 inside, as SB3's preprocessing does). What exists only as a
+pickle (a custom policy or features-extractor class, a Dict observation's CombinedExtractor) stops with a message
+naming the field and `--trust-pickle`.
 """
 
 from __future__ import annotations
@@ -61,6 +63,20 @@ MODULES = {
     "sb3_contrib.common.recurrent.policies": "RecurrentPPO",
 }
 ACTOR_CRITIC = ("stable_baselines3.common.policies", "stable_baselines3.ppo.policies", "stable_baselines3.a2c.policies")
+BUILTIN_EXTRACTORS = tuple(
+    f"<class 'stable_baselines3.common.torch_layers.{name}'>" for name in ("FlattenExtractor", "NatureCNN")
+)
+# Where each family keeps the features extractor its action path uses (the first that policy.pth holds)
+EXTRACTORS = {
+    "actor_critic": ("pi_features_extractor", "features_extractor"),
+    "recurrent": ("pi_features_extractor", "features_extractor"),
+    "sac": ("actor.features_extractor",),
+    "td3": ("actor.features_extractor",),
+    "dqn": ("q_net.features_extractor",),
+    "qrdqn": ("quantile_net.features_extractor",),
+    "ars": ("features_extractor",),
+}
+NATURE_CNN = ((8, 4), (4, 2), (3, 1))  # NatureCNN's (kernel, stride) per conv: the strides are not in policy.pth
 ACTIVATIONS = ("ReLU", "Tanh", "ELU", "LeakyReLU", "SiLU", "GELU", "Sigmoid", "Softplus", "Mish", "SELU", "Identity")
 # What the deterministic action does not use, per algorithm family (prefixes of policy.pth keys)
 UNUSED = {
@@ -113,10 +129,16 @@ def load(path: Path, obs_shape, vecnormalize: str | None):
         raise BadInput(f"{path} takes observations of shape {list(shape)} (its observation space), not --obs-shape "
                        f"{list(obs_shape)}")  # fmt: skip
     kwargs = policy_kwargs(data, path)
-    lstm, lstm_used = _lstm(torch, state, kwargs, shape, path) if algo == "RecurrentPPO" else (None, set())
-    latent_shape = (lstm.hidden_size,) if lstm is not None else shape  # what the MLP after the LSTM takes
-    core, post, tanh, used = build_core(torch, algo, state, kwargs, data, latent_shape, act, path)
-    used |= lstm_used
+    features, n_features, used = _extractor(torch, state, FAMILY[algo], shape, path)
+    scale_images = is_image(obs) and bool(kwargs.get("normalize_images", True))
+    lstm = None
+    if algo == "RecurrentPPO":
+        lstm, lstm_used = _lstm(torch, state, kwargs, n_features, path)
+        used |= lstm_used
+    latent = lstm.hidden_size if lstm is not None else n_features  # what the MLP takes
+    core, post, tanh, core_used = build_core(torch, algo, state, kwargs, data, (latent,), act, path,
+                                             features=None if lstm is not None else features)  # fmt: skip
+    used |= core_used
     _check_homes(state, used, algo, path)
     norm, notes = None, []
     if vecnormalize:
@@ -128,12 +150,12 @@ def load(path: Path, obs_shape, vecnormalize: str | None):
         details["vecnormalize"] = str(vecnormalize)
     common = dict(sha256=sha256_file(path), obs_space=obs, action_space=act, normalization=norm, notes=notes)
     if lstm is not None:
-        pre = _SB3Policy(torch, torch.nn.Flatten(), norm, False, False, "none", bounds)
+        pre = _SB3Policy(torch, features, norm, scale_images, False, "none", bounds)
         head = _SB3Policy(torch, core, None, False, tanh, post, bounds)
         policy = _LSTMPolicy(torch, pre, lstm, head, discrete=post == "argmax").eval()
         _check_all_set(policy, used)
         return _recurrent_source(policy, path, shape, post, common, details)
-    module = _SB3Policy(torch, core, norm, False, tanh, post, bounds).eval()
+    module = _SB3Policy(torch, core, norm, scale_images, tanh, post, bounds).eval()
     _check_all_set(module, used)
     if algo == "MaskablePPO":
         module = _masked(torch, module, path, obs, act, post, common, details)
@@ -259,12 +281,19 @@ def _array(text, shape, path: Path, where: str) -> np.ndarray:
     """A bound as SB3's JSON keeps it: str() of a numpy array, or a number."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         return np.full(shape, float(text))
-    if not isinstance(text, str) or "..." in text:
+    if not isinstance(text, str):
         raise BadInput(f"{path}: {where} is not readable without its pickle ({str(text)[:60]!r}); --trust-pickle")
+    summarized = "..." in text  # numpy's str() of an array of over 1000 values shows its corners only
     try:
-        values = np.array([float(v) for v in re.sub(r"[\[\],]", " ", text).split()])
+        values = np.array([float(v) for v in re.sub(r"[\[\],]", " ", text.replace("...", " ")).split()])
     except ValueError:
         raise BadInput(f"{path}: {where} is not a list of numbers ({text[:60]!r})") from None
+    if summarized:
+        # Every corner value equal (an image's 0 and 255, a vector's -inf): the space is uniform, as gymnasium
+        # builds such spaces from one number. Corners that differ cannot be filled in.
+        if values.size == 0 or not np.all(values == values[0]):
+            raise BadInput(f"{path}: {where} is summarized by numpy ({text[:60]!r}) and not uniform; --trust-pickle")
+        return np.full(shape, values[0])
     n = int(np.prod(shape)) if shape else 1
     if values.size == 1:
         return np.full(shape, values[0])
@@ -290,12 +319,23 @@ def box_of(data: dict, key: str, path: Path) -> dict:
             "observations: --trust-pickle)"
         )
     shape = _shape(entry, path, key)
-    if len(shape) == 3 and str(entry.get("dtype")) == "uint8":
-        raise BadInput(f"{path}: {key} is an image ({list(shape)}, uint8): its CNN is rebuilt only through SB3; "
-                       "--trust-pickle")  # fmt: skip
     low = _array(entry.get("low"), shape, path, f"{key}.low")
     high = _array(entry.get("high"), shape, path, f"{key}.high")
-    return spaces.box(low, high, shape)
+    out = spaces.box(low, high, shape)
+    if str(entry.get("dtype")) == "uint8":
+        out["dtype"] = "uint8"
+    return out
+
+
+def is_image(space: dict) -> bool:
+    """SB3's is_image_space: uint8, 0..255 everywhere, three axes (SB3 stores it channel-first)."""
+    return (
+        space.get("dtype") == "uint8"
+        and len(space["shape"]) == 3
+        and space.get("low") is not None
+        and np.all(np.asarray(space["low"]) == 0)
+        and np.all(np.asarray(space["high"]) == 255)
+    )
 
 
 def action_space_of(data: dict, path: Path) -> dict:
@@ -326,7 +366,7 @@ def policy_kwargs(data: dict, path: Path) -> dict:
     out = {k: v for k, v in pk.items() if not k.startswith(":")}
     for key in ("features_extractor_class",):
         v = out.get(key)
-        if v is not None and "FlattenExtractor" not in str(v):
+        if v is not None and str(v) not in BUILTIN_EXTRACTORS:
             raise BadInput(
                 f"{path}: policy_kwargs.{key} is {v}, which exists only as a pickle; --trust-pickle loads it through "
                 "SB3 if you trust the file (that runs its code)"
@@ -434,8 +474,11 @@ def _arch(kwargs: dict, key: str) -> list[int] | None:
     return arch if isinstance(arch, list) and all(isinstance(v, int) for v in arch) else None
 
 
-def build_core(torch, algo: str, state: dict, kwargs: dict, data: dict, obs_shape, act: dict, path: Path):
-    """(core module, post: unscale|clip|argmax, tanh before unscale, the state keys it used)."""
+def build_core(
+    torch, algo: str, state: dict, kwargs: dict, data: dict, obs_shape, act: dict, path: Path, features=None
+):
+    """(core module, post: unscale|clip|argmax, tanh before unscale, the state keys it used). `features`: the
+    features extractor in front (a flatten when None); obs_shape is then its output's."""
     used: set = set()
     discrete = act["type"] == "discrete"
     n_out = int(act["n"]) if discrete else int(np.prod(act["shape"]))
@@ -446,7 +489,7 @@ def build_core(torch, algo: str, state: dict, kwargs: dict, data: dict, obs_shap
              "RecurrentPPO": _actor_critic, "MaskablePPO": _actor_critic}[algo]  # fmt: skip
     layers, post, tanh, first_in, last_out = build(net, algo, kwargs, data, discrete, n_out)
     _check_io(path, obs_shape, first_in, last_out, n_out)
-    return torch.nn.Sequential(torch.nn.Flatten(), *layers), post, tanh, used
+    return torch.nn.Sequential(features or torch.nn.Flatten(), *layers), post, tanh, used
 
 
 class _Net:
@@ -524,7 +567,7 @@ def _ars(net: _Net, algo, kwargs, data, discrete, n_out):
     return [body] + ([net.torch.nn.Tanh()] if squash else []), post, False, sizes[0][0], sizes[-1][1]
 
 
-def _lstm(torch, state: dict, kwargs: dict, obs_shape, path: Path):
+def _lstm(torch, state: dict, kwargs: dict, n_features: int, path: Path):
     """RecurrentPPO's actor LSTM (`lstm_actor.*`: torch's own nn.LSTM keys), set from the file; (lstm, keys)."""
     layers = 0
     while f"lstm_actor.weight_hh_l{layers}" in state:
@@ -533,10 +576,9 @@ def _lstm(torch, state: dict, kwargs: dict, obs_shape, path: Path):
         raise BadInput(f"{path}: policy.pth has no lstm_actor: not a RecurrentPPO policy SB3 saved")
     w_ih, w_hh = state["lstm_actor.weight_ih_l0"], state["lstm_actor.weight_hh_l0"]
     hidden, n_in = int(w_hh.shape[1]), int(w_ih.shape[1])
-    n_obs = int(np.prod(obs_shape)) if obs_shape else 1
-    if n_in != n_obs:
-        raise BadInput(f"{path}: the JSON's observation space has {n_obs} values (shape {list(obs_shape)}) but "
-                       f"policy.pth's lstm_actor takes {n_in}")  # fmt: skip
+    if n_in != n_features:
+        raise BadInput(f"{path}: the observation's features have {n_features} values but policy.pth's lstm_actor "
+                       f"takes {n_in}")  # fmt: skip
     for key, want in (("lstm_hidden_size", hidden), ("n_lstm_layers", layers)):
         said = kwargs.get(key)
         if said is not None and said != want:
@@ -550,6 +592,44 @@ def _lstm(torch, state: dict, kwargs: dict, obs_shape, path: Path):
             raise BadInput(f"{path}: policy.pth's {key} is {got}, an LSTM of {hidden} units needs {list(param.shape)}")
         _assign(param, (key, state[key]), used)
     return lstm.eval(), used
+
+
+def _extractor(torch, state: dict, family: str, obs_shape, path: Path):
+    """(the features extractor the action path uses, its output size, the keys it used): SB3's NatureCNN when
+    policy.pth holds one (CnnPolicy: three convs with NatureCNN's kernels, a linear layer, ReLUs), else a flatten."""
+    prefix = next((p for p in EXTRACTORS[family] if f"{p}.cnn.0.weight" in state), None)
+    used: set = set()
+    if prefix is None:
+        return torch.nn.Flatten(), int(np.prod(obs_shape)) if obs_shape else 1, used
+    if len(obs_shape) != 3:
+        raise BadInput(f"{path}: policy.pth holds a CNN ({prefix}.cnn) but the observation space is {list(obs_shape)}")
+    nn, layers, channels = torch.nn, [], obs_shape[0]
+    for i, (kernel, stride) in enumerate(NATURE_CNN):
+        key = f"{prefix}.cnn.{2 * i}"
+        w = state.get(f"{key}.weight")
+        if w is None or w.dim() != 4 or tuple(w.shape[2:]) != (kernel, kernel) or w.shape[1] != channels:
+            got = list(w.shape) if w is not None else "nothing"
+            raise BadInput(f"{path}: policy.pth's {key}.weight is {got}, not NatureCNN's conv of {kernel}x{kernel} "
+                           f"kernels on {channels} channels: a custom CNN? --trust-pickle")  # fmt: skip
+        conv = nn.Conv2d(channels, w.shape[0], kernel, stride=stride, bias=f"{key}.bias" in state)
+        _assign(conv.weight, (f"{key}.weight", w), used)
+        if conv.bias is not None:
+            _assign(conv.bias, (f"{key}.bias", state[f"{key}.bias"]), used)
+        layers += [conv, nn.ReLU()]
+        channels = w.shape[0]
+    if f"{prefix}.cnn.{2 * len(NATURE_CNN)}.weight" in state:
+        raise BadInput(f"{path}: {prefix}.cnn has more layers than NatureCNN: a custom CNN? --trust-pickle")
+    cnn = nn.Sequential(*layers, nn.Flatten())
+    try:
+        with torch.no_grad():
+            n_flat = int(cnn(torch.zeros(1, *obs_shape)).shape[1])
+    except RuntimeError:
+        raise BadInput(f"{path}: an image of {list(obs_shape)} is too small for NatureCNN's convolutions") from None
+    linear = _Net(torch, state, used, nn.ReLU, path, 0.0).linear(f"{prefix}.linear.0", "NatureCNN's linear layer")
+    if linear.in_features != n_flat:
+        raise BadInput(f"{path}: NatureCNN on {list(obs_shape)} gives {n_flat} values but policy.pth's "
+                       f"{prefix}.linear.0 takes {linear.in_features}")  # fmt: skip
+    return nn.Sequential(cnn, linear, nn.ReLU()), linear.out_features, used
 
 
 def _LSTMPolicy(torch, pre, lstm, head, *, discrete: bool):

@@ -229,6 +229,77 @@ def test_a_zip_bomb_is_refused_before_it_is_read(tmp_path, bad):
     assert "zip bomb" in r.err
 
 
+# --- CnnPolicy: SB3's NatureCNN rebuilt from policy.pth -----------------------------------------------------
+
+
+class _Camera:
+    """A 40x40 RGB camera env (uint8 HWC, as cameras give them): SB3 trains CnnPolicy behind VecTransposeImage
+    and stores the channel-first space, which the artifact takes."""
+
+    @staticmethod
+    def make(discrete: bool):
+        import gymnasium as gym
+
+        class Camera(gym.Env):
+            def __init__(self):
+                self.observation_space = gym.spaces.Box(0, 255, (40, 40, 3), np.uint8)
+                self.action_space = gym.spaces.Discrete(3) if discrete else gym.spaces.Box(-2, 2, (2,), np.float32)
+
+            def reset(self, *, seed=None, options=None):
+                return self.observation_space.sample(), {}
+
+            def step(self, action):
+                return self.observation_space.sample(), 0.0, False, True, {}
+
+        return Camera()
+
+
+CNN_SMALL = {"features_extractor_kwargs": {"features_dim": 16}, "net_arch": [8]}
+IMAGES = [
+    ("PPO", True, {"policy_kwargs": CNN_SMALL}),
+    ("DQN", True, {"policy_kwargs": CNN_SMALL, "buffer_size": 10}),
+    ("SAC", False, {"policy_kwargs": CNN_SMALL, "buffer_size": 10}),
+    (
+        "RecurrentPPO",
+        True,
+        {"policy": "CnnLstmPolicy", "n_steps": 8, "policy_kwargs": {**CNN_SMALL, "lstm_hidden_size": 8}},
+    ),
+]
+
+
+@pytest.mark.parametrize(("algo", "discrete", "kw"), IMAGES, ids=[a for a, _, _ in IMAGES])
+def test_cnn_policies_pickle_free_match_their_own_predict(tmp_path, algo, discrete, kw):
+    """NatureCNN (kernels from policy.pth, NatureCNN's strides), the /255 and the bounds read from numpy's
+    summarized text of a 4,800-value space: a wrong stride, a missing /255 or a missed ReLU changes the action."""
+    kw = {"policy": "CnnPolicy", **kw}
+    model = _make(algo, _Camera.make(discrete), tmp_path, **kw)
+    _perturb(model)
+    path = _saved(model, tmp_path, algo.lower())
+    out = tmp_path / "p.onnx"
+    report = export(str(path), out, parity_samples=32)
+    assert report.results["source"]["loaded"] == "pickle-free"
+    obs = np.random.default_rng(0).integers(0, 256, (24, 3, 40, 40)).astype(np.uint8)
+    model.policy.set_training_mode(False)
+    with Session.open(out) as s:
+        if algo == "RecurrentPPO":
+            want = np.concatenate([model.predict(o[None], deterministic=True)[0] for o in obs[:1]])
+            got = np.asarray(s.run(obs[:1].astype(np.float32))).reshape(want.shape)
+        else:
+            want = model.predict(obs, deterministic=True)[0]
+            got = np.asarray(s.run(obs.astype(np.float32))).reshape(np.shape(want))
+    if discrete:
+        assert np.array_equal(got, want)
+    else:
+        np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_summarized_bounds_are_read_only_when_uniform(tmp_path):
+    shape = (2000,)
+    np.testing.assert_array_equal(sb3_safe._array(str(np.full(shape, -np.inf)), shape, tmp_path, "x"), -np.inf)
+    with pytest.raises(BadInput, match="summarized by numpy"):
+        sb3_safe._array(str(np.arange(2000.0)), shape, tmp_path, "x")
+
+
 # --- RecurrentPPO: the LSTM state carried, zeroed at an episode start ------------------------------------------
 
 RECURRENT = [
