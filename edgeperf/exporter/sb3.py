@@ -63,18 +63,35 @@ def detect_algo(data: dict) -> str | None:
     return None
 
 
+def _algorithm(data: dict, path: Path) -> str:
+    """The algorithm of the zip, read from its policy class's module where that is SB3's or sb3-contrib's (as the
+    pickle-free loader reads it); only a custom policy class leaves the hyperparameters each algorithm saves."""
+    from edgeperf.exporter import sb3_safe
+
+    module = str((data.get("policy_class") or {}).get("__module__", ""))
+    known = module in sb3_safe.MODULES or module in sb3_safe.ACTOR_CRITIC
+    algo = sb3_safe.algorithm(data, path) if known else detect_algo(data)
+    algo = "TD3" if algo == "DDPG" else algo  # DDPG's policy is TD3's
+    if algo in ALGOS:
+        return algo
+    if algo is None:
+        raise BadInput(
+            f"{path} looks like a Stable-Baselines3 model of an algorithm edgeperf does not know; "
+            f"--trust-pickle loads {', '.join(ALGOS)} through SB3"
+        )
+    raise BadInput(
+        f"{path} is a {algo} agent: edgeperf reads it without unpickling, so drop --trust-pickle; --trust-pickle "
+        f"loads custom policies of {', '.join(ALGOS)} through SB3"
+    )
+
+
 def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | None = None) -> PolicySource:
     try:
         with zipfile.ZipFile(path) as z:
             data = json.loads(z.read("data"))
     except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError, OSError) as exc:
         raise BadInput(f"{path} is not a Stable-Baselines3 model: its 'data' entry is unreadable ({exc})") from None
-    algo = detect_algo(data)
-    if algo is None:
-        raise BadInput(
-            f"{path} looks like a Stable-Baselines3 model of an algorithm edgeperf does not know; "
-            f"supported: {', '.join(ALGOS)} (sb3-contrib algorithms are not)"
-        )
+    algo = _algorithm(data, path)
     sb3 = require("stable_baselines3", "sb3", "to load Stable-Baselines3 models")
     require("torch", "export", "to export policies")
     try:

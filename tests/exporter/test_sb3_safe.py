@@ -437,3 +437,11 @@ def test_a_maskable_agent_on_a_domain_without_masks_is_one_line(maskable_zip, tm
     r = bad(2, "export", path, "-o", tmp_path / "p.onnx", "--domain", "gym:CartPole-v1", "--no-store")
     assert "action_masks()" in r.err
     assert not (tmp_path / "p.onnx").exists()
+
+
+def test_trust_pickle_reads_the_algorithm_from_the_zip_too(tmp_path, bad):
+    """A TQC zip under --trust-pickle was once loaded as SAC and failed with SAC's error; the algorithm comes from
+    the policy class's module on both paths, and an sb3-contrib agent is told to drop the flag."""
+    path = _saved(_make("TQC", "Pendulum-v1", tmp_path, policy_kwargs=SMALL), tmp_path, "tqc")
+    r = bad(2, "export", path, "--trust-pickle", "-o", tmp_path / "p.onnx", "--no-store")
+    assert "is a TQC agent" in r.err and "drop --trust-pickle" in r.err
