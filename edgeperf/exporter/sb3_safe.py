@@ -530,9 +530,15 @@ def _actor_critic(net: _Net, algo, kwargs, data, discrete, n_out):
 def _sac(net: _Net, algo, kwargs, data, discrete, n_out):
     latent, sizes = net.mlp("actor.latent_pi", latent=True)
     net.need(latent, "actor.latent_pi", f"a {algo} policy")
-    head = net.linear("actor.mu", f"a {algo} policy")
+    if "actor.mu.0.weight" in net.state:  # gSDE: mu clipped to +-clip_mean (SB3's Actor, clip_mean > 0)
+        head = net.linear("actor.mu.0", f"a {algo} policy")
+        clip = float(kwargs.get("clip_mean", 2.0))
+        layers = [latent, head, net.torch.nn.Hardtanh(-clip, clip)]
+    else:
+        head = net.linear("actor.mu", f"a {algo} policy")
+        layers = [latent, head]
     _check_arch(net.path, "pi", kwargs, sizes)
-    return [latent, head], "unscale", True, sizes[0][0], head.out_features
+    return layers, "unscale", True, sizes[0][0], head.out_features
 
 
 def _td3(net: _Net, algo, kwargs, data, discrete, n_out):

@@ -59,6 +59,8 @@ AGENTS = [
     ("PPO", "Pendulum-v1", {"policy_kwargs": {**SMALL, "squash_output": True}, "use_sde": True}),
     ("SAC", "Pendulum-v1", {"policy_kwargs": SMALL}),
     ("TQC", "Pendulum-v1", {"policy_kwargs": SMALL}),
+    ("SAC", "Pendulum-v1", {"policy_kwargs": {**SMALL, "log_std_init": -2}, "use_sde": True}),  # mu then Hardtanh
+    ("TQC", "Pendulum-v1", {"policy_kwargs": {**SMALL, "clip_mean": 0.5}, "use_sde": True}),
     ("CrossQ", "Pendulum-v1", {"policy_kwargs": SMALL}),
     ("TD3", "Pendulum-v1", {"policy_kwargs": SMALL}),
     ("DDPG", "Pendulum-v1", {"policy_kwargs": SMALL}),
