@@ -518,13 +518,17 @@ class _Net:
 
 
 def _actor_critic(net: _Net, algo, kwargs, data, discrete, n_out):
+    # SB3 before 1.8: net_arch [64, dict(pi=[..], vf=[..])] put layers shared by actor and critic first
+    shared, shared_sizes = net.mlp("mlp_extractor.shared_net", latent=True)
     latent, sizes = net.mlp("mlp_extractor.policy_net", latent=True)
     head = net.linear("action_net", "an actor-critic policy SB3 saved")
-    _check_arch(net.path, "pi", kwargs, sizes)
+    if shared is None:
+        _check_arch(net.path, "pi", kwargs, sizes)
     squash = bool(kwargs.get("squash_output", False)) and bool(data.get("use_sde", False))
     post = "argmax" if discrete else ("unscale" if squash else "clip")
-    first_in = sizes[0][0] if sizes else head.in_features
-    return ([latent] if latent is not None else []) + [head], post, squash, first_in, head.out_features
+    first_in = (shared_sizes or sizes or [(head.in_features, None)])[0][0]
+    layers = [m for m in (shared, latent) if m is not None]
+    return [*layers, head], post, squash, first_in, head.out_features
 
 
 def _sac(net: _Net, algo, kwargs, data, discrete, n_out):

@@ -169,6 +169,25 @@ def test_a_gym_era_zip_loads_without_gym(tmp_path):
     np.testing.assert_allclose(src.reference(obs), model.predict(obs, deterministic=True)[0], atol=1e-5)
 
 
+def test_an_sb3_1x_zip_with_shared_layers_loads(tmp_path):
+    """SB3 before 1.8 wrote net_arch [16, dict(pi=[16], vf=[16])] as mlp_extractor.shared_net then policy_net; the
+    same network written that way (a 2.x agent's two policy layers renamed) acts as the agent does."""
+    model = _make("PPO", "Pendulum-v1", tmp_path, policy_kwargs={"net_arch": {"pi": [16, 16], "vf": [16]}})
+    _perturb(model)
+    path = _saved(model, tmp_path, "ppo")
+
+    def shared(st):
+        for name in ("weight", "bias"):
+            st[f"mlp_extractor.shared_net.0.{name}"] = st.pop(f"mlp_extractor.policy_net.0.{name}")
+            st[f"mlp_extractor.policy_net.0.{name}"] = st.pop(f"mlp_extractor.policy_net.2.{name}")
+
+    legacy = _rewrite(path, tmp_path, edit_state=shared,
+                      edit_data=lambda d: d["policy_kwargs"].update(net_arch=[16, {"pi": [16], "vf": []}]))  # fmt: skip
+    src = sb3_safe.load(legacy, None, None)
+    obs = np.random.default_rng(0).uniform(-1, 1, (32, 3)).astype(np.float32)
+    np.testing.assert_allclose(src.reference(obs), model.predict(obs, deterministic=True)[0], atol=1e-5)
+
+
 def _rewrite(path, folder, edit_data=None, edit_state=None, drop=()):
     out = folder / "edited.zip"
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as z:
