@@ -22,7 +22,16 @@ $(STAMP): pyproject.toml Makefile
 demo: setup
 	$(BIN)/edgeperf demo
 
-test: setup
+# openpi's own client, to test `serve --protocol openpi` against it: openpi-client pins numpy < 2, so it lives in
+# a venv of its own (tests/runtime/test_openpi.py runs it there, and skips, saying so, where it is missing).
+OPENPI := .venv-openpi
+
+$(OPENPI)/.installed:
+	test -x $(OPENPI)/bin/python || $(PYTHON) -m venv $(OPENPI)
+	$(OPENPI)/bin/python -m pip install --quiet "openpi-client==0.1.2" "typing_extensions>=4" \
+		&& touch $@ || echo "openpi-client did not install: the test against it will be skipped"
+
+test: setup $(OPENPI)/.installed
 	$(BIN)/python -m pytest -m "not slow"
 
 test-slow: setup
@@ -49,4 +58,4 @@ bench: setup
 	$(BIN)/python scripts/bench_compare.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(OPENPI) build *.egg-info .pytest_cache .ruff_cache
