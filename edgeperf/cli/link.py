@@ -29,6 +29,8 @@ def link(
 
     A loss cannot drop bytes from TCP: it delays them by a retransmission timeout, and holds what follows
     (see edgeperf.runtime.link). Listens on loopback unless told otherwise. SIGINT or SIGTERM stops it (exit 0).
+    Its memory is bounded: at most 1 MiB held per connection and direction (a slow reader slows its sender, as
+    a full link buffer does) and 32 connections at once (one more is closed at once, and counted).
     """
     import signal
     import sys
@@ -52,5 +54,7 @@ def link(
     st = proxy.stats
     sys.stderr.write(
         f"edgeperf: link stopped after {st.connections} connections, {st.bytes['up']} B up, "
-        f"{st.bytes['down']} B down, {st.losses} losses emulated\n"
+        f"{st.bytes['down']} B down, {st.losses} losses emulated"
+        + (f", {st.refused} connections refused (over {proxy.max_connections} at once)" if st.refused else "")
+        + "\n"
     )

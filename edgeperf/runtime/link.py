@@ -10,6 +10,11 @@ retransmission, and hold everything behind it (head-of-line blocking). WiFi's ow
 radio loss as a few ms; a loss that reaches TCP costs a retransmission timeout, at least 200 ms on Linux. So
 `--loss P` gives each chunk, with probability P %, an extra `--rto` ms (default 200) before its release, and
 the chunks behind it wait. The connection itself is never dropped.
+
+Memory: what the link holds is capped per connection and direction (MAX_BUFFERED bytes, MAX_IN_FLIGHT chunks),
+and the connections at once (MAX_CONNECTIONS). A reader slower than its sender makes the link stop reading the
+sender's side, so TCP's own flow control slows the sender (backpressure), as a real link's full buffer would:
+the proxy never buffers without bound, whatever the peers do.
 """
 
 from __future__ import annotations
@@ -24,10 +29,16 @@ from dataclasses import dataclass, field
 from edgeperf.errors import BadInput
 from edgeperf.runtime import wire
 
-CHUNK = 65536
-# Chunks in flight per direction: past this the reader waits (TCP's own flow control pushes back on the sender),
-# as a real link's buffer would, instead of the proxy's memory growing with --delay x throughput.
+CHUNK = 65536  # the most one read takes; also the asyncio stream buffers' limit (they pause reading at 2 x this)
+# Bytes held per connection and direction (read, not yet handed to the kernel): past this the link reads no more
+# from that side until the other side takes some. 1 MiB is 200 ms of 40 Mbit/s, a WiFi link's delay x rate; a
+# larger delay x rate is throttled to MAX_BUFFERED / delay, as a link with that buffer would be.
+MAX_BUFFERED = 1 << 20
+# Chunks held per direction, whatever their size: bounds the per-chunk overhead of a peer sending bytes one by one.
 MAX_IN_FLIGHT = 256
+# Connections served at once; one more is closed as soon as it is accepted (counted in stats.refused). With the
+# caps above the link holds at most about MAX_CONNECTIONS x 2 x (MAX_BUFFERED + 4 x CHUNK), ~80 MiB.
+MAX_CONNECTIONS = 32
 
 
 @dataclass
@@ -36,6 +47,8 @@ class LinkStats:
     chunks: dict = field(default_factory=lambda: {"up": 0, "down": 0})
     bytes: dict = field(default_factory=lambda: {"up": 0, "down": 0})
     losses: int = 0  # chunks given a retransmission delay
+    refused: int = 0  # connections closed at once: MAX_CONNECTIONS were open
+    peak_held: int = 0  # the most bytes one direction of one connection held (at most MAX_BUFFERED)
 
     def to_dict(self) -> dict:
         return {
@@ -43,6 +56,8 @@ class LinkStats:
             "chunks": dict(self.chunks),
             "bytes": dict(self.bytes),
             "losses": self.losses,
+            "refused": self.refused,
+            "peak_held": self.peak_held,
         }
 
 
@@ -60,6 +75,8 @@ class Link:
         seed: int = 0,
         rto_ms: float = 200.0,
         allow_remote: bool = False,
+        max_connections: int = MAX_CONNECTIONS,
+        max_buffered: int = MAX_BUFFERED,
     ):
         self.listen = wire.parse_address(listen, "--listen")
         if not wire.is_loopback(self.listen[0]) and not allow_remote:
@@ -80,6 +97,10 @@ class Link:
         if not 0 <= loss_pct <= 100:
             raise BadInput(f"--loss {loss_pct:g}: give a percentage between 0 and 100")
         self.delay, self.jitter, self.loss, self.rto = delay_ms / 1e3, jitter_ms / 1e3, loss_pct / 100, rto_ms / 1e3
+        if max_connections < 1 or max_buffered < 1:
+            raise BadInput("a link needs room for one connection and one byte")
+        self.max_connections, self.max_buffered = max_connections, max_buffered
+        self._open = 0  # connections being served
         self.rng = random.Random(seed)
         self.stats = LinkStats()
         self.address: str | None = None  # HOST:PORT actually listened on
@@ -104,52 +125,82 @@ class Link:
         return max(0.0, d)
 
     async def _pump(self, reader, writer, direction: str) -> None:
-        queue: asyncio.Queue = asyncio.Queue(MAX_IN_FLIGHT)
+        queue: asyncio.Queue = asyncio.Queue()  # bounded below: at most MAX_IN_FLIGHT chunks, max_buffered bytes
+        held = 0  # bytes read from this side and not yet taken by the kernel on the other
+        room = asyncio.Event()  # set by the releaser each time it hands a chunk on
 
         async def release():
-            while True:
-                due, data = await queue.get()
-                if data is None:
-                    break
-                wait = due - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                writer.write(data)
-                await writer.drain()
+            nonlocal held
+            try:
+                while True:
+                    due, data = await queue.get()
+                    if data is None:
+                        break
+                    wait = due - time.monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    writer.write(data)
+                    await writer.drain()  # a slow reader holds us here, and so the reading side below
+                    held -= len(data)
+                    room.set()
+            finally:
+                room.set()  # a releaser that failed must not leave the reader waiting for room
 
         sender = asyncio.ensure_future(release())
         last = 0.0
         try:
-            while data := await reader.read(CHUNK):
+            while True:
+                # Full: read nothing more from this side; its kernel buffer fills and TCP stops the sender.
+                while (held >= self.max_buffered or queue.qsize() >= MAX_IN_FLIGHT) and not sender.done():
+                    room.clear()
+                    await room.wait()
+                if sender.done():  # the other side is gone: nothing more can be delivered
+                    break
+                data = await reader.read(min(CHUNK, self.max_buffered - held))
+                if not data:
+                    queue.put_nowait((last, None))
+                    await sender
+                    break
+                held += len(data)
+                self.stats.peak_held = max(self.stats.peak_held, held)
                 last = max(last, time.monotonic() + self._draw())  # monotone: order kept
                 self.stats.chunks[direction] += 1
                 self.stats.bytes[direction] += len(data)
-                await queue.put((last, data))
-            await queue.put((last, None))
-            await sender
+                queue.put_nowait((last, data))
         except (ConnectionError, OSError):
             pass
         finally:
             sender.cancel()
+            if sender.done() and not sender.cancelled():
+                sender.exception()  # retrieved here: a peer that went away is not an error for asyncio to log
             writer.close()
 
     async def _client(self, reader, writer) -> None:
-        self.stats.connections += 1
-        try:
-            up_r, up_w = await asyncio.open_connection(*self.forward)
-        except OSError:
+        if self._open >= self.max_connections:
+            # Each connection may hold its buffers: past the cap a new one is refused, not served with more memory.
+            self.stats.refused += 1
             writer.close()
             return
-        # The link stopping cancels this; asyncio would otherwise log the cancelled connection as an error.
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(self._pump(reader, up_w, "up"), self._pump(up_r, writer, "down"))
+        self._open += 1
+        self.stats.connections += 1
+        try:
+            try:
+                up_r, up_w = await asyncio.open_connection(*self.forward, limit=CHUNK)
+            except OSError:
+                writer.close()
+                return
+            # The link stopping cancels this; asyncio would otherwise log the cancelled connection as an error.
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(self._pump(reader, up_w, "up"), self._pump(up_r, writer, "down"))
+        finally:
+            self._open -= 1
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
         host, port = self.listen
         try:
-            server = await asyncio.start_server(self._client, host, port)
+            server = await asyncio.start_server(self._client, host, port, limit=CHUNK)
         except OSError as exc:
             raise BadInput(f"--listen {host}:{port}: cannot listen there ({exc.strerror or exc})") from None
         sockname = server.sockets[0].getsockname()

@@ -1,16 +1,21 @@
 """edgeperf link: the delay it adds is the delay asked for, jitter never reorders a stream, a loss costs one
-retransmission timeout, and a remote session works through it."""
+retransmission timeout, a remote session works through it, and a slow reader or many connections cannot grow its
+memory without bound."""
 
+import hashlib
+import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 
 import numpy as np
 import pytest
 
+from edgeperf.runtime import link as link_mod
 from edgeperf.runtime.link import Link
 from edgeperf.runtime.remote import RemoteSession
 from edgeperf.runtime.session import Session
@@ -108,6 +113,75 @@ def test_a_remote_session_through_the_link(example_onnx):
             assert r.last.network_ns >= 10e6 and r.last.server_ns < r.last.rtt_ns / 2
     finally:
         srv.stop()
+
+
+def test_a_slow_reader_slows_the_sender_and_the_link_holds_at_most_its_cap():
+    """A peer that reads nothing, then slowly: the link stops reading the sender (TCP pushes back) once it holds
+    MAX_BUFFERED, instead of queueing 256 chunks (16 MiB) per direction; every byte still arrives, in order."""
+    payload = os.urandom(64 << 20)  # more than the link and every kernel buffer on the way can hold
+    sink = socket.socket()
+    sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+    sink.bind(("127.0.0.1", 0))
+    sink.listen()
+    tracemalloc.start()  # the link's thread allocates every chunk it holds: the peak is what it held
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        with sink, Link("127.0.0.1:0", f"127.0.0.1:{sink.getsockname()[1]}") as link:
+            host, port = link.address.rsplit(":", 1)
+            client = socket.socket()
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 16)
+            client.connect((host, int(port)))
+            conn, _ = sink.accept()
+            sender = threading.Thread(target=client.sendall, args=(payload,), daemon=True)
+            sender.start()
+            last, still = -1, 0
+            while still < 5:  # until the link has read nothing for 0.5 s: it is full and waits
+                time.sleep(0.1)
+                now = link.stats.bytes["up"]
+                still, last = (still + 1 if now == last else 0), now
+            peak = tracemalloc.get_traced_memory()[1] - base
+            assert sender.is_alive() and last < len(payload) // 2  # the sender is held back, not buffered
+            assert link.stats.peak_held <= link_mod.MAX_BUFFERED
+            # What it held plus the asyncio stream buffers (~4 chunks): 16.6 MiB before the cap.
+            assert peak < link_mod.MAX_BUFFERED + (1 << 20), peak
+            digest, got, conn_reads = hashlib.sha256(), 0, 0
+            conn.settimeout(30)
+            with conn, client:
+                while got < len(payload) and (data := conn.recv(1 << 16)):
+                    digest.update(data)
+                    got += len(data)
+                    conn_reads += 1
+                    if conn_reads < 100:  # slowly at first, then as fast as it comes
+                        time.sleep(0.005)
+                sender.join(30)
+        assert got == len(payload) and digest.digest() == hashlib.sha256(payload).digest()
+        assert tracemalloc.get_traced_memory()[1] - base < link_mod.MAX_BUFFERED + (1 << 20)
+    finally:
+        tracemalloc.stop()
+
+
+def test_connections_past_the_cap_are_refused_and_the_others_served(echo):
+    n = link_mod.MAX_CONNECTIONS
+    with Link("127.0.0.1:0", echo) as link:
+        host, port = link.address.rsplit(":", 1)
+        held = [socket.create_connection((host, int(port)), timeout=10) for _ in range(n)]
+        try:
+            for c in held:  # each of them is served (and so counted open) before the next test
+                c.sendall(b"ping")
+                assert c.recv(16) == b"ping"
+            with socket.create_connection((host, int(port)), timeout=5) as extra:
+                assert extra.recv(16) == b""  # closed by the link at once (served, it would wait for data)
+            assert link.stats.refused == 1 and link.stats.connections == n
+            held.pop().close()
+            deadline = time.monotonic() + 10
+            while link._open >= n and time.monotonic() < deadline:  # the link sees the close
+                time.sleep(0.01)
+            with socket.create_connection((host, int(port)), timeout=10) as again:  # room again: served
+                again.sendall(b"pong")
+                assert again.recv(16) == b"pong"
+        finally:
+            for c in held:
+                c.close()
 
 
 def test_stop_closes_the_port(echo):
