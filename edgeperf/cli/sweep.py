@@ -33,14 +33,16 @@ def sweep(
     from edgeperf.errors import BadInput, VerdictFailed
     from edgeperf.sweep import config as cfg
     from edgeperf.sweep import run
+    from edgeperf.sweep.local import check_workers
 
     if executor not in ("local", "ray"):
         raise BadInput(f"--executor {executor}: expected local or ray")
     if address is not None and executor != "ray":
         raise BadInput("--address is the Ray head's: give --executor ray with it")
-    if workers is not None and workers < 1:
-        raise BadInput(f"--workers must be at least 1, got {workers}")
+    check_workers(workers, "--workers")
     spec = cfg.load(config)
+    if executor == "local" and workers is None:
+        check_workers(spec.workers, f"{config}: [sweep] workers")  # the same bounds as --workers
     if output is not None:
         spec.output = Path(output)
     store = store_target(db, no_store)  # opened before any job: a broken store is refused now, not after hours

@@ -29,6 +29,10 @@
     align = 10000                 # optional: edgeperf reliability --align
 
 Relative paths are relative to the config file. An unknown table or key is named (with a "did you mean").
+
+The grid is never built whole: its size is the product of each table's list lengths, checked against MAX_JOBS
+before the first job exists, and `Sweep.jobs` makes each job when it is asked for (in the same order as
+itertools.product over the lists, so job ids and resumption do not depend on how it is made).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import hashlib
 import itertools
 import json
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +81,9 @@ TABLES: dict[str, dict[str, tuple[type | tuple, bool]]] = {
 }
 # Keys whose values are files (made absolute against the config's folder).
 PATHS = {"models", "sources", "reference"}
+# The most jobs one sweep may span, checked before any job is made. Past it a config is a typo or must be split:
+# the driver keeps an entry per job and sweep.json lists them all, and 10^5 jobs of seconds each are days already.
+MAX_JOBS = 100_000
 
 
 @dataclass(frozen=True)
@@ -107,12 +115,60 @@ class Job:
         return {}
 
 
+class Grid(Sequence):
+    """A sweep's jobs, made on demand. One Block per table: its jobs are the product of its axes (each axis the
+    parameter dicts of one list, merged in order), with the table's fixed parameters after them."""
+
+    def __init__(self, blocks: list[Block]):
+        self.blocks = blocks
+        self.sizes = [math.prod(len(axis) for axis in b.axes) for b in blocks]
+
+    def __len__(self) -> int:
+        return sum(self.sizes)
+
+    def __iter__(self) -> Iterator[Job]:
+        for b in self.blocks:
+            for combo in itertools.product(*b.axes):
+                yield b.job(combo)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        n = len(self)
+        if not -n <= k < n:
+            raise IndexError(f"job {k} of {n}")
+        k %= n
+        for b, size in zip(self.blocks, self.sizes, strict=True):
+            if k < size:
+                combo = []
+                for axis in reversed(b.axes):  # the last list varies fastest, as in itertools.product
+                    k, r = divmod(k, len(axis))
+                    combo.append(axis[r])
+                return b.job(reversed(combo))
+            k -= size
+        raise IndexError(k)  # not reached: k < n
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str
+    names: list[str]  # the config's list of each axis ("models", "seeds"), for messages
+    axes: list[list[dict]]
+    fixed: dict
+
+    def job(self, combo) -> Job:
+        params = {}
+        for part in combo:
+            params.update(part)
+        return Job(self.kind, {**params, **self.fixed})
+
+
 @dataclass
 class Sweep:
     path: Path
     output: Path
     workers: int | None
-    jobs: list[Job]
+    jobs: Sequence[Job]
 
 
 def load(path: str | Path) -> Sweep:
@@ -123,12 +179,20 @@ def load(path: str | Path) -> Sweep:
     head = data.get("sweep", {})
     output = Path(head["output"]) if "output" in head else Path(p.stem + "-out")
     output = output if output.is_absolute() else base / output
-    jobs = [j for table in TABLES if table != "sweep" and table in data for j in _grid(table, data[table], base)]
-    if not jobs:
+    blocks = [_block(table, data[table], base, p) for table in TABLES if table != "sweep" and table in data]
+    jobs = Grid(blocks)
+    total = len(jobs)  # the product of the lists' lengths: nothing is built yet
+    if total > MAX_JOBS:
+        spans = ", ".join(
+            f"[{b.kind}] " + " x ".join(f"{len(axis)} {name}" for name, axis in zip(b.names, b.axes, strict=True))
+            for b in blocks
+        )
+        raise BadInput(
+            f"{short_path(p)} spans {total:,} jobs ({spans}), more than the {MAX_JOBS:,} one sweep runs; shorten "
+            "its lists or split it into several configs"
+        )
+    if not total:
         raise BadInput(f"{short_path(p)} defines no jobs; add a [validate], [profile], [export] or [reliability] table")
-    ids = [j.id for j in jobs]
-    if len(set(ids)) != len(ids):
-        raise BadInput(f"{short_path(p)} lists a job twice (a value repeated in one of its lists)")
     return Sweep(p, output, head.get("workers"), jobs)
 
 
@@ -201,22 +265,34 @@ def _abs(value: str, base: Path) -> str:
     return str(path if path.is_absolute() else base / path)
 
 
-def _grid(table: str, body: dict, base: Path) -> list[Job]:
+# Each table's lists, in the order they vary (the last fastest), and the parameter each item becomes.
+AXES = {
+    "validate": [("model", "models"), ("domain", "domains"), ("latency_ms", "latencies_ms"), ("seed", "seeds")],
+    "profile": [("model", "models"), ("device", "devices")],
+    "export": [("source", "sources"), ("precision", "precisions")],
+}
+
+
+def _block(table: str, body: dict, base: Path, p: Path) -> Block:
+    """A table's lists as axes (paths made absolute), not yet multiplied out; a value listed twice is refused."""
     fixed = {k: v for k, v in body.items() if not isinstance(v, list | dict)}
     if "reference" in fixed:
         fixed["reference"] = _abs(fixed["reference"], base)
     if table == "reliability":
-        return [
-            Job("reliability", {"group": name, "runs": [_abs(r, base) for r in runs], **fixed})
-            for name, runs in body["groups"].items()
-        ]
-    axes = {
-        "validate": [("model", "models"), ("domain", "domains"), ("latency_ms", "latencies_ms"), ("seed", "seeds")],
-        "profile": [("model", "models"), ("device", "devices")],
-        "export": [("source", "sources"), ("precision", "precisions")],
-    }[table]
-    present = [(one, [_abs(v, base) if many in PATHS else v for v in body[many]]) for one, many in axes if many in body]
-    jobs = []
-    for combo in itertools.product(*(values for _, values in present)):
-        jobs.append(Job(table, {**dict(zip([one for one, _ in present], combo, strict=True)), **fixed}))
-    return jobs
+        groups = [{"group": name, "runs": [_abs(r, base) for r in runs]} for name, runs in body["groups"].items()]
+        return Block(table, ["groups"], [groups], fixed)
+    names, axes = [], []
+    for one, many in AXES[table]:
+        if many not in body:
+            continue
+        values = [_abs(v, base) if many in PATHS else v for v in body[many]]
+        # Two equal values make two jobs with one id (the key of resumption). Compared as the id sees them (JSON):
+        # the same as comparing every job's id, without making the jobs.
+        seen = set()
+        for v in values:
+            if json.dumps(v) in seen:
+                raise BadInput(f"{short_path(p)} lists a job twice: [{table}] {many} holds {v!r} more than once")
+            seen.add(json.dumps(v))
+        names.append(many)
+        axes.append([{one: v} for v in values])
+    return Block(table, names, axes, fixed)

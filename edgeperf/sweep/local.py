@@ -12,14 +12,29 @@ from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from edgeperf import processes
+from edgeperf.errors import BadInput
 from edgeperf.sweep import jobs as runner
 from edgeperf.sweep.config import Job
+
+
+def check_workers(workers: int | None, what: str = "workers") -> None:
+    """The pool size validate and generalize accept too: None for one per core, else 1 to a few per core (0 is
+    not "the default" here either, and a million is a typo that would start a process per job)."""
+    from edgeperf.domains.paired import WORKERS_PER_CORE
+
+    most = WORKERS_PER_CORE * (os.cpu_count() or 1)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= most):
+        raise BadInput(
+            f"{what} must be from 1 to {most} ({WORKERS_PER_CORE} per core here), got {workers}; leave it out for "
+            "one per core"
+        )
 
 
 class LocalPool:
     name = "local"
 
     def __init__(self, workers: int | None = None):
+        check_workers(workers)
         self.workers = workers or os.cpu_count() or 1
 
     def describe(self) -> dict:

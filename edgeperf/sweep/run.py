@@ -2,6 +2,10 @@
 (atomically) the moment its job ends, so an interrupted sweep resumes where it stopped and a job done is never
 redone. OUTPUT/sweep.json indexes every job: its parameters, status, report file, node and time.
 
+The jobs come from the config's lazy grid (config.Grid, at most config.MAX_JOBS), walked once here. The index is
+rewritten as jobs end, but never more often than keeps its writing under a tenth of the driver's time: a
+rewrite costs O(jobs), and one per job made a large sweep quadratic. Resumption reads the job reports, not it.
+
 Recording: `record` writes each report as a file here and records it in the run store (results/store.py) as
 every other command's report is (source "sweep"); a store that fails then warns and the file stays the record.
 """
@@ -60,23 +64,24 @@ def run(sweep: Sweep, executor, on_result: Callable[[Job, dict, int, int], None]
         (out / "jobs").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BadInput(f"cannot create the sweep output {short_path(out)}: {exc.strerror or exc}") from None
-    by_id = {j.id: j for j in sweep.jobs}
-    entries = {j.id: {"id": j.id, "kind": j.kind, "params": j.params, "label": j.label} for j in sweep.jobs}
-    todo = []
-    for j in sweep.jobs:
+    entries, todo = {}, []
+    for j in sweep.jobs:  # one pass over the grid, in its order
+        entry = entries[j.id] = {"id": j.id, "kind": j.kind, "params": j.params, "label": j.label}
         if done(out, j):
-            entries[j.id].update(status="done", resumed=True, report=str(report_path(out, j).relative_to(out)))
+            entry.update(status="done", resumed=True, report=str(report_path(out, j).relative_to(out)))
         else:
             todo.append(j)
+    by_id = {j.id: j for j in todo}
     index = {
         "config": str(sweep.path),
         "executor": executor.describe(),
-        "jobs_total": len(sweep.jobs),
-        "jobs_done_before": len(sweep.jobs) - len(todo),
+        "jobs_total": len(entries),
+        "jobs_done_before": len(entries) - len(todo),
         "jobs": list(entries.values()),
     }
     t0 = time.perf_counter()
     finished = 0
+    due = 0.0  # when the index may be rewritten next
     try:
         for result in executor.run(todo, str(out)):
             job = by_id[result["id"]]
@@ -92,7 +97,10 @@ def run(sweep: Sweep, executor, on_result: Callable[[Job, dict, int, int], None]
             finished += 1
             if on_result is not None:
                 on_result(job, entry, finished, len(todo))
-            _write_index(out, index, t0)
+            if time.perf_counter() >= due:
+                t = time.perf_counter()
+                _write_index(out, index, t0)
+                due = t + 10 * (time.perf_counter() - t)  # writing at most a tenth of the time
     finally:
         _write_index(out, index, t0)
     return index

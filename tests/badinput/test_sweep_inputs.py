@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 
@@ -32,6 +33,63 @@ def test_bad_config(tmp_path, bad, toml, says):
     p = tmp_path / "s.toml"
     p.write_text(toml)
     assert says in bad(2, "sweep", p).err
+
+
+def test_a_grid_of_10_8_jobs_is_refused_at_once_without_being_built(tmp_path, bad, monkeypatch):
+    from edgeperf.sweep import config as cfg
+
+    made, job = [], cfg.Job
+
+    def counted(*args, **kw):  # every job is made through the name Job
+        made.append(1)
+        if len(made) > 1000:  # building it whole took minutes and ~45 GB
+            raise AssertionError("the grid is being built")
+        return job(*args, **kw)
+
+    monkeypatch.setattr(cfg, "Job", counted)
+    p = tmp_path / "s.toml"
+    seeds = list(range(100))
+    p.write_text(
+        f"[validate]\nmodels = {[f'm{i}.onnx' for i in range(100)]}\ndomains = {[f'd{i}' for i in range(100)]}\n"
+        f"latencies_ms = {seeds}\nseeds = {seeds}\n"
+    )
+    t0 = time.perf_counter()
+    r = bad(2, "sweep", p)
+    assert time.perf_counter() - t0 < 1.0
+    assert "spans 100,000,000 jobs ([validate] 100 models x 100 domains x 100 latencies_ms x 100 seeds)" in r.err
+    assert f"more than the {cfg.MAX_JOBS:,} one sweep runs" in r.err and made == []
+    # The cap counts every table: two tables just under it each are over it together.
+    p.write_text(f"[validate]\nmodels = {[f'm{i}' for i in range(400)]}\ndomains = {[f'd{i}' for i in range(250)]}\n"
+                 f"[profile]\nmodels = ['a']\ndevices = {[f'v{i}' for i in range(10)]}\n")  # fmt: skip
+    r = bad(2, "sweep", p)
+    assert "spans 100,010 jobs ([validate] 400 models x 250 domains, [profile] 1 models x 10 devices)" in r.err
+    assert made == []
+    p.write_text('[validate]\nmodels = ["a", "b"]\ndomains = ["x"]\nseeds = [0, 1, 2]\n')
+    assert len(list(cfg.load(p).jobs)) == len(made) == 6  # the count sees every job that is made
+
+
+@pytest.mark.parametrize(
+    ("toml", "args", "says"),
+    [
+        ("", ["--workers", "0"], "--workers must be from 1 to"),
+        ("", ["--workers", "100000"], "--workers must be from 1 to"),
+        ("[sweep]\nworkers = 100000\n", [], "s.toml: [sweep] workers must be from 1 to"),
+        ("[sweep]\nworkers = 0\n", [], "workers = 0: it must be at least 1"),
+    ],
+)
+def test_workers_have_the_same_bounds_in_the_config_and_the_option(tmp_path, bad, toml, args, says):
+    p = tmp_path / "s.toml"
+    p.write_text(toml + '[validate]\nmodels = ["a"]\ndomains = ["x"]\n')
+    assert says in bad(2, "sweep", p, *args).err
+
+
+def test_the_library_pool_refuses_0_workers_too():
+    from edgeperf.errors import BadInput
+    from edgeperf.sweep.local import LocalPool
+
+    with pytest.raises(BadInput, match="workers must be from 1 to"):
+        LocalPool(0)  # it meant "one per core"; None says that
+    assert LocalPool(None).workers >= 1 and LocalPool(1).workers == 1
 
 
 def test_missing_config_and_bad_options(tmp_path, bad):
