@@ -90,6 +90,8 @@ def companions(path: str | Path) -> list[Path]:
     """The files that belong to an artifact besides itself (whether they exist or not): the metadata sidecar,
     OpenVINO's weights, ONNX external data."""
     path = Path(path)
+    if not path.name:  # '' or '/': no file, so none beside it (with_name would raise)
+        return []
     out = [sidecar(path), path.with_name(path.name + ".data")]
     if path.suffix.lower() == ".xml":
         out.append(path.with_suffix(".bin"))

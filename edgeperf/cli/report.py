@@ -18,8 +18,8 @@ def load_run(ref: str, db: Path | None = None):
     from edgeperf.results.report import load_report
     from edgeperf.results.store import resolve
 
-    path = Path(ref)
-    if not path.is_file() and (path.suffix.lower() == ".json" or "/" in ref or path.exists()):
+    path = Path(ref)  # Path('') is '.': an empty RUN is no directory, the store says what it is
+    if ref and not path.is_file() and (path.suffix.lower() == ".json" or "/" in ref or path.exists()):
         load_report(path)  # a file RUN that is missing or not a file: say so, not that the run store is empty
     stored = resolve(ref, db)
     if path.is_file():

@@ -396,6 +396,7 @@ class Store:
 
     def get(self, run_id: str) -> StoredRun:
         """The run with exactly this id (BadInput naming close ids when there is none)."""
+        _text(run_id, "run id")
         with self._errors():
             row = self.conn.execute("SELECT report FROM reports WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
@@ -427,6 +428,8 @@ class Store:
         the same series (model, device, kind, backend, precision, domain and variant: not limited by the
         filters), for the trend."""
         where, args = [], []
+        for value, what in ((model, "--model"), (device, "--device"), (kind, "--kind")):
+            _text(value, what)
         if model:
             # a sha256 prefix compared as text: LIKE would read % and _ in --model as wildcards
             prefix = model.lower() if len(model) >= 6 else "\x00"
@@ -507,12 +510,25 @@ class Store:
         return f"no run {ref!r} in the run store {short_path(self.path)} (and no report file of that name){hint}"
 
 
+def _text(value: str | None, what: str) -> None:
+    """A user's string before SQLite binds it: bytes that are not UTF-8 (an argument in another encoding) cannot be
+    bound (UnicodeEncodeError) and are in no run of the store, so they are said as such."""
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInput(
+            f"{what} {value!a} is not UTF-8 text, so no run has it; `edgeperf history` lists the runs"
+        ) from None
+
+
 def _looks_like_file(ref: str) -> bool:
     return os.sep in ref or ref.endswith(".json") or os.path.exists(ref)
 
 
 def _resolve(ref: str, store: Store | None) -> StoredRun:
-    if os.path.isfile(ref):
+    if os.path.isfile(ref):  # a file name in any encoding is still a file
         report = json.loads(load_report(ref).to_json())
         samples = None
         if store is not None:
@@ -523,7 +539,10 @@ def _resolve(ref: str, store: Store | None) -> StoredRun:
         load_report(ref)  # says what is wrong with the file (missing, a directory, unreadable)
     if store is None:
         raise BadInput(f"no report file {ref!r}, and no run store to look the run id up in")
-    found = store._matching(ref) if ref else []
+    _text(ref, "run id")
+    if not ref:
+        raise BadInput("the run id is empty; give a run id or a prefix of one (`edgeperf history` lists the runs)")
+    found = store._matching(ref)
     if len(found) == 1:
         return store.get(found[0])
     if ref in found:

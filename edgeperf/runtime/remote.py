@@ -192,10 +192,22 @@ class RemoteSession(Session):
             f = self._await(seq, self.connect_s)
         except LinkTimeout:
             self.close()
-            auth = " and the same token" if self.token else ""
+            if seq is None:  # no connection at all: nothing listens there, or it is out of reach
+                why = "is `edgeperf serve` running there, and reachable?"
+            elif self.token:
+                why = (
+                    "it took the connection but answered nothing: was it started with this same token "
+                    "(--token-file)? A server without one drops a client's token too"
+                )
+            else:
+                # A server with a token drops every unauthenticated frame without a word, by design: from here
+                # that is the only silence a live connection gives, so say it.
+                why = (
+                    "it took the connection but answered nothing: a server started with --token-file answers only "
+                    "a client with its token; give the same file with --token-file"
+                )
             raise HardwareMissing(
-                f"no edgeperf server answered at {self.address} within {self.connect_s:g} s: is `edgeperf serve` "
-                f"running there, reachable{auth}?"
+                f"no edgeperf server answered at {self.address} within {self.connect_s:g} s: {why}"
             ) from None
         except RemoteError as exc:
             self.close()

@@ -68,7 +68,7 @@ class TorchSession(Session):
         with torch.inference_mode():
             zeros = [torch.zeros(1, *s, dtype=getattr(torch, d), device=self._device) for _, s, d in specs]
             try:
-                outs = self._as_list(self._module(*zeros))
+                raw = self._module(*zeros)
             except Exception as exc:
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
                 shapes = {n: [1, *s] for n, s, _ in specs} if inputs else [1, *obs_shape]
@@ -76,7 +76,14 @@ class TorchSession(Session):
                     f"{self.path.name} does not run on observations of shape {shapes}: {first[:200]}"
                 ) from None
         self.reset()  # the probe above advanced a stateful module's memory: start from zeros
-        names = ["action", "logits"] if len(outs) == 2 else [f"output{i}" if i else "action" for i in range(len(outs))]
+        outs = self._as_list(raw)
+        odd = next((o for o in outs if not isinstance(o, torch.Tensor)), None)
+        if odd is not None or not outs:
+            raise BadInput(
+                f"{self.path.name} returns {type(odd).__name__ if outs else 'nothing'} among its outputs; a policy "
+                "returns tensors: one, a tuple of them, or a dict of them by name"
+            )
+        names = self._names(raw, len(outs))
         self.io = IOSpec(
             inputs=tuple(TensorSpec(n, (None, *s), d) for n, s, d in specs),
             outputs=tuple(
@@ -106,8 +113,21 @@ class TorchSession(Session):
     def from_module(cls, module, obs_shape, name: str = "module", **options) -> TorchSession:
         return cls(name, module=module, obs_shape=tuple(obs_shape) if obs_shape is not None else None, **options)
 
-    def _as_list(self, out) -> list:
+    @staticmethod
+    def _as_list(out) -> list:
+        if isinstance(out, dict):  # outputs by name: in the module's order
+            return list(out.values())
         return list(out) if isinstance(out, (tuple, list)) else [out]
+
+    @staticmethod
+    def _names(out, n: int) -> list[str]:
+        """The module's own names for its outputs (a dict's keys, a namedtuple's fields); for bare tensors the
+        exporter's convention: the action first (and a discrete policy's logits)."""
+        if isinstance(out, dict):
+            return [str(k) for k in out]
+        if isinstance(out, tuple) and hasattr(out, "_fields"):
+            return list(out._fields)
+        return ["action", "logits"] if n == 2 else [f"output{i}" if i else "action" for i in range(n)]
 
     def prepare(self, obs):
         xs = [self._torch.from_numpy(x) for x in super().prepare(obs).values()]
@@ -122,7 +142,7 @@ class TorchSession(Session):
     def infer(self, prepared) -> np.ndarray:
         with self._torch.inference_mode():
             out = self._call(prepared)
-        out = out[0] if isinstance(out, (tuple, list)) else out
+        out = self._as_list(out)[0]
         return (out.cpu() if self.on_gpu else out).numpy()
 
     def infer_all(self, prepared) -> list[np.ndarray]:
