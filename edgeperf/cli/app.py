@@ -191,9 +191,11 @@ def _error(message: str) -> None:
 
 
 def run() -> None:
+    from edgeperf import processes
     from edgeperf.results.io import protect_std_fds
 
     protect_std_fds()
+    processes.guard()  # what edgeperf starts ends with it, even on a SIGKILL no handler sees
     try:
         code = main()
     except (KeyboardInterrupt, Terminated) as exc:  # a signal that landed while the boundary was answering one

@@ -203,10 +203,8 @@ def run_pairs(
         pairs = list(pool.map(_run_pair, seeds, [latency] * len(seeds), [chunking] * len(seeds)))
     except BaseException:
         # An interrupt (or a failed episode) must not wait for every queued episode: drop them, and stop the
-        # workers in the middle of the ones they are running.
-        for proc in list((pool._processes or {}).values()):  # the executor's workers: it has no public accessor
-            proc.kill()
-        pool.shutdown(wait=True, cancel_futures=True)  # the pool is broken now: this returns at once
+        # workers (and their browsers) in the middle of the ones they are running.
+        processes.stop_pool(pool)
         raise
     pool.shutdown()
     return pairs

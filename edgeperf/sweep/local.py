@@ -58,10 +58,9 @@ class LocalPool:
                 except BrokenProcessPool as exc:  # a worker died (killed, out of memory): the job failed
                     yield {"id": futures[fut].id, "ok": False, "error": f"the worker process died ({exc})"}
         except BaseException:
-            # An interrupt must not wait for the queued jobs: drop them and stop the running ones.
-            for proc in list((pool._processes or {}).values()):  # the executor has no public accessor
-                proc.kill()
-            pool.shutdown(wait=True, cancel_futures=True)
+            # An interrupt must not wait for the queued jobs: drop them and stop the running ones (and what they
+            # started).
+            processes.stop_pool(pool)
             raise
         pool.shutdown()
 

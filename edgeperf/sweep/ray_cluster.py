@@ -36,6 +36,56 @@ def _reachable(address: str) -> None:
         ) from None
 
 
+# SIGINT and SIGTERM stay the caller's (the CLI: exit 130 or 143 and one line, after close() shut Ray down). Ray
+# gets in the way twice: ray.init installs its own SIGTERM handlers (a C++ stack dump, then sys.exit(1)), and its
+# blocking calls run Python's signal handlers inside Cython that passes on KeyboardInterrupt only (the CLI's
+# SIGTERM exception comes out as a SystemError). So the handlers are set back after ray.init, and during Ray's
+# calls a signal is only noted, then handed to the caller's handler once Ray has returned.
+
+
+def _signal_handlers() -> dict:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore(handlers: dict) -> None:
+    import signal
+
+    for sig, handler in handlers.items():
+        if handler is not None:  # set again even if Python still names it: Ray's C++ handler may sit below
+            signal.signal(sig, handler)
+
+
+def _deliver(handlers: dict, sig: int) -> None:
+    import signal
+
+    handler = handlers.get(sig)
+    if callable(handler):
+        handler(sig, None)
+    elif handler == signal.SIG_DFL:
+        os.kill(os.getpid(), sig)
+
+
+def _outside_signals(fn, *args, **kwargs):
+    """fn(*args, **kwargs), a blocking Ray call, with SIGINT and SIGTERM noted while it runs and delivered after."""
+    import signal
+
+    handlers = _signal_handlers()
+    noted: list[int] = []
+    for sig in handlers:
+        signal.signal(sig, lambda signum, frame: noted.append(signum))
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _restore(handlers)
+        if noted:
+            _deliver(handlers, noted[0])
+
+
 class RayCluster:
     name = "ray"
 
@@ -45,6 +95,7 @@ class RayCluster:
         if address not in (None, "auto", "local"):
             _reachable(address)
         env = {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}
+        handlers = _signal_handlers()
         try:
             self.ray.init(
                 address=address,
@@ -59,6 +110,14 @@ class RayCluster:
                 f"cannot connect to {where}: {' '.join(str(exc).split())[:300]}; start it with `ray start --head` "
                 "(or give its HOST:PORT with --address)"
             ) from None
+        except SystemExit:  # one of Ray's SIGTERM handlers, set for the call, ended it: end as for any SIGTERM
+            import signal
+
+            _restore(handlers)
+            _deliver(handlers, signal.SIGTERM)
+            raise
+        finally:
+            _restore(handlers)
         self._remote = self.ray.remote(runner.run)
 
     def describe(self) -> dict:
@@ -90,20 +149,22 @@ class RayCluster:
             pending[self._remote.options(**opts).remote(job.kind, job.params, job.id, output)] = job
         try:
             while pending:
-                ready, _ = self.ray.wait(list(pending), num_returns=1)
+                # A timeout: a noted signal is delivered within it, not when a job ends.
+                ready, _ = _outside_signals(self.ray.wait, list(pending), num_returns=1, timeout=0.2)
                 for ref in ready:
                     job = pending.pop(ref)
                     try:
-                        yield self.ray.get(ref)
+                        result = _outside_signals(self.ray.get, ref)
                     except self.ray.exceptions.RayError as exc:  # the worker or its node died
-                        yield {"id": job.id, "ok": False, "error": " ".join(str(exc).split())[:500]}
+                        result = {"id": job.id, "ok": False, "error": " ".join(str(exc).split())[:500]}
+                    yield result
         except BaseException:
             for ref in pending:
-                self.ray.cancel(ref, force=True)
+                _outside_signals(self.ray.cancel, ref, force=True)
             raise
 
     def close(self) -> None:
-        self.ray.shutdown()
+        _outside_signals(self.ray.shutdown)
 
 
 class LocalCluster:
