@@ -269,7 +269,12 @@ def hil(
         check_model_file(Path(model))
     if token_file is not None:
         token = wire.read_token_file(str(token_file))
-    if connect is not None:
+    openpi = connect is not None and connect.startswith(("ws://", "wss://"))
+    if openpi:
+        from edgeperf.runtime import openpi as op
+
+        op.check_uri(connect)
+    elif connect is not None:
         wire.parse_address(connect, "--connect", listen=False)
     with contextlib.ExitStack() as stack:
         if host is not None:
@@ -277,9 +282,19 @@ def hil(
                 host, Path(model), edgeperf=remote_edgeperf, options=ssh_options, connect_timeout=connect_timeout
             )
             connect = stack.enter_context(served).address
-        session = stack.enter_context(
-            RemoteSession.connect(connect, token=token, timeout_s=1.0, connect_s=connect_timeout)
-        )
+        if openpi:  # an openpi server: edgeperf's announces its io, another one is sent the domain's observation
+            env = todo.domain.env(0)
+            try:
+                shapes = {"obs_shape": env.observation_space.shape, "action_shape": env.action_space.shape}
+            finally:
+                env.close()
+            session = stack.enter_context(
+                op.OpenpiSession.connect(connect, token=token, timeout_s=1.0, connect_s=connect_timeout, **shapes)
+            )
+        else:
+            session = stack.enter_context(
+                RemoteSession.connect(connect, token=token, timeout_s=1.0, connect_s=connect_timeout)
+            )
         report = loop.run(session, todo)
         if host is not None:
             report.config["host"] = {"host": host, "via": "ssh tunnel to the device's loopback"}

@@ -23,22 +23,33 @@ def serve(
     max_frame: Annotated[
         int, typer.Option("--max-frame", metavar="BYTES", help="Frames larger than this are refused.")
     ] = 16 << 20,
+    protocol: Annotated[
+        str, typer.Option("--protocol", help="edgeperf (ZeroMQ, for edgeperf hil) or openpi (websocket).")
+    ] = "edgeperf",
 ) -> None:
-    """Serve a policy to `edgeperf hil` (or your own client) over ZeroMQ, on loopback unless given a token.
+    """Serve a policy to `edgeperf hil` (or your own client), on loopback unless given a token.
 
-    Every frame is versioned binary (never pickle), size-capped and, with --token-file, authenticated with
-    HMAC-SHA256; malformed, unauthenticated and replayed frames are dropped and counted. SIGINT or SIGTERM
-    stops the server cleanly: it prints what it served and exits 0.
+    --protocol edgeperf (the default): ZeroMQ; every frame is versioned binary (never pickle), size-capped and,
+    with --token-file, authenticated with HMAC-SHA256; malformed, unauthenticated and replayed frames are dropped
+    and counted. --protocol openpi: openpi's websocket protocol (msgpack-numpy, metadata on connect), for
+    openpi-client's WebsocketClientPolicy; the token is its api key. SIGINT or SIGTERM stops the server cleanly:
+    it prints what it served and exits 0.
     """
     import signal
     import sys
 
+    from edgeperf.errors import BadInput
     from edgeperf.runtime import wire
-    from edgeperf.runtime.server import Server
 
     # Everything that can be wrong with the arguments is said before the model is opened.
+    if protocol not in ("edgeperf", "openpi"):
+        raise BadInput(f"--protocol {protocol!r}: choose edgeperf or openpi")
     wire.parse_address(bind)
     token = wire.read_token_file(token_file) if token_file else None
+    if protocol == "openpi":
+        from edgeperf.runtime.openpi import OpenpiServer as Server
+    else:
+        from edgeperf.runtime.server import Server
     server = Server(model, bind=bind, backend=backend, device=accelerator, token=token, max_frame=max_frame)
     stopped_by: list[str] = []
 

@@ -639,11 +639,15 @@ def _link_block(log: LinkLog, session: RemoteSession, late0: int, late_rtt0: int
         out["server_us"] = us(log.server_ns)
         out["inference_us"] = us(log.infer_ns)
         out["network_us"] = us(log.network_ns)
-        out["clock_offset_us"] = {
-            "median": float(np.median(log.offset_ns)) / 1e3,
-            "error_bound_us": float(np.median(log.rtt_ns)) / 2e3,
-            "method": "((t2 - t1) + (t3 - t4)) / 2 per exchange (NTP); the error is at most half the round trip",
-        }
+        if getattr(session, "clock_offset_measured", True):
+            out["clock_offset_us"] = {
+                "median": float(np.median(log.offset_ns)) / 1e3,
+                "error_bound_us": float(np.median(log.rtt_ns)) / 2e3,
+                "method": "((t2 - t1) + (t3 - t4)) / 2 per exchange (NTP); the error is at most half the round trip",
+            }
+        else:  # openpi's replies carry the server's inference time, not its clock
+            out["clock_offset_us"] = None
+            out["clock_offset_absent"] = "the protocol carries no server timestamps (openpi: server_timing only)"
     late_rtt = session.late_rtt_ns[late_rtt0:]
     if late_rtt:  # how late the stale replies came: what a longer deadline would have bought
         out["stale_round_trip_us"] = us(late_rtt)

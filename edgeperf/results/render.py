@@ -351,10 +351,11 @@ def hil(report, out: Console) -> None:
         out.print(_verdict_line(r["paired"]))
     if "round_trip_us" in link:
         rtt, net, inf = link["round_trip_us"], link["network_us"], link["inference_us"]
+        offset = link.get("clock_offset_us")
+        offset = f"{offset['median']:.0f} ± {offset['error_bound_us']:.0f} us" if offset else "not measured"
         out.print(
             f"link: round trip p50 {rtt['p50']:.0f} / p99 {rtt['p99']:.0f} / max {rtt['max']:.0f} us "
-            f"(network p50 {net['p50']:.0f} us, inference p50 {inf['p50']:.0f} us); clock offset "
-            f"{link['clock_offset_us']['median']:.0f} ± {link['clock_offset_us']['error_bound_us']:.0f} us"
+            f"(network p50 {net['p50']:.0f} us, inference p50 {inf['p50']:.0f} us); clock offset {offset}"
         )
     late = link.get("stale_round_trip_us")
     stale = f" (they came after p50 {late['p50'] / 1e3:.1f} / max {late['max'] / 1e3:.1f} ms)" if late else ""

@@ -60,6 +60,50 @@ class Stats:
         }
 
 
+def check_bind(bind: str, token: bytes | None) -> tuple[str, int]:
+    """(host, port) of --bind; BadInput beyond loopback without a token (every server edgeperf runs)."""
+    host, port = wire.parse_address(bind)
+    if not wire.is_loopback(host) and not token:
+        raise BadInput(
+            f"--bind {bind}: serving beyond loopback needs a shared token: pass --token-file F "
+            "(anyone who can reach the port could otherwise query the policy)"
+        )
+    return host, port
+
+
+class Inputs:
+    """A model's inputs as a server checks a request against them (names, dtypes, shapes, batch)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.specs = {s.name: s for s in session.io.inputs}
+        # Per input, what problem() compares, prepared once: str(dtype) costs microseconds per request.
+        self.expect = {
+            t.name: (
+                np.dtype(t.dtype),
+                len(t.shape),
+                [(i, d) for i, d in enumerate(t.shape) if isinstance(d, int) and d >= 0],
+            )
+            for t in session.io.inputs
+        }
+
+    def problem(self, arrays: dict) -> str | None:
+        """Why these arrays are not the model's inputs, or None."""
+        if arrays.keys() != self.expect.keys():
+            return f"the model's inputs are {sorted(self.specs)}, the request has {sorted(arrays)}"
+        max_batch = self.session.max_batch
+        for name, a in arrays.items():
+            dtype, ndim, fixed = self.expect[name]
+            spec = self.specs[name]
+            if a.dtype != dtype:
+                return f"input '{name}' has dtype {a.dtype}, the model expects {spec.dtype}"
+            if a.ndim != ndim or any(a.shape[i] != d for i, d in fixed):
+                return f"input '{name}' has shape {list(a.shape)}, the model expects {list(spec.shape)}"
+            if max_batch and a.shape[0] > max_batch:
+                return f"input '{name}' has a batch of {a.shape[0]}, the model takes at most {max_batch}"
+        return None
+
+
 class Server:
     """Serve `model` at `bind` (HOST:PORT; port 0 picks a free one: see .address). Any address that is not
     loopback needs a token (HMAC-SHA256 over every frame). `serve_forever()` runs until `stop()` (any thread,
@@ -76,12 +120,7 @@ class Server:
         session: Session | None = None,
     ):
         z = zmq()
-        host, port = wire.parse_address(bind)
-        if not wire.is_loopback(host) and not token:
-            raise BadInput(
-                f"--bind {bind}: serving beyond loopback needs a shared token: pass --token-file F "
-                "(anyone who can reach the port could otherwise query the policy)"
-            )
+        host, port = check_bind(bind, token)
         if max_frame < wire.HEADER.size + wire.MAC_LEN:
             raise BadInput(f"--max-frame {max_frame} is smaller than one frame header; give e.g. {wire.MAX_FRAME}")
         self.token, self.max_frame = token, max_frame
@@ -113,16 +152,7 @@ class Server:
             ) from None
         self.address = self._sock.last_endpoint.decode()
         self._monitor = self._sock.get_monitor_socket(z.EVENT_DISCONNECTED)
-        self._inputs = {s.name: s for s in self.session.io.inputs}
-        # Per input, what _check compares, prepared once: str(dtype) costs microseconds per request.
-        self._expect = {
-            t.name: (
-                np.dtype(t.dtype),
-                len(t.shape),
-                [(i, d) for i, d in enumerate(t.shape) if isinstance(d, int) and d >= 0],
-            )
-            for t in self.session.io.inputs
-        }
+        self._check = Inputs(self.session).problem
         self._outputs = [o.name for o in self.session.io.outputs]
         self._welcome = self._welcome_doc()
 
@@ -303,22 +333,6 @@ class Server:
         body = wire.encode_arrays(zip(self._outputs, outs, strict=False))
         self.stats.requests += 1
         return self._send(wire.Frame(wire.ACTION, f.seq, f.session, infer_ns=infer_ns, body=body), f, t_recv)
-
-    def _check(self, arrays: dict) -> str | None:
-        """Why these arrays are not the model's inputs (names, dtypes, shapes), or None."""
-        if arrays.keys() != self._expect.keys():
-            return f"the model's inputs are {sorted(self._inputs)}, the request has {sorted(arrays)}"
-        max_batch = self.session.max_batch
-        for name, a in arrays.items():
-            dtype, ndim, fixed = self._expect[name]
-            spec = self._inputs[name]
-            if a.dtype != dtype:
-                return f"input '{name}' has dtype {a.dtype}, the model expects {spec.dtype}"
-            if a.ndim != ndim or any(a.shape[i] != d for i, d in fixed):
-                return f"input '{name}' has shape {list(a.shape)}, the model expects {list(spec.shape)}"
-            if max_batch and a.shape[0] > max_batch:
-                return f"input '{name}' has a batch of {a.shape[0]}, the model takes at most {max_batch}"
-        return None
 
     def _remember(self, sid: int, seq: int) -> None:
         self._sessions[sid] = seq
