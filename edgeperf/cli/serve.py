@@ -23,6 +23,9 @@ def serve(
     max_frame: Annotated[
         int, typer.Option("--max-frame", metavar="BYTES", help="Frames larger than this are refused.")
     ] = 16 << 20,
+    threads: Annotated[
+        int, typer.Option("--threads", help="Intra-op threads of the backend (as profile's default: 1).")
+    ] = 1,
     protocol: Annotated[
         str, typer.Option("--protocol", help="edgeperf (ZeroMQ, for edgeperf hil) or openpi (websocket).")
     ] = "edgeperf",
@@ -50,7 +53,11 @@ def serve(
         from edgeperf.runtime.openpi import OpenpiServer as Server
     else:
         from edgeperf.runtime.server import Server
-    server = Server(model, bind=bind, backend=backend, device=accelerator, token=token, max_frame=max_frame)
+    if not 1 <= threads <= 256:
+        raise BadInput(f"--threads {threads}: give 1 to 256")
+    server = Server(
+        model, bind=bind, backend=backend, device=accelerator, token=token, max_frame=max_frame, threads=threads
+    )
     stopped_by: list[str] = []
 
     def _stop(signum, _frame):

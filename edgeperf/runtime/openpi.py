@@ -13,7 +13,8 @@ What edgeperf adds, in the same encoding: its metadata carries the model's io ("
 names the model's inputs by their names; a model of one input also takes an observation with exactly one array
 (openpi clients call theirs "observation/state", "state", ...); other values (a "prompt") are ignored. Arrays come
 without the batch axis (as openpi sends them; one with it is taken as a batch); float arrays are cast to the
-model's float type. "actions" is the model's first output for that observation, every output is under "outputs".
+model's float type. "actions" is the model's first output for that observation; a model of several outputs has
+them all under "outputs".
 
 Safety, as for the ZeroMQ server: loopback unless a token is given, messages over --max-frame are refused by the
 websocket layer before they are read, and decoding admits only numeric and bool arrays whose byte count matches
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import hmac
 import http
 import math
@@ -51,8 +53,13 @@ def websockets():
     return require("websockets", "hil", "for the openpi protocol")
 
 
+_MSGPACK = []  # the module, looked up once: require() on every message costs microseconds of each round trip
+
+
 def msgpack():
-    return require("msgpack", "hil", "for the openpi protocol")
+    if not _MSGPACK:
+        _MSGPACK.append(require("msgpack", "hil", "for the openpi protocol"))
+    return _MSGPACK[0]
 
 
 # -- msgpack-numpy, openpi's encoding --------------------------------------------------------------------------
@@ -73,7 +80,9 @@ def pack(obj) -> bytes:
     return msgpack().packb(obj, default=_pack_default, use_bin_type=True)
 
 
+@functools.lru_cache(maxsize=64)
 def _dtype(text) -> np.dtype:
+    """A numeric dtype from its dtype.str; cached: parsing one costs a microsecond of every message."""
     if isinstance(text, bytes):
         text = text.decode("ascii", "replace")
     if not isinstance(text, str) or len(text) > 8:
@@ -137,8 +146,9 @@ def _str_keys(d: dict) -> dict:
 
 
 class OpenpiServer:
-    """Serve `model` to openpi clients at `bind`. One inference at a time (the model is the bottleneck); each
-    connection has its own thread. `serve_forever()` runs until `stop()` (any thread, or a signal handler)."""
+    """Serve `model` to openpi clients at `bind`, on one asyncio event loop as openpi's own server does (no thread
+    per connection to hand each message over); inferences run one at a time on that loop (the model is the
+    bottleneck). `serve_forever()` runs until `stop()` (a signal handler, or another thread)."""
 
     def __init__(
         self,
@@ -149,10 +159,11 @@ class OpenpiServer:
         token: bytes | None = None,
         max_frame: int = wire.MAX_FRAME,
         session: Session | None = None,
+        threads: int | None = None,
     ):
-        ws = websockets()
-        from websockets.sync import server as ws_server
+        import socket
 
+        self._ws = websockets()
         host, port = check_bind(bind, token)
         if max_frame < 64:
             raise BadInput(f"--max-frame {max_frame} is smaller than any message; give e.g. {wire.MAX_FRAME}")
@@ -160,12 +171,13 @@ class OpenpiServer:
         self.path = Path(model)
         from edgeperf.results.report import sha256_file
 
-        self.session = session or Session.open(self.path, backend=backend, device=device)
+        extra = {"threads": threads} if threads else {}  # else the backend's own default
+        self.session = session or Session.open(self.path, backend=backend, device=device, **extra)
         self.sha256 = sha256_file(self.path)
         self.inputs = Inputs(self.session)
         self.stats = Stats()
-        self._lock = threading.Lock()
         self._outputs = [o.name for o in self.session.io.outputs]
+        self._inputs = list(self.inputs.expect)
         s = self.session
         self.metadata = {
             "edgeperf": __version__,
@@ -178,21 +190,16 @@ class OpenpiServer:
             "control_hz": s.io.metadata.get("control_hz"),
         }
         self._hello = pack(self.metadata)
+        # The socket is bound here, so that a bad --bind is said before the banner, not inside the loop.
         try:
-            self._server = ws_server.serve(
-                self._handle,
-                host,
-                port,
-                compression=None,
-                max_size=max_frame,
-                process_request=self._process_request,
-                ping_interval=None,  # a policy client may be busy for seconds; TCP tells a dead peer
-            )
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            self._sock = socket.create_server((host, port), family=family)
         except OSError as exc:
             raise BadInput(f"--bind {bind}: cannot listen there ({exc.strerror or exc})") from None
-        sock = self._server.socket.getsockname()
+        sock = self._sock.getsockname()
         self.address = f"ws://{sock[0] if ':' not in sock[0] else '[' + sock[0] + ']'}:{sock[1]}"
-        self._ws = ws
+        self._loop = None
+        self._stopped = threading.Event()
 
     def banner(self) -> list[str]:
         auth = "api key (Authorization: Api-Key)" if self.token else "none (loopback only)"
@@ -205,16 +212,38 @@ class OpenpiServer:
         return lines
 
     def serve_forever(self) -> None:
-        self._server.serve_forever()
+        import asyncio
+
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        import asyncio
+
+        from websockets.asyncio.server import serve
+
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        if self._stopped.is_set():
+            return
+        async with serve(
+            self._handle,
+            sock=self._sock,
+            compression=None,
+            max_size=self.max_frame,
+            process_request=self._process_request,
+            ping_interval=None,  # a policy client may be busy for seconds; TCP tells a dead peer
+        ):
+            await self._stop.wait()
 
     def stop(self) -> None:
-        # shutdown() waits for serve_forever to return: from a signal handler on that same thread it would wait
-        # for itself, so it runs on a thread of its own.
-        threading.Thread(target=self._server.shutdown, daemon=True).start()
+        """From a signal handler or any thread: the loop ends at its next turn."""
+        self._stopped.set()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self._server.socket.close()
+            self._sock.close()
         self.session.close()
 
     def __enter__(self) -> OpenpiServer:
@@ -234,37 +263,37 @@ class OpenpiServer:
                 return conn.respond(http.HTTPStatus.UNAUTHORIZED, "an api key is needed (Authorization: Api-Key)\n")
         return None
 
-    def _handle(self, conn) -> None:
-        ws = self._ws
+    async def _handle(self, conn) -> None:
         self.stats.sessions += 1
         prev_total = None
         try:
-            conn.send(self._hello)
-            while True:
-                data = conn.recv()
+            await conn.send(self._hello)
+            async for data in conn:
                 t0 = time.monotonic()
                 self.stats.frames += 1
                 try:
                     obs = unpack(data, self.max_frame)
                 except ValueError as exc:
                     self.stats.dropped["malformed"] += 1
-                    conn.send(f"edgeperf: the observation is not openpi's msgpack-numpy: {exc}")
-                    conn.close(1003, "malformed observation")
+                    await conn.send(f"edgeperf: the observation is not openpi's msgpack-numpy: {exc}")
+                    await conn.close(1003, "malformed observation")
                     return
-                reply = self._answer(obs)
+                reply = self._answer(obs)  # on the loop: one inference at a time, as the model allows anyway
                 if isinstance(reply, str):
                     self.stats.errors += 1
-                    conn.send(reply)  # openpi's convention for a failed inference: a text message; the client raises
+                    await conn.send(reply)  # openpi's convention for a failed inference: a text message
                     continue
-                infer = time.monotonic() - t0
-                reply["server_timing"] = {"infer_ms": infer * 1e3}
+                reply["server_timing"] = {"infer_ms": (time.monotonic() - t0) * 1e3}
                 if prev_total is not None:
                     reply["server_timing"]["prev_total_ms"] = prev_total * 1e3
-                conn.send(pack(reply))
+                await conn.send(pack(reply))
                 self.stats.requests += 1
                 prev_total = time.monotonic() - t0
-        except ws.exceptions.ConnectionClosed as exc:
-            if any(c is not None and c.code == 1009 for c in (exc.sent, exc.rcvd)):  # over max_size: never read
+        except self._ws.exceptions.ConnectionClosed:
+            pass
+        finally:
+            sent = getattr(conn.protocol, "close_sent", None)
+            if sent is not None and sent.code == 1009:  # over max_size: refused before it was read
                 self.stats.dropped["oversized"] += 1
             self.stats.disconnects += 1
 
@@ -280,22 +309,20 @@ class OpenpiServer:
         s = self.session
         t0 = time.perf_counter_ns()
         try:
-            with self._lock:
-                outs = s.checked(s.infer_all, arrays)
+            outs = s.checked(s.infer_all, arrays)
         except EdgeperfError as exc:
             return f"edgeperf: the model failed: {exc}"
         infer_ns = time.perf_counter_ns() - t0
         outs = [o[0] if single else o for o in outs]
-        return {
-            "actions": outs[0],
-            "outputs": dict(zip(self._outputs, outs, strict=False)),
-            "policy_timing": {"infer_ms": infer_ns / 1e6},
-        }
+        reply = {"actions": outs[0], "policy_timing": {"infer_ms": infer_ns / 1e6}}
+        if len(outs) > 1:  # the logits of a discrete policy, ...: every output by name
+            reply["outputs"] = dict(zip(self._outputs, outs, strict=False))
+        return reply
 
     def _arrays(self, obs: dict) -> tuple[dict | str, bool]:
         """The model's inputs from an observation (see the module docstring), a batch axis added where it had
         none; (message, False) when it cannot be mapped."""
-        names = [t.name for t in self.session.io.inputs]
+        names = self._inputs
         if all(n in obs for n in names):
             picked = {n: obs[n] for n in names}
         else:
@@ -307,16 +334,15 @@ class OpenpiServer:
                 ), False
             picked = {names[0]: next(iter(arrays.values()))}
         out, single = {}, False
-        for spec in self.session.io.inputs:
-            a = picked[spec.name]
+        for name, (want, ndim, _) in self.inputs.expect.items():
+            a = picked[name]
             if not isinstance(a, np.ndarray):
-                return f"edgeperf: input '{spec.name}' is a {type(a).__name__}, not an array", False
-            want = np.dtype(spec.dtype)
-            if a.dtype != want and a.dtype.kind in "f" and want.kind == "f":
+                return f"edgeperf: input '{name}' is a {type(a).__name__}, not an array", False
+            if a.dtype != want and a.dtype.kind == "f" and want.kind == "f":
                 a = a.astype(want)
-            if a.ndim == len(spec.shape) - 1:
+            if a.ndim == ndim - 1:
                 a, single = a[None], True
-            out[spec.name] = a
+            out[name] = a
         return out, single
 
 

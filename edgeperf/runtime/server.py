@@ -118,6 +118,7 @@ class Server:
         token: bytes | None = None,
         max_frame: int = wire.MAX_FRAME,
         session: Session | None = None,
+        threads: int | None = None,
     ):
         z = zmq()
         host, port = check_bind(bind, token)
@@ -127,7 +128,8 @@ class Server:
         self.path = Path(model)
         from edgeperf.results.report import sha256_file
 
-        self.session = session or Session.open(self.path, backend=backend, device=device)
+        extra = {"threads": threads} if threads else {}  # else the backend's own default
+        self.session = session or Session.open(self.path, backend=backend, device=device, **extra)
         self.sha256 = sha256_file(self.path)
         self.stats = Stats()
         self._sessions: collections.OrderedDict[int, int] = collections.OrderedDict()  # session -> last seq
