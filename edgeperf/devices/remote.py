@@ -86,7 +86,8 @@ def _tar(files: list[Path]) -> bytes:
 def remote_script(edgeperf: str, model_name: str, args: list[str], outputs: dict[str, str]) -> str:
     """The POSIX sh script run on the device. `edgeperf` is a command line (it may carry env assignments)."""
     out_args = " ".join(f"{flag} ../out/{name}" for flag, name in outputs.items())
-    argv = " ".join(shlex.quote(a) for a in ["profile", model_name, *args])
+    # ./NAME: the model lies in the folder; a name starting with "-" would otherwise be read as an option there
+    argv = " ".join(shlex.quote(a) for a in ["profile", f"./{model_name}", *args])
     return (
         'd=$(mktemp -d "${TMPDIR:-/tmp}/edgeperf.XXXXXX") || exit 70\n'
         "trap 'rm -rf \"$d\"' EXIT\n"
@@ -114,7 +115,7 @@ def remote_script(edgeperf: str, model_name: str, args: list[str], outputs: dict
 def serve_script(edgeperf: str, model_name: str) -> str:
     """The POSIX sh script that serves the model on the device on loopback (a free port) until ssh's stdin ends:
     the serve's banner (where it listens) goes back on stdout; EOF stops the server and removes the folder."""
-    argv = " ".join(shlex.quote(a) for a in ["serve", model_name, "--bind", "127.0.0.1:0"])
+    argv = " ".join(shlex.quote(a) for a in ["serve", f"./{model_name}", "--bind", "127.0.0.1:0"])
     return (
         'd=$(mktemp -d "${TMPDIR:-/tmp}/edgeperf.XXXXXX") || exit 70\n'
         "trap 'rm -rf \"$d\"' EXIT\n"

@@ -139,6 +139,20 @@ def test_remote_json_to_stdout(cli, sshd, example_onnx):
     assert doc["results"]["latency_us"]["p50"] > 0 and "power" not in doc["results"]
 
 
+def test_a_model_named_like_an_option_is_profiled_there(cli, sshd, example_onnx, tmp_path):
+    """A model called -x.onnx travels and is named ./-x.onnx on the robot: edgeperf there read it as an option."""
+    import shutil
+
+    dashed = tmp_path / "-x.onnx"
+    shutil.copy(example_onnx, dashed)
+    r = cli(
+        "profile", dashed, "--host", sshd["host"], "--remote-edgeperf", str(EDGEPERF), *_ssh_args(sshd),
+        *FAST, "--no-power", "--json", "-",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["results"]["latency_us"]["p50"] > 0
+
+
 def test_remote_edgeperf_missing_is_exit_3(cli, sshd, example_onnx):
     r = cli(
         "profile", example_onnx, "--host", sshd["host"], "--remote-edgeperf", "/nonexistent/edgeperf",
