@@ -26,27 +26,70 @@ RULE = "clip((obs - mean) / sqrt(var + epsilon), -clip_obs, clip_obs), on the li
 
 
 def load(path: Path, model, algo: str, obs_shape, vecnormalize: str | None, raw: dict | None) -> PolicySource:
+    """The trusted path: the model SB3 unpickled, its own predict as the reference."""
     import stable_baselines3 as sb3
     from stable_baselines3.common.preprocessing import is_image_space
 
-    from edgeperf.exporter.sb3 import build_module
+    from edgeperf.exporter.sb3 import POST_NOTES, TRUSTED, build_module
 
     if obs_shape:
         keys = list(model.observation_space.spaces)
         raise BadInput(f"{path} takes a Dict observation (keys {keys}): drop --obs-shape")
     policy = model.policy.eval()
     space = model.observation_space
-    raw_spaces = (raw or {}).get("spaces") or {}
-    subspaces, plan, notes = {}, {}, []
+    stored = {}
     for key, sub in space.spaces.items():
         box = spaces.from_gym(sub, "observation") if type(sub).__name__ == "Box" else None
         if box is None:
             kind = type(sub).__name__
             raise BadInput(f"{path}: observation key '{key}' is a {kind} space; edgeperf exports Box keys")
-        image = bool(is_image_space(sub))
-        transpose = False
+        stored[key] = (box, bool(is_image_space(sub)))
+    inner, post = build_module(policy, algo, space, model.action_space, None)
+    module, subspaces, norm, notes, preprocessing = assemble(
+        path, stored, bool(policy.normalize_images), raw, vecnormalize, inner
+    )
+    notes.insert(0, TRUSTED.format(name=path.name))
+
+    def reference(obs: dict) -> np.ndarray:
+        x = _normalize(norm, obs) if norm is not None else obs
+        return np.asarray(policy.predict(x, deterministic=True)[0])
+
+    details = {
+        "algorithm": algo,
+        "policy_class": type(policy).__name__,
+        "post_processing": POST_NOTES[post],
+        "sb3_version": getattr(sb3, "__version__", None),
+        "preprocessing": preprocessing,
+    }
+    if vecnormalize:
+        details["vecnormalize"] = str(vecnormalize)
+    return PolicySource(
+        module,
+        "sb3",
+        str(path),
+        (),
+        sha256=sha256_file(path),
+        obs_space=spaces.dict_space(subspaces),
+        action_space=spaces.from_gym(model.action_space, "action"),
+        normalization=norm,
+        notes=notes,
+        details=details,
+        discrete=post == "argmax",
+        action_shape=tuple(model.action_space.shape or ()),
+        reference=reference,
+    )
+
+
+def assemble(path: Path, stored: dict, normalize_images: bool, raw: dict | None, vecnormalize: str | None, inner):
+    """The raw-observation module around `inner` (a module of the preprocessed Dict observation, as SB3's policy
+    takes it), for both loaders. `stored`: key -> (Box space as SB3 stored it, images channel-first; is an image).
+    Returns (module, the raw subspaces, normalization, notes, preprocessing per key in words)."""
+    raw_spaces = (raw or {}).get("spaces") or {}
+    subspaces, plan, notes = {}, {}, []
+    for key, (space, image) in stored.items():
+        box, transpose = space, False
         if image:
-            chw = tuple(sub.shape)
+            chw = tuple(box["shape"])
             hwc = (chw[1], chw[2], chw[0])
             given = tuple((raw_spaces.get(key) or {}).get("shape") or ())
             if given and given not in (chw, hwc):
@@ -66,63 +109,28 @@ def load(path: Path, model, algo: str, obs_shape, vecnormalize: str | None, raw:
         plan[key] = {
             "image": image,
             "transpose": transpose,
-            "scale": image and bool(policy.normalize_images),
+            "scale": image and normalize_images,
             "shape": tuple(box["shape"]),
         }
     norm = None
     if vecnormalize:
         norm, _, more = _vecnormalize(vecnormalize, subspaces)
         notes += more
-    from edgeperf.exporter.sb3 import TRUSTED
-
-    notes.insert(0, TRUSTED.format(name=path.name))
-    inner, post = build_module(policy, algo, space, model.action_space, None)
-    module = _DictPolicy(list(space.spaces), plan, norm, inner).eval()
-
-    def reference(obs: dict) -> np.ndarray:
-        x = _normalize(norm, obs) if norm is not None else obs
-        return np.asarray(policy.predict(x, deterministic=True)[0])
-
-    from edgeperf.exporter.sb3 import POST_NOTES
-
-    post_note = POST_NOTES[post]
-    details = {
-        "algorithm": algo,
-        "policy_class": type(policy).__name__,
-        "post_processing": post_note,
-        "sb3_version": getattr(sb3, "__version__", None),
-        "preprocessing": {
-            k: ", ".join(
-                w
-                for w, on in (
-                    ("VecNormalize", norm is not None and k in norm["keys"]),
-                    ("HWC->CHW", p["transpose"]),
-                    ("/255", p["scale"]),
-                )
-                if on
+    module = _DictPolicy(list(stored), plan, norm, inner).eval()
+    preprocessing = {
+        k: ", ".join(
+            w
+            for w, on in (
+                ("VecNormalize", norm is not None and k in norm["keys"]),
+                ("HWC->CHW", p["transpose"]),
+                ("/255", p["scale"]),
             )
-            or "none"
-            for k, p in plan.items()
-        },
+            if on
+        )
+        or "none"
+        for k, p in plan.items()
     }
-    if vecnormalize:
-        details["vecnormalize"] = str(vecnormalize)
-    act_space = spaces.from_gym(model.action_space, "action")
-    return PolicySource(
-        module,
-        "sb3",
-        str(path),
-        (),
-        sha256=sha256_file(path),
-        obs_space=spaces.dict_space(subspaces),
-        action_space=act_space,
-        normalization=norm,
-        notes=notes,
-        details=details,
-        discrete=post == "argmax",
-        action_shape=tuple(model.action_space.shape or ()),
-        reference=reference,
-    )
+    return module, subspaces, norm, notes, preprocessing
 
 
 def _normalize(norm: dict, obs: dict) -> dict:

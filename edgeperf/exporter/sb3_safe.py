@@ -26,9 +26,10 @@ action, as SB3's `predict(deterministic=True)` computes it:
 Every tensor of policy.pth must find a home or belong to a part the action does not use (critics, target
 networks, the value head, log-std); the shapes must agree with the JSON (net_arch, the spaces), and every
 parameter of the rebuilt network is set from the file. CnnPolicy's NatureCNN is rebuilt from its kernels (its
-strides are NatureCNN's own; images are scaled by 1/255 inside, as SB3's preprocessing does). What exists only as a
-pickle (a custom policy or features-extractor class, a Dict observation's CombinedExtractor) stops with a message
-naming the field and `--trust-pickle`.
+strides are NatureCNN's own; images are scaled by 1/255 inside, as SB3's preprocessing does); MultiInputPolicy's
+CombinedExtractor from the Dict space's readable str() of its Boxes, wrapped as the trusted path wraps SB3's own
+policy (exporter/sb3_dict.py). What exists only as a pickle (a custom policy or features-extractor class, a Dict
+of other spaces) stops with a message naming the field and `--trust-pickle`.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ MODULES = {
 }
 ACTOR_CRITIC = ("stable_baselines3.common.policies", "stable_baselines3.ppo.policies", "stable_baselines3.a2c.policies")
 BUILTIN_EXTRACTORS = tuple(
-    f"<class 'stable_baselines3.common.torch_layers.{name}'>" for name in ("FlattenExtractor", "NatureCNN")
+    f"<class 'stable_baselines3.common.torch_layers.{name}'>"
+    for name in ("FlattenExtractor", "NatureCNN", "CombinedExtractor")
 )
 # Where each family keeps the features extractor its action path uses (the first that policy.pth holds)
 EXTRACTORS = {
@@ -112,8 +114,9 @@ FAMILY = {"PPO": "actor_critic", "A2C": "actor_critic", "TRPO": "actor_critic", 
           "RecurrentPPO": "recurrent", "MaskablePPO": "actor_critic"}  # fmt: skip
 
 
-def load(path: Path, obs_shape, vecnormalize: str | None):
-    """The PolicySource of an SB3 zip, rebuilt without unpickling anything."""
+def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | None = None):
+    """The PolicySource of an SB3 zip, rebuilt without unpickling anything. `raw_obs_space`: the --domain's
+    Dict space, which says the raw layout of a Dict policy's images."""
     from edgeperf.exporter.sb3 import POST_NOTES, _SB3Policy, vecnormalize_stats
     from edgeperf.exporter.sources import PolicySource
     from edgeperf.results.report import sha256_file
@@ -122,6 +125,8 @@ def load(path: Path, obs_shape, vecnormalize: str | None):
     data, state, version = read_zip(path)
     finite_state(state, path)
     algo = algorithm(data, path)
+    if _type(data.get("observation_space")).endswith("spaces.dict.Dict'>"):
+        return _dict_source(torch, path, data, state, version, algo, obs_shape, vecnormalize, raw_obs_space)
     obs = box_of(data, "observation_space", path)
     act = action_space_of(data, path)
     shape = tuple(obs["shape"])
@@ -608,9 +613,14 @@ def _extractor(torch, state: dict, family: str, obs_shape, path: Path):
     """(the features extractor the action path uses, its output size, the keys it used): SB3's NatureCNN when
     policy.pth holds one (CnnPolicy: three convs with NatureCNN's kernels, a linear layer, ReLUs), else a flatten."""
     prefix = next((p for p in EXTRACTORS[family] if f"{p}.cnn.0.weight" in state), None)
-    used: set = set()
     if prefix is None:
-        return torch.nn.Flatten(), int(np.prod(obs_shape)) if obs_shape else 1, used
+        return torch.nn.Flatten(), int(np.prod(obs_shape)) if obs_shape else 1, set()
+    return _nature_cnn(torch, state, prefix, obs_shape, path)
+
+
+def _nature_cnn(torch, state: dict, prefix: str, obs_shape, path: Path):
+    """SB3's NatureCNN saved under `prefix`, rebuilt: (module, features, keys used)."""
+    used: set = set()
     if len(obs_shape) != 3:
         raise BadInput(f"{path}: policy.pth holds a CNN ({prefix}.cnn) but the observation space is {list(obs_shape)}")
     nn, layers, channels = torch.nn, [], obs_shape[0]
@@ -640,6 +650,113 @@ def _extractor(torch, state: dict, family: str, obs_shape, path: Path):
         raise BadInput(f"{path}: NatureCNN on {list(obs_shape)} gives {n_flat} values but policy.pth's "
                        f"{prefix}.linear.0 takes {linear.in_features}")  # fmt: skip
     return nn.Sequential(cnn, linear, nn.ReLU()), linear.out_features, used
+
+
+def _combined(torch, state: dict, family: str, stored: dict, path: Path):
+    """SB3's CombinedExtractor for a Dict observation, rebuilt: per key a NatureCNN (an image) or a flatten, their
+    features concatenated in the space's key order. (module of the preprocessed dict, features, keys used)."""
+    prefixes = EXTRACTORS[family]
+    prefix = next((p for p in prefixes if any(k.startswith(f"{p}.extractors.") for k in state)), prefixes[0])
+    parts, n, used = [], 0, set()
+    for key, (box, image) in stored.items():
+        sub = f"{prefix}.extractors.{key}"
+        if f"{sub}.cnn.0.weight" in state:
+            module, size, keys = _nature_cnn(torch, state, sub, tuple(box["shape"]), path)
+            used |= keys
+        elif image:
+            raise BadInput(f"{path}: observation key '{key}' is an image but policy.pth has no {sub}.cnn")
+        else:
+            module, size = torch.nn.Flatten(), int(np.prod(box["shape"]))
+        parts.append((key, module))
+        n += size
+
+    class CombinedExtractor(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.keys = [k for k, _ in parts]
+            self.extractors = torch.nn.ModuleList([m for _, m in parts])
+
+        def forward(self, obs: dict):
+            return torch.cat([m(obs[k]) for k, m in zip(self.keys, self.extractors, strict=True)], dim=1)
+
+    return CombinedExtractor(), n, used
+
+
+# `'key': Box(low, high, (shape), dtype)` in str() of a Dict space's `spaces` (numpy's str of an array has no comma)
+_DICT_ENTRY = re.compile(r"'((?:[^'\\]|\\.)*)': Box\(([^,]*), ([^,]*), \(([\d, ]*)\), (\w+)\)")
+
+
+def dict_spaces(data: dict, path: Path) -> dict:
+    """key -> (Box space as SB3 stored it, is an image) of a Dict observation space, from the JSON's readable
+    str() of its subspaces; a subspace that is not a Box stops with its name."""
+    text = data["observation_space"].get("spaces")
+    if not isinstance(text, str) or not text.startswith("{"):
+        raise BadInput(f"{path}: observation_space.spaces is not readable without its pickle; --trust-pickle")
+    found = list(_DICT_ENTRY.finditer(text))
+    entries = len(re.findall(r"'(?:[^'\\]|\\.)*': \w+\(", text))
+    if not found or len(found) != entries:
+        raise BadInput(
+            f"{path}: observation_space is a Dict of spaces edgeperf reads only as Boxes ({text[:80]!r}); "
+            "--trust-pickle"
+        )
+    out = {}
+    for m in found:
+        key, low, high, dims, dtype = m.groups()
+        shape = tuple(int(d) for d in dims.replace(",", " ").split())
+        where = f"observation_space['{key}']"
+        box = spaces.box(_array(low, shape, path, f"{where}.low"), _array(high, shape, path, f"{where}.high"), shape)
+        if dtype == "uint8":
+            box["dtype"] = "uint8"
+        out[key] = (box, is_image(box))
+    return out
+
+
+def _dict_source(torch, path: Path, data: dict, state: dict, version, algo: str, obs_shape, vecnormalize, raw):
+    """A MultiInputPolicy: the CombinedExtractor and the algorithm's action path, wrapped as the trusted path
+    wraps SB3's own policy (exporter/sb3_dict.py: raw keys in, transposition, /255, VecNormalize per key)."""
+    from edgeperf.exporter import sb3_dict
+    from edgeperf.exporter.sb3 import POST_NOTES, _SB3Policy
+    from edgeperf.exporter.sources import PolicySource
+    from edgeperf.results.report import sha256_file
+
+    if obs_shape:
+        raise BadInput(f"{path} takes a Dict observation: drop --obs-shape")
+    if algo in ("RecurrentPPO", "MaskablePPO"):
+        raise BadInput(f"{path}: a {algo} agent with a Dict observation; edgeperf rebuilds Dict observations for "
+                       "the other algorithms (--trust-pickle loads custom forms through SB3)")  # fmt: skip
+    stored = dict_spaces(data, path)
+    act = action_space_of(data, path)
+    kwargs = policy_kwargs(data, path)
+    combined, n_features, used = _combined(torch, state, FAMILY[algo], stored, path)
+    core, post, tanh, core_used = build_core(torch, algo, state, kwargs, data, (n_features,), act, path,
+                                             features=combined)  # fmt: skip
+    used |= core_used
+    _check_homes(state, used, algo, path)
+    inner = _SB3Policy(torch, core, None, False, tanh, post, _Bounds(act)).eval()
+    _check_all_set(inner, used)
+    normalize_images = bool(kwargs.get("normalize_images", True))
+    module, subspaces, norm, notes, preprocessing = sb3_dict.assemble(
+        path, stored, normalize_images, raw, vecnormalize, inner
+    )
+    notes.insert(0, f"{path.name} was read without unpickling: the network rebuilt from its JSON and state_dict")
+    details = {"algorithm": algo, "loaded": "pickle-free", "post_processing": POST_NOTES[post], "sb3_version": version,
+               "preprocessing": preprocessing}  # fmt: skip
+    if vecnormalize:
+        details["vecnormalize"] = str(vecnormalize)
+    return PolicySource(
+        module,
+        "sb3",
+        str(path),
+        (),
+        sha256=sha256_file(path),
+        obs_space=spaces.dict_space(subspaces),
+        action_space=act,
+        normalization=norm,
+        notes=notes,
+        details=details,
+        discrete=post == "argmax",
+        action_shape=tuple(act.get("shape") or ()),
+    )
 
 
 def _LSTMPolicy(torch, pre, lstm, head, *, discrete: bool):

@@ -121,7 +121,7 @@ def _sb3(path: Path, obs_shape, vecnormalize, raw_obs_space, trust_pickle: bool)
     if not trust_pickle:  # the network rebuilt from the zip's JSON and state_dict: no pickle runs
         from edgeperf.exporter import sb3_safe
 
-        return sb3_safe.load(path, obs_shape, vecnormalize)
+        return sb3_safe.load(path, obs_shape, vecnormalize, raw_obs_space)
     from edgeperf.exporter import sb3
 
     return sb3.load(path, obs_shape, vecnormalize, raw_obs_space)

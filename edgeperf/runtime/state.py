@@ -113,11 +113,14 @@ def guess(io: IOSpec) -> list[str]:
     if len(io.inputs) < 2 or len(io.outputs) < 2:
         return []
     shapes = {tuple(o.shape) for o in io.outputs[1:]}
+    # Inputs the metadata names as observation keys (a Dict observation), and an action mask (the logits' shape,
+    # read from the env), are never fed back.
+    space = io.metadata.get("obs_space")
+    observed = {ACTION_MASK, *((space.get("spaces") or {}) if isinstance(space, dict) else {})}
     return [
         s.name
         for s in io.inputs[1:]
-        # an action mask has the logits' shape but is read from the env, never fed back
-        if s.name != ACTION_MASK and (_STATE_NAME.search(s.name) or tuple(s.shape) in shapes)
+        if s.name not in observed and (_STATE_NAME.search(s.name) or tuple(s.shape) in shapes)
     ]
 
 
@@ -128,7 +131,7 @@ def refuse_unnamed(io: IOSpec, model: str, named: list[State] = ()) -> None:
     rest = IOSpec(
         tuple(s for s in io.inputs if s.name not in taken_in),
         tuple(s for s in io.outputs if s.name not in taken_out),
-        {},
+        io.metadata,
     )
     looks = guess(rest)
     if not looks:

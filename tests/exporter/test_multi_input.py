@@ -116,14 +116,13 @@ def test_without_a_domain_images_are_taken_as_hwc_and_the_report_says_so(dict_sb
     assert "image: uniform uint8 pixels" in r.results["parity"]["observation_source"]
 
 
-def test_validate_takes_a_dict_observation_zip_as_reference_only_with_trust_pickle(dict_sb3, dict_onnx, cli, bad):
-    """The pickle-free reader rebuilds Box observations only: a Dict-observation zip as --reference is refused with
-    the way out, and --trust-pickle loads it through SB3 (breaks if validate cannot pass the trust on)."""
+def test_validate_takes_a_dict_observation_zip_as_reference_pickle_free_and_trusted(dict_sb3, dict_onnx, cli):
+    """A Dict-observation zip as --reference with its Dict VecNormalize statistics: rebuilt without pickles by
+    default, through SB3 with --trust-pickle (breaks if validate cannot pass the trust on); both give a verdict."""
     onnx_path = dict_onnx[0]
     common = ["--domain", dictobs.DOMAIN, "--reference", dict_sb3["zip"], "--vecnormalize", dict_sb3["vecnormalize"],
               "-n", "2", "--workers", "1", "--no-store"]  # fmt: skip
-    r = bad(2, "validate", onnx_path, *common)
-    assert "--trust-pickle" in r.err
-    r = cli("validate", onnx_path, *common, "--trust-pickle")
-    assert r.code in (0, 1) and "Traceback" not in r.err, r.err  # two episodes: a verdict, whichever it is
-    assert "verdict" in r.out
+    for trust in ((), ("--trust-pickle",)):
+        r = cli("validate", onnx_path, *common, *trust)
+        assert r.code in (0, 1) and "Traceback" not in r.err, r.err  # two episodes: a verdict, whichever it is
+        assert "verdict" in r.out

@@ -314,6 +314,70 @@ def test_cnn_policies_pickle_free_match_their_own_predict(tmp_path, algo, discre
         np.testing.assert_allclose(got, want, atol=1e-4)
 
 
+def _dict_env(discrete: bool):
+    import gymnasium as gym
+
+    class Robot(gym.Env):
+        """A camera (uint8 HWC) beside two vectors, one with per-value bounds: a MultiInputPolicy's usual input."""
+
+        def __init__(self):
+            self.observation_space = gym.spaces.Dict(
+                {
+                    "joints": gym.spaces.Box(np.array([-1.0, -2.0]), np.array([1.0, 3.0]), (2,), np.float32),
+                    "camera": gym.spaces.Box(0, 255, (40, 40, 3), np.uint8),
+                    "imu": gym.spaces.Box(-1, 1, (3,), np.float32),
+                }
+            )
+            self.action_space = gym.spaces.Discrete(3) if discrete else gym.spaces.Box(-1, 1, (2,), np.float32)
+
+        def reset(self, *, seed=None, options=None):
+            return self.observation_space.sample(), {}
+
+        def step(self, action):
+            return self.observation_space.sample(), 0.0, False, True, {}
+
+    return Robot()
+
+
+@pytest.mark.parametrize(("algo", "discrete"), [("PPO", True), ("SAC", False)])
+def test_dict_observations_pickle_free_match_their_own_predict(tmp_path, algo, discrete):
+    """CombinedExtractor rebuilt (a NatureCNN per image key, a flatten per vector, concatenated in the space's key
+    order) behind the same raw-key wrapper as the trusted path: HWC pixels in, transposed and scaled inside. A key
+    order other than SB3's, or a camera not transposed, changes the action."""
+    kw = {"policy_kwargs": {"features_extractor_kwargs": {"cnn_output_dim": 8}, "net_arch": [8]}}
+    if algo == "SAC":
+        kw["buffer_size"] = 10
+    model = _make(algo, _dict_env(discrete), tmp_path, policy="MultiInputPolicy", **kw)
+    _perturb(model)
+    path = _saved(model, tmp_path, algo.lower())
+    out = tmp_path / "p.onnx"
+    report = export(str(path), out, parity_samples=32)
+    assert report.results["source"]["loaded"] == "pickle-free"
+    rng = np.random.default_rng(0)
+    obs = {
+        "joints": rng.uniform(-1, 1, (16, 2)).astype(np.float32),
+        "camera": rng.integers(0, 256, (16, 40, 40, 3)).astype(np.uint8),
+        "imu": rng.uniform(-1, 1, (16, 3)).astype(np.float32),
+    }
+    want = model.predict(obs, deterministic=True)[0]
+    with Session.open(out) as s:
+        assert {i.name for i in s.io.inputs} == {"joints", "camera", "imu"}
+        got = np.asarray(s.run(obs)).reshape(np.shape(want))
+    if discrete:
+        assert np.array_equal(got, want)
+    else:
+        np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_a_dict_of_non_box_spaces_names_what_it_cannot_read(tmp_path, bad):
+    model = _make("PPO", _dict_env(True), tmp_path, policy="MultiInputPolicy", n_steps=16)
+    path = _saved(model, tmp_path, "ppo")
+    text = "{'camera': Box(0, 255, (3, 40, 40), uint8), 'mode': Discrete(3)}"
+    edited = _rewrite(path, tmp_path, edit_data=lambda d: d["observation_space"].update(spaces=text))
+    r = bad(2, "export", edited, "-o", tmp_path / "p.onnx", "--no-store")
+    assert "reads only as Boxes" in r.err and "--trust-pickle" in r.err
+
+
 def test_summarized_bounds_are_read_only_when_uniform(tmp_path):
     shape = (2000,)
     np.testing.assert_array_equal(sb3_safe._array(str(np.full(shape, -np.inf)), shape, tmp_path, "x"), -np.inf)
