@@ -232,6 +232,15 @@ def doctor(model, domain: str, *, output: str | Path | None = None, **kw):
     return report, diag
 
 
+def plan(source: str, out: str | Path, *, domain: str, **kw):
+    """The cheapest deployment of `source` that still does the task in `domain`: every candidate exported, profiled
+    on the target and validated with its own latency in the loop; writes the plan folder `out` and returns the Plan
+    (parameters: edgeperf.plan.plan)."""
+    from edgeperf.plan import plan as run
+
+    return run(source, out, domain=domain, **kw)
+
+
 # -- hardware in the loop ----------------------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ from edgeperf.cli import (
     history,
     link,
     measure,
+    plan,
     profile,
     reliability,
     report,
@@ -88,6 +89,7 @@ app.command("reliability")(reliability.reliability)
 app.command("generalize")(generalize.generalize)
 app.command("sweep")(sweep.sweep)
 app.command("report")(report.report)
+app.command("plan")(plan.plan)
 
 
 # Exit codes beyond DESIGN.md's 0-3: the shell's own for a death by SIGINT, SIGTERM or SIGPIPE.

@@ -92,7 +92,20 @@ def _reliability(p: dict, job_id: str, output: Path):
     )
 
 
-RUNNERS = {"validate": _validate, "profile": _profile, "export": _export, "reliability": _reliability}
+def _plan(p: dict, job_id: str, output: Path):
+    # `edgeperf plan`'s steps (export, profile, validate a candidate): edgeperf/plan/steps.py
+    from edgeperf.plan.steps import run_job
+
+    return run_job(p, job_id, output)
+
+
+RUNNERS = {
+    "validate": _validate,
+    "profile": _profile,
+    "export": _export,
+    "reliability": _reliability,
+    "plan": _plan,
+}
 
 
 def summary(kind: str, d: dict) -> str:
@@ -104,6 +117,8 @@ def summary(kind: str, d: dict) -> str:
     if kind == "profile":
         p99 = (r.get("latency_us") or {}).get("p99")
         return f"p99 {p99:.1f} us" if p99 is not None else "no latency"
+    if kind == "plan":
+        return f"plan step: {d.get('schema')}"
     if kind == "export":
         return f"parity {'passed' if (r.get('parity') or {}).get('passed') else 'FAILED'}"
     risk = r.get("across_runs", {}).get("risk_across_runs")

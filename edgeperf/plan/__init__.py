@@ -1,0 +1,230 @@
+"""`edgeperf plan`: the cheapest deployment that still does the task, chosen with the target's own latency in the loop.
+
+1. export every artifact the grid needs (precision x format), parity checked on the policy's own rollouts in the
+   domain; an artifact that fails parity drops its candidates, saying why;
+2. profile every candidate (artifact x backend x threads) on the target, one at a time, in a fresh process (or on
+   --host over ssh), in a control loop at the domain's rate on the domain's observations, with --stress co-runners:
+   p50/p99/p99.9, jitter, misses, RSS and energy per inference (a labelled estimate where there is no sensor);
+3. validate every profiled candidate in the domain against the original, paired, with its own measured latency
+   distribution in the loop (sampled from its profile's percentiles: domains/latency.py's LatencyModel);
+4. decide (plan/decide.py) and 5. write the plan folder (plan/write.py).
+
+Steps are sweep jobs (plan/steps.py) on a local pool or Ray; each finished step's report lies in PLAN/steps/ and
+in the run store, so a plan stopped anywhere resumes where it stopped when run again with the same arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgeperf.errors import BadInput
+
+DEFAULT_EPISODES = 12
+DEFAULT_DURATION_S = 10.0
+
+
+@dataclass
+class Plan:
+    folder: Path
+    doc: dict  # plan.json
+    files: dict = field(default_factory=dict)  # name -> path
+
+    @property
+    def recommendation(self) -> dict | None:
+        rid = self.doc["decision"]["recommendation"]
+        return next((r for r in self.doc["decision"]["candidates"] if r["id"] == rid), None)
+
+    def candidate(self, cid: str) -> dict:
+        return next(r for r in self.doc["decision"]["candidates"] if r["id"] == cid)
+
+
+def check_output(out: Path, source: str, artifacts: list[Path]) -> None:
+    """The plan folder must not be or hold an input: refused before anything is written (results/io.check_paths
+    for every file the plan writes)."""
+    from edgeperf import artifact
+    from edgeperf.plan.write import BUDGET, PAGE, PLAN_JSON, SIDECAR
+    from edgeperf.results.io import check_paths, check_writable, short_path
+
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"-o {short_path(out)} is a file; give a folder for the plan (it is created if missing)")
+    src = None if artifact.is_pseudo(source) else Path(source)
+    if src is not None and src.exists():
+        inside = src.resolve() == out.resolve() or out.resolve() in src.resolve().parents
+        if inside:
+            raise BadInput(
+                f"-o {short_path(out)} holds the input {short_path(src)}: the plan writes there and could destroy "
+                "it; give another folder"
+            )
+    if not out.exists():
+        check_writable(out)
+        return
+    outputs = {f"the plan's {n}": out / n for n in (PLAN_JSON, PAGE, BUDGET, SIDECAR)}
+    outputs |= {f"the plan's policy{s}": out / f"policy{s}" for s in (".onnx", ".xml", ".engine")}
+    outputs |= {f"the plan's {a.name}": a for a in artifacts if a.parent.exists()}
+    check_paths(outputs, {"SOURCE": None if src is None else src})
+
+
+def make_executor(executor, workers: int | None, address: str | None):
+    if not isinstance(executor, str):
+        return executor
+    if executor == "local":
+        from edgeperf.sweep.local import LocalPool
+
+        return LocalPool(workers)
+    if executor == "ray":
+        from edgeperf.sweep.ray_cluster import RayCluster
+
+        return RayCluster(address)
+    raise BadInput(f"--executor {executor!r}: give local (a process pool here) or ray (a Ray cluster)")
+
+
+def plan(
+    source: str,
+    out: str | Path,
+    *,
+    domain: str,
+    device: str = "auto",
+    host: str | None = None,
+    rate: float | None = None,
+    budget: str | None = None,
+    candidates: str | None = None,
+    episodes: int = DEFAULT_EPISODES,
+    duration: float = DEFAULT_DURATION_S,
+    stress: int = 0,
+    seed: int = 0,
+    executor="local",
+    workers: int | None = None,
+    address: str | None = None,
+    store=None,
+    on_step: Callable | None = None,
+) -> Plan:
+    """Plan the deployment of `source` (any policy `export` reads; the original the candidates are validated
+    against) on the target in `domain`; writes the plan folder `out` and returns the Plan. Every argument is checked
+    before the first step. `executor`: "local", "ray", or an object with sweep executors' run/describe/close.
+    `on_step(job, report_or_error, reused)` after each step."""
+    from edgeperf.domains import base
+    from edgeperf.domains.paired import check_options
+    from edgeperf.plan import candidates as cands
+    from edgeperf.plan import steps as st
+    from edgeperf.plan.decide import decide
+    from edgeperf.plan.write import SCHEMA, write
+
+    d = base.make(domain)
+    rate = float(rate if rate is not None else d.control_hz)
+    if not (rate > 0 and rate <= 100_000):
+        raise BadInput(f"--rate must be a control rate in Hz above 0 (at most 100000), got {rate:g}")
+    if not (isinstance(duration, (int, float)) and 0 < duration <= 3600):
+        raise BadInput(
+            f"--duration must be seconds of profiling per candidate, above 0 and at most 3600, got {duration}"
+        )
+    if isinstance(stress, bool) or not isinstance(stress, int) or not 0 <= stress <= 4 * (os.cpu_count() or 1):
+        raise BadInput(f"--stress must be co-runner processes from 0 to {4 * (os.cpu_count() or 1)}, got {stress}")
+    check_options(episodes, seed, None, None)
+    limits = cands.parse_budget(budget)
+    tgt = cands.target(device, host)
+    grid = cands.parse_grid(candidates, tgt)
+    out = Path(out)
+    artifacts = {c.artifact_id: st.artifact_path(out, c.artifact_id, c.format) for c in grid}
+    check_output(out, source, list(artifacts.values()))
+    runner = make_executor(executor, workers, address)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"cannot create the plan folder {out}: {exc.strerror or exc}") from None
+    root = out.resolve()
+
+    try:
+        per = _run_steps(root, grid, source, domain, rate, duration, stress, seed, episodes, device, host, runner,
+                         store, on_step)  # fmt: skip
+        described = runner.describe() if hasattr(runner, "describe") else {"executor": type(runner).__name__}
+    finally:
+        if hasattr(runner, "close"):
+            runner.close()
+
+    # 4. decide, 5. write
+    import datetime as dt
+
+    from edgeperf._version import __version__
+
+    decision = decide(grid, per, limits, rate)
+    doc = {
+        "schema": SCHEMA,
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "edgeperf_version": __version__,
+        "source": source,
+        "domain": domain,
+        "rate_hz": rate,
+        "target": tgt.to_dict(),
+        "budget": [x.to_dict() for x in limits],
+        "grid": [c.to_dict() for c in grid],
+        "episodes": episodes,
+        "seed": seed,
+        "profile": {"duration_s": duration, "stress": stress, "power": "any (measured, else a labelled estimate)"},
+        "executor": described,
+        "steps": {
+            cid: {k: (v.get("run_id") if v and "error" not in v else v) for k, v in s.items()} for cid, s in per.items()
+        },
+        "decision": decision,
+    }
+    files = write(root, doc, limits, rate)
+    return Plan(out, doc, files)
+
+
+def _run_steps(
+    root, grid, source, domain, rate, duration, stress, seed, episodes, device, host, runner, store, on_step
+):
+    """Steps 1-3 (each resumed from the plan folder where it is done); {candidate id: {step: report or error}}."""
+    from edgeperf.plan import steps as st
+    from edgeperf.results.report import sha256_file
+
+    per: dict[str, dict] = {c.id: {} for c in grid}
+    # 1. export each artifact once (parallel), parity on the policy's own rollouts
+    exports = {}
+    for c in grid:
+        exports.setdefault(c.artifact_id, st.export_job(root, source, domain, c, seed))
+    done = st.run_steps(root, list(exports.values()), runner, store, on_step=on_step)
+    for c in grid:
+        per[c.id]["export"] = done.get(exports[c.artifact_id].id)
+    # 2. profile, one at a time, each candidate whose artifact passed parity
+    prof_jobs = {}
+    for c in grid:
+        e = per[c.id]["export"]
+        if e and "error" not in e and ((e.get("results") or {}).get("parity") or {}).get("passed"):
+            model = str(st.artifact_path(root, c.artifact_id, c.format))
+            prof_jobs[c.id] = st.profile_job(
+                c,
+                model,
+                sha256_file(model),
+                rate=rate,
+                domain=domain,
+                duration=float(duration),
+                device=device if host is None else None,
+                host=host,
+                stress=stress or None,
+            )
+    done = st.run_steps(root, list(prof_jobs.values()), runner, store, alone=True, on_step=on_step)
+    for cid, j in prof_jobs.items():
+        per[cid]["profile"] = done.get(j.id)
+    # 3. validate each profiled candidate with its own latency distribution in the loop (parallel)
+    val_jobs = {}
+    for cid, j in prof_jobs.items():
+        p = per[cid]["profile"]
+        if p and "error" not in p:
+            c = next(x for x in grid if x.id == cid)
+            val_jobs[cid] = st.validate_job(
+                c,
+                j.params["model"],
+                str(st.step_path(root, j.id)),
+                p["run_id"],
+                domain=domain,
+                reference=source,
+                episodes=episodes,
+                seed=seed,
+            )
+    done = st.run_steps(root, list(val_jobs.values()), runner, store, on_step=on_step)
+    for cid, j in val_jobs.items():
+        per[cid]["validate"] = done.get(j.id)
+    return per
