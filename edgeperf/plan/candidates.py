@@ -64,7 +64,7 @@ class Target:
     device: str  # the catalog id
     name: str
     backends: tuple[str, ...]
-    precisions: tuple[str, ...]
+    precisions: tuple[str, ...]  # the preferred ones (the catalog's), the default grid; any of PRECISIONS may be named
     cores: int
     why_not: dict  # backend -> why the target does not offer it
     remote: str | None = None
@@ -162,9 +162,10 @@ def parse_grid(text: str | None, tgt: Target) -> list[Candidate]:
     backends = axes.get("backends", list(tgt.backends))
     threads_text = axes.get("threads", [t for t in ("1", "2") if int(t) <= max(1, tgt.cores)])
     for p in precisions:
-        if p not in PRECISIONS or p not in tgt.precisions:
+        if p not in PRECISIONS:
             raise BadInput(
-                f"precision {p!r} is not one {tgt.name or tgt.device} offers; it offers {', '.join(tgt.precisions)}"
+                f"precision {p!r} is not one {tgt.name or tgt.device} offers; it offers {', '.join(PRECISIONS)} "
+                f"(preferred there: {', '.join(tgt.precisions)})"
             )
     for b in backends:
         if b not in tgt.backends:

@@ -131,11 +131,13 @@ def decide(
         else:
             r["reason"] = "equivalent and within budget, but " + _behind(r, chosen)
     front = pareto(rows)
+    feasible = pareto([r for r in rows if not r["budget_failures"]])
     for r in rows:
         r["on_front"] = r["id"] in front
     out = {
         "candidates": rows,
         "front": front,
+        "front_within_budget": feasible,
         "recommendation": chosen["id"] if chosen else None,
         "runner_up": runner["id"] if runner else None,
         "rule": "the lowest energy per inference, then the lowest p99, among the candidates equivalent to the "
