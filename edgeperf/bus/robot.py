@@ -1,0 +1,483 @@
+"""edgeperf plays the robot on DDS: a deploy spec's robot in MuJoCo, speaking unitree_sdk2's rt/lowstate and
+rt/lowcmd, for the user's own controller in another process (or on another computer).
+
+Per physics step (the spec's dt) the robot publishes LowState_ (the IMU at the root body: quaternion w x y z,
+gyroscope = the body-frame angular velocity, accelerometer = the body-frame specific force, rpy; per motor q, dq
+and tau_est; tick; CRC) and drives each motor from the latest valid LowCmd_ as a Unitree motor driver does:
+tau = tau_ff + kp (q - q_m) + kd (dq - dq_m), clipped to the motor's torque limit by MuJoCo, recomputed every
+physics step. Motor slot i is the MJCF's i-th hinge or slide joint (as unitree_mujoco maps its motors); the spec's
+joints are driven, other slots are not. The episode's velocity command rides on the wireless_remote sticks as
+deploy_real.py reads them (ly = vx, lx = -vy, rx = -yaw rate; float32 at bytes 20, 4, 8; max_cmd 1).
+
+An episode: the robot is reset (seeded as validate seeds it) and held in its initial pose, physics not running,
+publishing its state each physics period of wall time (`tick` counts physics periods from 0 at each reset, held
+ones included), until the controller's first command; physics starts with it. realtime: physics steps are
+released on the wall clock; a command applies from the first physics step released after it arrived.
+lockstep: at every control step (decimation physics steps) the robot publishes its state and waits for a command
+received after that, then runs the control step at once (only those states are published). After the episode
+the robot goes silent for RESET_PAUSE_S (commands then are counted, not applied) and the next one starts.
+
+A command is refused (counted, the last valid one stays) when its CRC is wrong or it carries a non-finite value
+for a driven motor; one that drives slots the robot lacks or leaves driven joints without gains is counted as a
+wrong motor count (what it says for the driven joints applies); targets outside the joint range and feed-forward
+torques beyond the limit are counted (MuJoCo clamps the torque).
+
+Timing (perf_counter_ns, this process): a command's receive time is taken on CycloneDDS's listener thread. Its
+`age` is receive time minus the publish time of the latest state published before it came (LowCmd_ carries no
+tick: this is the controller's reaction time when it answers the newest state; a controller that answers an older
+state is older than this by whole physics steps). `applied` is when the motor law took it (realtime: the next
+physics step; lockstep: at once). A control step without a new command is a miss (the last command holds); a
+silence of GAP_PERIODS control periods or more is a gap.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edgeperf.errors import BadInput
+
+MODES = ("realtime", "lockstep")
+FIRST_COMMAND_TIMEOUT_S = 10.0
+RESET_PAUSE_S = 0.1
+GAP_PERIODS = 5
+_now = time.perf_counter_ns
+
+
+def spec_of(domain_id: str):
+    """The DeploySpec of a `mujoco:SPEC[,options]` domain id."""
+    if not domain_id.startswith("mujoco:"):
+        raise BadInput(
+            "--bus needs a robot from a deploy spec: --domain mujoco:SPEC (e.g. mujoco:configs/g1.yaml), got "
+            + domain_id
+        )
+    from edgeperf.domains.mujoco import apply_overrides, load_id, parse_overrides
+
+    spec = load_id(domain_id)
+    _, overrides = parse_overrides(domain_id)
+    return apply_overrides(spec, overrides) if overrides else spec
+
+
+def motor_slots(spec) -> list[int]:
+    """The motor slot of each of the spec's joints (policy order): its index among the MJCF's hinge and slide
+    joints, as unitree_mujoco numbers motors. Needs MuJoCo (the scene is compiled)."""
+    from edgeperf.domains.mujoco.scene import compile_scene, mujoco
+
+    model, b = compile_scene(spec)
+    kinds = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
+    hinge = [j for j in range(model.njnt) if int(model.jnt_type[j]) in kinds]
+    names = [model.joint(j).name for j in hinge]
+    return [names.index(name) for name in b.joints]
+
+
+def stick_bytes(command) -> list[int]:
+    """wireless_remote's 40 bytes with the velocity command on the sticks (deploy_real.py's mapping)."""
+    vx, vy, yaw = (float(c) for c in command[:3])
+    out = bytearray(40)
+    struct.pack_into("<f", out, 4, -vy)  # lx
+    struct.pack_into("<f", out, 8, -yaw)  # rx
+    struct.pack_into("<f", out, 20, vx)  # ly
+    return list(out)
+
+
+def command_from_sticks(remote) -> np.ndarray:
+    """The velocity command of wireless_remote's sticks: (ly, -lx, -rx), as deploy_real.py reads them."""
+    raw = bytes(bytearray(int(v) & 0xFF for v in remote))
+    lx, rx, ly = (
+        struct.unpack_from("<f", raw, 4)[0],
+        struct.unpack_from("<f", raw, 8)[0],
+        struct.unpack_from("<f", raw, 20)[0],
+    )
+    return np.array([ly, -lx, -rx])
+
+
+# --- the record ---------------------------------------------------------------------------------------------------
+@dataclass
+class BusLog:
+    """What the controller did, over the whole run."""
+
+    received: int = 0
+    applied: int = 0
+    bad_crc: int = 0
+    undecodable: int = 0
+    nonfinite: int = 0
+    wrong_motor_count: int = 0
+    extra_slots: set = field(default_factory=set)
+    limp_joints: set = field(default_factory=set)
+    outside_joint_range: int = 0
+    outside_torque_limit: int = 0
+    between_episodes: int = 0
+    age_ns: list = field(default_factory=list)
+    applied_ns: list = field(default_factory=list)  # state publish -> applied
+    controller_ns: list = field(default_factory=list)  # the controller's own compute, where it reports it
+    interval_ns: list = field(default_factory=list)  # between consecutive commands of an episode
+    steps: int = 0
+    misses: int = 0
+    streak: int = 0
+    longest_streak: int = 0
+    gaps: list = field(default_factory=list)
+    late_physics: int = 0  # realtime: physics steps released more than one physics period late
+    physics_steps: int = 0
+    saturated: int = 0  # physics steps where some driven motor's torque hit its limit
+    states: int = 0
+    first_command_s: list = field(default_factory=list)
+    no_command: dict | None = None
+    active_s: float = 0.0
+
+    def step(self, fresh: bool) -> None:
+        self.steps += 1
+        if fresh:
+            self.streak = 0
+        else:
+            self.misses += 1
+            self.streak += 1
+            self.longest_streak = max(self.longest_streak, self.streak)
+
+
+class Motors:
+    """The motor drivers: the latest valid command per driven joint and the law that turns it into torque."""
+
+    def __init__(self, spec, family, slots: list[int], ranges: np.ndarray, limited: np.ndarray, limits: np.ndarray):
+        from edgeperf.bus.unitree import LAYOUTS
+
+        n = spec.n
+        self.n, self.slots = n, np.asarray(slots)
+        lay = LAYOUTS[family.cmd]
+        self.layout = lay
+        self.crc_at = lay.n - 1
+        self.idx = {k: np.array([lay.index[("motor_cmd", s, k)] for s in range(family.motors)]) for k in
+                    ("mode", "q", "dq", "tau", "kp", "kd")}  # fmt: skip
+        self.reserve0 = lay.index.get(("reserve", 0), lay.index.get(("reserve",)))
+        self.q = np.zeros(n)
+        self.dq = np.zeros(n)
+        self.tau = np.zeros(n)
+        self.kp = np.zeros(n)
+        self.kd = np.zeros(n)
+        self.lo = np.where(limited, ranges[:, 0], -np.inf)
+        self.hi = np.where(limited, ranges[:, 1], np.inf)
+        self.limits = limits
+        others = np.ones(family.motors, bool)
+        others[self.slots] = False
+        self.others = np.flatnonzero(others)
+
+    def hold(self, q0: np.ndarray, kp, kd) -> None:
+        self.q[:], self.dq[:], self.tau[:] = q0, 0.0, 0.0
+        self.kp[:], self.kd[:] = 0.0, 0.0
+
+    def take(self, values, log: BusLog) -> bool:
+        """Check a command's values; apply it (True) or refuse it (False), counting what is wrong."""
+        lay = self.layout
+        if lay.crc_of(values) != values[self.crc_at]:
+            log.bad_crc += 1
+            return False
+        v = np.asarray(values[: self.crc_at], dtype=np.float64)
+        fields = {k: v[self.idx[k]] for k in ("q", "dq", "tau", "kp", "kd")}
+        mine = {k: a[self.slots] for k, a in fields.items()}
+        if not all(np.isfinite(a).all() for a in mine.values()):
+            log.nonfinite += 1
+            return False
+        extra = [int(s) for s in self.others if any(fields[k][s] != 0 for k in ("tau", "kp", "kd"))]
+        limp = [i for i in range(self.n) if mine["kp"][i] == 0 and mine["kd"][i] == 0 and mine["tau"][i] == 0]
+        if extra or limp:
+            log.wrong_motor_count += 1
+            log.extra_slots.update(extra)
+            log.limp_joints.update(limp)
+        if ((mine["q"] < self.lo) | (mine["q"] > self.hi))[mine["kp"] > 0].any():
+            log.outside_joint_range += 1
+        if (np.abs(mine["tau"]) > self.limits).any():
+            log.outside_torque_limit += 1
+        self.q[:], self.dq[:], self.tau[:] = mine["q"], mine["dq"], mine["tau"]
+        self.kp[:], self.kd[:] = mine["kp"], mine["kd"]
+        if self.reserve0 is not None and 0 < values[self.reserve0] < 10**9:
+            log.controller_ns.append(int(values[self.reserve0]))  # the example controller's compute, in ns
+        return True
+
+    def torque(self, q_m: np.ndarray, dq_m: np.ndarray) -> np.ndarray:
+        return self.tau + self.kp * (self.q - q_m) + self.kd * (self.dq - dq_m)
+
+
+# --- the robot ----------------------------------------------------------------------------------------------------
+def _bus_env_class():
+    from edgeperf.domains.mujoco.env import SpecEnv
+
+    class BusEnv(SpecEnv):
+        """The spec's robot with its motors driven per physics step by the robot loop (torque actuators)."""
+
+        _hook_each_physics_step = True
+
+        def _between_physics_steps(self, n, ctrl, pushes) -> None:
+            super()._between_physics_steps(n, ctrl, pushes)
+            self.robot.physics_step(self, n, ctrl)
+
+    return BusEnv
+
+
+class Robot:
+    """The robot on the bus for one run: `run(seeds)` -> the episodes, with the record in `log`."""
+
+    def __init__(
+        self,
+        domain_id: str,
+        family_name: str,
+        participant,
+        *,
+        mode: str = "realtime",
+        first_command_timeout_s: float = FIRST_COMMAND_TIMEOUT_S,
+        lockstep_timeout_s: float | None = None,
+    ):
+        from edgeperf.bus import dds, unitree
+
+        if mode not in MODES:
+            raise BadInput(f"mode {mode!r}: choose {' or '.join(MODES)}")
+        if family_name not in unitree.FAMILIES:
+            raise BadInput(f"--bus {family_name}: choose {' or '.join(unitree.FAMILIES)}")
+        self.family = fam = unitree.FAMILIES[family_name]
+        self.spec = spec = spec_of(domain_id)
+        self.domain_id, self.mode = domain_id, mode
+        self.slots = motor_slots(spec)
+        if max(self.slots) >= fam.motors:
+            raise BadInput(
+                f"{spec.source}: the robot has {max(self.slots) + 1} motors (its MJCF's joints) but {family_name} "
+                f"carries {fam.motors}; use --bus unitree_hg (35 slots) for more"
+            )
+        # the env drives torque actuators (the motor law is applied here); its reward and metrics stay the spec's
+        self.bus_spec = spec.replace(action_mode="torque")
+        self.scale = np.asarray(spec.action_scale, dtype=np.float64)
+        self.offset = (
+            np.asarray(spec.action_offset, dtype=np.float64)
+            if spec.action_offset is not None
+            else np.asarray(spec.default_pos, dtype=np.float64)
+        )
+        self.sim_dt_ns = round(spec.physics_dt * 1e9)
+        self.period_ns = self.sim_dt_ns * spec.decimation
+        self.first_timeout_s = first_command_timeout_s
+        self.lockstep_timeout_s = lockstep_timeout_s if lockstep_timeout_s is not None else first_command_timeout_s
+        self.p = participant
+        self.state_layout = unitree.LAYOUTS[fam.state]
+        self.inbox = dds.Inbox()
+        self.log = BusLog()
+        self._state_msg = fam.state()
+        self._values = self.state_layout.values(self._state_msg)
+        lay = self.state_layout
+        ix = lay.index
+        self._iq = [ix[("motor_state", s, "q")] for s in self.slots]
+        self._idq = [ix[("motor_state", s, "dq")] for s in self.slots]
+        self._itau = [ix[("motor_state", s, "tau_est")] for s in self.slots]
+        for s in self.slots:
+            self._values[ix[("motor_state", s, "mode")]] = 1
+        self._iquat = [ix[("imu_state", "quaternion", i)] for i in range(4)]
+        self._igyro = [ix[("imu_state", "gyroscope", i)] for i in range(3)]
+        self._iacc = [ix[("imu_state", "accelerometer", i)] for i in range(3)]
+        self._irpy = [ix[("imu_state", "rpy", i)] for i in range(3)]
+        self._iremote = [ix[("wireless_remote", i)] for i in range(40)]
+        self._itick = ix[("tick",)]
+        self._icrc = lay.n - 1
+        self.writer = participant.writer(unitree.TOPIC_STATE, fam.state)
+        self.reader = participant.reader(unitree.TOPIC_CMD, fam.cmd, self.inbox)
+
+    # --- state out ---------------------------------------------------------------------------------------------
+    def publish(self, env, tick: int) -> int:
+        """Publish the env's current state with `tick`; the publish time (ns)."""
+        from edgeperf.domains.mujoco.scene import mujoco
+
+        d, b, v = env.data, env.b, self._values
+        q, dq = d.qpos[b.qpos].tolist(), d.qvel[b.dof].tolist()
+        tau = d.actuator_force[b.ctrl].tolist()
+        for i in range(len(self._iq)):
+            v[self._iq[i]], v[self._idq[i]], v[self._itau[i]] = q[i], dq[i], tau[i]
+        if b.root_qpos is not None:
+            r, w = b.root_qpos, b.root_dof
+            quat = d.qpos[r + 3 : r + 7]
+            rot = np.empty(9)
+            mujoco.mju_quat2Mat(rot, quat)
+            rot = rot.reshape(3, 3)
+            acc = rot.T @ (d.qacc[w : w + 3] - env.model.opt.gravity)  # specific force, body frame
+            qw, qx, qy, qz = quat.tolist()
+            rpy = (
+                math.atan2(2 * (qw * qx + qy * qz), 1 - 2 * (qx * qx + qy * qy)),
+                math.asin(max(-1.0, min(1.0, 2 * (qw * qy - qz * qx)))),
+                math.atan2(2 * (qw * qz + qx * qy), 1 - 2 * (qy * qy + qz * qz)),
+            )
+            for i, x in zip(self._iquat, (qw, qx, qy, qz), strict=True):
+                v[i] = x
+            for i, x in zip(self._igyro, d.qvel[w + 3 : w + 6].tolist(), strict=True):
+                v[i] = x
+            for i, x in zip(self._iacc, acc.tolist(), strict=True):
+                v[i] = x
+            for i, x in zip(self._irpy, rpy, strict=True):
+                v[i] = x
+        v[self._itick] = tick
+        v[self._icrc] = 0
+        v[self._icrc] = self.state_layout.crc_of(v)
+        msg = self._state_msg
+        msg.__dict__["_wire"] = self.state_layout.encode(v)
+        t = _now()
+        self.writer.write(msg)
+        self.last_pub_ns = t
+        self.log.states += 1
+        return t
+
+    # --- commands in -------------------------------------------------------------------------------------------
+    def _receive(self, env) -> bool:
+        """Take the commands that came; True when a valid one was applied."""
+        fresh = False
+        for t, sample in self.inbox.drain():
+            self.log.received += 1
+            values = getattr(sample, "_values", None)
+            if values is None:
+                self.log.undecodable += 1
+                continue
+            if not self.motors.take(values, self.log):
+                continue
+            now = _now()
+            self.log.applied += 1
+            self.log.age_ns.append(t - self._pub_before(t))
+            self.log.applied_ns.append(now - self._pub_before(t))
+            if self._last_cmd_ns is not None:
+                gap = t - self._last_cmd_ns
+                self.log.interval_ns.append(gap)
+                if gap >= GAP_PERIODS * self.period_ns:
+                    self.log.gaps.append(
+                        {
+                            "seed": self.seed,
+                            "step": env.steps,
+                            "seconds": gap / 1e9,
+                            "missed_steps": gap // self.period_ns - 1,
+                        }
+                    )
+            self._last_cmd_ns = t
+            fresh = True
+        return fresh
+
+    def _pub_before(self, t: int) -> int:
+        """The publish time of the latest state published before `t` (the states' times are kept per step)."""
+        times = self._pub_times
+        for k in range(len(times) - 1, -1, -1):
+            if times[k] <= t:
+                return times[k]
+        return times[0] if times else t
+
+    # --- physics -----------------------------------------------------------------------------------------------
+    def physics_step(self, env, n: int, ctrl) -> None:
+        """Before physics step `n` of the episode: (realtime) wait for its release, publish, take what came;
+        (lockstep) at a control step's start publish and wait for the command; then the motor law."""
+        first = n == 0
+        boundary = n % self.spec.decimation == 0
+        if self.mode == "realtime":
+            from edgeperf.profilers.latency import sleep_until
+
+            release = self._t0 + n * self.sim_dt_ns
+            if _now() - release > self.sim_dt_ns:
+                self.log.late_physics += 1
+            sleep_until(release)
+            if not first:
+                self._pub_times.append(self.publish(env, self._tick0 + n))
+                if len(self._pub_times) > 64:
+                    del self._pub_times[:32]
+            got = self._receive(env)
+            self._fresh = self._fresh or got
+            if boundary and not first:
+                self.log.step(self._fresh)
+                self._fresh = False
+        elif boundary and not first:
+            self._pub_times = [self.publish(env, self._tick0 + n)]
+            deadline = time.perf_counter() + self.lockstep_timeout_s
+            fresh = False
+            while not fresh and time.perf_counter() < deadline:
+                self.inbox.wait(max(0.0, deadline - time.perf_counter()))
+                fresh = self._receive(env)
+            self.log.step(fresh)
+            if not fresh:
+                self._stalled = True
+        q_m, dq_m = env.data.qpos[env.b.qpos], env.data.qvel[env.b.dof]
+        tau = self.motors.torque(q_m, dq_m)
+        self.log.physics_steps += 1
+        if (np.abs(tau) >= self.motors.limits).any():
+            self.log.saturated += 1
+        ctrl[:] = tau
+
+    # --- episodes ----------------------------------------------------------------------------------------------
+    def _hold(self, env) -> bool:
+        """Publish the held initial state each physics period until a valid command comes; False on timeout."""
+        t0 = _now()
+        deadline = t0 + round(self.first_timeout_s * 1e9)
+        self._pub_times = []
+        k = 0
+        while _now() < deadline:
+            from edgeperf.profilers.latency import sleep_until
+
+            self._pub_times.append(self.publish(env, k))
+            if len(self._pub_times) > 64:
+                del self._pub_times[:32]
+            self._tick0 = k  # the held state's tick: physics step n's state carries tick0 + n
+            k += 1
+            while True:
+                if self._receive(env):
+                    self.log.first_command_s.append((_now() - t0) / 1e9)
+                    return True
+                if _now() >= t0 + k * self.sim_dt_ns:
+                    break
+                self.inbox.wait(max(0.0, (t0 + k * self.sim_dt_ns - _now()) / 1e9 - 50e-6))
+            sleep_until(t0 + k * self.sim_dt_ns)
+        return False
+
+    def episode(self, seed: int):
+        from edgeperf.domains.rollout import Episode
+
+        env = _bus_env_class()(self.bus_spec, seed=seed)
+        env.robot = self
+        self.seed = seed
+        try:
+            env.reset(seed=seed)
+            b = env.b
+            self.motors = Motors(self.spec, self.family, self.slots, b.ranges, b.limited, b.torque_limit)
+            q0 = env.data.qpos[b.qpos].copy()
+            self.motors.hold(q0, 0, 0)
+            for i, x in zip(self._iremote, stick_bytes(env.nominal_command), strict=True):
+                self._values[i] = x
+            self._last_cmd_ns = None
+            self._fresh = True  # the command that started physics counts for the first control step
+            self._stalled = False
+            ep = Episode(seed)
+            if not self._hold(env):
+                return None
+            self._t0 = _now()
+            started = time.perf_counter()
+            while True:
+                action = (self.motors.q - self.offset) / self.scale  # what the policy asked, for the reward
+                _, done = ep.step(env, action if self.spec.action_mode == "position" else self.motors.tau)
+                if done or self._stalled:
+                    break
+            self.log.active_s += time.perf_counter() - started
+            if self._stalled and not done:
+                ep.failure_reason = f"the controller stopped answering at step {ep.steps} (lockstep)"
+                ep.success = False
+                ep.success_reported = True
+                ep.metrics = env.metrics()
+            return ep
+        finally:
+            env.close()
+
+    def pause(self) -> None:
+        """Between episodes: silence, and what comes meanwhile is counted, not applied."""
+        time.sleep(RESET_PAUSE_S)
+        for _ in self.inbox.drain():
+            self.log.between_episodes += 1
+
+    def run(self, seeds: list[int]) -> list:
+        episodes = []
+        for k, seed in enumerate(seeds):
+            if k:
+                self.pause()
+            ep = self.episode(seed)
+            if ep is None:
+                self.log.no_command = {"seed": seed, "waited_s": self.first_timeout_s, "episode": k}
+                break
+            episodes.append(ep)
+            if self._stalled:
+                break
+        return episodes
