@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # torch's CPU build (it lies on disk on the dev machines); a GPU user installs their CUDA build instead.
 TORCH ?= torch==2.13.0
 # The extras the tests need.
-EXTRAS := dev,export,sim,mujoco,sb3,openvino,plot,hil,web,tensorboard,ray
+EXTRAS := dev,export,sim,mujoco,sb3,openvino,plot,hil,dds,web,tensorboard,ray
 
 .PHONY: setup demo test test-slow test-all lint format bench clean
 

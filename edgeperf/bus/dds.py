@@ -121,8 +121,11 @@ class Inbox:
 
     def _read(self, waitset, reader) -> None:
         while not self._stop.is_set():
-            if waitset.wait(self.WAKE_NS) <= 0:
-                continue
+            try:
+                if waitset.wait(self.WAKE_NS) <= 0:
+                    continue
+            except Exception:  # the participant is gone (the process is ending)
+                return
             t = _now()
             try:
                 samples = reader.take(N=64)

@@ -58,13 +58,44 @@ def hil(
     json_path: JsonOut = None,
     db: DbOpt = None,
     no_store: NoStoreOpt = False,
+    # --- edgeperf as the robot on DDS (--bus): edgeperf/bus/ ---
+    bus: Annotated[
+        str | None,
+        typer.Option("--bus", metavar="unitree_hg|unitree_go", help="Play the robot on DDS for your controller."),
+    ] = None,
+    interface: Annotated[str, typer.Option("--interface", help="--bus: the network interface.")] = "lo",
+    dds_domain: Annotated[int, typer.Option("--dds-domain", metavar="N", help="--bus: the DDS domain id.")] = 0,
+    realtime: Annotated[
+        bool, typer.Option("--realtime", help="--bus: physics on the wall clock (else lockstep with the controller).")
+    ] = False,
+    reference: Annotated[
+        str | None, typer.Option("--reference", metavar="SOURCE", help="--bus: the policy to run in SIL, compared.")
+    ] = None,
+    wait: Annotated[
+        float, typer.Option("--wait", metavar="S", help="--bus: how long to wait for an episode's first command.")
+    ] = 10.0,
 ) -> None:
     """Hardware in the loop: drive the policy `edgeperf serve` answers over the real link at the domain's
     control rate, count what the link does (round trip, network and inference time, clock offset, misses,
     stale replies, reconnects and gaps), and compare the task with the same artifact in pure simulation (SIL)
     on the same seeds. A policy that returns action chunks is executed as --chunk-exec says: in realtime
     asynchronously (the robot runs the current chunk while the next is in flight), in lockstep waiting for each.
-    Exit code 1 unless HIL is equivalent to SIL (when MODEL is given)."""
+    Exit code 1 unless HIL is equivalent to SIL (when MODEL is given).
+
+    With --bus, edgeperf is the robot instead: the mujoco:SPEC domain's robot publishes unitree_sdk2's
+    rt/lowstate and obeys rt/lowcmd on DDS, your controller runs as it would on the robot, and the report says
+    what it did (command rate, jitter, state age, misses, gaps, refused commands) and, with --reference, the task
+    against SIL with validate's verdict."""
+    if bus is not None:  # --- edgeperf as the robot on DDS ---
+        if model is not None or connect or host:
+            from edgeperf.errors import BadInput
+
+            raise BadInput("--bus plays the robot for your controller: give no MODEL, --connect or --host with it")
+        from edgeperf.cli.hil_bus import hil_bus
+
+        return hil_bus(domain, bus, interface=interface, dds_domain=dds_domain, episodes=episodes, seed=seed,
+                       realtime=realtime, reference=reference, wait=wait, margin=margin, json_path=json_path, db=db,
+                       no_store=no_store)  # fmt: skip
     from edgeperf import pipeline
     from edgeperf.domains.chunks import from_options
     from edgeperf.errors import BadInput, VerdictFailed

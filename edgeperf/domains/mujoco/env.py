@@ -41,6 +41,8 @@ class SpecEnv(QuadrupedTask, gym.Env):
     """A deploy spec's robot in MuJoCo (options: action_delay_s, episode_s, randomize overrides)."""
 
     metadata: ClassVar[dict] = {"render_modes": []}
+    # a subclass that drives the motors itself per physics step (edgeperf.bus.robot: the DDS robot) sets this
+    _hook_each_physics_step: ClassVar[bool] = False
 
     def __init__(self, spec: DeploySpec, seed: int | None = None, action_delay_s: float = 0.0, mjspec=None):
         if action_delay_s < 0 or not math.isfinite(action_delay_s):
@@ -261,8 +263,9 @@ class SpecEnv(QuadrupedTask, gym.Env):
         force, qvel, vsel = d.actuator_force[b.ctrl], d.qvel, self._vsel
         forces, vels = self._force_log, self._vel_log
         warnings0 = d.warning[BADQACC].number
+        hook = self._hook_each_physics_step
         for k in range(self.substeps):
-            if self._pending or pushes:  # the Python per physics step only when something changes mid-step
+            if hook or self._pending or pushes:  # the Python per physics step only when something changes mid-step
                 self._between_physics_steps(first + k, ctrl, pushes)
             mujoco.mj_step(m, d)
             forces[k] = force
