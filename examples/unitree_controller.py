@@ -54,7 +54,7 @@ def main(argv=None) -> int:  # noqa: PLR0915 (one loop, as deploy_real.py reads)
 
     bus = dds.Participant(args.dds_domain, args.interface)
     inbox = dds.Inbox(maxlen=8)
-    bus.reader(unitree.TOPIC_STATE, family.state, inbox)
+    bus.reader(unitree.TOPIC_STATE, family.state, inbox, depth=1)
     writer = bus.writer(unitree.TOPIC_CMD, family.cmd)
     cmd = family.cmd()
     if args.bus == "unitree_hg":

@@ -69,8 +69,11 @@ class Participant:
     def writer(self, name: str, cls):
         return self._pub.DataWriter(self.dp, self.topic(name, cls))
 
-    def reader(self, name: str, cls, inbox: Inbox):
-        reader = self._sub.DataReader(self.dp, self.topic(name, cls))
+    def reader(self, name: str, cls, inbox: Inbox, depth: int = 64):
+        """A reader whose samples go to `inbox`; it keeps the last `depth` (a burst between two takes is not
+        lost: every command is seen and counted)."""
+        qos = self._core.Qos(self._core.Policy.History.KeepLast(depth))
+        reader = self._sub.DataReader(self.dp, self.topic(name, cls), qos=qos)
         core = self._core
         ws = core.WaitSet(self.dp)
         ws.attach(core.ReadCondition(reader, core.SampleState.Any | core.ViewState.Any | core.InstanceState.Any))

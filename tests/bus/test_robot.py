@@ -1,0 +1,129 @@
+"""edgeperf as the robot on DDS: real CycloneDDS on loopback, the controller a real process of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip("cyclonedds")
+pytest.importorskip("mujoco")
+
+from tests.bus.helpers import FIXTURE, ROOT, controller, dds_domain, running, script, short_spec
+
+
+@pytest.fixture(scope="session")
+def policy(tmp_path_factory):
+    """The bundled trot policy exported to ONNX on the A1 deploy spec (its observation and action)."""
+    pytest.importorskip("torch")
+    out = tmp_path_factory.mktemp("bus") / "policy.onnx"
+    r = subprocess.run(
+        [sys.executable, "-m", "edgeperf", "export", "reference:quadruped/trot", "-o", out, "--domain",
+         f"mujoco:{FIXTURE}", "--no-store", "--calibration-episodes", "1"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def _run(domain_id, dds, **kw):
+    from edgeperf.bus.run import run
+
+    return run(domain_id, "unitree_go", dds_domain=dds, **kw)
+
+
+def test_example_controller_lockstep_is_equivalent_to_sil_and_tick_restarts(policy, tmp_path):
+    """The example controller through the bus in lockstep runs the task as SIL does (paired: equivalent, the same
+    distance per seed to a centimetre), every command applied, none missed; each episode waited for its own first
+    command (the tick restarted at 0 and the controller started afresh)."""
+    domain_id, dds = short_spec(tmp_path, 3.0), dds_domain()
+    with running(controller(policy, domain_id, dds)):
+        rep = _run(domain_id, dds, episodes=3, reference=str(policy))
+    r, b = rep.results, rep.results["bus"]
+    assert r["episodes_run"] == 3 and r["paired"]["verdict"] == "equivalent", (r.get("paired"), rep.warnings)
+    assert r["sil"]["metrics"]["distance"] == pytest.approx(r["hil"]["metrics"]["distance"], abs=0.02)
+    assert b["commands"]["applied"] == b["commands"]["received"] == 3 * 150
+    assert r["link"]["misses"] == 0 and len(b["first_command_s"]) == 3
+    assert b["controller_compute_us"]["count"] == 450  # the controller's reserve[0] was read
+    assert b["commands"]["bad_crc"] == b["commands"]["nonfinite"] == b["commands"]["wrong_motor_count"] == 0
+
+
+def test_bad_commands_are_counted_and_never_applied(tmp_path):
+    """Bad CRC and NaN commands are refused (the robot holds the pose the good ones ask: no fall), a slot the
+    robot lacks is a wrong motor count, a target beyond a joint's range is counted."""
+    domain_id, dds = short_spec(tmp_path, 1.0), dds_domain()
+    with running(script("bad_controller", domain_id, str(dds))):
+        rep = _run(domain_id, dds, episodes=2)
+    c = rep.results["bus"]["commands"]
+    bursts = c["bad_crc"]  # one of each kind per state the controller answered (lockstep may run on before all came)
+    assert bursts >= 20 and c["nonfinite"] >= bursts - 1, c
+    assert c["wrong_motor_count"] >= bursts - 1 and c["slots_the_robot_lacks"] == [19], c
+    assert c["outside_joint_range"] >= bursts - 1, c
+    assert c["applied"] == c["received"] - c["bad_crc"] - c["nonfinite"]
+    assert rep.results["hil"]["falls"] == 0  # neither the NaN nor the bad-CRC pose was ever applied
+    text = " ".join(rep.warnings)
+    assert "wrong CRC" in text and "NaN" in text and "wrong motor count" in text
+
+
+def test_a_controller_that_never_publishes_ends_with_a_report_and_exit_2(cli, tmp_path):
+    domain_id, dds = short_spec(tmp_path), dds_domain()
+    t0 = time.monotonic()
+    r = cli("hil", "--domain", domain_id, "--bus", "unitree_go", "--dds-domain", dds, "-n", "2", "--wait", "1",
+            "--json", tmp_path / "r.json", "--no-store")  # fmt: skip
+    assert r.code == 2 and "no valid command came on rt/lowcmd within 1 s" in r.err, r.err
+    assert time.monotonic() - t0 < 15
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["results"]["bus"]["no_command"]["episode"] == 0 and rep["results"]["episodes_run"] == 0
+    assert rep["results"]["bus"]["states_published"] > 100  # it held the robot and published meanwhile
+
+
+def test_interface_that_does_not_exist_is_one_line(bad, tmp_path):
+    r = bad(2, "hil", "--domain", short_spec(tmp_path), "--bus", "unitree_go", "--interface", "nosuch0", "--no-store")
+    assert "--interface nosuch0: no such network interface" in r.err
+    r = bad(2, "hil", "--domain", short_spec(tmp_path), "--bus", "unitree_xx", "--no-store")
+    assert "choose unitree_hg or unitree_go" in r.err
+    r = bad(2, "hil", "--domain", "quadruped/trot", "--bus", "unitree_go", "--no-store")
+    assert "--bus needs a robot from a deploy spec" in r.err
+
+
+def test_another_robot_on_the_domain_is_warned(tmp_path):
+    domain_id, dds = short_spec(tmp_path), dds_domain()
+    with running(script("other_robot", str(dds), "20")) as (other,):
+        assert other.stdout.readline().strip() == "publishing"
+        rep = _run(domain_id, dds, episodes=2, first_command_timeout_s=0.5)
+    assert rep.results["bus"]["other_state_publishers"] >= 1
+    assert any("other participant(s) publishing rt/lowstate" in w for w in rep.warnings), rep.warnings
+
+
+def test_killing_edgeperf_leaves_the_controller_to_end_itself(policy, tmp_path):
+    """SIGKILL of edgeperf mid-run: no handler runs; the controller notices the silence and exits (--idle-exit)."""
+    domain_id, dds = short_spec(tmp_path, 20.0), dds_domain()
+    robot = subprocess.Popen(
+        [sys.executable, "-m", "edgeperf", "hil", "--domain", domain_id, "--bus", "unitree_go", "--dds-domain",
+         str(dds), "-n", "2", "--realtime", "--no-store"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    with running(robot, controller(policy, domain_id, dds)) as (_, ctl):
+        time.sleep(6)
+        assert robot.poll() is None and ctl.poll() is None
+        os.kill(robot.pid, signal.SIGKILL)
+        ctl.wait(timeout=15)  # idle-exit 3 s
+    assert "no state on rt/lowstate" in ctl.stderr.read()
+
+
+@pytest.mark.slow
+def test_realtime_sleeping_controller_misses_are_reported(policy, tmp_path):
+    """A controller that sleeps 30 ms before every 10th command misses control steps in realtime: the report
+    counts them (about one per 10 steps), the late intervals show in the jitter, and the task is still run."""
+    domain_id, dds = short_spec(tmp_path, 4.0), dds_domain()
+    with running(controller(policy, domain_id, dds, "--sleep-every", "10", "--sleep-ms", "30")):
+        rep = _run(domain_id, dds, episodes=2, realtime=True, reference=str(policy))
+    link, b = rep.results["link"], rep.results["bus"]
+    assert link["misses"] >= 0.05 * link["steps"], link
+    assert b["interval_us"]["max"] > 40_000
+    assert rep.results["episodes_run"] == 2 and "paired" in rep.results

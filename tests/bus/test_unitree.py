@@ -1,0 +1,85 @@
+"""The messages and the CRC, against unitree_sdk2py's own definitions (no network)."""
+
+from __future__ import annotations
+
+import re
+import struct
+
+import numpy as np
+import pytest
+
+unitree = pytest.importorskip("edgeperf.bus.unitree", exc_type=ImportError)
+
+
+def _expand(fmt: str) -> str:
+    """A struct format, one letter per value or pad byte, signedness folded (crc.py packs some unsigned fields
+    signed: the bytes are the same)."""
+    return "".join(c * int(n or 1) for n, c in re.findall(r"(\d*)([a-zA-Z])", fmt)).lower()
+
+
+@pytest.mark.parametrize("cls", list(unitree.LAYOUTS), ids=lambda c: c.__idl_typename__)
+def test_c_layout_is_crc_py_s_struct(cls):
+    """The C layout derived from the IDL fields is crc.py's struct format byte for byte (field order, types and
+    padding): a field out of order, of the wrong width, or a missing one fails here."""
+    layout = unitree.LAYOUTS[cls]
+    want = unitree.CRC_PY_FORMATS[cls.__idl_typename__]
+    assert layout.c.size == struct.calcsize(want) == {"unitree_go.msg.dds_.LowCmd_": 812,
+        "unitree_go.msg.dds_.LowState_": 1180, "unitree_hg.msg.dds_.LowCmd_": 1004,
+        "unitree_hg.msg.dds_.LowState_": 2092}[cls.__idl_typename__]  # fmt: skip
+    assert _expand(layout.c.format) == _expand(want)
+
+
+def _random(cls, rng):
+    """A message of `cls` with every value random (within its type)."""
+    layout = unitree.LAYOUTS[cls]
+    bounds = {"B": (0, 255), "b": (-128, 127), "H": (0, 65535), "h": (-32768, 32767), "I": (0, 2**32 - 1),
+              "i": (-(2**31), 2**31 - 1)}  # fmt: skip
+    values = [
+        float(np.float32(rng.normal(0, 3))) if c == "f" else int(rng.integers(bounds[c][0], bounds[c][1] + 1))
+        for c in layout.codes
+    ]
+    return layout.build(values), values
+
+
+@pytest.mark.parametrize("cls", list(unitree.LAYOUTS), ids=lambda c: c.__idl_typename__)
+def test_fast_codec_is_cyclonedds_cdr_and_crc_is_crc_py_s(cls):
+    """The struct codec writes exactly what cyclonedds' own serializer writes and reads it back; the CRC is the
+    bit-by-bit loop of crc.py over the packed struct's words, the crc word left out."""
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        msg, values = _random(cls, rng)
+        ours = msg.serialize()
+        assert ours == msg.__idl__.serialize(msg)
+        assert unitree.LAYOUTS[cls].values(cls.deserialize(ours)) == values
+        packed = unitree.LAYOUTS[cls].c.pack(*values)[:-4]
+        words = struct.unpack(f"<{len(packed) // 4}I", packed)
+        assert unitree.crc(msg) == unitree.crc32_bitwise(words)
+    msg, _ = _random(cls, rng)
+    before = unitree.crc(msg)
+    target = msg.motor_cmd[3] if hasattr(msg, "motor_cmd") else msg.motor_state[3]
+    target.q = float(np.float32(target.q + 0.5))
+    assert unitree.crc(msg) != before  # a changed value changes the CRC
+
+
+def test_crc_is_textbook_crc32_mpeg2_over_the_words():
+    """CRC-32/MPEG-2's check value: '123456789' gives 0x0376E6E7 (bytes taken in words, most significant first)."""
+    data = b"12345678"  # two words; the standard check string is 9 bytes, not whole words: check the definition
+    words = struct.unpack("<2I", data)
+    assert unitree.crc32_words(data) == unitree.crc32_bitwise(words)
+    msb = b"".join(w.to_bytes(4, "big") for w in words)
+    # the same CRC over the words' big-endian bytes, by the textbook bytewise algorithm
+    c = 0xFFFFFFFF
+    for byte in msb:
+        c ^= byte << 24
+        for _ in range(8):
+            c = ((c << 1) ^ 0x04C11DB7) & 0xFFFFFFFF if c & 0x80000000 else (c << 1) & 0xFFFFFFFF
+    assert unitree.crc32_words(data) == c
+
+
+def test_sticks_carry_the_command_as_deploy_real_reads_it():
+    from edgeperf.bus.robot import command_from_sticks, stick_bytes
+
+    raw = stick_bytes([0.5, -0.2, 0.3])
+    lx, rx, ly = (struct.unpack_from("<f", bytes(raw), k)[0] for k in (4, 8, 20))
+    assert (ly, -lx, -rx) == pytest.approx((0.5, -0.2, 0.3))
+    assert command_from_sticks(raw) == pytest.approx([0.5, -0.2, 0.3])
