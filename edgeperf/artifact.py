@@ -235,10 +235,13 @@ def read_sidecar(artifact: str | Path) -> dict:
         return {}
     if not path.is_file() or path.stat().st_size > MAX_SIDECAR_BYTES:
         raise BadInput(f"{path} is not an edgeperf metadata file (not a regular file, or over 1 MiB)")
+    # Read here, not by results.io.read_document: artifact sits below results (DESIGN.md's layers). The size and
+    # the kind of file are checked above; RecursionError is 1 MiB of '[' and ValueError an int of 5,000 digits.
     try:
         doc = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInput(f"{path} is not valid JSON ({exc}); re-export the artifact or delete the sidecar") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        why = "nested too deep" if isinstance(exc, RecursionError) else exc
+        raise BadInput(f"{path} is not valid JSON ({why}); re-export the artifact or delete the sidecar") from None
     if not isinstance(doc, dict):
         raise BadInput(f"{path} is not an edgeperf metadata file (a JSON object is expected)")
     meta = {k: v for k, v in doc.items() if k in KEYS and v is not None}

@@ -123,11 +123,11 @@ def _import(path: Path, reports: list[str], con) -> None:
     from edgeperf.results.report import load_report
     from edgeperf.results.store import Store
 
-    loaded = [(r, load_report(r)) for r in reports]  # every file checked before anything is recorded
+    # All or nothing: every file read and checked before the store is opened, then one transaction for them all.
+    loaded = [(r, load_report(r)) for r in reports]
     with Store.open(path) as s:
         before = s.count()
-        for name, report in loaded:
-            s.record(report, source=f"import:{Path(name).resolve()}")
+        s.record_all([(report, None, f"import:{Path(name).resolve()}") for name, report in loaded])
         added = s.count() - before
     con.print(
         f"imported {added} run(s) into {path}"

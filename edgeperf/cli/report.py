@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +14,8 @@ def load_run(ref: str, db: Path | None = None):
     """One RUN of the command line as a results.html.Run: a run id (or a unique prefix) in the run store, with the
     raw timings it was recorded with, or a report file (with the store's timings when that run is recorded)."""
     from edgeperf.results.html import Run
-    from edgeperf.results.report import load_report
+    from edgeperf.results.io import read_document
+    from edgeperf.results.report import MAX_REPORT_BYTES, load_report
     from edgeperf.results.store import resolve
 
     path = Path(ref)  # Path('') is '.': an empty RUN is no directory, the store says what it is
@@ -24,7 +24,7 @@ def load_run(ref: str, db: Path | None = None):
     stored = resolve(ref, db)
     if path.is_file():
         # The document as written (a `devices --json` document is not a measuring envelope: keep all of it).
-        return Run(json.loads(path.read_text()), stored.samples_ns, source=ref)
+        return Run(read_document(path, "report", max_bytes=MAX_REPORT_BYTES), stored.samples_ns, source=ref)
     return Run(stored.report, stored.samples_ns, source=f"run {stored.run_id} of the run store")
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from edgeperf._version import __version__
 from edgeperf.errors import BadInput
-from edgeperf.results.io import atomic_write_text
+from edgeperf.results.io import atomic_write_text, read_document, short_path, validate
 
 # The kinds of report and the newest version of each that this edgeperf reads and writes.
 SCHEMAS = {"export": 1, "profile": 1, "devices": 1, "validate": 1, "measure": 1, "hil": 1}
@@ -108,8 +108,9 @@ class Report:
     def from_dict(cls, d: dict, *, source: str = "report") -> Report:
         if not isinstance(d, dict) or "schema" not in d:
             raise BadInput(f"{source} is not an edgeperf report (no 'schema' field)")
-        check_schema(d["schema"], source)
+        kind = check_schema(d["schema"], source)
         _check_envelope(d, source)
+        validate(d, json_schema(kind), source)
         _check_measured(d.get("results"), source, "results")
         model = ModelInfo.from_dict(d["model"]) if d.get("model") else None
         known = {f.name for f in fields(cls)} - {"model"}
@@ -195,20 +196,144 @@ def _check_measured(node, source: str, where: str, inside: bool = False, depth: 
         raise BadInput(f"{source}: {where} is {node}: a measured latency or size is a finite number >= 0")
 
 
+# --- the versioned JSON Schema of each report kind ------------------------------------------------------------
+# What edgeperf's readers of a report (history, compare, check, --latency-from, the store) rely on, as JSON Schema
+# (draft 2020-12; results/io.py validates the keywords used). Fields a reader does not use stay open, and a figure
+# that could not be measured may be null (written so from NaN): a valid report of each version passes unchanged.
+
+
+def _num(minimum: float | None = None, maximum: float | None = None, *, integer: bool = False) -> dict:
+    out: dict = {"type": ["integer" if integer else "number", "null"]}
+    if minimum is not None:
+        out["minimum"] = minimum
+    if maximum is not None:
+        out["maximum"] = maximum
+    return out
+
+
+def _obj(props: dict | None = None, *, required: tuple = (), null: bool = True, also: tuple = ()) -> dict:
+    out: dict = {"type": ["object", *also, *(("null",) if null else ())], "properties": props or {}}
+    if required:
+        out["required"] = list(required)
+    return out
+
+
+_STR = {"type": ["string", "null"]}
+_COUNT = _num(0, integer=True)
+_TALLY = {"type": "integer", "minimum": 0}  # a count edgeperf always writes (steps, misses, episodes): never null
+_RATE = _num(0, 1)
+_AMOUNT = _num(0)
+_CI = {"type": "array", "items": _num(), "minItems": 2, "maxItems": 2}
+_PERCENTILES = {pct_key(p): _AMOUNT for p in PERCENTILES}
+_LATENCY = _obj({"count": _COUNT, "mean": _AMOUNT, "min": _AMOUNT, "max": _AMOUNT, "std": _AMOUNT,
+                 **_PERCENTILES, "p99_ci95": {**_CI, "type": ["array", "null"]}})  # fmt: skip
+_POWER = _obj({"total": _obj({"per_inference_above_idle_mJ": _num(), "energy_above_idle_J": _num()}),
+               "estimate": {"type": ["boolean", "null"]}})  # fmt: skip
+_EPISODES = _obj({"episodes": _TALLY, "success_rate": {"type": "number", "minimum": 0, "maximum": 1},
+                  "return": _obj({"mean": _num(), "ci95": _CI}, required=("mean", "ci95"))})  # fmt: skip
+_PAIRED = _obj({"verdict": _STR, "mean_return_difference": _num()})
+_VERSIONS = {"type": ["object", "null"], "additionalProperties": _STR}
+_RUN = {"mode": _STR, "domain": _obj({"id": _STR}, also=("string",)), "backend": _obj({"name": _STR}, also=("string",))}
+
+RESULTS: dict[str, dict] = {
+    "profile": {
+        "latency_us": _LATENCY,
+        "deadline": _obj(
+            {"periods": _TALLY, "misses": _TALLY, "miss_rate": _RATE, "period_us": _AMOUNT, "deadline_us": _AMOUNT},
+            required=("periods", "misses", "miss_rate"),
+        ),
+        "memory": _obj({"peak_rss_bytes": _COUNT}),
+        "throughput_per_s": _AMOUNT,
+        "power": _POWER,
+    },
+    "export": {
+        "size_bytes": _COUNT,
+        "parity": _obj(
+            {
+                "passed": {"type": ["boolean", "null"]},
+                "max_abs_error": _AMOUNT,
+                "p99_abs_error": _AMOUNT,
+                "max_abs_error_per_dim": {"type": ["array", "null"], "items": _AMOUNT},
+            }
+        ),
+    },
+    "validate": {"reference": _EPISODES, "deployed": _EPISODES, "paired": _PAIRED},
+    "hil": {
+        "link": _obj(
+            {"steps": _TALLY, "queries": _TALLY, "misses": _TALLY, "round_trip_us": _LATENCY}, required=("misses",)
+        ),
+        "hil": _EPISODES,
+        "sil": _EPISODES,
+        "paired": _PAIRED,
+    },
+    "measure": {
+        "wall_s": _AMOUNT,
+        "exit_code": _num(integer=True),
+        "memory": _obj({"peak_tree_rss_bytes": _COUNT}),
+        "power": _POWER,
+    },
+    "devices": {},
+    "reliability": {
+        "n_runs": _COUNT,
+        "across_runs": _obj(
+            {"median_final_value": _num(), "dispersion_across_runs": _num(), "risk_across_runs": _num()}
+        ),
+    },
+    "generalize": {"aggregate": _obj({"tasks": _COUNT, "sum_of_mean_returns": _num(), "mean_success_rate": _RATE})},
+    "sim2sim": {
+        "transfer": _obj({"verdict": _STR, "return_difference": _num()}),
+        "a": _obj({"success_rate": _RATE}),
+        "b": _obj({"success_rate": _RATE}),
+    },
+    "doctor": {
+        "verdict": _STR,
+        "baseline": _obj({"success_rate": _RATE}),
+        "search": _obj({"coverage": _RATE}),
+    },
+}
+
+
+def json_schema(kind: str) -> dict:
+    """The JSON Schema of a report of `kind` at the version this edgeperf reads and writes (SCHEMAS)."""
+    model = _obj(
+        {"path": _STR, "sha256": _STR, "format": _STR,
+         "precision": _STR, "inputs": {"type": ["array", "null"]}, "outputs": {"type": ["array", "null"]},
+         "size_bytes": _COUNT},
+        required=("path", "sha256", "format"),
+    )  # fmt: skip
+    config = {"device": _STR, "backend": _STR, "precision": _STR, "domain": _STR, "rate_hz": _AMOUNT,
+              "batch": _num(1, integer=True), "stress": _COUNT}  # fmt: skip
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": schema_id(kind),
+        "type": "object",
+        "required": ["schema"],
+        "properties": {
+            "schema": {"type": "string", "enum": [schema_id(kind)]},
+            "run_id": {"type": "string"},
+            "created_at": {"type": "string"},
+            "edgeperf_version": {"type": "string"},
+            "host": _obj(
+                {"device": _STR, "cpu": _STR, "versions": _VERSIONS, "gpus": {"type": ["array", "null"]}}, null=False
+            ),
+            "model": model,
+            "config": _obj(config, null=False),
+            "results": _obj({**_RUN, **RESULTS[kind]}, null=False),
+            "unmeasured": {"type": "object"},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+
+
+MAX_REPORT_BYTES = 64 * 2**20  # a report is KBs (samples go to the store and the CSV); read no more than this
+
+
 def load_report(path: str | os.PathLike, kind: str | None = None) -> Report:
-    """Read a report, rejecting files that are not JSON, not reports, or of an unknown schema version."""
+    """Read a report, rejecting files that are not JSON, not reports, or of an unknown schema version; the file is
+    read by results.io.read_document (a regular file, bounded in size and nesting) and held to its schema."""
     p = Path(path)
-    try:
-        data = json.loads(p.read_text())
-    except RecursionError:
-        raise BadInput(f"{p} is nested too deep to be an edgeperf report") from None
-    except FileNotFoundError:
-        raise BadInput(f"report {p} does not exist") from None
-    except OSError as exc:  # a directory, a permission problem
-        raise BadInput(f"cannot read report {p}: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInput(f"{p} is not a JSON report ({exc})") from None
-    report = Report.from_dict(data, source=str(p))
+    data = read_document(p, "report", max_bytes=MAX_REPORT_BYTES, mapping=False)  # from_dict says what else it is
+    report = Report.from_dict(data, source=short_path(p))
     if kind and report.kind != kind:
         raise BadInput(f"{p} is an {report.schema} report; expected {schema_id(kind)}")
     return report

@@ -351,46 +351,53 @@ class Store:
 
         Recording the same run again is a no-op; a different report under a run id already recorded is refused.
         """
-        if isinstance(report, dict):
-            report = Report.from_dict(report)  # checks the schema
-        text = report.to_json()
-        d = json.loads(text)
-        cols = _columns(d)
-        row = {
-            "run_id": d["run_id"],
-            "schema": d["schema"],
-            "kind": report.kind,
-            "created_at": _utc(d["created_at"]),
-            "recorded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "source": source,
-            **cols,
-            "figures": json.dumps(figures.key_figures(d), allow_nan=False),
-        }
-        blob = None if samples is None or not len(samples) else _encode(samples)
+        return self.record_all([(report, samples, source)])[0]
+
+    def record_all(self, items: list[tuple[Report | dict, np.ndarray | None, str]]) -> list[str]:
+        """Record (report, samples, source) items in one transaction: every one of them, or, when one is refused
+        (its run id recorded with a different report, a locked or full store), none. Returns their run ids."""
+        rows = []
+        for given, samples, source in items:  # every report checked and encoded before the store is touched
+            report = Report.from_dict(given) if isinstance(given, dict) else given  # from_dict checks the schema
+            text = report.to_json()
+            d = json.loads(text)
+            row = {
+                "run_id": d["run_id"],
+                "schema": d["schema"],
+                "kind": report.kind,
+                "created_at": _utc(d["created_at"]),
+                "recorded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "source": source,
+                **_columns(d),
+                "figures": json.dumps(figures.key_figures(d), allow_nan=False),
+            }
+            blob = None if samples is None or not len(samples) else _encode(samples)
+            rows.append((row, d, text, blob, samples))
         with self._errors():
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                old = self.conn.execute("SELECT report FROM reports WHERE run_id = ?", (row["run_id"],)).fetchone()
-                if old is not None:
-                    self.conn.execute("ROLLBACK")
-                    if json.loads(old[0]) != d:
-                        raise BadInput(f"run {row['run_id']} is already recorded with a different report")
-                    return row["run_id"]
-                self.conn.execute(
-                    f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
-                )
-                self.conn.execute("INSERT INTO reports (run_id, report) VALUES (?, ?)", (row["run_id"], text))
-                if blob is not None:
+                for row, d, text, blob, samples in rows:
+                    old = self.conn.execute("SELECT report FROM reports WHERE run_id = ?", (row["run_id"],)).fetchone()
+                    if old is not None:
+                        if json.loads(old[0]) != d:
+                            where = "" if row["source"] in ("command", "sweep") else f" ({row['source']})"
+                            raise BadInput(f"run {row['run_id']}{where} is already recorded with a different report")
+                        continue  # the same run again: nothing to do
                     self.conn.execute(
-                        "INSERT INTO samples (run_id, what, dtype, count, data) VALUES (?, 'latency_ns', ?, ?, ?)",
-                        (row["run_id"], blob[0], len(samples), blob[1]),
+                        f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
                     )
+                    self.conn.execute("INSERT INTO reports (run_id, report) VALUES (?, ?)", (row["run_id"], text))
+                    if blob is not None:
+                        self.conn.execute(
+                            "INSERT INTO samples (run_id, what, dtype, count, data) VALUES (?, 'latency_ns', ?, ?, ?)",
+                            (row["run_id"], blob[0], len(samples), blob[1]),
+                        )
                 self.conn.execute("COMMIT")
             except BaseException:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise
-        return row["run_id"]
+        return [row["run_id"] for row, *_ in rows]
 
     # --- reading -------------------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ interrupted or failed run leaves the old file (or none), never half of a new one
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.errors import BadInput
-from edgeperf.results.io import atomic_open
+from edgeperf.results.io import atomic_open, open_input
 
 STREAM_COLUMNS = ["index", "start_us", "latency_us"]
 PERIODIC_COLUMNS = [*STREAM_COLUMNS, "release_us", "response_us", "missed"]
+MAX_TIMINGS_BYTES = 4 * 2**30  # ~60 bytes a row: 70 million inferences
 
 
 class CsvSink:
@@ -89,16 +91,18 @@ def read_timings(path: str | Path) -> Timings:
     """Read a `profile --csv` file back, for `edgeperf report`."""
     p = Path(path)
     try:
-        with open(p) as f:
-            header = f.readline().strip().split(",")
+        # results.io opens it: a regular file (a FIFO is named, never waited on), bounded in size
+        with (
+            open_input(p, "timings file", max_bytes=MAX_TIMINGS_BYTES) as (raw, _),
+            io.TextIOWrapper(raw, encoding="utf-8") as f,
+        ):
+            header = f.readline(1 << 12).strip().split(",")
             if header not in (STREAM_COLUMNS, PERIODIC_COLUMNS):
                 raise BadInput(
                     f"{p} is not an `edgeperf profile --csv` file (its header is not {','.join(STREAM_COLUMNS)} "
                     f"or {','.join(PERIODIC_COLUMNS)})"
                 )
             rows = np.loadtxt(f, delimiter=",", dtype=np.float64, ndmin=2)
-    except FileNotFoundError:
-        raise BadInput(f"timings file {p} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"cannot read timings {p}: {getattr(exc, 'strerror', None) or exc}") from None
     except ValueError as exc:

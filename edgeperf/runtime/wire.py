@@ -131,7 +131,8 @@ class Frame:
             return {}
         try:
             doc = json.loads(bytes(self.body).decode())
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # "[[[[..." nests past the stack
+        # ValueError: not UTF-8, not JSON, an int of 5,000 digits; RecursionError: "[[[[..." nests past the stack
+        except (ValueError, RecursionError) as exc:
             raise FrameError(f"{TYPES.get(self.type, self.type)} body is not JSON: {exc}") from None
         if not isinstance(doc, dict):
             raise FrameError(f"{TYPES.get(self.type, self.type)} body is not a JSON object")
@@ -309,25 +310,16 @@ def printable(text, limit: int = 200) -> str:
 
 def read_token_file(path: str | os.PathLike) -> bytes:
     """The shared token in a file only its owner can read; BadInput says what is wrong and how to fix it."""
+    from edgeperf.results.io import open_input
+
     p = Path(path)
     fix = f'create it with: python -c "import secrets; print(secrets.token_hex(32))" > {p} && chmod 600 {p}'
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise BadInput(f"token file {p} does not exist; {fix}") from None
-    except OSError as exc:
-        raise BadInput(f"cannot read token file {p}: {exc.strerror or exc}") from None
-    if not p.is_file():
-        raise BadInput(f"token file {p} is not a regular file; {fix}")
-    if st.st_mode & 0o077:
-        raise BadInput(f"token file {p} is readable by others (mode {st.st_mode & 0o777:04o}); run: chmod 600 {p}")
-    if st.st_size > MAX_TOKEN_FILE:  # a token is a short secret: never read a large file whole
-        raise BadInput(f"token file {p} is {st.st_size:,} bytes; a token file holds one short secret; {fix}")
-    try:
-        with p.open("rb") as f:
-            token = f.read(MAX_TOKEN_FILE + 1)[:MAX_TOKEN_FILE].strip()
-    except OSError as exc:
-        raise BadInput(f"cannot read token file {p}: {exc.strerror or exc}") from None
+    # results.io opens it: a regular file, its size checked before a byte is read (a token is a short secret)
+    hint = f"a token file holds one short secret; {fix}"
+    with open_input(p, "token file", max_bytes=MAX_TOKEN_FILE, hint=hint) as (f, st):
+        if st.st_mode & 0o077:
+            raise BadInput(f"token file {p} is readable by others (mode {st.st_mode & 0o777:04o}); run: chmod 600 {p}")
+        token = f.read(MAX_TOKEN_FILE + 1)[:MAX_TOKEN_FILE].strip()
     if not token:
         raise BadInput(f"token file {p} is empty; {fix}")
     if len(token) < MIN_TOKEN:

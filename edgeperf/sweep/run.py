@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edgeperf.errors import BadInput
-from edgeperf.results.io import atomic_write_text, short_path
-from edgeperf.results.report import Report
+from edgeperf.results.io import atomic_write_text, read_document, short_path
+from edgeperf.results.report import MAX_REPORT_BYTES, Report
 from edgeperf.sweep.config import Job, Sweep
 
 INDEX = "sweep.json"
@@ -33,10 +33,10 @@ def report_path(output: Path, job: Job) -> Path:
 def done(output: Path, job: Job) -> bool:
     """A job is done when its report is there and whole (a torn or foreign file is redone)."""
     p = report_path(output, job)
-    try:
-        d = json.loads(p.read_text())
+    try:  # through the one reader: a FIFO or a huge or deep file left there is redone, never read or hung on
+        d = read_document(p, "sweep job report", max_bytes=MAX_REPORT_BYTES)
         Report.from_dict(d)
-    except (OSError, ValueError, BadInput):
+    except BadInput:
         return False
     return d.get("config", {}).get("sweep_job") == job.id
 

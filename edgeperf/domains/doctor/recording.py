@@ -33,6 +33,7 @@ import numpy as np
 
 from edgeperf.domains.mujoco.spec import DeploySpec
 from edgeperf.errors import BadInput
+from edgeperf.results.io import open_input
 
 NAMED = ("base_ang_vel", "base_lin_vel", "projected_gravity", "joint_pos", "joint_vel", "command", "t")
 KNOWN = ("obs", "action", "qpos", "qvel", *NAMED)
@@ -53,18 +54,20 @@ class TermCheck:
 
 def load(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"recording {path} does not exist" if not path.exists() else f"{path} is not a file")
-    if path.stat().st_size > MAX_BYTES:
-        raise BadInput(f"recording {path} is over 1 GiB")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: np.asarray(z[k]) for k in z.files}
+        # results.io opens it: a regular file of at most 1 GiB (a FIFO or a device is named, never read)
+        with open_input(path, "recording", max_bytes=MAX_BYTES) as (f, _):
+            unpacked = sum(i.file_size for i in zipfile.ZipFile(f).infolist())
+            if unpacked > MAX_BYTES:  # a zip's sizes bound what it inflates to: no compressed bomb is read
+                raise BadInput(f"recording {path} unpacks to {unpacked / 2**30:.1f} GiB, over the 1 GiB edgeperf reads")
+            f.seek(0)
+            with np.load(f, allow_pickle=False) as z:
+                data = {k: np.asarray(z[k]) for k in z.files}
     except ValueError as exc:  # object arrays among them (pickles, never loaded), or a damaged array
         pickled = "pickle" in str(exc)
         why = "no .npz of numeric arrays (reading it would unpickle, which edgeperf never does)" if pickled else exc
         raise BadInput(f"{path}: not a recording .npz edgeperf can read: {why}") from None
-    except (OSError, zipfile.BadZipFile) as exc:
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise BadInput(f"{path}: not a recording .npz edgeperf can read ({exc})") from None
     unknown = sorted(set(data) - set(KNOWN))
     if unknown:

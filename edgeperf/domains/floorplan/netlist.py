@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.errors import BadInput
+from edgeperf.results.io import parse_json, read_text
 
 FORMAT = "edgeperf.netlist/1"
 # circuit_training's Ariane settings: routing tracks per micron, and the share a macro blocks.
@@ -152,34 +153,27 @@ class Netlist:
 # -- reading --------------------------------------------------------------------------------------------------
 
 
+MAX_BYTES = 256 * 2**20  # circuit_training's Ariane is ~2 MB of protobuf text; the parser is Python
+
+
 def load(path: str | Path) -> Netlist:
     """A netlist file: ours (.json) or circuit_training's (.pb.txt / .pbtxt); checked (see `check`)."""
     path = Path(path)
-    if not path.is_file():
-        raise BadInput(
-            f"netlist {path}: no such file; give a .json netlist (edgeperf's) or a .pb.txt (circuit_training's)"
-        )
-    text = path.read_text(errors="replace")
-    if path.name.endswith((".pb.txt", ".pbtxt")):
-        netlist = from_pbtxt(text, path)
-    elif path.suffix == ".json":
-        netlist = from_json(text, path)
-    else:
-        raise BadInput(
-            f"netlist {path}: unknown suffix; give a .json (edgeperf's format) or a .pb.txt (circuit_training's)"
-        )
+    formats = "give a .json (edgeperf's format) or a .pb.txt (circuit_training's)"
+    if not path.name.endswith((".pb.txt", ".pbtxt", ".json")):
+        if not path.exists():
+            raise BadInput(f"netlist {path}: no such file; {formats}")
+        raise BadInput(f"netlist {path}: unknown suffix; {formats}")
+    # results.io reads it: a regular file, bounded in size (a FIFO or /dev/zero is named, not read)
+    text = read_text(path, "netlist", max_bytes=MAX_BYTES, errors="replace", hint=formats)
+    netlist = from_pbtxt(text, path) if path.name.endswith((".pb.txt", ".pbtxt")) else from_json(text, path)
     check(netlist)
     return netlist
 
 
 def from_json(text: str, path: Path | str = "<netlist>") -> Netlist:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(
-            f"netlist {path}: line {exc.lineno}: not JSON ({exc.msg}); see the format in the README"
-        ) from None
     where = f"netlist {path}"
+    doc = parse_json(text, where)  # nesting bounded before parsing: 100,000 levels deep is one line, not a recursion
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise BadInput(f'{where}: "format" must be "{FORMAT}"')
 
@@ -331,6 +325,15 @@ class _Builder:
 _TOKEN = re.compile(r'(#[^\n]*)|("(?:[^"\\\n]|\\.)*")|([{}:])|([^\s{}:"#]+)|(\S)')
 
 
+def _unquote(string: str, where: str, line: int) -> str:
+    try:
+        return json.loads(string)
+    except ValueError:  # protobuf's own escapes (octal, \') are not JSON's, and netlists use none
+        raise BadInput(
+            f"{where}: line {line}: cannot read the string {string[:60]} (an escape JSON does not know)"
+        ) from None
+
+
 def _parse_pbtxt(text: str, where: str) -> list:
     """Protobuf text -> [(key, value, line)], a value a string/number or a nested list. Errors name the line."""
     newlines = np.flatnonzero(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32) == 10)
@@ -362,7 +365,7 @@ def _parse_pbtxt(text: str, where: str) -> list:
                 raise BadInput(f"{where}: line {line}: unexpected ':'")
             expect_value = True
         elif expect_value:
-            stack[-1].append((key[0], json.loads(string) if string is not None else word, key[1]))
+            stack[-1].append((key[0], _unquote(string, where, line) if string is not None else word, key[1]))
             key, expect_value = None, False
         elif key is None and word is not None and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", word):
             key = (word, line)
@@ -424,7 +427,7 @@ def from_pbtxt(text: str, path: Path) -> Netlist:
     header = _header(text)
     plc = path.parent / "initial.plc"
     if plc.is_file():
-        header = {**_header(plc.read_text(errors="replace")), **header}
+        header = {**_header(read_text(plc, "placement", max_bytes=MAX_BYTES, errors="replace")), **header}
     missing = [k for k in ("width", "height", "columns", "rows") if k not in header]
     if missing:
         raise BadInput(

@@ -16,25 +16,25 @@ from pathlib import Path
 from edgeperf.domains.mujoco.formats import edgeperf_format, isaaclab, mjlab, unitree_rl_gym
 from edgeperf.domains.mujoco.spec import DeploySpec
 from edgeperf.errors import BadInput
+from edgeperf.results.io import read_document
 
 MAX_BYTES = 4 * 1024 * 1024  # a deploy spec is a few KB; anything this large is not one
+MAX_DEPTH = 32  # a deploy spec nests a few levels (observations -> term -> params)
 FORMATS = (edgeperf_format, unitree_rl_gym, isaaclab, mjlab)
 
 
 def load(path: str | Path, scene: str | None = None) -> DeploySpec:
     """The DeploySpec in `path`, whatever its format; `scene` overrides (or supplies) the MJCF it names."""
     path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"deploy spec {path} does not exist" if not path.exists() else f"{path} is not a file")
     if path.suffix.lower() == ".onnx":  # a policy that carries its contract (mjlab's exporter writes it)
+        if not path.is_file():
+            raise BadInput(f"deploy spec {path} does not exist" if not path.exists() else f"{path} is not a file")
         data = mjlab.read_onnx_metadata(path)
         if not mjlab.recognises(data):
             raise BadInput(
                 f"{path}: this ONNX carries no deploy metadata (mjlab's {', '.join(mjlab.KEYS)}); "
                 "give a deploy spec file instead"
             )
-    elif path.stat().st_size > MAX_BYTES:
-        raise BadInput(f"{path} is {path.stat().st_size / 2**20:.0f} MiB: too large for a deploy spec")
     else:
         data = read_mapping(path)
     for fmt in FORMATS:
@@ -49,42 +49,32 @@ def load(path: str | Path, scene: str | None = None) -> DeploySpec:
 
 
 def read_mapping(path: Path) -> dict:
-    text = _text(path)
+    """A TOML or YAML deploy file's mapping, read by results.io.read_document: a regular file of at most
+    MAX_BYTES, UTF-8, nested at most 32 deep (a value under a YAML alias counted once), a mapping at the top."""
     if path.suffix.lower() == ".toml":
-        import tomllib
-
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise BadInput(f"{path}: not valid TOML ({exc})") from None
+        data = read_document(path, "deploy spec", max_bytes=MAX_BYTES, fmt="toml", max_depth=MAX_DEPTH)
     else:
         from edgeperf.domains.mujoco.formats.yamlfile import load_yaml
 
-        data = load_yaml(text, path)
-    if not isinstance(data, dict):
-        raise BadInput(f"{path}: a deploy spec is a mapping of keys, this file holds a {type(data).__name__}")
-    _check_finite(data, path, "")
+        data = read_document(
+            path, "deploy spec", max_bytes=MAX_BYTES, parse=lambda text: load_yaml(text, path), max_depth=MAX_DEPTH
+        )
+    _check_finite(data, path, "", set())
     return data
 
 
-def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise BadInput(f"{path} is not UTF-8 text: is it a deploy spec?") from None
-    except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror}") from None
-
-
-def _check_finite(value, path: Path, where: str, depth: int = 0) -> None:
-    """NaN or inf anywhere in a spec is refused with its key (YAML spells them .nan and .inf)."""
-    if depth > 32:
-        raise BadInput(f"{path}: nested deeper than 32 levels at {where}: not a deploy spec")
+def _check_finite(value, path: Path, where: str, seen: set[int]) -> None:
+    """NaN or inf anywhere in a spec is refused with its key (YAML spells them .nan and .inf). A value shared by
+    YAML aliases is looked at once (a "billion laughs" file would be walked 10^9 times); the nesting is bounded."""
     if isinstance(value, float) and not math.isfinite(value):
         raise BadInput(f"{path}: {where or 'a value'} is {value}; a deploy spec holds finite numbers only")
+    if isinstance(value, (dict, list)):
+        if id(value) in seen:
+            return
+        seen.add(id(value))
     if isinstance(value, dict):
         for k, v in value.items():
-            _check_finite(v, path, f"{where}.{k}" if where else str(k), depth + 1)
+            _check_finite(v, path, f"{where}.{k}" if where else str(k), seen)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            _check_finite(v, path, f"{where}[{i}]", depth + 1)
+            _check_finite(v, path, f"{where}[{i}]", seen)
