@@ -117,6 +117,7 @@ class Inbox:
         self.errors = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.handler = None  # handler(t, sample), on the reading thread, instead of queueing
 
     def start(self, waitset, reader) -> None:
         self._thread = threading.Thread(target=self._read, args=(waitset, reader), name="edgeperf-dds", daemon=True)
@@ -136,9 +137,13 @@ class Inbox:
                 self.errors += 1
                 continue
             got = False
+            handler = self.handler
             for s in samples:
                 if type(s).__name__ != "InvalidSample":  # a writer gone or disposed: no data
-                    self.items.append((t, s))
+                    if handler is not None:
+                        handler(t, s)
+                    else:
+                        self.items.append((t, s))
                     got = True
             if got:
                 self.event.set()

@@ -22,18 +22,21 @@ for a driven motor; one that drives slots the robot lacks or leaves driven joint
 wrong motor count (what it says for the driven joints applies); targets outside the joint range and feed-forward
 torques beyond the limit are counted (MuJoCo clamps the torque).
 
-Timing (perf_counter_ns, this process): a command's receive time is taken on CycloneDDS's listener thread. Its
-`age` is receive time minus the publish time of the latest state published before it came (LowCmd_ carries no
-tick: this is the controller's reaction time when it answers the newest state; a controller that answers an older
-state is older than this by whole physics steps). `applied` is when the motor law took it (realtime: the next
-physics step; lockstep: at once). A control step without a new command is a miss (the last command holds); a
-silence of GAP_PERIODS control periods or more is a gap.
+Timing (perf_counter_ns, this process): commands are taken on a reading thread as they come (edgeperf.bus.dds),
+checked and put into the motor drivers there. A command's `age` is its receive time minus the publish time of the
+latest state published before it came (LowCmd_ carries no tick: this is the controller's reaction time when it
+answers the newest state; a controller that answers an older state is older than this by whole physics steps).
+`applied` is when it was in the drivers (CRC checked); its torque acts from the next physics step. A control step
+without a new command is a miss (the last command holds); a silence of GAP_PERIODS control periods or more is a
+gap.
 """
 
 from __future__ import annotations
 
+import collections
 import math
 import struct
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -259,6 +262,12 @@ class Robot:
         self.p = participant
         self.state_layout = unitree.LAYOUTS[fam.state]
         self.inbox = dds.Inbox()
+        self.inbox.handler = self._on_command
+        self._lock = threading.Lock()
+        self._accepting = False
+        self._applied_count = 0
+        self._steps = 0
+        self._pub_times: collections.deque = collections.deque(maxlen=64)  # publish times of the latest states
         self.log = BusLog()
         self._state_msg = fam.state()
         self._values = self.state_layout.values(self._state_msg)
@@ -322,40 +331,51 @@ class Robot:
         return t
 
     # --- commands in -------------------------------------------------------------------------------------------
-    def _receive(self, env) -> bool:
-        """Take the commands that came; True when a valid one was applied."""
-        fresh = False
-        for t, sample in self.inbox.drain():
-            self.log.received += 1
+    def _on_command(self, t: int, sample) -> None:
+        """A command, on the reading thread as it comes: checked and, when valid, into the motor drivers at once."""
+        with self._lock:
+            log = self.log
+            if not self._accepting:  # between episodes: the robot is being reset
+                log.between_episodes += 1
+                return
+            log.received += 1
             values = getattr(sample, "_values", None)
             if values is None:
-                self.log.undecodable += 1
-                continue
-            if not self.motors.take(values, self.log):
-                continue
+                log.undecodable += 1
+                return
+            if not self.motors.take(values, log):
+                return
             now = _now()
-            self.log.applied += 1
-            self.log.age_ns.append(t - self._pub_before(t))
-            self.log.applied_ns.append(now - self._pub_before(t))
+            log.applied += 1
+            before = self._pub_before(t)
+            log.age_ns.append(t - before)
+            log.applied_ns.append(now - before)
             if self._last_cmd_ns is not None:
                 gap = t - self._last_cmd_ns
-                self.log.interval_ns.append(gap)
+                log.interval_ns.append(gap)
                 if gap >= GAP_PERIODS * self.period_ns:
-                    self.log.gaps.append(
+                    log.gaps.append(
                         {
                             "seed": self.seed,
-                            "step": env.steps,
+                            "step": self._steps,
                             "seconds": gap / 1e9,
                             "missed_steps": gap // self.period_ns - 1,
                         }
                     )
             self._last_cmd_ns = t
-            fresh = True
-        return fresh
+            self._applied_count += 1
+
+    def _receive(self, env) -> bool:
+        """True when a valid command was applied since the last look."""
+        self.inbox.event.clear()
+        with self._lock:
+            n, self._applied_count = self._applied_count, 0
+            self._steps = env.steps
+        return n > 0
 
     def _pub_before(self, t: int) -> int:
         """The publish time of the latest state published before `t` (the states' times are kept per step)."""
-        times = self._pub_times
+        times = list(self._pub_times)  # a copy: the loop appends meanwhile
         for k in range(len(times) - 1, -1, -1):
             if times[k] <= t:
                 return times[k]
@@ -376,15 +396,13 @@ class Robot:
             sleep_until(release)
             if not first:
                 self._pub_times.append(self.publish(env, self._tick0 + n))
-                if len(self._pub_times) > 64:
-                    del self._pub_times[:32]
             got = self._receive(env)
             self._fresh = self._fresh or got
             if boundary and not first:
                 self.log.step(self._fresh)
                 self._fresh = False
         elif boundary and not first:
-            self._pub_times = [self.publish(env, self._tick0 + n)]
+            self._pub_times.append(self.publish(env, self._tick0 + n))
             deadline = time.perf_counter() + self.lockstep_timeout_s
             fresh = False
             while not fresh and time.perf_counter() < deadline:
@@ -394,7 +412,8 @@ class Robot:
             if not fresh:
                 self._stalled = True
         q_m, dq_m = env.data.qpos[env.b.qpos], env.data.qvel[env.b.dof]
-        tau = self.motors.torque(q_m, dq_m)
+        with self._lock:
+            tau = self.motors.torque(q_m, dq_m)
         self.log.physics_steps += 1
         if (np.abs(tau) >= self.motors.limits).any():
             self.log.saturated += 1
@@ -405,14 +424,11 @@ class Robot:
         """Publish the held initial state each physics period until a valid command comes; False on timeout."""
         t0 = _now()
         deadline = t0 + round(self.first_timeout_s * 1e9)
-        self._pub_times = []
         k = 0
         while _now() < deadline:
             from edgeperf.profilers.latency import sleep_until
 
             self._pub_times.append(self.publish(env, k))
-            if len(self._pub_times) > 64:
-                del self._pub_times[:32]
             self._tick0 = k  # the held state's tick: physics step n's state carries tick0 + n
             k += 1
             while True:
@@ -434,9 +450,13 @@ class Robot:
         try:
             env.reset(seed=seed)
             b = env.b
-            self.motors = Motors(self.spec, self.family, self.slots, b.ranges, b.limited, b.torque_limit)
-            q0 = env.data.qpos[b.qpos].copy()
-            self.motors.hold(q0, 0, 0)
+            motors = Motors(self.spec, self.family, self.slots, b.ranges, b.limited, b.torque_limit)
+            motors.hold(env.data.qpos[b.qpos].copy(), 0, 0)
+            with self._lock:
+                self.motors = motors
+                self._applied_count, self._steps = 0, 0
+                self._pub_times = collections.deque(maxlen=64)
+                self._accepting = True
             for i, x in zip(self._iremote, stick_bytes(env.nominal_command), strict=True):
                 self._values[i] = x
             self._last_cmd_ns = None
@@ -464,9 +484,9 @@ class Robot:
 
     def pause(self) -> None:
         """Between episodes: silence, and what comes meanwhile is counted, not applied."""
+        with self._lock:
+            self._accepting = False
         time.sleep(RESET_PAUSE_S)
-        for _ in self.inbox.drain():
-            self.log.between_episodes += 1
 
     def run(self, seeds: list[int]) -> list:
         episodes = []

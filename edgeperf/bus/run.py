@@ -206,8 +206,8 @@ def _bus_block(bot, bus: str, interface: str, dds_domain: int, others: list, for
         "method": {
             "age": "command receive (CycloneDDS listener thread) minus the publish of the latest state published "
             "before it: the controller's reaction when it answers the newest state",
-            "applied": "the motor law took the command, minus that state's publish (realtime: at the next physics "
-            "step; lockstep: at once)",
+            "applied": "the motor law took the command (CRC checked, values in the drivers), minus that state's "
+            "publish; in realtime its torque acts from the next physics step",
             "miss": "a control step in which no new valid command came (the last one held)",
             "gap": f"{GAP_DOC}",
             "controller_compute": "what the controller reports of itself in LowCmd_.reserve[0] (ns), where it does",
