@@ -189,6 +189,9 @@ def _worker_start(parent: int, initializer, initargs) -> None:
         initializer(*initargs)
 
 
+QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
+
+
 def pool(workers: int, initializer=None, initargs: tuple = ()):
     """A ProcessPoolExecutor of spawned workers (forking a process that holds onnxruntime or torch threads is
     unsafe) that never outlive edgeperf. Workers start from the calling thread, which must live as long as the
@@ -196,6 +199,10 @@ def pool(workers: int, initializer=None, initargs: tuple = ()):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    # An interrupted pool leaves its queue's semaphore to multiprocessing's resource tracker, which frees it and
+    # then warns on the terminal after edgeperf's last line; the tracker takes this process's -W options.
+    if QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(QUIET_TRACKER)
     return ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("spawn"),
