@@ -159,7 +159,8 @@ def task(sleeping: bool) -> None:
         f"{r['sil'].get('success_rate')} bus {r['hil'].get('success_rate')}, falls {r['hil']['falls']}; distance "
         f"SIL {r['sil']['metrics']['distance']:.2f} m bus {r['hil']['metrics']['distance']:.2f} m; misses "
         f"{link['misses']}/{link['steps']} (longest streak {link['longest_miss_streak']}); state age p50 "
-        f"{b['age_us']['p50']:.0f} / p99 {b['age_us']['p99']:.0f} us; interval max {b['interval_us']['max'] / 1e3:.1f} ms"
+        f"{b['age_us']['p50']:.0f} / p99 {b['age_us']['p99']:.0f} us; longest interval "
+        f"{b['interval_us']['max'] / 1e3:.1f} ms"
     )
 
 
