@@ -405,6 +405,10 @@ def _export(a: StoredRun, b: StoredRun, c: Comparison) -> None:
     if pa and pb and len(pa) == len(pb):
         spec = figures.Spec("parity max err", "", lambda r: figures.Figure(None))
         for i, (x, y) in enumerate(zip(pa, pb, strict=True)):
+            if not (_number(x) and _number(y)):  # a NaN error is written as null: nothing to compare
+                c.lines.append(Line(f"parity_max_abs_error[{i}]", f"parity max err dim {i}", "", x, y, ABSENT,
+                                    method="not a number in A or B (NaN in the parity run)"))  # fmt: skip
+                continue
             shift = (y - x) / x if x else (math.inf if y > x else 0.0)
             c.lines.append(
                 Line(f"parity_max_abs_error[{i}]", f"parity max err dim {i}", "", x, y,
@@ -412,6 +416,10 @@ def _export(a: StoredRun, b: StoredRun, c: Comparison) -> None:
             )  # fmt: skip
     elif pa and pb:
         c.notes.append(f"the action dimensions differ (A {len(pa)}, B {len(pb)}): parity per dimension not compared")
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _successes(r: StoredRun, who: str) -> tuple[int, int] | None:
@@ -426,8 +434,12 @@ def _returns(name: str, who: str, a: StoredRun, b: StoredRun, c: Comparison) -> 
     if not ra or not rb:
         c.lines.append(Line(name, "mean return", "", None, None, ABSENT, method="no returns in A or B"))
         return
-    va, vb = ra["mean"], rb["mean"]
-    overlap = not (ra["ci95"][1] < rb["ci95"][0] or rb["ci95"][1] < ra["ci95"][0])
+    va, vb = ra.get("mean"), rb.get("mean")
+    ca, cb = ra.get("ci95") or [None, None], rb.get("ci95") or [None, None]
+    if not all(_number(v) for v in (va, vb, *ca, *cb)):  # NaN returns are written as null
+        c.lines.append(Line(name, "mean return", "", va, vb, ABSENT, method="not a number in A or B (NaN returns)"))
+        return
+    overlap = not (ca[1] < cb[0] or cb[1] < ca[0])
     shift = (vb - va) / abs(va) if va else (math.inf if vb > va else -math.inf if vb < va else 0.0)
     spec = figures.Spec("mean return", "", lambda r: figures.Figure(None), better="higher")
     verdict = SAME if vb == va else NOISE if overlap or abs(shift) <= c.threshold else _direction(spec, shift)

@@ -168,3 +168,30 @@ def test_validations_success_verdict_and_exports_parity():
 @pytest.mark.parametrize("threshold", ["-1", "abc"])
 def test_bad_threshold(bad, threshold, tmp_path):
     bad(2, "compare", "a", "b", "--threshold", threshold, "--db", tmp_path / "x.db")
+
+
+@pytest.mark.parametrize(
+    ("fixture", "edit"),
+    [
+        ("validate.json", lambda d: d["results"]["deployed"]["return"].update(mean=None)),
+        ("validate.json", lambda d: d["results"]["deployed"]["return"]["ci95"].__setitem__(0, None)),
+        ("export.json", lambda d: d["results"]["parity"]["max_abs_error_per_dim"].__setitem__(0, None)),
+    ],
+    ids=["return-mean", "return-ci", "parity-dim"],
+)
+def test_a_nan_written_as_null_is_absent_not_a_traceback(cli, tmp_path, fixture, edit):
+    """edgeperf writes a NaN figure as null (valid JSON, allowed by the schema): compare says it cannot compare
+    that line, and compares the rest."""
+    import json
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "fixtures" / "reports" / fixture
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    doc = json.loads(src.read_text())
+    a.write_text(json.dumps(doc))
+    edit(doc)
+    b.write_text(json.dumps(doc))
+    r = cli("compare", a, b, "--json", tmp_path / "c.json")
+    assert r.code in (0, 1), r.err
+    doc = json.loads((tmp_path / "c.json").read_text())
+    assert "not a number in A or B" in json.dumps(doc), doc
