@@ -363,6 +363,11 @@ class Deployment:
     reports: dict[str, Report] = field(default_factory=dict)  # stage -> report, in STAGES order
     timings: Path | None = None  # the profile's raw per-inference timings (CSV)
     html: Path | None = None  # every report on one page (edgeperf report)
+    plan: object | None = None  # the plan stage's edgeperf.plan.Plan (its folder holds plan.html)
+
+
+# The demo's plan: two candidates on this machine, the fp32 artifact against int8 (dynamic) on ONNX Runtime.
+DEMO_PLAN = "precisions=fp32,int8 backends=onnxruntime threads=1"
 
 
 def deploy(
@@ -374,38 +379,23 @@ def deploy(
     episodes: int = 6,
     hil_episodes: int = 2,
     sim2sim_episodes: int = 0,
+    plan_episodes: int = 0,
     on_stage: Callable[[str, Report], None] | None = None,
+    on_plan: Callable | None = None,
 ) -> Deployment:
     """Export `source` to `out`/policy.onnx with parity on the policy's own rollouts in `domain`, profile it in a
     fresh process in a control loop at the domain's rate on its own observations, and validate it against
     `source` in paired episodes with the measured latency in the loop, then (hil_episodes > 0) serve it from a
     child process on loopback and drive it in real time (HIL against SIL), then (sim2sim_episodes > 0, for a
-    domain with a MuJoCo twin) run the artifact in both engines. Writes export.json, profile.json, validate.json,
-    hil.json and sim2sim.json beside the artifact as each stage ends (and the profile's timings.csv);
-    `on_stage(stage, report)` after each; at the end report.html, every stage's report on one page."""
-    from edgeperf.domains import base
+    domain with a MuJoCo twin) run the artifact in both engines, then (plan_episodes > 0) plan the deployment over
+    DEMO_PLAN's candidates in `out`/plan (`on_plan(plan)` after it). Writes export.json, profile.json,
+    validate.json, hil.json and sim2sim.json beside the artifact as each stage ends (and the profile's
+    timings.csv); `on_stage(stage, report)` after each; at the end report.html, every stage's report on one page."""
     from edgeperf.domains.latency import LatencyModel
-    from edgeperf.domains.paired import check_options
     from edgeperf.errors import VerdictFailed
     from edgeperf.exporter.onnx import export
 
-    # Every argument is checked before the first stage: a mistake never costs an export.
-    d = base.make(domain)
-    check_options(episodes, 0, None, None)
-    if hil_episodes:
-        from edgeperf.domains import hil as loop
-
-        if hil_episodes < 2:
-            raise BadInput(f"--hil-episodes must be 0 (no HIL stage) or at least 2 (paired), got {hil_episodes}")
-        loop.plan(domain, episodes=hil_episodes)
-    twin = sim2sim_twin(domain) if sim2sim_episodes else None
-    if sim2sim_episodes:
-        if not 2 <= sim2sim_episodes <= 10_000:
-            raise BadInput(f"--sim2sim-episodes must be 0 (no sim-to-sim stage) or 2 to 10000, got {sim2sim_episodes}")
-        if twin is None:
-            raise BadInput(f"{domain} has no MuJoCo twin for a sim-to-sim stage; give --sim2sim-episodes 0")
-    if not (duration > 0 and duration < 24 * 3600):
-        raise BadInput(f"--duration must be a positive number of seconds (under a day), got {duration}")
+    d, twin = _check_deploy(domain, episodes, hil_episodes, sim2sim_episodes, plan_episodes, duration)
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -443,7 +433,41 @@ def deploy(
     if twin:
         finish("sim2sim", sim2sim(done.artifact, domain, twin, episodes=sim2sim_episodes))
     done.html = write_html(done, out / "report.html")
+    if plan_episodes:
+        from edgeperf.plan import plan as run_plan
+
+        done.plan = run_plan(
+            source, out / "plan", domain=domain, candidates=DEMO_PLAN, episodes=plan_episodes, duration=min(duration, 5)
+        )
+        if on_plan is not None:
+            on_plan(done.plan)
     return done
+
+
+def _check_deploy(domain, episodes, hil_episodes, sim2sim_episodes, plan_episodes, duration):
+    """Every argument of deploy, checked before the first stage (a mistake never costs an export): (domain, twin)."""
+    from edgeperf.domains import base
+    from edgeperf.domains.paired import check_options
+
+    d = base.make(domain)
+    check_options(episodes, 0, None, None)
+    if hil_episodes:
+        from edgeperf.domains import hil as loop
+
+        if hil_episodes < 2:
+            raise BadInput(f"--hil-episodes must be 0 (no HIL stage) or at least 2 (paired), got {hil_episodes}")
+        loop.plan(domain, episodes=hil_episodes)
+    twin = sim2sim_twin(domain) if sim2sim_episodes else None
+    if sim2sim_episodes:
+        if not 2 <= sim2sim_episodes <= 10_000:
+            raise BadInput(f"--sim2sim-episodes must be 0 (no sim-to-sim stage) or 2 to 10000, got {sim2sim_episodes}")
+        if twin is None:
+            raise BadInput(f"{domain} has no MuJoCo twin for a sim-to-sim stage; give --sim2sim-episodes 0")
+    if not (duration > 0 and duration < 24 * 3600):
+        raise BadInput(f"--duration must be a positive number of seconds (under a day), got {duration}")
+    if plan_episodes and not 2 <= plan_episodes <= 10_000:
+        raise BadInput(f"--plan-episodes must be 0 (no plan stage) or 2 to 10000, got {plan_episodes}")
+    return d, twin
 
 
 def sim2sim_twin(domain: str) -> str | None:

@@ -27,6 +27,13 @@ def demo(
             help="Episodes per engine of the sim-to-sim stage (pybullet A1 -> its MuJoCo twin; 0: none).",
         ),
     ] = 4,
+    plan_episodes: Annotated[
+        int,
+        typer.Option(
+            "--plan-episodes",
+            help="Paired episodes per candidate of the plan stage (fp32 vs int8 on ONNX Runtime; 0: none).",
+        ),
+    ] = 4,
 ) -> None:
     """Run the main job end to end on a bundled reference policy.
 
@@ -35,8 +42,10 @@ def demo(
     3. validate it against the original in paired episodes with the measured latency in the loop; 4. serve it
     from a child process on loopback and drive it in real time at the control rate (hardware in the loop,
     against the same artifact in pure simulation); 5. for a quadruped domain, run the artifact on the same A1 in
-    MuJoCo (sim-to-sim: does it transfer?). Writes policy.onnx, a JSON report per stage, the profile's
-    timings.csv and report.html (every stage on one self-contained page) under --out, then a summary.
+    MuJoCo (sim-to-sim: does it transfer?); 6. plan: fp32 against int8, each profiled and validated with its own
+    latency, and the cheapest that still does the task recommended. Writes policy.onnx, a JSON report per stage,
+    the profile's timings.csv and report.html (every stage on one self-contained page) and plan/ (plan.html,
+    budget.toml, ...) under --out, then a summary.
     """
     from edgeperf import pipeline
     from edgeperf.cli.common import console
@@ -50,12 +59,15 @@ def demo(
         raise BadInput(f"{domain} has no bundled reference policy to demonstrate; pick another --domain")
     twin = pipeline.sim2sim_twin(domain) if sim2sim_episodes else None
     stages = [s for s in pipeline.STAGES if (s != "hil" or hil_episodes) and (s != "sim2sim" or twin)]
+    stages += ["plan"] if plan_episodes else []
     what = {
         "export": f"export {d.reference} -> ONNX fp32, parity on its own rollouts",
         "profile": f"profile in a fresh process: a {d.control_hz:g} Hz control loop for {duration:g} s",
         "validate": f"validate against the original on {domain}, measured latency in the loop",
         "hil": f"hardware in the loop over loopback: {hil_episodes} real-time episodes against edgeperf serve",
         "sim2sim": f"sim-to-sim: {sim2sim_episodes} episodes each on {domain} (pybullet) and {twin} (MuJoCo)",
+        "plan": f"plan: fp32 or int8 on ONNX Runtime, each profiled and validated ({plan_episodes} episodes) with "
+        "its own latency",
     }
     titles = {s: f"{i}/{len(stages)} {what[s]}" for i, s in enumerate(stages, 1)}
     renderers = {
@@ -72,6 +84,11 @@ def demo(
         if following:
             con.rule(titles[following[0]])
 
+    def show_plan(done_plan) -> None:
+        from edgeperf.cli.plan import render as render_plan
+
+        render_plan(done_plan, con)
+
     con.rule(titles["export"])
     done = pipeline.deploy(
         d.reference,
@@ -81,7 +98,9 @@ def demo(
         episodes=episodes,
         hil_episodes=hil_episodes,
         sim2sim_episodes=sim2sim_episodes if twin else 0,
+        plan_episodes=plan_episodes,
         on_stage=show,
+        on_plan=show_plan,
     )
     exported, prof, val = (done.reports[s] for s in pipeline.STAGES[:3])
     parity, lat, dl, v = (
@@ -103,12 +122,26 @@ def demo(
         f"{100 * v['reference']['success_rate']:.0f}%); verdict: {v['paired']['verdict']}.\n"
         + (_hil_summary(done.reports["hil"]) if "hil" in done.reports else "")
         + (_sim2sim_summary(done.reports["sim2sim"]) if "sim2sim" in done.reports else "")
+        + (_plan_summary(done.plan) if done.plan is not None else "")
         + f"Reports: {out}/"
         + ", ".join(f"{s}.json" for s in done.reports)
         + f"; timings: {done.timings}\nThe whole run on one page: {done.html}"
     )
     if v["paired"]["verdict"] == "different":
         raise VerdictFailed("the deployed policy behaves differently from the original; see validate.json")
+
+
+def _plan_summary(done_plan) -> str:
+    rec = done_plan.recommendation
+    rows = done_plan.doc["decision"]["candidates"]
+    others = "; ".join(f"{r['label']}: {r['reason']}" for r in rows if not rec or r["id"] != rec["id"])
+    if rec is None:
+        head = f"The plan recommends no candidate: {done_plan.doc['decision']['no_recommendation']['message']}"
+    else:
+        e = rec.get("mj_per_inference")
+        energy = f"{e:.3g} mJ per inference{' (estimated)' if rec.get('energy_estimate') else ''}, " if e else ""
+        head = f"The plan recommends {rec['label']} ({energy}p99 {rec['p99_us'] / 1e3:.3g} ms)"
+    return f"{head}{'; ' + others if others else ''}. Plan: {done_plan.folder}/plan.html\n"
 
 
 def _hil_summary(report) -> str:

@@ -40,10 +40,17 @@ def test_demo_on_pendulum(cli, tmp_path):
         "2",
         "--hil-episodes",
         "0",
+        "--plan-episodes",
+        "2",
     )  # fmt: skip  (the HIL stage has its own tests; here it would add 20 s)
     assert r.code == 0, r.err
     _check(tmp_path, "gym:Pendulum-v1")
     assert not (tmp_path / "hil.json").exists()
+    # the plan stage: fp32 against int8, its folder and its line in the summary (breaks if it is skipped)
+    plan = json.loads((tmp_path / "plan" / "plan.json").read_text())
+    assert {c["id"] for c in plan["decision"]["candidates"]} == {"fp32-onnxruntime-t1", "int8-onnxruntime-t1"}
+    assert (tmp_path / "plan" / "plan.html").exists() and (tmp_path / "plan" / "budget.toml").exists()
+    assert "The plan recommends" in " ".join(r.out.split())
     assert "verdict:" in r.out and "deadlines missed" in r.out
     assert f"The whole run on one page: {tmp_path / 'report.html'}" in " ".join(r.out.split())
 
@@ -60,6 +67,7 @@ def test_demo_on_the_quadruped(cli, tmp_path):
     s2s = json.loads((tmp_path / "sim2sim.json").read_text())
     assert s2s["results"]["domains"]["b"]["id"] == "mujoco/a1-trot" and s2s["results"]["episodes"] == 4
     assert "sim-to-sim verdict:" in " ".join(r.out.split())
+    assert json.loads((tmp_path / "plan" / "plan.json").read_text())["decision"]["recommendation"]
 
 
 def test_demo_on_the_quadruped_ends_with_sim_to_sim(cli, tmp_path):
@@ -67,7 +75,7 @@ def test_demo_on_the_quadruped_ends_with_sim_to_sim(cli, tmp_path):
     in the summary (breaks if the stage is skipped, or the summary leaves it out)."""
     r = cli(
         "demo", "--out", tmp_path, "--duration", "0.5", "--episodes", "2", "--hil-episodes", "0",
-        "--sim2sim-episodes", "2",
+        "--sim2sim-episodes", "2", "--plan-episodes", "0",
     )  # fmt: skip
     assert r.code == 0, r.err
     s2s = json.loads((tmp_path / "sim2sim.json").read_text())
