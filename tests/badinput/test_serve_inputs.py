@@ -55,7 +55,7 @@ def test_serve_arguments(bad, example_onnx, args, words):
         (lambda t, d: t(text=""), "is empty"),
         (lambda t, d: t(text="  \n"), "is empty"),
         (lambda t, d: t(text="short"), "fewer than 16"),
-        (lambda t, d: d, "is not a regular file"),
+        (lambda t, d: d, "it is a directory"),
     ],
 )
 def test_token_files(bad, example_onnx, token, tmp_path, make, words):
