@@ -274,7 +274,7 @@ def test_hil_host_leaves_nothing_here_or_on_the_robot(sig, sshd, tmp_path):  # n
 
     def ready(t: Tree) -> bool:
         # The server runs there and the tunnel is open here: the episodes are under way.
-        serving = any("edgeperf serve tiny.onnx" in n for n in t.names())
+        serving = any("edgeperf serve ./tiny.onnx" in n for n in t.names())
         return serving and len(_named(t, "ssh")) >= 2
 
     _run(args, sig, ready, tmp_path, extra=[_sshd_pid(sshd["port"])])
