@@ -40,7 +40,7 @@ from edgeperf import __version__
 from edgeperf.errors import BadInput, EdgeperfError, HardwareMissing, require
 from edgeperf.runtime import wire
 from edgeperf.runtime.remote import MAX_LATE, MAX_PENDING, LinkError, LinkTimeout, Reply, Timing, _spec
-from edgeperf.runtime.server import Inputs, Stats, check_bind
+from edgeperf.runtime.server import Inputs, Stats, check_bind, open_served
 from edgeperf.runtime.session import IOSpec, Session, TensorSpec
 
 KINDS = "biuf"  # bool, signed and unsigned integers, floats: what a policy's arrays are
@@ -168,12 +168,7 @@ class OpenpiServer:
         if max_frame < 64:
             raise BadInput(f"--max-frame {max_frame} is smaller than any message; give e.g. {wire.MAX_FRAME}")
         self.token, self.max_frame = token, max_frame
-        self.path = Path(model)
-        from edgeperf.results.report import sha256_file
-
-        extra = {"threads": threads} if threads else {}  # else the backend's own default
-        self.session = session or Session.open(self.path, backend=backend, device=device, **extra)
-        self.sha256 = sha256_file(self.path)
+        self.path, self.session, self.sha256 = open_served(model, backend, device, threads, session)
         self.inputs = Inputs(self.session)
         self.stats = Stats()
         self._outputs = [o.name for o in self.session.io.outputs]

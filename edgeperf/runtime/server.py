@@ -71,6 +71,15 @@ def check_bind(bind: str, token: bytes | None) -> tuple[str, int]:
     return host, port
 
 
+def open_served(model, backend: str, device: str, threads: int | None, session: Session | None):
+    """(path, Session, sha256) of the artifact a server answers with (every server edgeperf runs)."""
+    from edgeperf.results.report import sha256_file
+
+    path = Path(model)
+    extra = {"threads": threads} if threads else {}  # else the backend's own default
+    return path, session or Session.open(path, backend=backend, device=device, **extra), sha256_file(path)
+
+
 class Inputs:
     """A model's inputs as a server checks a request against them (names, dtypes, shapes, batch)."""
 
@@ -125,12 +134,7 @@ class Server:
         if max_frame < wire.HEADER.size + wire.MAC_LEN:
             raise BadInput(f"--max-frame {max_frame} is smaller than one frame header; give e.g. {wire.MAX_FRAME}")
         self.token, self.max_frame = token, max_frame
-        self.path = Path(model)
-        from edgeperf.results.report import sha256_file
-
-        extra = {"threads": threads} if threads else {}  # else the backend's own default
-        self.session = session or Session.open(self.path, backend=backend, device=device, **extra)
-        self.sha256 = sha256_file(self.path)
+        self.path, self.session, self.sha256 = open_served(model, backend, device, threads, session)
         self.stats = Stats()
         self._sessions: collections.OrderedDict[int, int] = collections.OrderedDict()  # session -> last seq
         self._peers: dict[bytes, int] = {}  # ZeroMQ peer identity -> its session
