@@ -260,6 +260,7 @@ class OpenpiServer:
 
     async def _handle(self, conn) -> None:
         self.stats.sessions += 1
+        self.session.reset()  # a new client is a new episode: a recurrent model's state starts from zero
         prev_total = None
         try:
             await conn.send(self._hello)
@@ -273,7 +274,10 @@ class OpenpiServer:
                     await conn.send(f"edgeperf: the observation is not openpi's msgpack-numpy: {exc}")
                     await conn.close(1003, "malformed observation")
                     return
-                reply = self._answer(obs)  # on the loop: one inference at a time, as the model allows anyway
+                try:
+                    reply = self._answer(obs)  # on the loop: one inference at a time, as the model allows anyway
+                except Exception as exc:  # whatever a hostile observation does, the server serves on
+                    reply = f"edgeperf: the observation could not be used: {type(exc).__name__}"
                 if isinstance(reply, str):
                     self.stats.errors += 1
                     await conn.send(reply)  # openpi's convention for a failed inference: a text message

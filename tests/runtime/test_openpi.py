@@ -222,3 +222,31 @@ def test_msgpack_numpy_round_trip_and_refusals():
     deep = b"\x91" * 100_000 + b"\x00"  # 100,000 nested one-element arrays
     with pytest.raises(ValueError, match="StackError"):  # msgpack's own depth limit, no RecursionError
         openpi.unpack(deep)
+
+
+def test_a_new_client_of_a_recurrent_model_starts_from_zero_state(tmp_path, no_strays):  # noqa: F811
+    """The server carries a recurrent model's state between one client's observations, and a new connection is a
+    new episode: its first answer equals the first client's first answer (without the reset it would carry on)."""
+    pytest.importorskip("torch")
+    from edgeperf.exporter.onnx import export
+    from tests.recurrent_helpers import write_nets
+
+    model = tmp_path / "lstm.onnx"
+    export(None, model, factory=f"{write_nets(tmp_path)}:lstm", check=False)
+    s = serve(model)
+    try:
+        width = _width(s)
+        obs = [np.full(width, 0.5 * k, np.float32) for k in range(1, 4)]
+        with openpi.OpenpiSession.connect(s.address) as first:
+            answers = [first.run(o) for o in obs]
+            again = first.run(obs[0])
+        assert not np.allclose(again, answers[0], atol=1e-6)  # one client's state is carried between its calls
+        with openpi.OpenpiSession.connect(s.address) as second:
+            np.testing.assert_allclose(second.run(obs[0]), answers[0], atol=1e-6)
+    finally:
+        s.stop()
+
+
+def _width(served) -> int:
+    with openpi.OpenpiSession.connect(served.address) as c:
+        return c.io.inputs[0].shape[-1]
