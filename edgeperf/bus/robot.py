@@ -267,6 +267,8 @@ class Robot:
         self._accepting = False
         self._applied_count = 0
         self._steps = 0
+        self._last_cmd_ns: int | None = None
+        self.seed: int | None = None
         self._pub_times: collections.deque = collections.deque(maxlen=64)  # publish times of the latest states
         self.log = BusLog()
         self._state_msg = fam.state()
@@ -446,7 +448,6 @@ class Robot:
 
         env = _bus_env_class()(self.bus_spec, seed=seed)
         env.robot = self
-        self.seed = seed
         try:
             env.reset(seed=seed)
             b = env.b
@@ -456,10 +457,10 @@ class Robot:
                 self.motors = motors
                 self._applied_count, self._steps = 0, 0
                 self._pub_times = collections.deque(maxlen=64)
+                self.seed, self._last_cmd_ns = seed, None  # before accepting: the reading thread reads them
                 self._accepting = True
             for i, x in zip(self._iremote, stick_bytes(env.nominal_command), strict=True):
                 self._values[i] = x
-            self._last_cmd_ns = None
             self._fresh = True  # the command that started physics counts for the first control step
             self._stalled = False
             ep = Episode(seed)

@@ -127,3 +127,43 @@ def test_realtime_sleeping_controller_misses_are_reported(policy, tmp_path):
     assert link["misses"] >= 0.05 * link["steps"], link
     assert b["interval_us"]["max"] > 40_000
     assert rep.results["episodes_run"] == 2 and "paired" in rep.results
+
+
+def _robot(tmp_path, mode="lockstep", **kw):
+    """A Robot on a participant of its own, with no controller: its methods are called by the test."""
+    from edgeperf.bus import dds
+    from edgeperf.bus.robot import Robot
+
+    participant = dds.Participant(dds_domain(), "lo")
+    return participant, Robot(short_spec(tmp_path, 1.0), "unitree_go", participant, mode=mode, **kw)
+
+
+def _good_command(bot):
+    """A valid command (the default pose on the spec's gains) as the reading thread gets it (decoded)."""
+    from edgeperf.bus import unitree
+
+    cmd = bot.family.cmd()
+    for i, s in enumerate(bot.slots):
+        m = cmd.motor_cmd[s]
+        m.q, m.kp, m.kd = float(bot.spec.default_pos[i]), float(bot.spec.kp[i]), float(bot.spec.kd[i])
+    cmd.crc = unitree.crc(cmd)
+    return type(cmd).deserialize(cmd.serialize())
+
+
+def test_a_command_as_the_first_episode_starts_accepting_is_applied(tmp_path):
+    """The reading thread may take a command as soon as the robot accepts them: the fields it reads are set by
+    then (an AttributeError there would end the reading thread, and every later command would be lost)."""
+    from edgeperf.bus.robot import Motors, _bus_env_class
+
+    participant, bot = _robot(tmp_path)
+    try:
+        env = _bus_env_class()(bot.bus_spec, seed=0)
+        env.reset(seed=0)
+        b = env.b
+        bot.motors = Motors(bot.spec, bot.family, bot.slots, b.ranges, b.limited, b.torque_limit)
+        bot._accepting = True  # what episode() does first, before the rest of its set-up
+        bot._on_command(0, _good_command(bot))
+        env.close()
+    finally:
+        participant.close()
+    assert bot.log.applied == 1
