@@ -181,10 +181,11 @@ def _run_steps(
     from edgeperf.results.report import sha256_file
 
     per: dict[str, dict] = {c.id: {} for c in grid}
+    digest = st.source_digest(source)  # the source's content names the steps that read it
     # 1. export each artifact once (parallel), parity on the policy's own rollouts
     exports = {}
     for c in grid:
-        exports.setdefault(c.artifact_id, st.export_job(root, source, domain, c, seed))
+        exports.setdefault(c.artifact_id, st.export_job(root, source, domain, c, seed, digest))
     done = st.run_steps(root, list(exports.values()), runner, store, on_step=on_step)
     for c in grid:
         per[c.id]["export"] = done.get(exports[c.artifact_id].id)
@@ -221,6 +222,7 @@ def _run_steps(
                 p["run_id"],
                 domain=domain,
                 reference=source,
+                reference_sha256=digest,
                 episodes=episodes,
                 seed=seed,
             )

@@ -31,12 +31,24 @@ def artifact_path(plan_dir: Path, artifact_id: str, fmt: str) -> Path:
     return plan_dir / ARTIFACTS / f"{artifact_id}{SUFFIX[fmt]}"
 
 
-def export_job(plan_dir: Path, source: str, domain: str, c: Candidate, seed: int):
+def source_digest(source: str) -> str | None:
+    """The sha256 of a policy file and its companions (None for a pseudo source such as reference:): in the export
+    and validate steps' ids, so a policy retrained in place is exported and validated again, never reused."""
+    from edgeperf.artifact import existing_files, is_pseudo
+    from edgeperf.results.report import sha256_file
+
+    if is_pseudo(source) or not Path(source).is_file():
+        return None
+    return ",".join(sha256_file(f) for f in existing_files(source))
+
+
+def export_job(plan_dir: Path, source: str, domain: str, c: Candidate, seed: int, source_sha256: str | None = None):
     return job(
         {
             "step": "export",
             "artifact": c.artifact_id,
             "source": source,
+            "source_sha256": source_sha256,
             "domain": domain,
             "precision": c.precision,
             "format": c.format,
