@@ -404,6 +404,7 @@ class Robot:
                 self.log.step(self._fresh)
                 self._fresh = False
         elif boundary and not first:
+            self._receive(env)  # what came before this state does not answer it (it is in the drivers already)
             self._pub_times.append(self.publish(env, self._tick0 + n))
             deadline = time.perf_counter() + self.lockstep_timeout_s
             fresh = False

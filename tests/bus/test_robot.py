@@ -167,3 +167,28 @@ def test_a_command_as_the_first_episode_starts_accepting_is_applied(tmp_path):
     finally:
         participant.close()
     assert bot.log.applied == 1
+
+
+def test_lockstep_waits_for_a_command_after_the_state_it_publishes(tmp_path):
+    """Lockstep: a command that came before the control step's state (a second one for the state before, or a
+    controller publishing on its own clock) does not answer it: the robot waits, and without a later one the
+    step is a miss and the controller stalled."""
+    from edgeperf.bus.robot import Motors, _bus_env_class
+
+    participant, bot = _robot(tmp_path, lockstep_timeout_s=0.2)
+    try:
+        env = _bus_env_class()(bot.bus_spec, seed=0)
+        env.robot = bot
+        env.reset(seed=0)
+        b = env.b
+        bot.motors = Motors(bot.spec, bot.family, bot.slots, b.ranges, b.limited, b.torque_limit)
+        bot.motors.hold(env.data.qpos[b.qpos].copy(), 0, 0)
+        bot._tick0, bot._stalled = 0, False
+        bot._accepting = True
+        bot._on_command(0, _good_command(bot))  # came during the control step before
+        ctrl = env.data.ctrl[b.ctrl]
+        bot.physics_step(env, bot.spec.decimation, ctrl)  # a control step's start: publish, then wait
+        env.close()
+    finally:
+        participant.close()
+    assert bot.log.steps == 1 and bot.log.misses == 1 and bot._stalled
