@@ -3,6 +3,8 @@ validated again, never answered with the old policy's steps."""
 
 from __future__ import annotations
 
+import pytest
+
 from edgeperf.plan import steps as st
 
 
@@ -44,3 +46,15 @@ def test_the_digest_is_the_files_and_none_for_a_pseudo_source(tmp_path):
     src.write_bytes(b"two")
     assert a and st.source_digest(str(src)) not in (None, a)
     assert st.source_digest("reference:quadruped/trot") is None
+
+
+def test_stress_past_what_profile_takes_is_refused_before_the_exports(tmp_path):
+    from edgeperf.errors import BadInput
+    from edgeperf.plan import plan
+    from edgeperf.profilers.run import usable_cores
+
+    ex = Recording()
+    with pytest.raises(BadInput, match="--stress"):
+        plan("reference:quadruped/trot", tmp_path / "p", domain="quadruped/trot", stress=usable_cores() + 1,
+             candidates="precisions=fp32 backends=onnxruntime threads=1", executor=ex)  # fmt: skip
+    assert ex.ran == [] and not (tmp_path / "p").exists()
