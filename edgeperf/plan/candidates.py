@@ -249,6 +249,8 @@ def parse_budget(text: str | None) -> list[Limit]:
             raise BadInput(f"--budget {part!r}: {number!r} is not a number") from None
         if not math.isfinite(v) or v < 0:
             raise BadInput(f"--budget {part!r}: a limit is a finite number >= 0")
+        if op in ("<", ">"):  # edgeperf check's budgets are inclusive: a strict bound would be read as another
+            raise BadInput(f"--budget {part!r}: limits are inclusive; write {op}= (e.g. p99<=10ms)")
         lower = op.startswith(">")
         if lower != (name == "success"):
             raise BadInput(f"--budget {part!r}: {name} takes " + (">=" if name == "success" else "<="))

@@ -201,8 +201,10 @@ def _energy(r: dict) -> str:
 
 def _why_chosen(r: dict, eligible: list[dict]) -> str:
     n = len(eligible)
+    diff = r.get("return_diff")
+    diff = f"{diff:+.3g}" if isinstance(diff, (int, float)) else "no measured"  # a NaN is written as null
     return (
-        f"{r['label']}: equivalent to the original ({r.get('return_diff', 0):+.3g} return at {r.get('episodes')} "
+        f"{r['label']}: equivalent to the original ({diff} return at {r.get('episodes')} "
         f"episodes), within budget, and the lowest energy of the {n} that are: {_energy(r)}, p99 "
         f"{_show('p99_us', r.get('p99_us'))}"
     )

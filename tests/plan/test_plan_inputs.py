@@ -60,3 +60,13 @@ def test_bad_options(tmp_path, bad, option, value, says):
     out = tmp_path / "plan"
     assert says in bad(2, *ARGS, "-o", out, option, value).err
     assert not out.exists()
+
+
+def test_a_strict_budget_bound_is_refused_not_read_as_inclusive():
+    """`p99<10ms` was stored as `p99<=10ms`: a candidate at exactly 10 ms met a budget that excluded it."""
+    from edgeperf.errors import BadInput
+    from edgeperf.plan.candidates import parse_budget
+
+    with pytest.raises(BadInput, match="inclusive"):
+        parse_budget("p99<10ms")
+    assert parse_budget("p99<=10ms")
