@@ -292,7 +292,7 @@ class Robot:
 
     # --- state out ---------------------------------------------------------------------------------------------
     def publish(self, env, tick: int) -> int:
-        """Publish the env's current state with `tick`; the publish time (ns)."""
+        """Publish the env's current state with `tick`; the publish time (ns), kept for the commands' ages."""
         from edgeperf.domains.mujoco.scene import mujoco
 
         d, b, v = env.data, env.b, self._values
@@ -327,8 +327,8 @@ class Robot:
         msg = self._state_msg
         msg.__dict__["_wire"] = self.state_layout.encode(v)
         t = _now()
+        self._pub_times.append(t)  # before the write: on loopback the answer can come before write() returns
         self.writer.write(msg)
-        self.last_pub_ns = t
         self.log.states += 1
         return t
 
@@ -397,7 +397,7 @@ class Robot:
                 self.log.late_physics += 1
             sleep_until(release)
             if not first:
-                self._pub_times.append(self.publish(env, self._tick0 + n))
+                self.publish(env, self._tick0 + n)
             got = self._receive(env)
             self._fresh = self._fresh or got
             if boundary and not first:
@@ -405,7 +405,7 @@ class Robot:
                 self._fresh = False
         elif boundary and not first:
             self._receive(env)  # what came before this state does not answer it (it is in the drivers already)
-            self._pub_times.append(self.publish(env, self._tick0 + n))
+            self.publish(env, self._tick0 + n)
             deadline = time.perf_counter() + self.lockstep_timeout_s
             fresh = False
             while not fresh and time.perf_counter() < deadline:
@@ -431,7 +431,7 @@ class Robot:
         while _now() < deadline:
             from edgeperf.profilers.latency import sleep_until
 
-            self._pub_times.append(self.publish(env, k))
+            self.publish(env, k)
             self._tick0 = k  # the held state's tick: physics step n's state carries tick0 + n
             k += 1
             while True:

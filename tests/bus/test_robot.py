@@ -192,3 +192,26 @@ def test_lockstep_waits_for_a_command_after_the_state_it_publishes(tmp_path):
     finally:
         participant.close()
     assert bot.log.steps == 1 and bot.log.misses == 1 and bot._stalled
+
+
+def test_a_command_that_comes_while_the_state_is_written_answers_that_state(tmp_path):
+    """The publish time is kept before the write: a controller that answers before write() returns (loopback)
+    is aged from that state, not from the one before (a whole physics period too old)."""
+    from edgeperf.bus.robot import _bus_env_class, _now
+
+    participant, bot = _robot(tmp_path)
+    seen = []
+
+    class Writer:  # the answer comes while the state is being written
+        def write(self, msg):
+            seen.append(bot._pub_before(_now()))
+
+    try:
+        bot.writer = Writer()
+        env = _bus_env_class()(bot.bus_spec, seed=0)
+        env.reset(seed=0)
+        published = [bot.publish(env, 0), bot.publish(env, 1)]
+        env.close()
+    finally:
+        participant.close()
+    assert seen == published
