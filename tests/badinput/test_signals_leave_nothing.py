@@ -296,3 +296,21 @@ def test_an_interrupted_pool_takes_what_its_workers_started():
     finally:
         with contextlib.suppress(psutil.Error):
             child.kill()
+
+
+def test_the_guard_spares_what_is_not_edgeperfs():
+    """A process the caller started beside edgeperf (a sibling, not a descendant, without edgeperf's mark) lives on
+    after an edgeperf run and after a SIGKILLed one: the guard kills only what edgeperf started."""
+    neighbour = subprocess.Popen(["sleep", "60"])
+    try:
+        subprocess.run([sys.executable, "-m", "edgeperf", "--version"], check=True, capture_output=True, timeout=60)
+        killed = subprocess.Popen([sys.executable, "-m", "edgeperf", "link", "--listen", "127.0.0.1:0", "--forward",
+                                   "127.0.0.1:9"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(1.5)
+        killed.kill()
+        killed.wait(timeout=30)
+        time.sleep(2)  # the guards' sweeps are done by then
+        assert neighbour.poll() is None
+    finally:
+        neighbour.kill()
+        neighbour.wait()
