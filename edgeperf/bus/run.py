@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from edgeperf.bus.robot import GAP_PERIODS
 from edgeperf.errors import BadInput
 
 
@@ -204,19 +205,19 @@ def _bus_block(bot, bus: str, interface: str, dds_domain: int, others: list, for
         "other_state_publishers": len(others),
         "no_command": log.no_command,
         "method": {
-            "age": "command receive (CycloneDDS listener thread) minus the publish of the latest state published "
+            "age": "command receive (the DDS reading thread) minus the publish of the latest state published "
             "before it: the controller's reaction when it answers the newest state",
             "applied": "the motor law took the command (CRC checked, values in the drivers), minus that state's "
             "publish; in realtime its torque acts from the next physics step",
             "miss": "a control step in which no new valid command came (the last one held)",
-            "gap": f"{GAP_DOC}",
+            "gap": GAP_DOC,
             "controller_compute": "what the controller reports of itself in LowCmd_.reserve[0] (ns), where it does",
         },
     }
     return out
 
 
-GAP_DOC = "an interval between consecutive commands of at least 5 control periods"
+GAP_DOC = f"an interval between consecutive commands of at least {GAP_PERIODS} control periods"
 
 
 def _warn(report, bot, results: dict) -> None:
@@ -245,4 +246,4 @@ def _warn(report, bot, results: dict) -> None:
             "the last command held"
         )
     if log.gaps:
-        report.warn(f"the controller went silent {len(log.gaps)} times for 5 control periods or more")
+        report.warn(f"the controller went silent {len(log.gaps)} times for {GAP_PERIODS} control periods or more")
