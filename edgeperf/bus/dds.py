@@ -141,7 +141,10 @@ class Inbox:
             for s in samples:
                 if type(s).__name__ != "InvalidSample":  # a writer gone or disposed: no data
                     if handler is not None:
-                        handler(t, s)
+                        try:
+                            handler(t, s)
+                        except Exception:  # a bug in the handler must not end the reading: later commands count
+                            self.errors += 1
                     else:
                         self.items.append((t, s))
                     got = True

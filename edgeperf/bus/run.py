@@ -189,6 +189,7 @@ def _bus_block(bot, bus: str, interface: str, dds_domain: int, others: list, for
             "outside_torque_limit": log.outside_torque_limit,
             "between_episodes": log.between_episodes,
             "from_another_family": len(foreign),
+            "reader_errors": bot.inbox.errors,  # samples the reading thread could not take or handle
         },
         "rate_hz": log.applied / log.active_s if log.active_s > 0 else None,
         "interval_us": _us(intervals),
@@ -224,6 +225,8 @@ def _warn(report, bot, results: dict) -> None:
     log, c = bot.log, results["bus"]["commands"]
     if log.bad_crc:
         report.warn(f"{log.bad_crc} commands had a wrong CRC: refused, as the robot's firmware refuses them")
+    if c["reader_errors"]:
+        report.warn(f"{c['reader_errors']} commands could not be taken or handled by the reading thread: not applied")
     if log.nonfinite:
         report.warn(f"{log.nonfinite} commands carried NaN or infinite values for driven motors: refused")
     if log.wrong_motor_count:

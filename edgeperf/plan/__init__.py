@@ -81,6 +81,9 @@ def make_executor(executor, workers: int | None, address: str | None):
     raise BadInput(f"--executor {executor!r}: give local (a process pool here) or ray (a Ray cluster)")
 
 
+MIN_PERIODS = 10  # control periods a candidate's profile spans at least (fewer is no latency distribution)
+
+
 def plan(
     source: str,
     out: str | Path,
@@ -117,9 +120,14 @@ def plan(
     rate = float(rate if rate is not None else d.control_hz)
     if not (rate > 0 and rate <= 100_000):
         raise BadInput(f"--rate must be a control rate in Hz above 0 (at most 100000), got {rate:g}")
-    if not (isinstance(duration, (int, float)) and 0 < duration <= 3600):
+    if isinstance(duration, bool) or not (isinstance(duration, (int, float)) and 0 < duration <= 3600):
         raise BadInput(
             f"--duration must be seconds of profiling per candidate, above 0 and at most 3600, got {duration}"
+        )
+    if rate * duration < MIN_PERIODS:  # else a profile is a handful of periods (at --rate 1e-5, one of 27 hours)
+        raise BadInput(
+            f"--rate {rate:g} Hz for --duration {duration:g} s profiles {rate * duration:.3g} control periods per "
+            f"candidate; at least {MIN_PERIODS} make a latency distribution: raise --duration or --rate"
         )
     # Here, profile's own bound (one co-runner per usable core): a larger one failed every profile after the exports.
     most = usable_cores() if host is None else 4 * (os.cpu_count() or 1)  # on --host, its profile checks

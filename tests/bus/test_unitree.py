@@ -83,3 +83,35 @@ def test_sticks_carry_the_command_as_deploy_real_reads_it():
     lx, rx, ly = (struct.unpack_from("<f", bytes(raw), k)[0] for k in (4, 8, 20))
     assert (ly, -lx, -rx) == pytest.approx((0.5, -0.2, 0.3))
     assert command_from_sticks(raw) == pytest.approx([0.5, -0.2, 0.3])
+
+
+def test_a_handler_that_raises_does_not_end_the_reading_thread():
+    """A bug in the command handler ended the DDS reading thread, and every later command was silently lost: the
+    error is counted and the next sample is still handled."""
+    from edgeperf.bus import dds
+
+    inbox = dds.Inbox()
+    seen = []
+
+    def handler(t, s):
+        if s == "bad":
+            raise AttributeError("a bug")
+        seen.append(s)
+
+    class Waitset:
+        calls = 0
+
+        def wait(self, _ns):
+            self.calls += 1
+            if self.calls > 1:
+                inbox._stop.set()
+                return 0
+            return 1
+
+    class Reader:
+        def take(self, N):  # cyclonedds' own keyword
+            return ["bad", "good"]
+
+    inbox.handler = handler
+    inbox._read(Waitset(), Reader())
+    assert inbox.errors == 1 and seen == ["good"]

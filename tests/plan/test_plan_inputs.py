@@ -52,6 +52,7 @@ def test_a_plan_folder_that_is_a_file_is_refused(tmp_path, bad):
         ("--episodes", "1", "--episodes must be from 2"),
         ("--rate", "-5", "--rate must be"),
         ("--duration", "0", "--duration must be"),
+        ("--rate", "1e-5", "control periods per candidate"),  # one period of 27 hours was accepted
         ("--executor", "dask", "--executor 'dask'"),
         ("--budget", "p99<=fast", "give NAME<=VALUE"),
     ],
