@@ -4,10 +4,7 @@ every answer; garbage, object arrays, lying shapes and frames over the cap are r
 serving; beyond loopback only with an api key; `hil --connect ws://` gives the same verdict as the ZeroMQ path."""
 
 import json
-import re
-import signal
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -24,46 +21,13 @@ from edgeperf.runtime import openpi
 from edgeperf.runtime.remote import RemoteError
 from edgeperf.runtime.session import Session
 from tests.runtime.test_server import no_strays, token_file  # noqa: F401 - fixtures
+from tests.runtime.test_server import serve as served
 
 OPENPI_PYTHON = Path(__file__).resolve().parents[2] / ".venv-openpi" / "bin" / "python"
 
 
-class Served:
-    def __init__(self, proc, address):
-        self.proc, self.address = proc, address
-        self.port = int(address.rsplit(":", 1)[1])
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        out, err = self.proc.communicate(timeout=30)
-        return self.proc.returncode, out, err
-
-
-def serve(model, *args, bind="127.0.0.1:0"):
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "edgeperf",
-            "serve",
-            str(model),
-            "--protocol",
-            "openpi",
-            "--bind",
-            bind,
-            *map(str, args),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = proc.stdout.readline()
-    m = re.search(r" at (ws://\S+),", line)
-    if not m:
-        proc.kill()
-        raise AssertionError(f"no banner: {line!r} {proc.communicate(timeout=10)}")
-    return Served(proc, m.group(1))
+def serve(model, *args):
+    return served(model, "--protocol", "openpi", *args)
 
 
 @pytest.fixture

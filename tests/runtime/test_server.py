@@ -28,6 +28,7 @@ class Served:
     def __init__(self, proc, address, banner):
         self.proc, self.address, self.banner = proc, address, banner
         self.host_port = address.removeprefix("tcp://")
+        self.port = int(address.rsplit(":", 1)[1])
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc.poll() is None:
@@ -45,7 +46,7 @@ def serve(model, *args, bind="127.0.0.1:0"):
         text=True,
     )
     line = proc.stdout.readline()
-    m = re.search(r" at (tcp://\S+),", line)
+    m = re.search(r" at ((?:tcp|ws)://\S+),", line)  # ZeroMQ, or --protocol openpi's websocket
     if not m:
         proc.kill()
         raise AssertionError(f"no banner: {line!r} {proc.communicate(timeout=10)}")
