@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from tests.conftest import assert_one_line
+from tests.processes import alive
 
 EXIT = {"bad": 2, "sigint": 130, "sigterm": 143}
 
@@ -287,17 +288,6 @@ def _wait_for(what, timeout: float = 90.0):
     raise AssertionError(f"not seen within {timeout} s")
 
 
-def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
-    out = []
-    for p in procs:
-        try:
-            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                out.append(p)
-        except psutil.NoSuchProcess:
-            pass
-    return out
-
-
 def _descendants(pid: int) -> list[psutil.Process]:
     try:
         return psutil.Process(pid).children(recursive=True)
@@ -324,13 +314,13 @@ def _end(proc: subprocess.Popen, sig: int, children: list[psutil.Process]) -> st
             assert_one_line(EXIT["sigint" if sig == signal.SIGINT else "sigterm"], proc.returncode, err)
             assert "edgeperf: interrupted" in err
         deadline = time.monotonic() + 15
-        while _alive(children) and time.monotonic() < deadline:
+        while alive(children) and time.monotonic() < deadline:
             time.sleep(0.05)
-        left = _alive(children)
+        left = alive(children)
         assert not left, [p.cmdline() for p in left]
         return err
     finally:
-        for p in _alive(children):  # never leave them spinning for the rest of the suite
+        for p in alive(children):  # never leave them spinning for the rest of the suite
             p.kill()
         if proc.poll() is None:
             proc.kill()

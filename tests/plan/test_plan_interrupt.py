@@ -12,14 +12,16 @@ import time
 
 import psutil
 
+from tests.processes import alive
+
 GRID = "precisions=fp32,int8 backends=onnxruntime threads=1"
 
 
-def _descendants(proc: psutil.Process) -> set:
+def _descendants(proc: psutil.Process) -> dict:
     try:
-        return {(p.pid, p.create_time()) for p in proc.children(recursive=True)}
+        return {(p.pid, p.create_time()): p for p in proc.children(recursive=True)}
     except psutil.Error:
-        return set()
+        return {}
 
 
 def test_ctrl_c_leaves_a_resumable_plan_and_nothing_running(tmp_path):
@@ -28,7 +30,7 @@ def test_ctrl_c_leaves_a_resumable_plan_and_nothing_running(tmp_path):
             "-o", str(out), "--candidates", GRID, "--episodes", "2", "--duration", "1", "--no-store"]  # fmt: skip
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     me = psutil.Process(proc.pid)
-    seen: set = set()
+    seen: dict = {}
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
         seen |= _descendants(me)
@@ -42,8 +44,8 @@ def test_ctrl_c_leaves_a_resumable_plan_and_nothing_running(tmp_path):
     assert proc.returncode == 130, err
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("edgeperf: ")
     time.sleep(2)
-    left = [pid for pid, t in seen if psutil.pid_exists(pid) and psutil.Process(pid).create_time() == t]
-    assert not left, [psutil.Process(p).cmdline() for p in left]
+    left = alive(seen.values())  # is_running() also checks the create time: a reused pid is not ours
+    assert not left, left
     done = sorted(p.name for p in (out / "steps").glob("*.json"))
     for p in (out / "steps").glob("*.json"):
         json.loads(p.read_text())  # whole, not half-written
