@@ -193,14 +193,14 @@ def validate(
     trust_pickle: bool = False,
     **kw,
 ) -> Report:
-    """Paired validation (parameters: edgeperf.domains.paired.validate); `model` and `reference` may be any
+    """Paired validation (parameters: edgeperf.validation.paired.validate); `model` and `reference` may be any
     policy `export` reads. `latency`: milliseconds, a profile report path, or a LatencyModel. `vecnormalize`: the
     SB3 reference's VecNormalize statistics, so it sees normalised observations as in training; `trust_pickle`:
     SB3 zips loaded through SB3 itself (which runs their code), for what the pickle-free reader cannot rebuild."""
     import functools
 
-    from edgeperf.domains.latency import LatencyModel, parse
-    from edgeperf.domains.paired import validate as paired
+    from edgeperf.validation.latency import LatencyModel, parse
+    from edgeperf.validation.paired import validate as paired
 
     if latency is not None and not isinstance(latency, LatencyModel):
         latency = parse(latency, None) if isinstance(latency, (int, float)) else parse(None, str(latency))
@@ -210,20 +210,20 @@ def validate(
 
 
 def sim2sim(model, domain: str, to: str, **kw) -> Report:
-    """The same policy in two simulators (parameters: edgeperf.domains.sim2sim.sim2sim); `model` may be any
+    """The same policy in two simulators (parameters: edgeperf.validation.sim2sim.sim2sim); `model` may be any
     policy `export` reads."""
-    from edgeperf.domains.sim2sim import sim2sim as run
+    from edgeperf.validation.sim2sim import sim2sim as run
 
     return run(model, domain, to, opener=open_policy, **kw)
 
 
 def doctor(model, domain: str, *, output: str | Path | None = None, **kw):
     """Why `model` fails in `domain`, and (with `output`) the corrected spec written in the input's format
-    (parameters: edgeperf.domains.doctor.doctor). Returns (Report, Diagnosis); the report's results say where
+    (parameters: edgeperf.validation.doctor.doctor). Returns (Report, Diagnosis); the report's results say where
     the corrected spec went."""
-    from edgeperf.domains.doctor import _spec_of
-    from edgeperf.domains.doctor import doctor as run
     from edgeperf.domains.mujoco.formats.write import write
+    from edgeperf.validation.doctor import _spec_of
+    from edgeperf.validation.doctor import doctor as run
 
     report, diag = run(model, domain, opener=open_policy, **kw)
     if output is not None and diag.fixed is not None:
@@ -257,14 +257,14 @@ def hil(
     connect_timeout: float = 5.0,
     **kw,
 ) -> Report:
-    """HIL episodes against `edgeperf serve` at `connect` (parameters: edgeperf.domains.hil.plan, checked before
+    """HIL episodes against `edgeperf serve` at `connect` (parameters: edgeperf.validation.hil.plan, checked before
     connecting); `model`, the same artifact here, adds the SIL comparison. With `host` instead of `connect`, the
     model is copied to that device over ssh, served there on its loopback, reached through an ssh tunnel, and the
     server is stopped at the end, however the run ends."""
     from edgeperf.devices import remote
-    from edgeperf.domains import hil as loop
     from edgeperf.runtime import wire
     from edgeperf.runtime.remote import RemoteSession
+    from edgeperf.validation import hil as loop
 
     if (connect is None) == (host is None):
         raise BadInput("give the server with --connect HOST:PORT, or --host USER@ROBOT MODEL to start one there")
@@ -391,9 +391,9 @@ def deploy(
     DEMO_PLAN's candidates in `out`/plan (`on_plan(plan)` after it). Writes export.json, profile.json,
     validate.json, hil.json and sim2sim.json beside the artifact as each stage ends (and the profile's
     timings.csv); `on_stage(stage, report)` after each; at the end report.html, every stage's report on one page."""
-    from edgeperf.domains.latency import LatencyModel
     from edgeperf.errors import VerdictFailed
     from edgeperf.exporter.onnx import export
+    from edgeperf.validation.latency import LatencyModel
 
     d, twin = _check_deploy(domain, episodes, hil_episodes, sim2sim_episodes, plan_episodes, duration)
     out = Path(out)
@@ -447,12 +447,12 @@ def deploy(
 def _check_deploy(domain, episodes, hil_episodes, sim2sim_episodes, plan_episodes, duration):
     """Every argument of deploy, checked before the first stage (a mistake never costs an export): (domain, twin)."""
     from edgeperf.domains import base
-    from edgeperf.domains.paired import check_options
+    from edgeperf.validation.paired import check_options
 
     d = base.make(domain)
     check_options(episodes, 0, None, None)
     if hil_episodes:
-        from edgeperf.domains import hil as loop
+        from edgeperf.validation import hil as loop
 
         if hil_episodes < 2:
             raise BadInput(f"--hil-episodes must be 0 (no HIL stage) or at least 2 (paired), got {hil_episodes}")

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf import pipeline
-from edgeperf.domains.chunks import ChunkExecution
 from edgeperf.exporter.onnx import export
+from edgeperf.validation.chunks import ChunkExecution
 
 DOMAIN = "pendulum/chunks"
 EXECUTIONS = (ChunkExecution("open-loop", 8), ChunkExecution("open-loop"), ChunkExecution("ensemble"))

@@ -24,9 +24,9 @@ def main() -> None:
     ap.add_argument("-o", "--out", default="out/bench-plan")
     a = ap.parse_args()
 
-    from edgeperf.domains.latency import LatencyModel
     from edgeperf.pipeline import validate
     from edgeperf.plan import plan
+    from edgeperf.validation.latency import LatencyModel
 
     t0 = time.perf_counter()
     done = plan(a.source, a.out, domain=a.domain, candidates=a.candidates, episodes=a.episodes,

@@ -25,9 +25,9 @@ import onnxruntime as ort
 import torch
 
 from edgeperf.domains import base, references
-from edgeperf.domains.latency import LatencyModel
 from edgeperf.exporter.onnx import export
 from edgeperf.pipeline import validate
+from edgeperf.validation.latency import LatencyModel
 
 
 def bare(domain_id: str, model: Path, seeds: list[int]) -> float:

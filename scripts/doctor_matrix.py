@@ -82,8 +82,8 @@ def mutations(spec) -> dict[str, dict]:
 
 
 def run_one(onnx: Path, spec, name: str, changes: dict, folder: Path, budget: float, episodes: int) -> dict:
-    from edgeperf.domains.doctor import _spec_of, doctor
     from edgeperf.pipeline import open_policy
+    from edgeperf.validation.doctor import _spec_of, doctor
 
     mutated = spec.replace(**changes)
     path = folder / (name.replace(" ", "_").replace("/", "_") + ".toml")
@@ -109,9 +109,9 @@ def run_one(onnx: Path, spec, name: str, changes: dict, folder: Path, budget: fl
 def recording_timing(onnx: Path, spec, folder: Path) -> str:
     """A 1000-step recording (the trot on the right spec, 20 s at 50 Hz) checked term by term against a spec
     with joint_vel scaled x20: the check alone, and doctor with the recording and the search."""
-    from edgeperf.domains.doctor import doctor
-    from edgeperf.domains.doctor import recording as rec_mod
     from edgeperf.pipeline import open_policy
+    from edgeperf.validation.doctor import doctor
+    from edgeperf.validation.doctor import recording as rec_mod
 
     long = spec.replace(episode_s=20.0)
     right = folder / "right_20s.toml"

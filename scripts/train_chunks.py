@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from edgeperf.domains import base, pendulum
-from edgeperf.domains.chunks import Chunker, ChunkExecution
 from edgeperf.domains.references import CHUNK_FILE, HERE, chunk_mlp
+from edgeperf.validation.chunks import Chunker, ChunkExecution
 
 DOMAIN = "pendulum/chunks"
 OUT = HERE / CHUNK_FILE

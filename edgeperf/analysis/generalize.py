@@ -16,12 +16,13 @@ import numpy as np
 
 from edgeperf.analysis import datacost
 from edgeperf.devices.detect import host_summary
-from edgeperf.domains import base, statistics
-from edgeperf.domains.paired import check_fit, check_options, describe_model
-from edgeperf.domains.rollout import PolicySpec, run_pairs
+from edgeperf.domains import base
 from edgeperf.errors import BadInput
 from edgeperf.pipeline import open_policy
 from edgeperf.results.report import Report
+from edgeperf.validation import statistics
+from edgeperf.validation.paired import check_fit, check_options, describe_model
+from edgeperf.validation.rollout import PolicySpec, run_pairs
 
 
 def parse_domains(text: str) -> list[str]:

@@ -445,7 +445,7 @@ class Robot:
         return False
 
     def episode(self, seed: int):
-        from edgeperf.domains.rollout import Episode
+        from edgeperf.validation.rollout import Episode
 
         env = _bus_env_class()(self.bus_spec, seed=seed)
         env.robot = self

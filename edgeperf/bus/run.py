@@ -46,8 +46,8 @@ def run(  # noqa: PLR0915
     from edgeperf.bus import dds, robot, unitree
     from edgeperf.devices.detect import host_summary
     from edgeperf.domains import base
-    from edgeperf.domains.paired import check_options
     from edgeperf.results.report import Report
+    from edgeperf.validation.paired import check_options
 
     check_options(episodes, seed, None, margin)
     if not (first_command_timeout_s > 0 and first_command_timeout_s <= 3600):
@@ -124,13 +124,13 @@ def run(  # noqa: PLR0915
     if not eps:
         report.unmeasured["hil"] = "no episode ran: the controller sent no valid command"
     elif reference is None:
-        from edgeperf.domains.hil import _hil_summary
+        from edgeperf.validation.hil import _hil_summary
 
         report.unmeasured["sil"] = "no --reference was given: the task is not compared with SIL"
         results["hil"] = _hil_summary(eps)
     else:
-        from edgeperf.domains.paired import compare, per_episode
-        from edgeperf.domains.rollout import PolicySpec, run_pairs
+        from edgeperf.validation.paired import compare, per_episode
+        from edgeperf.validation.rollout import PolicySpec, run_pairs
 
         spec_p = PolicySpec(str(reference), opener=opener) if opener else PolicySpec(str(reference))
         sil = [p.deployed for p in run_pairs(domain.id, spec_p, None, ran, workers=1)]

@@ -39,7 +39,7 @@ MarginOpt = Annotated[
     float | None, typer.Option("--margin", help="Equivalence margin in return units (default: the domain's).")
 ]
 
-# The chunk-execution options `validate` and `hil` share (domains/chunks.py).
+# The chunk-execution options `validate` and `hil` share (validation/chunks.py).
 ChunkExecOpt = Annotated[
     str | None,
     typer.Option(

@@ -97,9 +97,9 @@ def hil(
                        realtime=realtime, reference=reference, wait=wait, margin=margin, json_path=json_path, db=db,
                        no_store=no_store)  # fmt: skip
     from edgeperf import pipeline
-    from edgeperf.domains.chunks import from_options
     from edgeperf.errors import BadInput, VerdictFailed
     from edgeperf.results import io, render
+    from edgeperf.validation.chunks import from_options
 
     if not domain:
         raise BadInput("give the simulated task with --domain ID (e.g. quadruped/trot)")

@@ -33,11 +33,11 @@ def sim2sim(
     Episodes are not paired (the worlds differ): two-sample intervals for return and success, each metric's
     shift, and a verdict: transfers, degrades, fails or inconclusive. Exit code 1 unless it transfers.
     """
-    from edgeperf.domains.sim2sim import parse_randomize
     from edgeperf.errors import VerdictFailed
     from edgeperf.pipeline import sim2sim as run
     from edgeperf.results import render
     from edgeperf.results.io import check_paths
+    from edgeperf.validation.sim2sim import parse_randomize
 
     store = store_target(db, no_store)
     check_paths({"--json": json_path, "--db": store and store.path}, {"the model": model})

@@ -79,12 +79,12 @@ def validate(
     falls, reliability (IQR, CVaR 5%), action divergence along the reference's trajectories, and a paired
     verdict: equivalent, different or inconclusive. Exit code 1 unless equivalent.
     """
-    from edgeperf.domains.chunks import from_options
-    from edgeperf.domains.latency import parse, parse_sweep
     from edgeperf.errors import VerdictFailed
     from edgeperf.pipeline import validate as run_validate
     from edgeperf.results import render
     from edgeperf.results.io import check_paths
+    from edgeperf.validation.chunks import from_options
+    from edgeperf.validation.latency import parse, parse_sweep
 
     store = store_target(db, no_store)
     check_paths(

@@ -15,7 +15,7 @@ Episode outcome contract: on the final step (terminated or truncated) an env put
 and any number of float metrics under "metrics" (e.g. {"tracking_error": .., "energy": ..}).
 
 Latency in the loop: an env whose unwrapped object has an `action_delay_s` attribute applies each new action
-that many seconds into its step (the previous action holds until then); see domains/latency.py.
+that many seconds into its step (the previous action holds until then); see validation/latency.py.
 """
 
 from __future__ import annotations

@@ -310,8 +310,8 @@ def _source_results(src: sources.PolicySource, vecnormalize) -> dict:
 def _domain_observations(src, domain_id: str, n_parity: int, n_calib: int, seed: int, episodes: int) -> None:
     """Parity and calibration observations from rollouts of the source policy in the domain (--domain)."""
     from edgeperf.domains import base
-    from edgeperf.domains.rollout import collect_observations
     from edgeperf.exporter.calibration import SEED_OFFSET
+    from edgeperf.validation.rollout import collect_observations
 
     env = base.make(domain_id).env(seed)
     try:

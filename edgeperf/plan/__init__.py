@@ -6,7 +6,7 @@
    --host over ssh), in a control loop at the domain's rate on the domain's observations, with --stress co-runners:
    p50/p99/p99.9, jitter, misses, RSS and energy per inference (a labelled estimate where there is no sensor);
 3. validate every profiled candidate in the domain against the original, paired, with its own measured latency
-   distribution in the loop (sampled from its profile's percentiles: domains/latency.py's LatencyModel);
+   distribution in the loop (sampled from its profile's percentiles: validation/latency.py's LatencyModel);
 4. decide (plan/decide.py) and 5. write the plan folder (plan/write.py).
 
 Steps are sweep jobs (plan/steps.py) on a local pool or Ray; each finished step's report lies in PLAN/steps/ and
@@ -109,12 +109,12 @@ def plan(
     before the first step. `executor`: "local", "ray", or an object with sweep executors' run/describe/close.
     `on_step(job, report_or_error, reused)` after each step."""
     from edgeperf.domains import base
-    from edgeperf.domains.paired import check_options
     from edgeperf.plan import candidates as cands
     from edgeperf.plan import steps as st
     from edgeperf.plan.decide import decide
     from edgeperf.plan.write import SCHEMA, write
     from edgeperf.profilers.run import usable_cores
+    from edgeperf.validation.paired import check_options
 
     d = base.make(domain)
     rate = float(rate if rate is not None else d.control_hz)

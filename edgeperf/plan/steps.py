@@ -112,8 +112,8 @@ def run_job(p: dict, job_id: str, output: Path) -> Report:
         # In a fresh process (as on the robot: a worker that loaded torch would measure it), or on --host.
         return profile(p.pop("model"), isolate=host is None, host=host, power=p.pop("power", "any"), **p)
     if step == "validate":
-        from edgeperf.domains.latency import LatencyModel
         from edgeperf.pipeline import validate
+        from edgeperf.validation.latency import LatencyModel
 
         latency = LatencyModel.from_profile(p["profile"])  # its own measured distribution, sampled per step
         return validate(

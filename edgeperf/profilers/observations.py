@@ -81,7 +81,7 @@ def domain_pool(
 ) -> tuple[list, dict]:
     """On-policy observations: the model itself drives `episodes` seeded episodes of the domain, and every
     step's observation is kept (in order, `batch` consecutive observations per inference)."""
-    from edgeperf.domains.rollout import collect_observations
+    from edgeperf.validation.rollout import collect_observations
 
     obs, how = collect_observations(
         domain_id, session.run, POOL * batch, seed, episodes, "the model being profiled", reset=session.reset

@@ -395,7 +395,7 @@ def _chunk_horizon(session: Session, chunk_steps: int) -> int:
 
 
 def _chunk_report(report: Report, session: Session, chunk_steps: int, rate, stats: dict) -> None:
-    from edgeperf.domains.chunks import budget
+    from edgeperf.validation.chunks import budget
 
     horizon = _chunk_horizon(session, chunk_steps)
     hz = rate or session.io.metadata.get("control_hz")

@@ -191,7 +191,7 @@ FIGURES["generalize"] = {
     ),
 }
 
-# One policy in two simulators (domains/sim2sim.py) and the contract doctor (domains/doctor/).
+# One policy in two simulators (validation/sim2sim.py) and the contract doctor (validation/doctor/).
 FIGURES["sim2sim"] = {
     "verdict": Spec("verdict", "", _at("results", "transfer", "verdict"), better=None),
     "success_a": Spec(

@@ -26,8 +26,8 @@ from edgeperf.results.io import atomic_write_text, read_document, short_path, va
 # The kinds of report and the newest version of each that this edgeperf reads and writes.
 SCHEMAS = {"export": 1, "profile": 1, "devices": 1, "validate": 1, "measure": 1, "hil": 1}
 SCHEMAS["reliability"] = 1  # analysis/reliability.py: Chan et al. 2020 metrics over training curves
-SCHEMAS["sim2sim"] = 1  # domains/sim2sim.py: one policy in two simulators, a transfer verdict
-SCHEMAS["doctor"] = 1  # domains/doctor: why a policy fails in a domain, and the corrected spec
+SCHEMAS["sim2sim"] = 1  # validation/sim2sim.py: one policy in two simulators, a transfer verdict
+SCHEMAS["doctor"] = 1  # validation/doctor: why a policy fails in a domain, and the corrected spec
 SCHEMAS["generalize"] = 1  # analysis/generalize.py: one policy on several tasks, each against its reference
 
 

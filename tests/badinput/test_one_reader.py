@@ -63,7 +63,7 @@ def _spec(path):
 
 
 def _recording(path):
-    from edgeperf.domains.doctor import recording
+    from edgeperf.validation.doctor import recording
 
     recording.load(path)
 

@@ -79,7 +79,7 @@ LATENCY_FROM = {
 @pytest.fixture
 def no_episode(monkeypatch):
     """Fails the test if any episode is run: every case here must be refused before."""
-    from edgeperf.domains import paired
+    from edgeperf.validation import paired
 
     def run_pairs(*a, **kw):
         raise AssertionError("an episode ran before the bad input was refused")

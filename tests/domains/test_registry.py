@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from edgeperf.domains import base
-from edgeperf.domains.paired import validate
 from edgeperf.errors import BadInput
+from edgeperf.validation.paired import validate
 from tests.plugins import plugin_module
 
 pytest.importorskip("gymnasium")

@@ -22,7 +22,7 @@ env executes the argmax. Action type 0 clicks the element (miniwob CLICK_ELEMENT
 types utterance field j's value (FOCUS_ELEMENT_AND_TYPE_FIELD), so typed text always comes from the
 utterance. The argmax on a padded element, or on a field the utterance lacks, is a wasted step (nothing
 happens); the network masks both with -1e4 (finite: a NaN/inf check must still mean a broken policy). An action
-whose scores are all equal (all zeros: the action held while a late one is on its way, see domains/latency.py)
+whose scores are all equal (all zeros: the action held while a late one is on its way, see validation/latency.py)
 expresses no preference and does nothing.
 """
 

@@ -15,8 +15,8 @@ pytest.importorskip("onnx")
 import onnx
 
 from edgeperf.domains import base
-from edgeperf.domains.rollout import Episode
-from edgeperf.domains.sim2sim import compare, newcombe
+from edgeperf.validation.rollout import Episode
+from edgeperf.validation.sim2sim import compare, newcombe
 from tests.conftest import FIXTURES
 
 A1_TOML = FIXTURES / "mujoco" / "a1_trot.toml"

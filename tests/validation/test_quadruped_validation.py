@@ -9,8 +9,8 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from edgeperf.domains.latency import LatencyModel
 from edgeperf.pipeline import validate
+from edgeperf.validation.latency import LatencyModel
 
 pytest.importorskip("pybullet")
 pytest.importorskip("torch")

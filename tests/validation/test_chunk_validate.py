@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgeperf.domains.chunks import ChunkExecution
+from edgeperf.validation.chunks import ChunkExecution
 from tests.chunk_helpers import reverse_chunks
 
 pytest.importorskip("torch")

@@ -17,7 +17,7 @@ Timing, with inference latency in the loop (`--latency` / `--latency-from`; `--c
          (counted) and it takes over at the action meant for that step. A chunk that runs out before the next
          arrives holds its last action (a stall).
 Without latency both timings are the same. Latencies are rounded to the nearest control step (as
-domains/latency.py does for envs that cannot switch an action mid-step).
+validation/latency.py does for envs that cannot switch an action mid-step).
 
 Episode metrics (validate's and hil's reports average them): chunk_queries, chunk_stall_steps,
 chunk_skipped_actions. `hil` runs the same Chunker over a real link: in lockstep through act() with the measured
@@ -93,7 +93,7 @@ def from_options(mode: str | None, steps: int | None, m: float = ACT_M, timing: 
 
 
 def delay_steps(seconds: float, period_s: float) -> int:
-    """A latency in whole control steps: the nearest step, as domains/latency.py does for envs that cannot
+    """A latency in whole control steps: the nearest step, as validation/latency.py does for envs that cannot
     switch an action mid-step."""
     return math.floor(seconds / period_s + 0.5)
 

@@ -12,14 +12,15 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.devices.detect import host_summary
-from edgeperf.domains import base, chunks, statistics
-from edgeperf.domains.chunks import ChunkExecution
-from edgeperf.domains.latency import LatencyModel
-from edgeperf.domains.rollout import PolicySpec, run_pairs
+from edgeperf.domains import base
 from edgeperf.errors import BadInput
 from edgeperf.results.report import ModelInfo, Report, sha256_file
 from edgeperf.runtime import obsdict
 from edgeperf.runtime.session import Session
+from edgeperf.validation import chunks, statistics
+from edgeperf.validation.chunks import ChunkExecution
+from edgeperf.validation.latency import LatencyModel
+from edgeperf.validation.rollout import PolicySpec, run_pairs
 
 # The task "starts to fail" at the first latency whose success rate falls below this share of the rate at 0 ms.
 FAIL_SHARE = 0.9

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgeperf import processes
-from edgeperf.domains import base, chunks
-from edgeperf.domains.chunks import ChunkExecution
-from edgeperf.domains.latency import DelayedActions, LatencyModel
+from edgeperf.domains import base
 from edgeperf.errors import BadInput
 from edgeperf.runtime import obsdict
 from edgeperf.runtime.session import Session
+from edgeperf.validation import chunks
+from edgeperf.validation.chunks import ChunkExecution
+from edgeperf.validation.latency import DelayedActions, LatencyModel
 
 # Observations further apart than this (max abs difference) mean the two trajectories have separated.
 SEPARATION_TOL = 1e-3
@@ -101,7 +102,7 @@ def episode(
     chunking: ChunkExecution | None = None,
 ):
     """One episode. `shadow` is queried on the same observations (action divergence); `record` keeps the
-    observation trajectory; `chunking`: how a policy that returns action chunks is executed (domains/chunks.py,
+    observation trajectory; `chunking`: how a policy that returns action chunks is executed (validation/chunks.py,
     which then applies the latency). Returns (Episode, observations or None, shadow diffs or None)."""
     env = domain.env(seed)
     try:

@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from edgeperf.domains.chunks import Chunker, ChunkExecution, budget, delay_steps, horizon_of
-from edgeperf.domains.latency import LatencyModel
 from edgeperf.errors import BadInput
+from edgeperf.validation.chunks import Chunker, ChunkExecution, budget, delay_steps, horizon_of
+from edgeperf.validation.latency import LatencyModel
 
 PERIOD = 0.02  # 50 Hz
 

@@ -30,14 +30,14 @@ import numpy as np
 
 from edgeperf.devices.detect import host_summary
 from edgeperf.domains import base
-from edgeperf.domains.doctor import recording as rec_mod
-from edgeperf.domains.doctor.candidates import Candidate, candidates
-from edgeperf.domains.latency import LatencyModel
-from edgeperf.domains.paired import check_fit, check_options, describe_model
-from edgeperf.domains.rollout import PolicySpec, episode
 from edgeperf.errors import BadInput
 from edgeperf.results.report import Report
 from edgeperf.runtime.session import Session
+from edgeperf.validation.doctor import recording as rec_mod
+from edgeperf.validation.doctor.candidates import Candidate, candidates
+from edgeperf.validation.latency import LatencyModel
+from edgeperf.validation.paired import check_fit, check_options, describe_model
+from edgeperf.validation.rollout import PolicySpec, episode
 
 SCREEN_SEEDS = 2
 CONFIRM = 5  # candidates confirmed on every seed

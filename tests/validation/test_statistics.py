@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from edgeperf.domains import statistics as st
+from edgeperf.validation import statistics as st
 
 
 def test_identical_policies_are_equivalent():
@@ -108,7 +108,7 @@ def test_reliability_and_intervals():
 def test_a_derived_margin_follows_the_reference_spread_and_scale():
     """No task knowledge: half the reference's return SD, at least 5% of its mean (breaks if either is dropped:
     a zero-spread original would get no margin, a widely varying one a margin below its own noise)."""
-    from edgeperf.domains.paired import derived_margin
+    from edgeperf.validation.paired import derived_margin
 
     margin, why = derived_margin({"mean": -300.0, "std": 80.0})
     assert margin == 40.0 and "standard deviation" in why

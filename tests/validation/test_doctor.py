@@ -15,12 +15,12 @@ pytest.importorskip("mujoco")
 pytest.importorskip("pybullet")
 pytest.importorskip("torch")
 
-from edgeperf.domains.doctor import doctor
-from edgeperf.domains.doctor import recording as rec_mod
-from edgeperf.domains.doctor.candidates import conventional, permutations
 from edgeperf.domains.mujoco.formats import load
 from edgeperf.domains.mujoco.formats.write import dump_toml, to_mapping
 from edgeperf.pipeline import open_policy
+from edgeperf.validation.doctor import doctor
+from edgeperf.validation.doctor import recording as rec_mod
+from edgeperf.validation.doctor.candidates import conventional, permutations
 from tests.conftest import FIXTURES
 
 A1_TOML = FIXTURES / "mujoco" / "a1_trot.toml"

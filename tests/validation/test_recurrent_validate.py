@@ -60,8 +60,8 @@ def test_validate_judges_the_faithful_artifact_equivalent_and_a_forgetful_one_di
 def test_every_episode_starts_from_zero_state(artifacts):
     """rollout.episode resets the session: episode 2 of a reused session equals a fresh session's episode 2."""
     from edgeperf.domains import base
-    from edgeperf.domains.rollout import episode
     from edgeperf.runtime.session import Session
+    from edgeperf.validation.rollout import episode
 
     faithful, _ = artifacts
     domain = base.make(DOMAIN)
@@ -75,7 +75,7 @@ def test_every_episode_starts_from_zero_state(artifacts):
 
 def test_on_policy_observations_reset_the_policy_at_each_episode():
     """profile --observations domain:ID drives the model through episodes: a recurrent one starts each from zeros."""
-    from edgeperf.domains.rollout import collect_observations
+    from edgeperf.validation.rollout import collect_observations
 
     resets = []
     obs, _ = collect_observations(

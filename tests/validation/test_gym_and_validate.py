@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from edgeperf.domains import base
-from edgeperf.domains.latency import LatencyModel
 from edgeperf.errors import BadInput
 from edgeperf.pipeline import validate
+from edgeperf.validation.latency import LatencyModel
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("gymnasium")

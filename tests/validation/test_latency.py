@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from edgeperf.domains.latency import DelayedActions, LatencyModel, parse
 from edgeperf.errors import BadInput
+from edgeperf.validation.latency import DelayedActions, LatencyModel, parse
 
 
 class _Env:

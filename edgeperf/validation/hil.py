@@ -16,7 +16,7 @@ does not know this session, so the client repeats the handshake, with backoff, r
 changed. Every such gap is recorded with the episode it hit. With the artifact here too, the same seeds run in
 pure simulation (SIL) and the paired verdict of `validate` compares HIL with SIL.
 
-A policy that returns action chunks crosses the link once per chunk query, executed by domains/chunks.Chunker as
+A policy that returns action chunks crosses the link once per chunk query, executed by validation/chunks.Chunker as
 in validate: asynchronously in realtime, waiting for each chunk in lockstep (_chunk_episode).
 """
 
@@ -29,16 +29,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgeperf.devices.detect import host_summary
-from edgeperf.domains import base, chunks
-from edgeperf.domains.chunks import Chunker, ChunkExecution
-from edgeperf.domains.latency import DelayedActions
-from edgeperf.domains.rollout import Episode, PolicySpec, run_pairs
+from edgeperf.domains import base
 from edgeperf.errors import BadInput, HardwareMissing
 from edgeperf.profilers.latency import sleep_until
 from edgeperf.profilers.stats import latency_stats
 from edgeperf.results.report import ModelInfo, Report
 from edgeperf.runtime import wire
 from edgeperf.runtime.remote import LinkError, ModelChanged, RemoteSession, SessionLost
+from edgeperf.validation import chunks
+from edgeperf.validation.chunks import Chunker, ChunkExecution
+from edgeperf.validation.latency import DelayedActions
+from edgeperf.validation.rollout import Episode, PolicySpec, run_pairs
 
 MODES = ("realtime", "lockstep")
 FALLBACKS = ("hold", "zero", "default")
@@ -277,7 +278,7 @@ def _exchange(link: _Link, obs, seed: int, step: int, wait_until: int, busy: boo
 
 
 def _chunk_episode(domain, link: _Link, env, obs, seed: int, mode: str, on_miss: str, chunking, horizon) -> Episode:
-    """An episode of a chunk policy, executed by domains/chunks.Chunker as validate executes it.
+    """An episode of a chunk policy, executed by validation/chunks.Chunker as validate executes it.
 
     lockstep (sync timing): each query waits for its reply; the measured round trip, in whole control steps,
     stalls the simulated robot as validate's --chunk-timing sync does (none on a fast link).
@@ -443,7 +444,7 @@ def plan(
 ) -> Plan:
     """`sil_model`: the same artifact here, for the HIL-against-SIL verdict (else that part is unmeasured);
     `chunking`: how a policy that returns action chunks is executed (its timing follows the mode)."""
-    from edgeperf.domains.paired import check_options
+    from edgeperf.validation.paired import check_options
 
     check_options(episodes, seed, workers, margin)
     if mode not in MODES:
@@ -470,7 +471,7 @@ def plan(
 def _hil_summary(hil_eps: list) -> dict:
     """The HIL episodes' summary without SIL: an episode cut short by a non-finite action counts as a failure,
     and its partial return is no score (it would read as the best one on a cost-like task)."""
-    from edgeperf.domains import statistics
+    from edgeperf.validation import statistics
 
     eps = [e for e in hil_eps if not e.nonfinite] or hil_eps
     out = statistics.policy_summary(
@@ -491,7 +492,7 @@ def _hil_summary(hil_eps: list) -> dict:
 def run(session: RemoteSession, p: Plan) -> Report:
     """HIL episodes of the policy `session` serves and an `edgeperf.hil/1` report; with `p.sil_model` the same
     seeds in pure simulation and the paired verdict of validate."""
-    from edgeperf.domains.paired import check_fit_session, compare, per_episode
+    from edgeperf.validation.paired import check_fit_session, compare, per_episode
 
     domain, episodes, seed, mode, on_miss = p.domain, p.episodes, p.seed, p.mode, p.on_miss
     deadline_s, margin, workers, sil_model = p.deadline_s, p.margin, p.workers, p.sil_model

@@ -34,13 +34,14 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.devices.detect import host_summary
-from edgeperf.domains import base, statistics
-from edgeperf.domains.latency import LatencyModel
-from edgeperf.domains.paired import check_fit, check_options, describe_model
-from edgeperf.domains.rollout import Episode, PolicySpec, run_pairs
+from edgeperf.domains import base
 from edgeperf.errors import BadInput
 from edgeperf.results.report import Report
 from edgeperf.runtime.session import Session
+from edgeperf.validation import statistics
+from edgeperf.validation.latency import LatencyModel
+from edgeperf.validation.paired import check_fit, check_options, describe_model
+from edgeperf.validation.rollout import Episode, PolicySpec, run_pairs
 
 TRANSFER_MARGIN = 0.25  # success-rate points B may lose and still "transfer" (non-inferiority margin)
 ALPHA = 0.05

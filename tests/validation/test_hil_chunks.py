@@ -12,8 +12,8 @@ import time
 import pytest
 
 from edgeperf import pipeline
-from edgeperf.domains.chunks import ChunkExecution
 from edgeperf.exporter.onnx import export
+from edgeperf.validation.chunks import ChunkExecution
 from tests.plugins import plugin_module
 from tests.runtime.test_server import no_strays, serve  # noqa: F401  (a fixture and the server helper)
 
