@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from edgeperf.results.intervals import quantile_ci_ranks
 from edgeperf.results.report import PERCENTILES, pct_key
 
 # A tail percentile is only trusted when at least this many samples lie beyond it.
@@ -152,28 +153,6 @@ class Quantiles(Moments):
         return float(a + (h - lo) * (b - a))
 
 
-def order_statistic_ci(sorted_x: np.ndarray, q: float, confidence: float = 0.95) -> tuple[float, float] | None:
-    """Distribution-free CI for the q-quantile from the binomial ranks (normal approximation).
-
-    None when the sample is too small for the interval to stay inside the data.
-    """
-    ranks = _ci_ranks(len(sorted_x), q, confidence)
-    return None if ranks is None else (float(sorted_x[ranks[0]]), float(sorted_x[ranks[1]]))
-
-
-def _ci_ranks(n: int, q: float, confidence: float = 0.95) -> tuple[int, int] | None:
-    """The 0-based ranks of order_statistic_ci's bounds, or None."""
-    half = _z(confidence) * math.sqrt(n * q * (1 - q))
-    lo, hi = math.floor(n * q - half), math.ceil(n * q + half)  # 1-based ranks
-    if lo < 1 or hi > n:
-        return None
-    return lo - 1, hi - 1
-
-
-def _z(confidence: float) -> float:
-    return {0.90: 1.6449, 0.95: 1.9600, 0.99: 2.5758}[round(confidence, 2)]
-
-
 def latency_stats(samples_ns: np.ndarray | Quantiles, unit: float = 1e3) -> tuple[dict, list[str]]:
     """Summary of latencies (given in ns, reported in us by default) and warnings about their reliability."""
     q = samples_ns
@@ -198,7 +177,7 @@ def latency_stats(samples_ns: np.ndarray | Quantiles, unit: float = 1e3) -> tupl
         out["relative_precision"] = RELATIVE_PRECISION
     for p in PERCENTILES:
         out[pct_key(p)] = q.percentile(p) / unit
-    ranks = _ci_ranks(n, 0.99)
+    ranks = quantile_ci_ranks(n, 0.99)
     if ranks:
         out["p99_ci95"] = (q.at_rank(ranks) / unit).tolist()
     warnings = []

@@ -40,6 +40,7 @@ from statistics import NormalDist
 import numpy as np
 
 from edgeperf.results import figures
+from edgeperf.results.intervals import quantile_ci, t_quantile
 from edgeperf.results.store import StoredRun
 
 DEFAULT_THRESHOLD = 0.10
@@ -238,28 +239,8 @@ def _rate(name: str, label: str, a: tuple[int, int] | None, b: tuple[int, int] |
 # --- profiles --------------------------------------------------------------------------------------------------
 
 
-def quantile_ci(sorted_x: np.ndarray, q: float, confidence: float) -> tuple[float, float] | None:
-    """Distribution-free interval of the q-quantile from binomial ranks (normal approximation); None when the
-    sample is too small for the interval to stay inside it."""
-    n = len(sorted_x)
-    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
-    half = z * math.sqrt(n * q * (1 - q))
-    lo, hi = math.floor(n * q - half), math.ceil(n * q + half)  # 1-based ranks
-    if lo < 1 or hi > n:
-        return None
-    return float(sorted_x[lo - 1]), float(sorted_x[hi - 1])
-
-
 BLOCKS = 10  # stretches of a run, in time order, for its drift
 PAST = 20  # latencies past the quantile each stretch needs for its own quantile to mean something
-
-
-def t_quantile(p: float, df: int) -> float:
-    """Student's t quantile from the normal one (Hill's Cornish-Fisher expansion, ACM Algorithm 396), so that
-    compare needs no scipy: at the p used here 0.03% below the exact value for df 9, 1.5% below at df 3."""
-    z = NormalDist().inv_cdf(p)
-    terms = ((z**3 + z) / 4, (5 * z**5 + 16 * z**3 + 3 * z) / 96, (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384)
-    return z + sum(t / df ** (i + 1) for i, t in enumerate(terms))
 
 
 def drift_ci(x_in_order: np.ndarray, q: float, confidence: float) -> tuple[float, float] | None:

@@ -36,6 +36,7 @@ import numpy as np
 from edgeperf.devices.detect import host_summary
 from edgeperf.domains import base
 from edgeperf.errors import BadInput
+from edgeperf.results.intervals import t_quantile
 from edgeperf.results.report import Report
 from edgeperf.runtime.session import Session
 from edgeperf.validation import statistics
@@ -77,7 +78,7 @@ def welch(a: np.ndarray, b: np.ndarray, confidence: float) -> tuple[float, float
     if se == 0:
         return d, d
     dof = (va + vb) ** 2 / ((va**2 / (len(a) - 1) if va else 0.0) + (vb**2 / (len(b) - 1) if vb else 0.0))
-    half = float(statistics.stats.t.ppf(1 - (1 - confidence) / 2, dof)) * se
+    half = t_quantile(1 - (1 - confidence) / 2, dof) * se
     return d - half, d + half
 
 

@@ -1,5 +1,6 @@
 """Statistics for validation: confidence intervals, reliability (A2Perf's dispersion and risk), and the
-paired equivalence verdict. Quantiles, Wilson intervals and the exact McNemar test come from scipy.stats."""
+paired equivalence verdict. Wilson intervals and the exact McNemar test come from scipy.stats, the t and normal
+quantiles from results/intervals.py (scipy's too)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import math
 import numpy as np
 
 from edgeperf.errors import require
+from edgeperf.results.intervals import normal_quantile, t_quantile
 
 stats = require("scipy.stats", "sim", "for validation statistics", package="scipy")
 
@@ -22,7 +24,7 @@ def mean_ci(x: np.ndarray, confidence: float) -> tuple[float, float]:
     mean = float(x.mean())
     if len(x) < 2 or np.all(x == x[0]):
         return mean, mean
-    half = float(stats.t.ppf(1 - (1 - confidence) / 2, len(x) - 1)) * float(x.std(ddof=1)) / math.sqrt(len(x))
+    half = t_quantile(1 - (1 - confidence) / 2, len(x) - 1) * float(x.std(ddof=1)) / math.sqrt(len(x))
     return mean - half, mean + half
 
 
@@ -146,7 +148,7 @@ def episodes_needed(sd: float, room: float, have: int) -> int:
     episodes")."""
     n = max(2, have + 1)
     while n < 1_000_000:
-        t = stats.t.ppf(1 - ALPHA, n - 1) + stats.norm.ppf((1 + POWER) / 2)
+        t = t_quantile(1 - ALPHA, n - 1) + normal_quantile((1 + POWER) / 2)
         if (t * sd / room) ** 2 <= n:
             return n
         n = max(n + 1, math.ceil((t * sd / room) ** 2))

@@ -8,8 +8,8 @@ from edgeperf.profilers.stats import (
     Quantiles,
     deadline_stats,
     latency_stats,
-    order_statistic_ci,
 )
+from edgeperf.results.intervals import quantile_ci
 
 
 def test_percentiles_match_numpy_and_are_in_microseconds():
@@ -29,8 +29,7 @@ def test_p99_interval_covers_the_true_quantile():
     rng = np.random.default_rng(1)
     true = -np.log(0.01)  # p99 of Exp(1)
     hits = sum(
-        lo <= true <= hi
-        for lo, hi in (order_statistic_ci(np.sort(rng.exponential(size=3000)), 0.99) for _ in range(400))
+        lo <= true <= hi for lo, hi in (quantile_ci(np.sort(rng.exponential(size=3000)), 0.99) for _ in range(400))
     )
     assert 0.90 <= hits / 400 <= 0.99
 
@@ -43,7 +42,7 @@ def test_short_run_names_the_tail_it_cannot_support(cli, example_onnx):
     r = cli("profile", example_onnx, "--iterations", "300", "--duration", "0", "--no-power")
     header = next(line for line in r.out.splitlines() if "p50" in line)
     assert "p95" in header and "p99" not in header and "not shown, too few samples" in r.out
-    assert order_statistic_ci(np.arange(50.0), 0.99) is None
+    assert quantile_ci(np.arange(50.0), 0.99) is None
     assert "p99_ci95" not in latency_stats(np.arange(50.0))[0]
 
 
@@ -92,7 +91,7 @@ def test_percentiles_past_the_exact_buffer_are_within_the_stated_precision():
     assert s["method"] == q.method and s["relative_precision"] == RELATIVE_PRECISION
     assert s["p99_9"] == pytest.approx(np.percentile(x, 99.9) / 1e3, rel=RELATIVE_PRECISION)
     lo, hi = s["p99_ci95"]
-    ref = order_statistic_ci(np.sort(x) / 1e3, 0.99)
+    ref = quantile_ci(np.sort(x) / 1e3, 0.99)
     assert lo == pytest.approx(ref[0], rel=RELATIVE_PRECISION) and hi == pytest.approx(ref[1], rel=RELATIVE_PRECISION)
 
 

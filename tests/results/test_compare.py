@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from edgeperf.results import compare as cmp
+from edgeperf.results.intervals import quantile_ci
 from edgeperf.results.store import Store, StoredRun
 from tests.results.runs import doc, export_doc, profiled, validate_doc
 
@@ -67,7 +68,7 @@ def test_a_run_slowed_by_a_neighbour_for_a_while_is_within_noise_but_a_steady_sl
     b[busy] = (b[busy] * 1.3).astype(np.int64)
     c = cmp.compare(_profile_run(a), _profile_run(b))
     p99 = _lines(c)["p99_us"]
-    exact = cmp.shift_ci(*(cmp.quantile_ci(np.sort(x) / 1e3, 0.99, np.sqrt(0.95)) for x in (a, b)))
+    exact = cmp.shift_ci(*(quantile_ci(np.sort(x) / 1e3, 0.99, np.sqrt(0.95)) for x in (a, b)))
     assert p99.shift > 0.10 and exact[0] > 0  # beyond the threshold, and significant for independent latencies
     assert p99.verdict == cmp.NOISE and abs(p99.quiet["shift"]) < 0.05, p99
     assert p99.ci[0] < exact[0]  # the drift widened the whole run's interval
@@ -87,14 +88,6 @@ def test_runs_of_different_lengths_are_cut_into_as_many_stretches():
     long, short = _lognormal(rng, 300_000), _lognormal(rng, 10_000)
     line = _lines(cmp.compare(_profile_run(long), _profile_run(short)))["p99_us"]
     assert line.quiet["stretches"] == [5, 5] and line.verdict == cmp.NOISE, line
-
-
-def test_t_quantiles_match_the_table():
-    """Student's t at 97.5% (the textbook table) and at the sqrt(0.95) level compare uses (scipy's values)."""
-    assert cmp.t_quantile(0.975, 9) == pytest.approx(2.262, abs=2e-3)
-    assert cmp.t_quantile(0.975, 19) == pytest.approx(2.093, abs=2e-3)
-    assert cmp.t_quantile(0.98734, 9) == pytest.approx(2.6772, rel=1e-3)
-    assert cmp.t_quantile(0.98734, 3) == pytest.approx(4.1565, rel=0.02)
 
 
 def test_a_big_shift_on_few_samples_is_not_significant():
