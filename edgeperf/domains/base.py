@@ -54,8 +54,10 @@ class Domain:
         return self.make_env(seed, **{**self.options, **options})
 
 
-# id -> "module:function" returning a Domain; "gym:" ids are built on demand from gymnasium's registry.
+# id -> "module:function" returning a Domain; families of ids ("gym:", "mujoco:") by prefix -> "module:function".
+# Both are strings, so this module imports no domain (the domains import it for Domain).
 _REGISTRY: dict[str, str] = {}
+_FAMILIES: dict[str, str] = {}
 
 
 def register(domain_id: str, entry_point: str) -> None:
@@ -67,27 +69,25 @@ def register(domain_id: str, entry_point: str) -> None:
     _REGISTRY[domain_id] = entry_point
 
 
+def register_family(prefix: str, entry_point: str) -> None:
+    """Register `entry_point` ("module:function", called with the whole id) for every id that starts with
+    `prefix`: ids built on demand (`gym:ENV_ID`, `mujoco:SPEC_FILE`), not one by one."""
+    _FAMILIES[prefix] = entry_point
+
+
+def _call(entry_point: str, domain_id: str) -> Domain:
+    module, _, fn = entry_point.partition(":")
+    return getattr(importlib.import_module(module), fn)(domain_id)
+
+
 def make(domain_id: str) -> Domain:
     """The Domain for an id (`quadruped/trot`, `gym:ENV`, `floorplan:NETLIST`, `mujoco:SPEC`, or `module:ID` for
     a domain a module registers);
     BadInput with a "did you mean" for an unknown one."""
     _load_builtin()
-    if domain_id.startswith("gym:"):
-        from edgeperf.domains.gym import gym_domain
-
-        return gym_domain(domain_id[4:])
-    if domain_id.startswith("mujoco:"):  # any deploy spec file, as a domain
-        from edgeperf.domains.mujoco import spec_domain
-
-        return spec_domain(domain_id)
-    if domain_id.startswith("mujoco/a1-") and "," in domain_id:  # the A1 twin with randomisation fixed
-        from edgeperf.domains.mujoco import a1_domain
-
-        return a1_domain(domain_id)
-    if domain_id.startswith("floorplan:"):  # any netlist file, as a domain
-        from edgeperf.domains.floorplan import domain as floorplan_domain
-
-        return floorplan_domain(domain_id)
+    family = next((ep for prefix, ep in _FAMILIES.items() if domain_id.startswith(prefix)), None)
+    if family and domain_id not in _REGISTRY:  # an id registered one by one wins over its family
+        return _call(family, domain_id)
     module, sep, name = domain_id.rpartition(":")
     if sep:
         if not module:
@@ -101,8 +101,7 @@ def make(domain_id: str) -> Domain:
             f"{where}{hint} Known: {', '.join(sorted(_REGISTRY))}, gym:ENV_ID for any installed gymnasium "
             "environment, mujoco:SPEC for a robot's deploy spec, or MODULE:ID for a domain that MODULE registers"
         )
-    ep_module, _, fn = _REGISTRY[name].partition(":")
-    domain = getattr(importlib.import_module(ep_module), fn)(name)
+    domain = _call(_REGISTRY[name], name)
     # The id a worker process (or a later run) can make again: with its module when the user named one.
     return dataclasses.replace(domain, id=domain_id) if sep else domain
 

@@ -64,6 +64,11 @@ class _Outcome:
         return {"success": ok, "failure_reason": why, "metrics": {}}
 
 
+def family(domain_id: str) -> Domain:
+    """`gym:ENV_ID` (the family builtin.py registers)."""
+    return gym_domain(domain_id.removeprefix("gym:"))
+
+
 def gym_domain(env_id: str) -> Domain:
     gym = require("gymnasium", "sim", "for gym domains")
     module, sep, name = env_id.rpartition(":")

@@ -123,6 +123,17 @@ def test_registering_an_id_twice_warns(monkeypatch):
     assert base._REGISTRY["toy"] == "c:d"
 
 
+def test_a_family_of_ids_is_built_by_its_entry_point_and_a_registered_id_wins(monkeypatch):
+    """Families ("gym:", "mujoco:") are entry-point strings like single ids, so base.py imports no domain."""
+    base.make("pendulum/chunks")  # the built-in registrations are in
+    monkeypatch.setitem(base._FAMILIES, "pend:", "edgeperf.domains.pendulum:chunks")
+    assert base.make("pend:x").id == "pend:x"  # called with the whole id
+    monkeypatch.setitem(base._FAMILIES, "pendulum/", "no_such_module:f")
+    assert base.make("pendulum/chunks").id == "pendulum/chunks"  # registered one by one: the family is not asked
+    with pytest.raises(ModuleNotFoundError, match="no_such_module"):
+        base.make("pendulum/other")  # not registered: the family's entry point is called
+
+
 def test_no_success_criterion_is_said_not_scored_zero(plugin, policies):
     """Before: 0% vs 0% success, 'equivalent' on a success rate nobody measured. Now: absent, with the reason."""
     r = validate(policies["same"], f"{PLUGIN}:drift", reference=str(policies["reference"]), episodes=6, workers=1)
