@@ -14,7 +14,6 @@ implements `infer_all`, and `infer` where fetching only the action is cheaper.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,8 @@ import numpy as np
 
 from edgeperf import artifact
 from edgeperf.errors import BadInput, EdgeperfError
+from edgeperf.runtime.spec import IOSpec, TensorSpec
+from edgeperf.runtime.state import State, parse_pairs, refuse_unnamed, states_for
 
 # backend name -> "module:Class"; a backend's stack is imported only when it is opened.
 BACKENDS = {
@@ -30,28 +31,6 @@ BACKENDS = {
     "torch": "edgeperf.runtime.torch:TorchSession",
     "tensorrt": "edgeperf.runtime.tensorrt:TensorRTSession",
 }
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    name: str
-    shape: tuple  # ints for fixed dims, a str (symbolic name) or None for dynamic ones
-    dtype: str  # numpy dtype name
-
-    @property
-    def dynamic_dims(self) -> list[int]:
-        return [i for i, d in enumerate(self.shape) if not isinstance(d, int) or d < 0]
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
-
-
-@dataclass(frozen=True)
-class IOSpec:
-    inputs: tuple[TensorSpec, ...]
-    outputs: tuple[TensorSpec, ...]
-    metadata: dict  # the artifact's embedded metadata (edgeperf writes obs/action spaces, source, precision)
-    state: tuple = ()  # recurrent state carried between calls (edgeperf.runtime.state.State), () when stateless
 
 
 class Session:
@@ -77,11 +56,9 @@ class Session:
         check_model_file(path)
         name = artifact.backend_for(path, backend)
         module, _, cls = BACKENDS[name].partition(":")
-        from edgeperf.runtime import state
-
-        pairs = state.parse_pairs(options.pop("state", None))
+        pairs = parse_pairs(options.pop("state", None))
         session = getattr(importlib.import_module(module), cls)(path, device=device, **options)
-        return state.bind(session, pairs)
+        return bind(session, pairs)
 
     # -- the contract every backend implements --------------------------------------------------------
     def prepare(self, obs: Any) -> Any:
@@ -253,3 +230,96 @@ def parse_shape(text: str | None, option: str = "--shape") -> tuple[int, ...] | 
     if not shape or any(d <= 0 for d in shape):
         raise BadInput(f"{option} {text!r} is not a shape; write e.g. 48 or 3,64,64")
     return shape
+
+
+# -- recurrent state: a backend's session wrapped to carry it (edgeperf.runtime.state describes it) --------------
+
+
+def bind(session: Session, pairs: dict | None) -> Session:
+    """`session` as it is (stateless), or wrapped to carry the state the metadata or `pairs` name."""
+    meta = session.io.metadata.get("state")
+    model = Path(str(session.path)).name
+    try:
+        if pairs:
+            states = states_for(session.io.inputs, session.io.outputs, pairs, model)
+        elif meta:
+            states = [State.from_meta(d) for d in meta]
+            names_in = {s.name for s in session.io.inputs}
+            names_out = {s.name for s in session.io.outputs}
+            bad = [s.input for s in states if s.input not in names_in] + [
+                s.output for s in states if s.output not in names_out
+            ]
+            if bad:
+                raise BadInput(f"{model}: its edgeperf.state metadata names {bad}, which the model lacks; re-export it")
+        else:
+            refuse_unnamed(session.io, model)
+            return session
+        refuse_unnamed(session.io, model, states)
+    except BaseException:
+        session.close()
+        raise
+    return StatefulSession(session, states)
+
+
+class StatefulSession(Session):
+    """A backend's Session that feeds the state back between calls. `io` lists the observation inputs and the
+    non-state outputs (what a stateless caller sees) and the state under `io.state`."""
+
+    def __init__(self, inner: Session, states: list[State]):
+        self.inner = inner
+        self.backend, self.on_gpu, self.max_batch = inner.backend, inner.on_gpu, inner.max_batch
+        self.path = inner.path
+        self.options = getattr(inner, "options", {})
+        by_in = {s.input: s for s in states}
+        by_out = {s.output: s for s in states}
+        self._order = [s.name for s in inner.io.inputs]  # the model's input order (OpenVINO feeds by position)
+        obs_inputs = tuple(s for s in inner.io.inputs if s.name not in by_in)
+        out_names = [s.name for s in inner.io.outputs]
+        self._action = next(k for k, n in enumerate(out_names) if n not in by_out)
+        # (position in the model's outputs, state input it feeds)
+        self._feedback = [(out_names.index(s.output), s.input) for s in states]
+        self._kept = [k for k, n in enumerate(out_names) if n not in by_out]
+        meta = dict(inner.io.metadata)
+        meta.setdefault("state", [s.to_meta() for s in states])
+        self.io = IOSpec(obs_inputs, tuple(inner.io.outputs[k] for k in self._kept), meta, tuple(states))
+        self._states = states
+        self._state: dict[str, np.ndarray] | None = None
+        self._batch = 0
+
+    @property
+    def state(self) -> dict[str, np.ndarray] | None:
+        """The state the next call is fed (None right after reset: zeros then)."""
+        return None if self._state is None else {k: v.copy() for k, v in self._state.items()}
+
+    def reset(self) -> None:
+        self._state = None
+        self.inner.reset()
+
+    def _feed(self, prepared: dict) -> dict:
+        state = self._state
+        if state is None:
+            batch = next(iter(prepared.values())).shape[0]
+            state = self._state = {s.input: s.zeros(batch) for s in self._states}
+            self._batch = batch
+        elif next(iter(prepared.values())).shape[0] != self._batch:
+            raise BadInput(
+                f"{Path(str(self.path)).name} carries recurrent state for a batch of {self._batch}; call reset() "
+                "before feeding another batch size"
+            )
+        return {n: state[n] if n in state else prepared[n] for n in self._order}
+
+    def infer(self, prepared) -> np.ndarray:
+        outs = self.inner.infer_all(self._feed(prepared))
+        state = self._state
+        for k, name in self._feedback:
+            state[name] = outs[k]
+        return outs[self._action]
+
+    def infer_all(self, prepared) -> list[np.ndarray]:
+        outs = self.inner.infer_all(self._feed(prepared))
+        for k, name in self._feedback:
+            self._state[name] = outs[k]
+        return [outs[k] for k in self._kept]
+
+    def close(self) -> None:
+        self.inner.close()

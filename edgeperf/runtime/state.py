@@ -2,8 +2,8 @@
 tensors, `h_in`/`c_in` fed with what `h_out`/`c_out` returned one step before, zeros at an episode start.
 
 The artifact's metadata (`edgeperf.state`, see edgeperf/artifact.py) says which inputs are state and which
-output feeds each back. `bind` wraps any backend's Session in a `StatefulSession` that keeps the state between
-calls and zeroes it on `reset()`, so profilers and domains drive a recurrent policy exactly like a stateless
+output feeds each back. session.bind wraps any backend's Session in a `StatefulSession` that keeps the state
+between calls and zeroes it on `reset()`, so profilers and domains drive a recurrent policy exactly like a stateless
 one: `run(obs) -> action`. An ONNX file from elsewhere (rsl_rl's `export_policy_as_onnx`) carries no such
 metadata: name its state with `state={"h_in": "h_out", ...}` (CLI: `--state h_in:h_out,c_in:c_out`).
 """
@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from edgeperf.errors import BadInput
 from edgeperf.runtime.obsdict import ACTION_MASK
-from edgeperf.runtime.session import IOSpec, Session, TensorSpec
+from edgeperf.runtime.spec import IOSpec, TensorSpec
 
 STATE_HINT = "--state h_in:h_out,c_in:c_out (each state input and the output that feeds it back)"
 # Input names that say "recurrent state" in the exporters people use (rsl_rl, Isaac Lab, hand-written ones).
@@ -144,93 +143,3 @@ def refuse_unnamed(io: IOSpec, model: str, named: list[State] = ()) -> None:
         + f": name every state input with {STATE_HINT}, e.g. edgeperf export {model} -o policy.onnx --state "
         + ",".join(pairs)
     )
-
-
-def bind(session: Session, pairs: dict | None) -> Session:
-    """`session` as it is (stateless), or wrapped to carry the state the metadata or `pairs` name."""
-    meta = session.io.metadata.get("state")
-    model = Path(str(session.path)).name
-    try:
-        if pairs:
-            states = states_for(session.io.inputs, session.io.outputs, pairs, model)
-        elif meta:
-            states = [State.from_meta(d) for d in meta]
-            names_in = {s.name for s in session.io.inputs}
-            names_out = {s.name for s in session.io.outputs}
-            bad = [s.input for s in states if s.input not in names_in] + [
-                s.output for s in states if s.output not in names_out
-            ]
-            if bad:
-                raise BadInput(f"{model}: its edgeperf.state metadata names {bad}, which the model lacks; re-export it")
-        else:
-            refuse_unnamed(session.io, model)
-            return session
-        refuse_unnamed(session.io, model, states)
-    except BaseException:
-        session.close()
-        raise
-    return StatefulSession(session, states)
-
-
-class StatefulSession(Session):
-    """A backend's Session that feeds the state back between calls. `io` lists the observation inputs and the
-    non-state outputs (what a stateless caller sees) and the state under `io.state`."""
-
-    def __init__(self, inner: Session, states: list[State]):
-        self.inner = inner
-        self.backend, self.on_gpu, self.max_batch = inner.backend, inner.on_gpu, inner.max_batch
-        self.path = inner.path
-        self.options = getattr(inner, "options", {})
-        by_in = {s.input: s for s in states}
-        by_out = {s.output: s for s in states}
-        self._order = [s.name for s in inner.io.inputs]  # the model's input order (OpenVINO feeds by position)
-        obs_inputs = tuple(s for s in inner.io.inputs if s.name not in by_in)
-        out_names = [s.name for s in inner.io.outputs]
-        self._action = next(k for k, n in enumerate(out_names) if n not in by_out)
-        # (position in the model's outputs, state input it feeds)
-        self._feedback = [(out_names.index(s.output), s.input) for s in states]
-        self._kept = [k for k, n in enumerate(out_names) if n not in by_out]
-        meta = dict(inner.io.metadata)
-        meta.setdefault("state", [s.to_meta() for s in states])
-        self.io = IOSpec(obs_inputs, tuple(inner.io.outputs[k] for k in self._kept), meta, tuple(states))
-        self._states = states
-        self._state: dict[str, np.ndarray] | None = None
-        self._batch = 0
-
-    @property
-    def state(self) -> dict[str, np.ndarray] | None:
-        """The state the next call is fed (None right after reset: zeros then)."""
-        return None if self._state is None else {k: v.copy() for k, v in self._state.items()}
-
-    def reset(self) -> None:
-        self._state = None
-        self.inner.reset()
-
-    def _feed(self, prepared: dict) -> dict:
-        state = self._state
-        if state is None:
-            batch = next(iter(prepared.values())).shape[0]
-            state = self._state = {s.input: s.zeros(batch) for s in self._states}
-            self._batch = batch
-        elif next(iter(prepared.values())).shape[0] != self._batch:
-            raise BadInput(
-                f"{Path(str(self.path)).name} carries recurrent state for a batch of {self._batch}; call reset() "
-                "before feeding another batch size"
-            )
-        return {n: state[n] if n in state else prepared[n] for n in self._order}
-
-    def infer(self, prepared) -> np.ndarray:
-        outs = self.inner.infer_all(self._feed(prepared))
-        state = self._state
-        for k, name in self._feedback:
-            state[name] = outs[k]
-        return outs[self._action]
-
-    def infer_all(self, prepared) -> list[np.ndarray]:
-        outs = self.inner.infer_all(self._feed(prepared))
-        for k, name in self._feedback:
-            self._state[name] = outs[k]
-        return [outs[k] for k in self._kept]
-
-    def close(self) -> None:
-        self.inner.close()
