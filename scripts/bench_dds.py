@@ -60,26 +60,43 @@ while time.monotonic() - seen < 5:
 
 
 def bare_round(participant, inbox, writer, seconds: float) -> list[int]:
-    """A 500 Hz LowState_ stream of a prepared message; per command: receive - latest publish - echo's time."""
+    """A 500 Hz LowState_ stream of a prepared message (encoded and CRC set before its publish time is taken, as
+    the robot does); per command: taken and decoded (the reading thread, values as the robot's get them) - the
+    latest publish before its wake - the echo's own time."""
     from edgeperf.bus import unitree
-    from edgeperf.profilers.latency import sleep_until
+    from edgeperf.bus.robot import fine_timer, pace
 
+    lay = unitree.LAYOUTS[unitree.FAMILIES["unitree_go"].state]
+    at = unitree.LAYOUTS[unitree.FAMILIES["unitree_go"].cmd].index[("reserve",)]
     msg = unitree.FAMILIES["unitree_go"].state()
+    values = lay.values(msg)
+    tick, crc = lay.index[("tick",)], lay.n - 1
     pubs: list[int] = []
     out = []
-    t0 = time.perf_counter_ns()
-    for k in range(int(seconds * 500)):
-        sleep_until(t0 + k * 2_000_000)
-        msg.tick = k
-        msg.crc = 0
-        t = time.perf_counter_ns()
-        writer.write(msg)
-        pubs.append(t)
-        for t_in, cmd in inbox.drain():
-            before = [p for p in pubs[-8:] if p <= t_in]
-            if before and isinstance(cmd.reserve, int):
-                out.append(t_in - before[-1] - cmd.reserve)
+    with fine_timer():  # as the robot's run
+        t0 = time.perf_counter_ns()
+        for k in range(int(seconds * 500)):
+            pace(t0 + k * 2_000_000)  # the robot's clock, as the robot paces its physics
+            values[tick], values[crc] = k, 0
+            values[crc] = lay.crc_of(values)
+            msg.__dict__["_wire"] = lay.encode(values)
+            t = time.perf_counter_ns()
+            pubs.append(t)
+            writer.write(msg)
+            for t_wake, t_in, cmd in inbox.drain():
+                before = [p for p in pubs[-8:] if p <= t_wake]
+                if before and cmd is not None:
+                    out.append(t_in - before[-1] - cmd[at])
     return out
+
+
+def _decoded(data) -> tuple:
+    """The bare echo's receive: the command's values decoded (one struct unpack of the whole message, edgeperf's
+    own codec: the cheapest full decode in Python), stamped after."""
+    from edgeperf.bus import unitree
+
+    values = unitree.LAYOUTS[unitree.FAMILIES["unitree_go"].cmd].decode(data) if data is not None else None
+    return time.perf_counter_ns(), values
 
 
 def robot_round(participant, seconds: float, spec_id: str) -> list[int]:
@@ -112,8 +129,8 @@ def latency(rounds: int, seconds: float) -> None:
                 # the robot and the bare stream take turns on the same domain (never both at once)
                 robot_ns += robot_round(participant, seconds, spec_id)
                 time.sleep(0.3)
-                inbox = dds.Inbox()
-                inbox.handler = lambda t, s, inbox=inbox: inbox.items.append((time.perf_counter_ns(), s))
+                inbox = dds.Inbox(serialized=True)
+                inbox.handler = lambda t, data, inbox=inbox: inbox.items.append((t, *_decoded(data)))
                 participant.reader(unitree.TOPIC_CMD, fam.cmd, inbox)
                 bare_ns += bare_round(participant, inbox, participant.writer(unitree.TOPIC_STATE, fam.state), seconds)
                 inbox.stop()

@@ -34,6 +34,7 @@ gap.
 from __future__ import annotations
 
 import collections
+import contextlib
 import math
 import struct
 import threading
@@ -49,6 +50,39 @@ FIRST_COMMAND_TIMEOUT_S = 10.0
 RESET_PAUSE_S = 0.1
 GAP_PERIODS = 5
 _now = time.perf_counter_ns
+
+
+def pace(target_ns: int) -> None:
+    """Sleep until `target_ns` (perf_counter_ns): the robot's physics clock. The last PACE_SPIN_NS are a spin,
+    which holds the GIL (a command taken meanwhile waits for it): short, as the thread's timer slack is cut to
+    1 ns (`fine_timer`) so the sleep before it wakes within tens of us."""
+    from edgeperf.profilers.latency import sleep_until
+
+    sleep_until(target_ns, PACE_SPIN_NS)
+
+
+PACE_SPIN_NS = 80_000
+
+
+@contextlib.contextmanager
+def fine_timer():
+    """The calling thread's timer slack at 1 ns meanwhile (Linux; Linux's 50 us default makes a sleep wake up to
+    ~100 us late, which a 200 us spin would have to cover); elsewhere nothing changes."""
+    libc = None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        before = libc.prctl(30, 0, 0, 0, 0)  # PR_GET_TIMERSLACK
+        if before <= 0 or libc.prctl(29, 1, 0, 0, 0) != 0:  # PR_SET_TIMERSLACK
+            libc = None
+    except (OSError, AttributeError):
+        libc = None
+    try:
+        yield
+    finally:
+        if libc is not None:
+            libc.prctl(29, before, 0, 0, 0)
 
 
 def spec_of(domain_id: str):
@@ -154,50 +188,59 @@ class Motors:
         self.crc_at = lay.n - 1
         self.idx = {k: np.array([lay.index[("motor_cmd", s, k)] for s in range(family.motors)]) for k in
                     ("mode", "q", "dq", "tau", "kp", "kd")}  # fmt: skip
-        self.reserve0 = lay.index.get(("reserve", 0), lay.index.get(("reserve",)))
-        self.q = np.zeros(n)
-        self.dq = np.zeros(n)
-        self.tau = np.zeros(n)
-        self.kp = np.zeros(n)
-        self.kd = np.zeros(n)
+        reserve = lay.index.get(("reserve", 0), lay.index.get(("reserve",)))
+        at = lay.cdr_offsets()
+        self.reserve_at = at[reserve] if reserve is not None else None
+        self.crc_from = at[self.crc_at]
+        # a command is read straight from its bytes (this runs per command on the reading thread, and its time is
+        # the robot's added latency): the driven joints' q, dq, tau, kp, kd and the other slots' tau, kp, kd are
+        # float32 words of the sample at these word indices (every float32 sits 4-aligned: CDR aligns to size)
+        self._words = (max(at) + 4) // 4
+        self._mine = np.array([at[self.idx[k][s]] // 4 for k in ("q", "dq", "tau", "kp", "kd") for s in slots])
+        self.cmd = np.zeros((5, n))  # q, dq, tau, kp, kd per driven joint: what the drivers hold
+        self.q, self.dq, self.tau, self.kp, self.kd = self.cmd  # views
         self.lo = np.where(limited, ranges[:, 0], -np.inf)
         self.hi = np.where(limited, ranges[:, 1], np.inf)
         self.limits = limits
         others = np.ones(family.motors, bool)
         others[self.slots] = False
         self.others = np.flatnonzero(others)
+        self._theirs = np.array([at[self.idx[k][s]] // 4 for s in self.others for k in ("tau", "kp", "kd")], int)
 
     def hold(self, q0: np.ndarray, kp, kd) -> None:
         self.q[:], self.dq[:], self.tau[:] = q0, 0.0, 0.0
         self.kp[:], self.kd[:] = 0.0, 0.0
 
-    def take(self, values, log: BusLog) -> bool:
-        """Check a command's values; apply it (True) or refuse it (False), counting what is wrong."""
-        lay = self.layout
-        if lay.crc_of(values) != values[self.crc_at]:
+    def take(self, data: bytes, log: BusLog) -> bool:
+        """Check a command (its little-endian CDR bytes: CRC, finite values); put it into the drivers (True) or
+        refuse it (False). What else is wrong with it is counted by `account`, after: it is applied all the same."""
+        if self.layout.crc_of_cdr(data) != int.from_bytes(data[self.crc_from : self.crc_from + 4], "little"):
             log.bad_crc += 1
             return False
-        v = np.asarray(values[: self.crc_at], dtype=np.float64)
-        fields = {k: v[self.idx[k]] for k in ("q", "dq", "tau", "kp", "kd")}
-        mine = {k: a[self.slots] for k, a in fields.items()}
-        if not all(np.isfinite(a).all() for a in mine.values()):
+        mine = np.frombuffer(data, "<f4", self._words)[self._mine]
+        if not np.isfinite(mine).all():
             log.nonfinite += 1
             return False
-        extra = [int(s) for s in self.others if any(fields[k][s] != 0 for k in ("tau", "kp", "kd"))]
-        limp = [i for i in range(self.n) if mine["kp"][i] == 0 and mine["kd"][i] == 0 and mine["tau"][i] == 0]
-        if extra or limp:
-            log.wrong_motor_count += 1
-            log.extra_slots.update(extra)
-            log.limp_joints.update(limp)
-        if ((mine["q"] < self.lo) | (mine["q"] > self.hi))[mine["kp"] > 0].any():
-            log.outside_joint_range += 1
-        if (np.abs(mine["tau"]) > self.limits).any():
-            log.outside_torque_limit += 1
-        self.q[:], self.dq[:], self.tau[:] = mine["q"], mine["dq"], mine["tau"]
-        self.kp[:], self.kd[:] = mine["kp"], mine["kd"]
-        if self.reserve0 is not None and 0 < values[self.reserve0] < 10**9:
-            log.controller_ns.append(int(values[self.reserve0]))  # the example controller's compute, in ns
+        self.cmd.flat[:] = mine
         return True
+
+    def account(self, data: bytes, log: BusLog) -> None:
+        """Count what is wrong with the command just applied (slots, gains, ranges, torque) and its compute time."""
+        q, _, tau, kp, kd = self.cmd
+        limp = (kp == 0) & (kd == 0) & (tau == 0)
+        theirs = np.frombuffer(data, "<f4", self._words)[self._theirs].reshape(-1, 3) != 0  # NaN counts too
+        if theirs.any() or limp.any():
+            log.wrong_motor_count += 1
+            log.extra_slots.update(self.others[theirs.any(axis=1)].tolist())
+            log.limp_joints.update(np.flatnonzero(limp).tolist())
+        if (((q < self.lo) | (q > self.hi)) & (kp > 0)).any():
+            log.outside_joint_range += 1
+        if (np.abs(tau) > self.limits).any():
+            log.outside_torque_limit += 1
+        if self.reserve_at is not None:
+            ns = int.from_bytes(data[self.reserve_at : self.reserve_at + 4], "little")
+            if 0 < ns < 10**9:
+                log.controller_ns.append(ns)  # the example controller's compute, in ns
 
     def torque(self, q_m: np.ndarray, dq_m: np.ndarray) -> np.ndarray:
         return self.tau + self.kp * (self.q - q_m) + self.kd * (self.dq - dq_m)
@@ -261,7 +304,7 @@ class Robot:
         self.lockstep_timeout_s = lockstep_timeout_s if lockstep_timeout_s is not None else first_command_timeout_s
         self.p = participant
         self.state_layout = unitree.LAYOUTS[fam.state]
-        self.inbox = dds.Inbox()
+        self.inbox = dds.Inbox(serialized=True)
         self.inbox.handler = self._on_command
         self._lock = threading.Lock()
         self._accepting = False
@@ -333,21 +376,22 @@ class Robot:
         return t
 
     # --- commands in -------------------------------------------------------------------------------------------
-    def _on_command(self, t: int, sample) -> None:
-        """A command, on the reading thread as it comes: checked and, when valid, into the motor drivers at once."""
+    def _on_command(self, t: int, data) -> None:
+        """A command's bytes (little-endian CDR; None: undecodable), on the reading thread as it comes: checked and,
+        when valid, into the motor drivers at once."""
         with self._lock:
             log = self.log
             if not self._accepting:  # between episodes: the robot is being reset
                 log.between_episodes += 1
                 return
             log.received += 1
-            values = getattr(sample, "_values", None)
-            if values is None:
+            if data is None:
                 log.undecodable += 1
                 return
-            if not self.motors.take(values, log):
+            if not self.motors.take(data, log):
                 return
-            now = _now()
+            now = _now()  # in the drivers: the physics steps from here on drive with it
+            self.motors.account(data, log)
             log.applied += 1
             before = self._pub_before(t)
             log.age_ns.append(t - before)
@@ -390,12 +434,10 @@ class Robot:
         first = n == 0
         boundary = n % self.spec.decimation == 0
         if self.mode == "realtime":
-            from edgeperf.profilers.latency import sleep_until
-
             release = self._t0 + n * self.sim_dt_ns
             if _now() - release > self.sim_dt_ns:
                 self.log.late_physics += 1
-            sleep_until(release)
+            pace(release)
             if not first:
                 self.publish(env, self._tick0 + n)
             got = self._receive(env)
@@ -429,8 +471,6 @@ class Robot:
         deadline = t0 + round(self.first_timeout_s * 1e9)
         k = 0
         while _now() < deadline:
-            from edgeperf.profilers.latency import sleep_until
-
             self.publish(env, k)
             self._tick0 = k  # the held state's tick: physics step n's state carries tick0 + n
             k += 1
@@ -441,7 +481,7 @@ class Robot:
                 if _now() >= t0 + k * self.sim_dt_ns:
                     break
                 self.inbox.wait(max(0.0, (t0 + k * self.sim_dt_ns - _now()) / 1e9 - 50e-6))
-            sleep_until(t0 + k * self.sim_dt_ns)
+            pace(t0 + k * self.sim_dt_ns)
         return False
 
     def episode(self, seed: int):
@@ -491,6 +531,10 @@ class Robot:
         time.sleep(RESET_PAUSE_S)
 
     def run(self, seeds: list[int]) -> list:
+        with fine_timer():
+            return self._run(seeds)
+
+    def _run(self, seeds: list[int]) -> list:
         episodes = []
         for k, seed in enumerate(seeds):
             if k:

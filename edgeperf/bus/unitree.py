@@ -57,9 +57,7 @@ class _Wire:
             values = layout.decode(bytes(data))
         except ValueError:  # big-endian or otherwise unusual: cyclonedds' own decoder
             return cls.__idl__.deserialize(data, has_header=has_header, use_version_2=use_version_2)
-        msg = layout.build(values)
-        msg.__dict__["_values"] = values
-        return msg
+        return layout.build(values)
 
 
 # --- unitree_hg (G1, H1-2) -------------------------------------------------------------------------------------
@@ -313,6 +311,7 @@ class Layout:
         self.cdr = struct.Struct(_cdr_format(self.codes))
         self.index = _index(cls)
         self.n = len(self.codes)
+        self._gather = None  # crc_of_cdr's byte map, made on first use
 
     def values(self, msg) -> list:
         out: list = []
@@ -333,9 +332,53 @@ class Layout:
 
     def decode(self, data: bytes) -> tuple:
         """The flat values of a serialized sample (CDR or XCDR2, little-endian)."""
-        if data[:2] not in (b"\x00\x01", b"\x00\x07") or len(data) < 4 + self.cdr.size:
+        if not self.is_le_cdr(data):
             raise ValueError(f"not a little-endian CDR {self.cls.__idl_typename__} ({len(data)} bytes)")
         return self.cdr.unpack_from(data, 4)
+
+    def is_le_cdr(self, data: bytes) -> bool:
+        return data[:2] in (b"\x00\x01", b"\x00\x07") and len(data) >= 4 + self.cdr.size
+
+    def cdr_offsets(self) -> list[int]:
+        """The byte offset of each value in a serialized sample (the 4-byte encapsulation header included)."""
+        return [4 + o for o in _offsets(self.cdr.format)]
+
+    def crc_of_cdr(self, data: bytes) -> int:
+        """crc_of(decode(data)) straight from a little-endian CDR sample's bytes: one gather puts them into the
+        C struct's order (padding zero), each word's bytes most significant first (no per-value packing)."""
+        import numpy as np
+
+        if self._gather is None:
+            self._gather = self._crc_gather()
+        raw = np.frombuffer(data + b"\0", np.uint8)  # the appended zero is what padding bytes gather
+        return _crc_msb_first(raw[self._gather].tobytes())
+
+    def _crc_gather(self):
+        """Per byte of the C struct but its last word, each word's bytes most significant first: the index of the
+        serialized sample's byte it holds, -1 (the appended zero) for padding."""
+        import numpy as np
+
+        at = np.full(self.c.size, -1)
+        for c_off, d_off, code in zip(_offsets(self.c.format), self.cdr_offsets(), self.codes, strict=True):
+            at[c_off : c_off + _SIZE[code]] = np.arange(d_off, d_off + _SIZE[code])
+        return at[:-4].reshape(-1, 4)[:, ::-1].reshape(-1)
+
+
+def _offsets(fmt: str) -> list[int]:
+    """The byte offset of each value of a struct format written as this module writes them (one code per value,
+    padding as x)."""
+    out, k = [], 0
+    for code in fmt.lstrip("<"):
+        if code != "x":
+            out.append(k)
+        k += _SIZE.get(code, 1)
+    return out
+
+
+def _crc_msb_first(data: bytes) -> int:
+    """CRC-32/MPEG-2 of bytes already in the order it reads them (crc32_words after its byteswap)."""
+    c = zlib.crc32(data.translate(_REVERSE)) ^ 0xFFFFFFFF
+    return int.from_bytes(c.to_bytes(4, "little").translate(_REVERSE), "big")  # the 32 bits reversed
 
 
 CDR_LE = b"\x00\x01\x00\x00"
@@ -434,9 +477,7 @@ def crc32_words(data: bytes) -> int:
     words = array("I", data)
     if sys.byteorder == "little":
         words.byteswap()  # each word's bytes most significant first
-    msb_first = words.tobytes().translate(_REVERSE)  # bit-reversed bytes: zlib's reflected CRC computes MPEG-2
-    c = zlib.crc32(msb_first) ^ 0xFFFFFFFF  # undo zlib's final xor
-    return int(f"{c:032b}"[::-1], 2)
+    return _crc_msb_first(words.tobytes())  # bit-reversed bytes: zlib's reflected CRC computes MPEG-2
 
 
 def crc32_bitwise(words) -> int:

@@ -139,7 +139,7 @@ def _robot(tmp_path, mode="lockstep", **kw):
 
 
 def _good_command(bot):
-    """A valid command (the default pose on the spec's gains) as the reading thread gets it (decoded)."""
+    """A valid command (the default pose on the spec's gains) as the reading thread gets it (its bytes)."""
     from edgeperf.bus import unitree
 
     cmd = bot.family.cmd()
@@ -147,7 +147,7 @@ def _good_command(bot):
         m = cmd.motor_cmd[s]
         m.q, m.kp, m.kd = float(bot.spec.default_pos[i]), float(bot.spec.kp[i]), float(bot.spec.kd[i])
     cmd.crc = unitree.crc(cmd)
-    return type(cmd).deserialize(cmd.serialize())
+    return cmd.serialize()
 
 
 def test_a_command_as_the_first_episode_starts_accepting_is_applied(tmp_path):
