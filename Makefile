@@ -8,7 +8,7 @@ TORCH ?= torch==2.13.0
 # The extras the tests need.
 EXTRAS := dev,export,sim,mujoco,sb3,openvino,plot,hil,dds,web,tensorboard,ray
 
-.PHONY: setup demo test test-slow test-all lint format bench clean
+.PHONY: setup demo test test-slow test-all lint format docs bench clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,16 @@ test-slow: setup
 test-all: setup
 	$(BIN)/python -m pytest
 
+# The documentation site, built strict (a broken link, a missing page or a failed API page fails) into site/.
+DOCS_STAMP := $(VENV)/.docs-installed
+
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $@
+
+docs: setup $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -58,4 +68,4 @@ bench: setup
 	$(BIN)/python scripts/bench_compare.py
 
 clean:
-	rm -rf $(VENV) $(OPENPI) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(OPENPI) build site *.egg-info .pytest_cache .ruff_cache
