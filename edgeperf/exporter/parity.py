@@ -22,8 +22,9 @@ import numpy as np
 
 from edgeperf.errors import BadInput
 from edgeperf.exporter import spaces
-from edgeperf.exporter.sources import PolicySource
+from edgeperf.exporter.policy import PolicySource
 from edgeperf.runtime import obsdict
+from edgeperf.runtime.session import Session
 
 TOLERANCES = {"fp32": (1e-5, 1e-4), "fp16": (5e-3, 5e-3), "int8": (0.15, 0.05)}
 RULE = "|artifact - original| <= atol * scale + rtol * |original|"
@@ -40,9 +41,6 @@ def observations(src: PolicySource, n: int, seed: int) -> tuple[np.ndarray, str]
 def run_artifact(artifact: Path, obs: np.ndarray) -> list[np.ndarray]:
     """Every output of the artifact for a batch, through the runtime's Session (the one runner per backend the
     robot uses too), in chunks when the artifact takes a bounded batch."""
-    from edgeperf.runtime import obsdict
-    from edgeperf.runtime.session import Session
-
     n = obsdict.length(obs)  # a dict of arrays for a policy of several inputs
     with Session.open(artifact) as s:
         step = s.max_batch or n
@@ -52,8 +50,6 @@ def run_artifact(artifact: Path, obs: np.ndarray) -> list[np.ndarray]:
 
 def parity(src: PolicySource, artifact: Path, precision: str, *, n: int = 512, seed: int = 0) -> dict:
     if src.recurrent is not None:
-        from edgeperf.exporter.recurrent import sequence_parity
-
         return sequence_parity(src, artifact, precision, seed=seed)
     obs, how = observations(src, n, seed)
     atol, rtol = TOLERANCES[precision]
@@ -149,4 +145,70 @@ def _discrete(src: PolicySource, obs, got: list[np.ndarray], atol: float, rtol: 
         "elements_out_of_tolerance": int((~ok).sum()) + int(hard.sum()),
         "errors_are_of": "logits",
         "non_finite_values": _non_finite(ref_logits, got_logits),
+    }
+
+
+# -- policies with memory (exporter/recurrent.py): parity over sequences, the state carried in both -------------
+
+SEQUENCES = 4
+STEPS = 200
+DRIFT_WINDOW = 10  # steps averaged at each end of a sequence for the drift ratio
+DRIFT_BAR = 10.0  # the last steps' error may be at most this many times the first steps'
+
+
+def sequence_parity(src, artifact, precision: str, *, seed: int = 0, steps: int = STEPS, sequences: int = SEQUENCES):
+    """The original and the artifact over the same observation sequences, each carrying its own state from
+    zeros; the error per step (max over sequences and action values) shows drift."""
+    atol, rtol = TOLERANCES[precision]
+    obs, how = spaces.sample(src.obs_space, src.obs_shape, sequences * steps, seed, src.normalization)
+    obs = obs.reshape(sequences, steps, 1, *src.obs_shape)
+    original = src.recurrent.stepper()
+    ref, got = [], []
+    with Session.open(artifact) as session:
+        for k in range(sequences):
+            original.reset()
+            session.reset()
+            ref.append([original.step(obs[k, t]).reshape(-1) for t in range(steps)])
+            got.append([np.asarray(session.run(obs[k, t])).reshape(-1) for t in range(steps)])
+    ref, got = np.asarray(ref, np.float64), np.asarray(got, np.float64)  # [sequence, step, value]
+    if ref.shape != got.shape:
+        raise BadInput(
+            f"the artifact returns actions of shape {list(got.shape[2:])}, the original {list(ref.shape[2:])}"
+        )
+    err = np.abs(got - ref)
+    scale = _action_scale(src, ref.shape[2])
+    bound = atol * scale + rtol * np.abs(ref)
+    ok = err <= bound
+    per_step = err.max(axis=(0, 2))
+    # the floor keeps an exact first step (error 0) from turning float noise later into an "infinite" drift
+    floor = atol / 100
+    first = max(float(per_step[:DRIFT_WINDOW].mean()), floor)
+    last = max(float(per_step[-DRIFT_WINDOW:].mean()), floor)
+    drift = last / first
+    return {
+        "passed": bool(ok.all()) and drift <= DRIFT_BAR,
+        "observations": sequences * steps,
+        "observation_source": how,
+        "seed": seed,
+        "units": "action units after post-processing",
+        "action_kind": "continuous",
+        "recurrent": {
+            **src.recurrent.describe(),
+            "sequences": sequences,
+            "steps": steps,
+            "state": "carried in both from zeros at each sequence start (the artifact's through its Session)",
+            "drift_ratio": drift,
+            "drift_rule": (
+                f"mean error of the last {DRIFT_WINDOW} steps / of the first {DRIFT_WINDOW} (each at least atol/100) "
+                f"<= {DRIFT_BAR:g}"
+            ),
+            "max_abs_error_per_step": per_step.tolist(),
+        },
+        "tolerance": {"atol": atol, "rtol": rtol, "rule": RULE},
+        "max_abs_error": float(err.max()),
+        "p99_abs_error": float(np.percentile(err, 99)),
+        "mean_abs_error": float(err.mean()),
+        "max_abs_error_per_dim": err.max(axis=(0, 1)).tolist(),
+        "elements_out_of_tolerance": int((~ok).sum()),
+        "non_finite_values": {"original": int((~np.isfinite(ref)).sum()), "artifact": int((~np.isfinite(got)).sum())},
     }

@@ -3,7 +3,7 @@ whose inputs are the env's raw observation keys, in the order of the policy's Di
 
     raw obs[key] -> float -> [VecNormalize on the keys it normalizes (norm_obs_keys)]
                  -> images: [HWC -> CHW, as SB3's VecTransposeImage did in training] -> [/255 (preprocess_obs)]
-                 -> CombinedExtractor and the deterministic action path (sb3.build_module)
+                 -> CombinedExtractor and the deterministic action path (sb3_module.build_module)
 
 so the artifact takes uint8 HWC pixels as a camera gives them. SB3 stores the policy's space after its own
 transposition (images always channel-first); the raw layout comes from the env's space when the export is
@@ -19,7 +19,8 @@ import numpy as np
 
 from edgeperf.errors import BadInput, require
 from edgeperf.exporter import spaces
-from edgeperf.exporter.sources import PolicySource
+from edgeperf.exporter.policy import PolicySource
+from edgeperf.exporter.sb3_module import POST_NOTES, TRUSTED, build_module, normalize, read_vecnormalize
 from edgeperf.results.report import sha256_file
 
 RULE = "clip((obs - mean) / sqrt(var + epsilon), -clip_obs, clip_obs), on the listed keys"
@@ -29,8 +30,6 @@ def load(path: Path, model, algo: str, obs_shape, vecnormalize: str | None, raw:
     """The trusted path: the model SB3 unpickled, its own predict as the reference."""
     import stable_baselines3 as sb3
     from stable_baselines3.common.preprocessing import is_image_space
-
-    from edgeperf.exporter.sb3 import POST_NOTES, TRUSTED, build_module
 
     if obs_shape:
         keys = list(model.observation_space.spaces)
@@ -135,7 +134,6 @@ def assemble(path: Path, stored: dict, normalize_images: bool, raw: dict | None,
 
 def _normalize(norm: dict, obs: dict) -> dict:
     """VecNormalize.normalize_obs for a Dict observation: each normalised key as SB3 computes it."""
-    from edgeperf.exporter.sb3 import normalize
 
     out = dict(obs)
     for key, stats in norm["keys"].items():
@@ -144,7 +142,6 @@ def _normalize(norm: dict, obs: dict) -> dict:
 
 
 def _vecnormalize(spec: str, subspaces: dict) -> tuple[dict | None, object, list[str]]:
-    from edgeperf.exporter.sb3 import read_vecnormalize
 
     vn, path = read_vecnormalize(spec)
     if not vn.norm_obs:

@@ -117,8 +117,8 @@ FAMILY = {"PPO": "actor_critic", "A2C": "actor_critic", "TRPO": "actor_critic", 
 def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | None = None):
     """The PolicySource of an SB3 zip, rebuilt without unpickling anything. `raw_obs_space`: the --domain's
     Dict space, which says the raw layout of a Dict policy's images."""
-    from edgeperf.exporter.sb3 import POST_NOTES, _SB3Policy, vecnormalize_stats
-    from edgeperf.exporter.sources import PolicySource
+    from edgeperf.exporter.policy import PolicySource
+    from edgeperf.exporter.sb3_module import POST_NOTES, sb3_policy, vecnormalize_stats
     from edgeperf.results.report import sha256_file
 
     torch = require("torch", "export", "to export policies")
@@ -155,12 +155,12 @@ def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | 
         details["vecnormalize"] = str(vecnormalize)
     common = dict(sha256=sha256_file(path), obs_space=obs, action_space=act, normalization=norm, notes=notes)
     if lstm is not None:
-        pre = _SB3Policy(torch, features, norm, scale_images, False, "none", bounds)
-        head = _SB3Policy(torch, core, None, False, tanh, post, bounds)
+        pre = sb3_policy(torch, features, norm, scale_images, False, "none", bounds)
+        head = sb3_policy(torch, core, None, False, tanh, post, bounds)
         policy = _LSTMPolicy(torch, pre, lstm, head, discrete=post == "argmax").eval()
         _check_all_set(policy, used)
         return _recurrent_source(policy, path, shape, post, common, details)
-    module = _SB3Policy(torch, core, norm, scale_images, tanh, post, bounds).eval()
+    module = sb3_policy(torch, core, norm, scale_images, tanh, post, bounds).eval()
     _check_all_set(module, used)
     if algo == "MaskablePPO":
         module = _masked(torch, module, path, obs, act, post, common, details)
@@ -189,7 +189,7 @@ def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | 
 def _recurrent_source(policy, path: Path, shape, post: str, common: dict, details: dict):
     """RecurrentPPO: its one-step module in the explicit-state form exporter/recurrent.py exports."""
     from edgeperf.exporter import recurrent
-    from edgeperf.exporter.sources import PolicySource
+    from edgeperf.exporter.policy import PolicySource
 
     step, rec, action_shape = recurrent.from_factory(policy, shape, path.name)
     rec.form = (
@@ -394,7 +394,7 @@ def activation(torch, kwargs: dict, default: str, path: Path):
 
 
 class _Bounds:
-    """The action space's attributes _SB3Policy reads (low, high, start)."""
+    """The action space's attributes sb3_module.sb3_policy reads (low, high, start)."""
 
     def __init__(self, space: dict):
         if space["type"] == "discrete":
@@ -715,8 +715,8 @@ def _dict_source(torch, path: Path, data: dict, state: dict, version, algo: str,
     """A MultiInputPolicy: the CombinedExtractor and the algorithm's action path, wrapped as the trusted path
     wraps SB3's own policy (exporter/sb3_dict.py: raw keys in, transposition, /255, VecNormalize per key)."""
     from edgeperf.exporter import sb3_dict
-    from edgeperf.exporter.sb3 import POST_NOTES, _SB3Policy
-    from edgeperf.exporter.sources import PolicySource
+    from edgeperf.exporter.policy import PolicySource
+    from edgeperf.exporter.sb3_module import POST_NOTES, sb3_policy
     from edgeperf.results.report import sha256_file
 
     if obs_shape:
@@ -732,7 +732,7 @@ def _dict_source(torch, path: Path, data: dict, state: dict, version, algo: str,
                                              features=combined)  # fmt: skip
     used |= core_used
     _check_homes(state, used, algo, path)
-    inner = _SB3Policy(torch, core, None, False, tanh, post, _Bounds(act)).eval()
+    inner = sb3_policy(torch, core, None, False, tanh, post, _Bounds(act)).eval()
     _check_all_set(inner, used)
     normalize_images = bool(kwargs.get("normalize_images", True))
     module, subspaces, norm, notes, preprocessing = sb3_dict.assemble(

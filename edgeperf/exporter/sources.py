@@ -16,105 +16,13 @@ import importlib.util
 import json
 import math
 import os
-import stat
 import sys
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
-from edgeperf.devices.sysfs import file_kind
 from edgeperf.errors import BadInput, require
+from edgeperf.exporter.policy import PolicySource, existing_file, first_line
 from edgeperf.results.report import sha256_file
-
-KINDS = ("example", "reference", "torchscript", "factory", "sb3", "onnx")
-
-
-@dataclass
-class PolicySource:
-    module: Any  # torch.nn.Module in eval mode; None for an ONNX source
-    kind: str  # one of KINDS
-    name: str  # what the user passed
-    obs_shape: tuple[int, ...]
-    sha256: str | None = None
-    obs_space: dict | None = None  # spaces.box(...) when known
-    action_space: dict | None = None  # spaces.box(...) or spaces.discrete(...) when known
-    normalization: dict | None = None  # observation normalization baked into the graph, when there is one
-    notes: list[str] = field(default_factory=list)  # what the user should know (become report warnings)
-    description: str | None = None
-    details: dict = field(default_factory=dict)  # kind-specific facts for the report (algorithm, ...)
-    discrete: bool = False  # outputs (action index int64, logits); else one float action tensor
-    action_shape: tuple[int, ...] | None = None
-    control_hz: float | None = None  # the control rate, when the source knows it (a domain's reference policy)
-    onnx_path: Path | None = None  # the model file of an ONNX source
-    # The original policy's own path, numpy in -> numpy out: the parity reference. None: the module itself.
-    reference: Callable[[np.ndarray], np.ndarray] | None = None
-    # With --domain: {"parity"|"calibration": (observations, how they were drawn)} from the domain's rollouts.
-    rollouts: dict = field(default_factory=dict)
-    # A policy with memory (exporter/recurrent.py): `module` is then its explicit-state step.
-    recurrent: Any = None
-
-    @property
-    def input_specs(self) -> list[tuple[str, tuple[int, ...], str]] | None:
-        """(name, shape, dtype) of each named input of a Dict-observation policy (exporter/multi.py), in the
-        order the module and the artifact take them; None for a policy of one observation array."""
-        from edgeperf.exporter import spaces
-
-        if not spaces.is_dict(self.obs_space):
-            return None
-        return [(k, tuple(v["shape"]), spaces.input_dtype(v)) for k, v in self.obs_space["spaces"].items()]
-
-    @property
-    def output_names(self) -> list[str]:
-        if self.recurrent is not None:
-            return ["action", *self.recurrent.output_names]
-        return ["action", "logits"] if self.discrete else ["action"]
-
-    @property
-    def input_names(self) -> list[str]:
-        return ["obs", *(self.recurrent.input_names if self.recurrent is not None else [])]
-
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        """The original's action for a batch of observations."""
-        if self.reference is not None:
-            return np.asarray(self.reference(obs))
-        return self._forward(obs)[0]
-
-    def logits(self, obs: np.ndarray) -> np.ndarray | None:
-        """The original's logits (discrete policies), else None."""
-        return self._forward(obs)[1] if self.discrete else None
-
-    def _forward(self, obs: np.ndarray) -> list[np.ndarray]:
-        if self.module is None:
-            return self._onnx_forward(obs)
-        torch = require("torch", "export")
-        with torch.no_grad():
-            if isinstance(obs, dict):
-                out = self.module(
-                    *[torch.from_numpy(np.ascontiguousarray(obs[n], dtype=d)) for n, _, d in self.input_specs]
-                )
-            else:
-                out = self.module(torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32)))
-        out = out if isinstance(out, (tuple, list)) else (out,)
-        return [o.numpy() for o in out]
-
-    def _onnx_forward(self, obs: np.ndarray) -> list[np.ndarray]:
-        if "_ort" not in self.details:
-            ort = require("onnxruntime", "ort", "to run ONNX models")
-            self.details["_ort"] = ort.InferenceSession(str(self.onnx_path), providers=["CPUExecutionProvider"])
-        sess = self.details["_ort"]
-        if isinstance(obs, dict):
-            return sess.run(None, {n: np.ascontiguousarray(obs[n], dtype=d) for n, _, d in self.input_specs})
-        name = sess.get_inputs()[0].name
-        batch = sess.get_inputs()[0].shape[0]
-        x = np.ascontiguousarray(obs, dtype=np.float32)
-        if isinstance(batch, int) and batch != x.shape[0]:  # a fixed batch size: one row at a time
-            rows = [sess.run(None, {name: x[i : i + 1]}) for i in range(x.shape[0])]
-            return [np.concatenate([r[k] for r in rows]) for k in range(len(rows[0]))]
-        return sess.run(None, {name: x})
 
 
 def _sb3(path: Path, obs_shape, vecnormalize, raw_obs_space, trust_pickle: bool) -> PolicySource:
@@ -180,13 +88,13 @@ def load(
         if vecnormalize:
             raise BadInput("--vecnormalize applies to Stable-Baselines3 .zip sources only")
         return _reference(spec, obs_shape)
-    path = _existing_file(spec, "policy source")
+    path = existing_file(spec, "policy source")
     suffix = path.suffix.lower()
     if vecnormalize:
         # Both files are pickles: check their names before anything is read, let alone unpickled.
         if suffix != ".zip":
             raise BadInput("--vecnormalize applies to Stable-Baselines3 .zip sources only")
-        vn = _existing_file(vecnormalize, "--vecnormalize", VECNORMALIZE_HINT)
+        vn = existing_file(vecnormalize, "--vecnormalize", VECNORMALIZE_HINT)
         if vn.suffix.lower() != ".pkl":
             raise BadInput(
                 f"--vecnormalize {vecnormalize}: VecNormalize statistics are a Python pickle saved as .pkl, and "
@@ -227,25 +135,6 @@ def load(
 
 
 VECNORMALIZE_HINT = "the statistics saved with vec_env.save('vecnormalize.pkl')"
-SOURCE_HINT = "give a TorchScript .pt, an SB3 .zip, an .onnx, or example:mlp"
-
-
-def _existing_file(spec: str, what: str, hint: str = SOURCE_HINT) -> Path:
-    path = Path(spec)
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise BadInput(f"{what} {spec} does not exist ({hint})") from None
-    except OSError as exc:  # a name too long, a loop of symlinks, a folder we may not enter
-        raise BadInput(f"{what} {spec} cannot be read: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise BadInput(f"{what} {spec} is a directory; give the policy file")
-    if not stat.S_ISREG(st.st_mode):
-        # Reading a FIFO blocks until someone writes to it; a device never ends: neither is a policy file.
-        raise BadInput(f"{what} {spec} is {file_kind(st.st_mode)}, not a regular file; give the file itself")
-    if not os.access(path, os.R_OK):
-        raise BadInput(f"{what} {spec} is not readable by this user (permission denied)")
-    return path
 
 
 def _zip_names(path: Path) -> list[str]:
@@ -321,7 +210,7 @@ def _domain_spaces(src: PolicySource, domain_id: str) -> None:
         finally:
             env.close()
     except Exception as exc:  # a domain that cannot be built here (no pybullet, ...) only costs the spaces
-        src.notes.append(f"no observation/action spaces: domain {domain_id} could not be built ({_first_line(exc)})")
+        src.notes.append(f"no observation/action spaces: domain {domain_id} could not be built ({first_line(exc)})")
         return
     if spaces.is_dict(obs_space) or tuple(obs_space["shape"]) == src.obs_shape:
         src.obs_space, src.action_space = obs_space, act_space
@@ -355,14 +244,14 @@ def _factory(factory: str, weights: str | None, obs_shape, args: dict, raw_obs_s
     try:
         module = fn(**args)
     except Exception as exc:
-        raise BadInput(f"--factory {factory}(**{args}) raised {type(exc).__name__}: {_first_line(exc)}") from None
+        raise BadInput(f"--factory {factory}(**{args}) raised {type(exc).__name__}: {first_line(exc)}") from None
     if not isinstance(module, torch.nn.Module):
         raise BadInput(f"--factory {factory} returned a {type(module).__name__}; it must return a torch.nn.Module")
     name = factory
     src_sha = None
     notes = []
     if weights:
-        wpath = _existing_file(weights, "--weights", "the state_dict saved with torch.save(model.state_dict(), ...)")
+        wpath = existing_file(weights, "--weights", "the state_dict saved with torch.save(model.state_dict(), ...)")
         state, where = _load_state_dict(torch, wpath)
         if where:
             notes.append(f"the weights are the state_dict under key '{where}' of {wpath.name}")
@@ -421,7 +310,7 @@ def _import_factory(factory: str):
         ) from None
     except Exception as exc:
         raise BadInput(
-            f"--factory {factory}: importing {mod_name} failed: {type(exc).__name__}: {_first_line(exc)}"
+            f"--factory {factory}: importing {mod_name} failed: {type(exc).__name__}: {first_line(exc)}"
         ) from None
     fn = getattr(mod, fn_name, None)
     if not callable(fn):
@@ -441,7 +330,7 @@ def _load_state_dict(torch, path: Path) -> tuple[dict, str | None]:
                 f"--weights {path}: torch.load(weights_only=True) refused it: the file holds pickled Python objects "
                 f"({glob}), not only tensors; save model.state_dict() instead"
             ) from None
-        raise BadInput(f"--weights {path} is not a file torch.load can read: {_first_line(exc)}") from None
+        raise BadInput(f"--weights {path} is not a file torch.load can read: {first_line(exc)}") from None
 
     def is_state(d) -> bool:
         return isinstance(d, dict) and bool(d) and all(isinstance(v, torch.Tensor) for v in d.values())
@@ -498,7 +387,7 @@ def _onnx(path: Path, obs_shape, state=None) -> PolicySource:
         model = onnx.load(str(path), load_external_data=True)
         onnx.checker.check_model(model)
     except Exception as exc:
-        raise BadInput(f"{path} is not a valid ONNX model: {_first_line(exc)}") from None
+        raise BadInput(f"{path} is not a valid ONNX model: {first_line(exc)}") from None
     init = {i.name for i in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in init]
     meta = artifact.decode({p.key: p.value for p in model.metadata_props}, str(path))
@@ -711,11 +600,6 @@ def _check_forward(src: PolicySource) -> None:
     if out.dim() < 2 or out.shape[0] != 1:
         raise BadInput(f"{src.name} returns shape {list(out.shape)} for a batch of 1; expected [batch, action...]")
     src.action_shape = tuple(out.shape[1:])
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    return (lines[0] if lines else type(exc).__name__).rstrip(".")
 
 
 def parse_factory_args(text: str | None) -> dict | None:

@@ -86,7 +86,7 @@ def test_fp16_and_int8_recurrent_artifacts_pass_their_tolerances_over_sequences(
 def test_sequence_parity_fails_an_artifact_whose_state_is_reset_every_step(exported, tmp_path):
     """The bug parity over sequences exists for: per-observation parity cannot see it (step 0 is exact)."""
     from edgeperf.exporter import sources
-    from edgeperf.exporter.recurrent import sequence_parity
+    from edgeperf.exporter.parity import sequence_parity
 
     _, path = exported["lstm"]
     broken = forget_state(path, tmp_path / "forgetful.onnx")
