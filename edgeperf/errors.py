@@ -1,6 +1,6 @@
 """Every user-facing failure is an EdgeperfError; the CLI turns it into one line and an exit code.
 
-Exit codes (DESIGN.md): 0 success, 1 a verdict failed, 2 bad input, 3 missing dependency or hardware.
+Exit codes (docs/concepts/pipeline.md): 0 success, 1 a verdict failed, 2 bad input, 3 missing dependency or hardware.
 Anything that is not an EdgeperfError is a bug and keeps its traceback.
 """
 

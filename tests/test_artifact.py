@@ -1,4 +1,4 @@
-"""The one artifact table, and the layers of DESIGN.md kept by the imports."""
+"""The one artifact table, and the layers of docs/concepts/pipeline.md kept by the imports."""
 
 import ast
 from pathlib import Path
@@ -78,7 +78,7 @@ def test_companions_travel_with_an_openvino_ir(tmp_path):
     assert sorted(p.name for p in artifact.existing_files(xml)) == ["p.bin", "p.xml", "p.xml.edgeperf.json"]
 
 
-# Layers, top to bottom (DESIGN.md): cli -> pipeline -> exporter, profilers, domains -> runtime, devices, results
+# Layers, top to bottom (docs/concepts/pipeline.md): cli -> pipeline -> exporter, profilers, domains -> runtime, devices, results
 # -> artifact, errors. What each package may not import, function-level imports included.
 _MANY = {"analysis", "sweep"}  # the many-runs packages sit beside pipeline
 FORBIDDEN = {

@@ -1,5 +1,5 @@
 """The typer app and the single error boundary: an EdgeperfError becomes one line on stderr and the exit code
-DESIGN.md gives it (1 verdict failed, 2 bad input, 3 missing dependency or hardware); an OSError that
+docs/concepts/pipeline.md gives it (1 verdict failed, 2 bad input, 3 missing dependency or hardware); an OSError that
 no command caught becomes one line and exit 2; SIGINT and SIGTERM print `edgeperf: interrupted` and exit 130 and
 143 after every cleanup ran; a broken stdout pipe ends quietly with 141. Any other exception is a bug and keeps
 its traceback."""
@@ -23,6 +23,7 @@ from edgeperf.cli import (
     demo,
     devices,
     doctor,
+    examples,
     export,
     generalize,
     hil,
@@ -48,6 +49,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    # help as markdown: a paragraph wraps to the terminal instead of keeping the docstring's line breaks
+    rich_markup_mode="markdown",
 )
 
 
@@ -90,9 +93,11 @@ app.command("generalize")(generalize.generalize)
 app.command("sweep")(sweep.sweep)
 app.command("report")(report.report)
 app.command("plan")(plan.plan)
+for _info in app.registered_commands:  # each command's examples close its --help
+    _info.epilog = examples.epilog(_info.name)
 
 
-# Exit codes beyond DESIGN.md's 0-3: the shell's own for a death by SIGINT, SIGTERM or SIGPIPE.
+# Exit codes beyond the documented 0-3 (docs/concepts/pipeline.md): the shell's own for SIGINT, SIGTERM, SIGPIPE.
 EXIT_SIGINT, EXIT_SIGTERM, EXIT_BROKEN_PIPE = 130, 143, 141
 
 

@@ -25,7 +25,9 @@ def check(
     ] = None,
     db: DbOpt = None,
 ) -> None:
-    """Check reports against a budget: p99 latency at a rate, deadline miss rate, peak RSS, mJ per inference,
+    """Check reports against a budget: the CI gate.
+
+    Check reports against a budget: p99 latency at a rate, deadline miss rate, peak RSS, mJ per inference,
     parity error, a validation verdict, a minimum success rate. Prints every budget line that applies with the
     measured value and pass/fail; exits 1 when any line fails (a figure a report lacks fails its line).
 
@@ -33,7 +35,7 @@ def check(
     [device.ID.KIND] and [model.NAME.KIND] for one device or model (NAME: file name, path or sha256 prefix).
     Keys are figure names (upper bounds: p99_us, miss_rate, peak_rss_mb, mj_per_inference,
     parity_max_abs_error, size_mb, ...), FIGURE_min (lower bounds: success_min), verdict = "equivalent";
-    rate_hz (profile) is the control rate the latency lines hold at. See the README's "Results" section.
+    rate_hz (profile) is the control rate the latency lines hold at. See docs/guide/results.md for every key.
     """
     import json
 

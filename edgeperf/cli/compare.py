@@ -28,7 +28,9 @@ def compare(
     ] = None,
     db: DbOpt = None,
 ) -> None:
-    """Compare run B against run A: latency p50/p99 shifts with confidence intervals from the stored samples, miss
+    """Compare run B against run A, figure by figure.
+
+    Compare run B against run A: latency p50/p99 shifts with confidence intervals from the stored samples, miss
     rate, energy per inference and peak RSS of profiles; parity error (per action dimension) and size of exports;
     verdict, success and returns of validations.
 

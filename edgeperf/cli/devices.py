@@ -17,7 +17,9 @@ def devices(
         typer.Option("--list", help="Show the catalog of target computers (with each figure's public source)."),
     ] = False,
 ) -> None:
-    """Detect this machine: CPU, memory, OS, Jetson, GPUs, backends and power sources.
+    """This machine: CPU, memory, Jetson, GPUs, backends, sensors.
+
+    Detect this machine: CPU, memory, OS, Jetson, GPUs, backends and power sources.
 
     With --list: the catalog of target computers edgeperf knows (Jetson family, Raspberry Pi 5, quadruped
     onboard computers, generic x86_64/aarch64): architecture, cores, memory, accelerators, expected power

@@ -34,7 +34,9 @@ def doctor(
     db: DbOpt = None,
     no_store: NoStoreOpt = False,
 ) -> None:
-    """Say why a policy fails in a domain, and write the corrected deploy spec.
+    """Say why a policy fails in a domain; write the fixed spec.
+
+    Say why a policy fails in a domain, and write the corrected deploy spec.
 
     Short seeded episodes find the failure; with --recording each observation term is rebuilt from the training
     side's state and the mismatch named (scale, sign, degrees, permutation, default pose, normaliser, history

@@ -132,7 +132,9 @@ def export(
     db: DbOpt = None,
     no_store: NoStoreOpt = False,
 ) -> None:
-    """Export a policy to ONNX, OpenVINO IR or a TensorRT engine, and prove it computes the same actions.
+    """Export a policy to ONNX, OpenVINO or TensorRT, with parity.
+
+    Export a policy to ONNX, OpenVINO IR or a TensorRT engine, and prove it computes the same actions.
 
     The artifact takes raw observations and returns the action the robot applies: observation normalization
     (SB3 VecNormalize) and action clipping/unscaling are inside the graph; a discrete policy returns the

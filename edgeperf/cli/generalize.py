@@ -36,7 +36,9 @@ def generalize(
     db: DbOpt = None,
     no_store: NoStoreOpt = False,
 ) -> None:
-    """Evaluate one policy on several tasks: per task return, success with its 95% interval, and the task's own
+    """Evaluate one policy on several tasks against their references.
+
+    Evaluate one policy on several tasks: per task return, success with its 95% interval, and the task's own
     reference on the same seeds; the aggregate is A2Perf's sum over tasks of the mean return. With --training
     (and --checkpoint k/K) and --data/--samples, the energy the policy cost to make, by A2Perf's rule."""
     from edgeperf.analysis.generalize import generalize as run

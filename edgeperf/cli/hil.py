@@ -75,7 +75,9 @@ def hil(
         float, typer.Option("--wait", metavar="S", help="--bus: how long to wait for an episode's first command.")
     ] = 10.0,
 ) -> None:
-    """Hardware in the loop: drive the policy `edgeperf serve` answers over the real link at the domain's
+    """Hardware in the loop: the policy over a link, or on DDS.
+
+    Hardware in the loop: drive the policy `edgeperf serve` answers over the real link at the domain's
     control rate, count what the link does (round trip, network and inference time, clock offset, misses,
     stale replies, reconnects and gaps), and compare the task with the same artifact in pure simulation (SIL)
     on the same seeds. A policy that returns action chunks is executed as --chunk-exec says: in realtime

@@ -49,7 +49,9 @@ def history(
     out: Annotated[str, typer.Option("-o", "--out", metavar="FILE|-", help="Where --export writes the report.")] = "-",
     db: DbOpt = None,
 ) -> None:
-    """The runs in the run store, newest first, with each kind's key figures and a trend column (the change of
+    """The runs in the run store, newest first, with trends.
+
+    The runs in the run store, newest first, with each kind's key figures and a trend column (the change of
     the kind's main figure since the previous run of the same model, device and kind).
 
     Figures: profile p50, p99, miss rate, mJ/inference; export parity max error, size; validate verdict,

@@ -25,7 +25,9 @@ def link(
         bool, typer.Option("--allow-remote", help="Listen beyond loopback (the server behind it may have no token).")
     ] = False,
 ) -> None:
-    """Forward TCP from --listen to --forward with delay, jitter and loss in both directions, order kept.
+    """A WiFi-like TCP link: delay, jitter and loss.
+
+    Forward TCP from --listen to --forward with delay, jitter and loss in both directions, order kept.
 
     A loss cannot drop bytes from TCP: it delays them by a retransmission timeout, and holds what follows
     (see edgeperf.runtime.link). Listens on loopback unless told otherwise. SIGINT or SIGTERM stops it (exit 0).

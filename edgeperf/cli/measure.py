@@ -35,7 +35,9 @@ def measure(
     db: DbOpt = None,
     no_store: NoStoreOpt = False,
 ) -> None:
-    """Measure the energy, peak memory (of the whole process tree) and wall time of a command.
+    """Measure the energy, peak memory and wall time of a command.
+
+    Measure the energy, peak memory (of the whole process tree) and wall time of a command.
 
     Example: edgeperf measure --json train.json -- python train.py --steps 100000. The command's own output
     goes to the terminal (to stderr when --json - puts the report on stdout). Exits 1 when the command fails,

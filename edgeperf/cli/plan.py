@@ -51,7 +51,9 @@ def plan(
     db: DbOpt = None,
     no_store: NoStoreOpt = False,
 ) -> None:
-    """Plan a deployment: export every candidate, profile it on the target, validate it with its own latency.
+    """Choose the cheapest deployment that still does the task.
+
+    Plan a deployment: export every candidate, profile it on the target, validate it with its own latency.
 
     The recommendation is the lowest-energy candidate (then lowest p99) that is equivalent to the original
     (paired episodes, its measured latency distribution in the loop) and meets the budget; every other candidate

@@ -82,7 +82,9 @@ def profile(
         float, typer.Option("--connect-timeout", metavar="S", help="ssh connect and handshake timeout.")
     ] = 10.0,
 ) -> None:
-    """Measure latency, deadline misses, cold start and memory of a model on this computer.
+    """Measure latency, deadline misses, memory and energy here.
+
+    Measure latency, deadline misses, cold start and memory of a model on this computer.
 
     Without --rate: back-to-back single inferences (stream). With --rate HZ: a fixed-rate control loop with
     absolute deadlines (periodic), reporting misses, miss streaks, lateness and jitter. Warm-up and cold

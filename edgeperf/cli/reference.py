@@ -71,6 +71,8 @@ def command_page(name: str, cmd) -> str:
             names = ", ".join(f"`{o}`" for o in [*p.opts, *p.secondary_opts])
             lines.append(f"| {names} | {_cell(_kind(p))} | {_cell(_default(p))} | {_cell(p.help or '')} |")
         lines.append("")
+    if cmd.epilog:  # the examples --help ends with
+        lines += [cmd.epilog, ""]
     return "\n".join(lines)
 
 

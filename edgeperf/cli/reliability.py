@@ -44,7 +44,9 @@ def reliability(
     db: DbOpt = None,
     no_store: NoStoreOpt = False,
 ) -> None:
-    """Reliability of a learning method across its training runs: dispersion across time, short- and long-term
+    """Reliability of a learning method across training runs.
+
+    Reliability of a learning method across its training runs: dispersion across time, short- and long-term
     risk within each run, dispersion and risk across runs (Chan et al. 2020, as A2Perf reports them). Every
     parameter is stated in the report's config."""
     from edgeperf.analysis import curves

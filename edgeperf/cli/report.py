@@ -46,7 +46,9 @@ def report(
     title: Annotated[str | None, typer.Option("--title", help="The page's title.")] = None,
     db: DbOpt = None,
 ) -> None:
-    """Write one self-contained HTML page (no network: everything inline) of one or more runs.
+    """Write one self-contained HTML page of one or more runs.
+
+    Write one self-contained HTML page (no network: everything inline) of one or more runs.
 
     Per run: the headline figures, the latency distribution and timeline with the deadline (profile), the power
     per rail, the parity error per action dimension (export), the paired returns and the latency sweep

@@ -30,7 +30,9 @@ def serve(
         str, typer.Option("--protocol", help="edgeperf (ZeroMQ, for edgeperf hil) or openpi (websocket).")
     ] = "edgeperf",
 ) -> None:
-    """Serve a policy to `edgeperf hil` (or your own client), on loopback unless given a token.
+    """Serve a policy to edgeperf hil or your own client.
+
+    Serve a policy to `edgeperf hil` (or your own client), on loopback unless given a token.
 
     --protocol edgeperf (the default): ZeroMQ; every frame is versioned binary (never pickle), size-capped and,
     with --token-file, authenticated with HMAC-SHA256; malformed, unauthenticated and replayed frames are dropped

@@ -11,7 +11,7 @@ from edgeperf.cli.common import DbOpt, NoStoreOpt, console, store_target
 
 
 def sweep(
-    config: Annotated[str, typer.Argument(help="The sweep's TOML file (see the README: Sweeps).")],
+    config: Annotated[str, typer.Argument(help="The sweep's TOML file (tables and keys: docs/guide/many-runs.md).")],
     executor: Annotated[str, typer.Option("--executor", help="local (a process pool) or ray.")] = "local",
     address: Annotated[
         str | None,
@@ -24,7 +24,9 @@ def sweep(
     db: DbOpt = None,
     no_store: NoStoreOpt = False,
 ) -> None:
-    """Run every job of a sweep (the product of the config's lists) and write one report per job under the output
+    """Run a grid of jobs on a process pool or Ray, resumably.
+
+    Run every job of a sweep (the product of the config's lists) and write one report per job under the output
     folder's jobs/, with an index in sweep.json; each report is also recorded in the run store. A job whose report
     is there already is not run again: re-run the same command to resume. Exit code 1 when a job failed (after
     every other job ran)."""

@@ -73,7 +73,9 @@ def validate(
     db: DbOpt = None,
     no_store: NoStoreOpt = False,
 ) -> None:
-    """Validate a deployed policy against the original in a paired simulator.
+    """Validate an artifact against its original, paired episodes.
+
+    Validate a deployed policy against the original in a paired simulator.
 
     Episode k of both policies uses the same seed (initial state, pushes, terrain). Reports return, success,
     falls, reliability (IQR, CVaR 5%), action divergence along the reference's trajectories, and a paired

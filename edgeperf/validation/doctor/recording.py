@@ -17,7 +17,7 @@ in the recorded observation (the newest frame where the term keeps a history). A
 by the transformation that maps one onto the other: a scale factor (and its sign, or degrees for radians), a
 joint permutation, the default pose (not) subtracted, an affine map per value (a normaliser left out of the
 export: mean and std fitted), a stale last action; a layout that fits the other way round is the history
-layout. `scripts/record_rollout.py` writes such a file from an edgeperf domain; the README shows the same few
+layout. `scripts/record_rollout.py` writes such a file from an edgeperf domain; docs/guide/doctor.md shows the same few
 lines for Isaac Lab, legged_gym and mjlab rollouts.
 """
 
