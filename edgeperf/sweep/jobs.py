@@ -5,6 +5,7 @@ cluster must therefore share."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import sys
@@ -21,7 +22,7 @@ def run(kind: str, params: dict, job_id: str, output: str) -> dict:
     t0 = time.perf_counter()
     out = {"id": job_id, "node": socket.gethostname(), "pid": os.getpid()}
     try:
-        report = RUNNERS[kind](dict(params), job_id, Path(output))
+        report = runner(kind)(dict(params), job_id, Path(output))
     except EdgeperfError as exc:
         out.update(ok=False, error=" ".join(str(exc).split()), exit_code=exc.exit_code)
     except Exception as exc:  # a bug in a job must not end the sweep: recorded, with its traceback
@@ -33,6 +34,14 @@ def run(kind: str, params: dict, job_id: str, output: str) -> dict:
     if ray is not None and ray.is_initialized():
         out["ray_node"] = ray.get_runtime_context().get_node_id()
     return out
+
+
+def runner(kind: str):
+    """The function that runs a job of `kind`: (params, job id, output folder) -> Report."""
+    if kind in RUNNERS:
+        return RUNNERS[kind]
+    module, _, name = ENTRY_POINTS[kind].partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _validate(p: dict, job_id: str, output: Path):
@@ -92,20 +101,15 @@ def _reliability(p: dict, job_id: str, output: Path):
     )
 
 
-def _plan(p: dict, job_id: str, output: Path):
-    # `edgeperf plan`'s steps (export, profile, validate a candidate): edgeperf/plan/steps.py
-    from edgeperf.plan.steps import run_job
-
-    return run_job(p, job_id, output)
-
-
 RUNNERS = {
     "validate": _validate,
     "profile": _profile,
     "export": _export,
     "reliability": _reliability,
-    "plan": _plan,
 }
+# Kinds a command above sweep defines, by "module:function" (called as the runners above), imported where the job
+# runs: `edgeperf plan`'s steps (export, profile, validate a candidate) are sweep jobs, and sweep depends on no plan.
+ENTRY_POINTS = {"plan": "edgeperf.plan.steps:run_job"}
 
 
 def summary(kind: str, d: dict) -> str:
