@@ -133,7 +133,8 @@ def run(  # noqa: PLR0915
         from edgeperf.validation.rollout import PolicySpec, run_pairs
 
         spec_p = PolicySpec(str(reference), opener=opener) if opener else PolicySpec(str(reference))
-        sil = [p.deployed for p in run_pairs(domain.id, spec_p, None, ran, workers=1)]
+        delay = reference_delay(spec, realtime)
+        sil = [p.deployed for p in run_pairs(domain.id, spec_p, None, ran, latency=delay, workers=1)]
         summary, verdict, _ = compare(domain, sil, eps, report, margin)
         results.update({"sil": summary["reference"], "hil": summary["deployed"], "paired": verdict})
         results["per_episode"] = per_episode(ran, {"sil": sil, "hil": eps})
@@ -151,6 +152,17 @@ def run(  # noqa: PLR0915
     }
     report.results = results
     return report
+
+
+def reference_delay(spec, realtime: bool):
+    """The SIL reference's latency model for a run of this robot. Realtime: a punctual controller's command (one
+    that answers within the physics period) comes while the physics step of the state it answers is running, and
+    acts from the next physics step; SIL applies each action from the control step's first physics step. So the
+    reference applies its actions one physics step late (`action_delay_s`, the physics substep), as the bus does;
+    lockstep runs the control step once the command is in: no delay."""
+    from edgeperf.validation.latency import LatencyModel
+
+    return LatencyModel.constant(spec.physics_dt * 1e3) if realtime else None
 
 
 def _dotted(type_name: str) -> str:
@@ -213,11 +225,18 @@ def _bus_block(bot, bus: str, interface: str, dds_domain: int, others: list, for
             "miss": "a control step in which no new valid command came (the last one held)",
             "gap": GAP_DOC,
             "controller_compute": "what the controller reports of itself in LowCmd_.reserve[0] (ns), where it does",
+            "reference": REFERENCE_DOC[bot.mode],
         },
     }
     return out
 
 
+REFERENCE_DOC = {
+    "realtime": "SIL (--reference) applies each action one physics step after its control step starts, as a "
+    "command answering the state published at a control step's first physics step acts from the next one",
+    "lockstep": "SIL (--reference) applies each action from its control step's first physics step, as the robot "
+    "waits for the command before it runs the control step",
+}
 GAP_DOC = f"an interval between consecutive commands of at least {GAP_PERIODS} control periods"
 
 
