@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # torch's CPU build (it lies on disk on the dev machines); a GPU user installs their CUDA build instead.
 TORCH ?= torch==2.13.0
-# The extras the tests need.
-EXTRAS := dev,export,sim,mujoco,sb3,openvino,plot,hil,dds,web,tensorboard,ray
+# The extras the tests need (docs: the site tests build the site and open every page).
+EXTRAS := dev,docs,export,sim,mujoco,sb3,openvino,plot,hil,dds,web,tensorboard,ray
 
 .PHONY: setup demo test test-slow test-all lint format docs bench clean
 
@@ -40,14 +40,9 @@ test-slow: setup
 test-all: setup
 	$(BIN)/python -m pytest
 
-# The documentation site, built strict (a broken link, a missing page or a failed API page fails) into site/.
-DOCS_STAMP := $(VENV)/.docs-installed
-
-$(DOCS_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[docs]"
-	touch $@
-
-docs: setup $(DOCS_STAMP)
+# The documentation site, built strict (a broken link, a missing page or a failed API page fails) into site/;
+# setup installs the docs extra (EXTRAS).
+docs: setup
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lint: setup

@@ -90,3 +90,9 @@ def test_the_docs_show_the_version_edgeperf_prints():
     hook = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(hook)
     assert hook.version() == __version__
+
+
+def test_the_commands_page_lists_every_command_with_its_summary():
+    page = (ROOT / "docs" / "guide" / "commands.md").read_text()
+    for name, cmd in commands().items():
+        assert f"| [`{name}`](../reference/cli.md#edgeperf-{name}) | {summary(cmd)} |" in page, name

@@ -24,8 +24,8 @@ README = ROOT / "README.md"
 
 
 def build_site(out: Path) -> subprocess.CompletedProcess:
-    pytest.importorskip("mkdocs", reason="the docs extra is not installed (make docs installs it)")
-    pytest.importorskip("material", reason="the docs extra is not installed (make docs installs it)")
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed (make setup installs it)")
+    pytest.importorskip("material", reason="the docs extra is not installed (make setup installs it)")
     mkdocs = Path(sys.executable).parent / "mkdocs"
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     return subprocess.run(
@@ -72,8 +72,7 @@ def browser():
         b.close()
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1500)
+@pytest.mark.timeout(1500)  # the browser fixture may install Chromium with apt-get first
 def test_every_page_renders_without_console_errors(site, served, browser):
     pages = sorted(p.relative_to(site) for p in site.rglob("index.html") if "assets" not in p.parts)
     assert len(pages) > 30, pages
@@ -102,8 +101,6 @@ def test_every_page_renders_without_console_errors(site, served, browser):
     assert not outside, f"the site asked the network for {sorted(set(outside))[:5]}"
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(900)
 def test_the_site_shows_the_version_and_the_generated_pages(site):
     from edgeperf import __version__
 
@@ -119,8 +116,8 @@ def test_the_site_shows_the_version_and_the_generated_pages(site):
 
 def test_a_broken_link_fails_the_strict_build(tmp_path):
     """Strict means strict: a copy of the docs with one dead link does not build."""
-    pytest.importorskip("mkdocs", reason="the docs extra is not installed (make docs installs it)")
-    pytest.importorskip("material", reason="the docs extra is not installed (make docs installs it)")
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed (make setup installs it)")
+    pytest.importorskip("material", reason="the docs extra is not installed (make setup installs it)")
     copy = tmp_path / "repo"
     copy.mkdir()
     for name in ("docs", "edgeperf"):
