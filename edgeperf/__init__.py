@@ -19,7 +19,7 @@ _LAZY = {
     "sim2sim": "edgeperf.pipeline:sim2sim",
     "doctor": "edgeperf.pipeline:doctor",
     "plan": "edgeperf.pipeline:plan",
-    "open_policy": "edgeperf.pipeline:open_policy",
+    "open_policy": "edgeperf.exporter.sources:open_policy",
     "detect": "edgeperf.devices.detect:detect",
     "Session": "edgeperf.runtime.session:Session",
     "Report": "edgeperf.results.report:Report",

@@ -19,42 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgeperf import artifact
 from edgeperf.errors import BadInput
+from edgeperf.exporter.sources import open_policy
 from edgeperf.results.report import Report, load_report
-from edgeperf.runtime.session import Session, check_model_file
-
-
-def open_policy(source: str | Path, backend: str = "auto", device: str = "auto", **options) -> Session:
-    """A Session for anything `export` reads: an artifact (onnx, openvino, tensorrt, TorchScript) opens on its
-    backend; a policy source that must be built first (example:, reference:, an SB3 .zip, read pickle-free
-    unless `trust_pickle`) is built by the exporter's loader and runs on torch. `vecnormalize` and `trust_pickle`
-    concern SB3 sources only."""
-    vecnormalize, trust_pickle = options.pop("vecnormalize", None), bool(options.pop("trust_pickle", False))
-    fmt = None if artifact.is_pseudo(source) else artifact.format_of(source)
-    if fmt is not None and not fmt.pickle:
-        if vecnormalize:
-            raise BadInput(f"--vecnormalize applies to Stable-Baselines3 .zip sources, not to {source}")
-        return Session.open(source, backend=backend, device=device, **options)
-    if backend not in ("auto", "torch"):
-        raise BadInput(f"{source} is a torch policy; it runs on --backend torch (or export it first)")
-    from edgeperf.exporter import sources
-    from edgeperf.runtime.torch import TorchSession
-
-    src = sources.load(
-        str(source),
-        options.pop("obs_shape", None),
-        vecnormalize=vecnormalize,
-        trust_pickle=trust_pickle,
-    )
-    if src.input_specs:  # several named inputs (a Dict observation)
-        return TorchSession.from_module(
-            src.module, None, name=str(source), device=device, inputs=src.input_specs, **options
-        )
-    # A recurrent policy runs as the original carrying its own memory (reset() zeroes it per episode).
-    module = src.recurrent.stateful if src.recurrent is not None else src.module
-    return TorchSession.from_module(module, src.obs_shape, name=str(source), device=device, **options)
-
+from edgeperf.runtime.session import check_model_file
 
 # -- profile ------------------------------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from edgeperf.analysis import datacost
 from edgeperf.devices.detect import host_summary
 from edgeperf.domains import base
 from edgeperf.errors import BadInput
-from edgeperf.pipeline import open_policy
+from edgeperf.exporter.sources import open_policy
 from edgeperf.results.report import Report
 from edgeperf.validation import statistics
 from edgeperf.validation.paired import check_fit, check_options, describe_model

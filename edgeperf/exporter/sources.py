@@ -5,7 +5,7 @@ the parity reference.
 Kinds: the built-in `example:NAME` policies, TorchScript files (torch.jit.save; how legged_gym / rsl_rl users
 ship policy_1.pt), a Python factory plus a state_dict (`--factory pkg.mod:make_policy --weights policy.pt`),
 Stable-Baselines3 .zip files (see sb3.py) and existing ONNX models (re-targeted to another precision or format).
-torch is imported lazily, inside the loaders.
+torch is imported lazily, inside the loaders. `open_policy`: a Session for any of them, or for an artifact.
 """
 
 from __future__ import annotations
@@ -20,9 +20,41 @@ import sys
 import zipfile
 from pathlib import Path
 
+from edgeperf import artifact
 from edgeperf.errors import BadInput, require
 from edgeperf.exporter.policy import PolicySource, existing_file, first_line
 from edgeperf.results.report import sha256_file
+from edgeperf.runtime.session import Session
+
+
+def open_policy(source: str | Path, backend: str = "auto", device: str = "auto", **options) -> Session:
+    """A Session for anything `export` reads: an artifact (onnx, openvino, tensorrt, TorchScript) opens on its
+    backend; a policy source that must be built first (example:, reference:, an SB3 .zip, read pickle-free
+    unless `trust_pickle`) is built by the exporter's loader and runs on torch. `vecnormalize` and `trust_pickle`
+    concern SB3 sources only."""
+    vecnormalize, trust_pickle = options.pop("vecnormalize", None), bool(options.pop("trust_pickle", False))
+    fmt = None if artifact.is_pseudo(source) else artifact.format_of(source)
+    if fmt is not None and not fmt.pickle:
+        if vecnormalize:
+            raise BadInput(f"--vecnormalize applies to Stable-Baselines3 .zip sources, not to {source}")
+        return Session.open(source, backend=backend, device=device, **options)
+    if backend not in ("auto", "torch"):
+        raise BadInput(f"{source} is a torch policy; it runs on --backend torch (or export it first)")
+    from edgeperf.runtime.torch import TorchSession  # torch's backend, imported only for a torch policy
+
+    src = load(
+        str(source),
+        options.pop("obs_shape", None),
+        vecnormalize=vecnormalize,
+        trust_pickle=trust_pickle,
+    )
+    if src.input_specs:  # several named inputs (a Dict observation)
+        return TorchSession.from_module(
+            src.module, None, name=str(source), device=device, inputs=src.input_specs, **options
+        )
+    # A recurrent policy runs as the original carrying its own memory (reset() zeroes it per episode).
+    module = src.recurrent.stateful if src.recurrent is not None else src.module
+    return TorchSession.from_module(module, src.obs_shape, name=str(source), device=device, **options)
 
 
 def _sb3(path: Path, obs_shape, vecnormalize, raw_obs_space, trust_pickle: bool) -> PolicySource:
@@ -380,7 +412,6 @@ def _few(items: list[str], n: int = 3) -> str:
 def _onnx(path: Path, obs_shape, state=None) -> PolicySource:
     import onnx
 
-    from edgeperf import artifact
     from edgeperf.exporter.quantize import QUANT_OPS
 
     try:
@@ -504,7 +535,6 @@ def _several_inputs(model, inputs, states, path: Path) -> dict | None:
 def _onnx_multi(path: Path, model, space: dict, obs_shape) -> PolicySource:
     """An ONNX model of several named inputs: its spaces from edgeperf metadata when it has them, else from the
     graph's inputs (uint8 inputs as 0..255 images, float ones unbounded)."""
-    from edgeperf import artifact
 
     if obs_shape:
         raise BadInput(f"{path} has several inputs {list(space['spaces'])}; --obs-shape applies to one input")
