@@ -14,88 +14,52 @@ import math
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgeperf.config import ProfileConfig
 from edgeperf.errors import BadInput
 from edgeperf.exporter.sources import open_policy
-from edgeperf.results.report import Report, load_report
+from edgeperf.results.report import Report
 from edgeperf.runtime.session import check_model_file
 
 # -- profile ------------------------------------------------------------------------------------------------------
 
 
-def profile(model, *, isolate: bool = False, host: str | None = None, **kw) -> Report:
-    """Profile `model` and return its report (parameters: edgeperf.profilers.run.run_profile).
+def profile(
+    model,
+    config: ProfileConfig | None = None,
+    *,
+    isolate: bool = False,
+    host: str | None = None,
+    csv: str | Path | None = None,
+    **options,
+) -> Report:
+    """Profile `model` and return its report, as `config` says or as `options` (ProfileConfig's fields:
+    edgeperf.config.ProfileConfig) say. csv: every inference's timings, written to that file.
 
     isolate: in a fresh Python process, as on a robot: a process that has loaded torch (an export, say)
     otherwise measures a larger memory (the report warns when that happened). host: on that device over ssh
-    (see profile_remote)."""
+    (see profile_remote, whose remote_edgeperf, ssh_options and connect_timeout go in `options` then)."""
     if host is not None:
-        return profile_remote(host, model, **kw).report
+        remote = {k: options.pop(k) for k in ("remote_edgeperf", "ssh_options", "connect_timeout") if k in options}
+        if csv is not None:
+            raise TypeError("csv= is for a profile here; profile_remote brings the remote timings back (csv=True)")
+        return profile_remote(host, model, ProfileConfig.of(config, options), **remote).report
     if isolate:
-        return profile_fresh(model, **kw)
+        return profile_fresh(model, config, csv=csv, **options)
     from edgeperf.profilers.run import run_profile
 
-    return run_profile(model, opener=open_policy, **kw).report
+    return run_profile(model, config, opener=open_policy, csv=csv, **options).report
 
 
-# run_profile's parameter -> `edgeperf profile`'s option (power="off" is --no-power)
-_PROFILE_FLAGS = {
-    "backend": "--backend",
-    "device": "--device",
-    "accelerator": "--accelerator",
-    "rate": "--rate",
-    "deadline_ms": "--deadline",
-    "iterations": "--iterations",
-    "duration": "--duration",
-    "warmup": "--warmup",
-    "threads": "--threads",
-    "batch": "--batch",
-    "shape": "--shape",
-    "observations": "--observations",
-    "stress": "--stress",
-    "power": "--power",
-    "power_rate_hz": "--power-rate",
-    "idle_s": "--idle",
-    "chunk_steps": "--chunk-steps",
-}
+def profile_fresh(model, config: ProfileConfig | None = None, *, csv: str | Path | None = None, **options) -> Report:
+    """`model` profiled in a fresh interpreter (edgeperf.fresh), as `config` or `options` say; its error, if any,
+    is raised here as itself, with its exit code. csv: where the run's raw per-inference timings go."""
+    from edgeperf import fresh
 
-
-def profile_argv(**kw) -> list[str]:
-    """run_profile's parameters as `edgeperf profile` options, for a fresh process or a remote device (the
-    ones not given keep the command's defaults)."""
-    unknown = set(kw) - set(_PROFILE_FLAGS)
-    if unknown:
-        raise TypeError(f"unknown profile parameters {sorted(unknown)}")
-    if kw.get("power") == "off":
-        kw = {k: v for k, v in kw.items() if k not in ("power", "power_rate_hz", "idle_s")}
-        return [*profile_argv(**kw), "--no-power"]
-    args = []
-    for name, value in kw.items():
-        if value is None:
-            continue
-        text = ",".join(map(str, value)) if name == "shape" and not isinstance(value, str) else str(value)
-        args += [_PROFILE_FLAGS[name], text]
-    return args
-
-
-def profile_fresh(model, *, csv: str | Path | None = None, **kw) -> Report:
-    """`edgeperf profile` in a fresh interpreter; its one-line error, if any, is raised here with its exit code.
-    csv: where the run's raw per-inference timings go (`profile --csv`)."""
-    from edgeperf.processes import die_with_parent
-
-    with tempfile.TemporaryDirectory(prefix="edgeperf-profile-") as tmp:
-        out = Path(tmp) / "profile.json"
-        cmd = [sys.executable, "-m", "edgeperf", "profile", str(model), *profile_argv(**kw), "--json", str(out)]
-        if csv is not None:
-            cmd += ["--csv", str(csv)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, preexec_fn=die_with_parent())
-        if proc.returncode != 0:
-            raise _child_error(proc.returncode, proc.stderr)
-        return load_report(out, kind="profile")
+    return fresh.profile(model, ProfileConfig.of(config, options).check(), csv=csv)
 
 
 def _child_error(code: int, stderr: str, what: str = "the profile in a fresh process"):
@@ -116,16 +80,22 @@ class RemoteProfile:
 def profile_remote(
     host: str,
     model,
+    config: ProfileConfig | None = None,
     *,
     csv: bool = False,
     plot: bool = False,
     remote_edgeperf: str = "edgeperf",
     ssh_options=(),
     connect_timeout: float = 10.0,
-    **kw,
+    **options,
 ) -> RemoteProfile:
-    """Copy the artifact (and its companions) to `host` over ssh, profile it there, bring the report back."""
+    """Copy the artifact (and its companions) to `host` over ssh, profile it there as `config` (or `options`:
+    ProfileConfig's fields) says, bring the report back. The device runs `edgeperf profile` with the config's
+    options (its edgeperf may be another version: the CLI is the interface that stays); what depends on the
+    device's cores is checked there."""
     from edgeperf.devices import remote
+
+    cfg = ProfileConfig.of(config, options).check(this_machine=False)
 
     outputs = {"--csv": "timings.csv"} if csv else {}
     if plot:
@@ -133,7 +103,7 @@ def profile_remote(
     done = remote.run_profile(
         host,
         Path(model),
-        profile_argv(**kw),
+        cfg.to_argv(),
         edgeperf=remote_edgeperf,
         options=ssh_options,
         connect_timeout=connect_timeout,
@@ -359,6 +329,7 @@ def deploy(
     DEMO_PLAN's candidates in `out`/plan (`on_plan(plan)` after it). Writes export.json, profile.json,
     validate.json, hil.json and sim2sim.json beside the artifact as each stage ends (and the profile's
     timings.csv); `on_stage(stage, report)` after each; at the end report.html, every stage's report on one page."""
+    from edgeperf import verdict
     from edgeperf.errors import VerdictFailed
     from edgeperf.exporter.onnx import export
     from edgeperf.validation.latency import LatencyModel
@@ -381,7 +352,7 @@ def deploy(
 
     exported = export(source, done.artifact, domain=domain)
     finish("export", exported)
-    if not exported.results["parity"]["passed"]:
+    if verdict.failure(exported) is not None:
         raise VerdictFailed(f"the exported policy failed parity; see {out / 'export.json'}")
     # The demo's loop runs at the domain's rate; iterations follow from the duration.
     prof = profile_fresh(

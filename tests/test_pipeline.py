@@ -1,6 +1,7 @@
 """The pipeline: profile here or in a fresh process (the memory a robot would see), the demo's checks before any
 work, and the option list a fresh process or a remote device receives."""
 
+import os
 import subprocess
 import sys
 import time
@@ -9,18 +10,26 @@ import pytest
 
 from edgeperf import pipeline
 from edgeperf.cli.app import main
+from edgeperf.config import ProfileConfig
+from edgeperf.results.report import load_report
 
 
 def test_profile_argv_is_what_the_cli_accepts(tmp_path, example_onnx):
-    argv = pipeline.profile_argv(rate=50.0, shape=(48,), power="off", iterations=20, duration=0.0, warmup=2)
+    """A remote device runs `edgeperf profile` with the config's options: the CLI reads them back to the same
+    config (the report's config section is the one the library would write)."""
+    cfg = ProfileConfig(rate=50.0, shape=(48,), power="off", iterations=20, duration=0.0, warmup=2)
+    argv = cfg.to_argv()
     assert "--no-power" in argv and "--power" not in argv and argv[argv.index("--shape") + 1] == "48"
+    assert "--backend" not in argv  # defaults are left to the remote edgeperf
     assert main(["profile", str(example_onnx), *argv, "--json", str(tmp_path / "p.json")]) == 0
-    with pytest.raises(TypeError, match="unknown profile parameters"):
-        pipeline.profile_argv(rates=50)
+    got = ProfileConfig.from_dict(load_report(tmp_path / "p.json").config)
+    assert got == cfg.replace(device=got.device, backend=got.backend)
+    with pytest.raises(TypeError, match="spin_us"):
+        ProfileConfig(spin_us=5.0).to_argv()  # no option for it: never dropped silently
 
 
 def test_a_fresh_process_does_not_count_torch_that_this_one_loaded(example_onnx):
-    import torch  # noqa: F401  (the exporter loaded it here, as in the README's snippet)
+    import torch  # noqa: F401  (the exporter loaded it here, as in docs/reference/api.md's snippet)
 
     kw = {"iterations": 50, "duration": 0.0, "warmup": 5, "power": "off"}
     here = pipeline.profile(example_onnx, **kw)
@@ -35,6 +44,32 @@ def test_a_fresh_process_error_keeps_its_exit_code_and_line(tmp_path):
     missing = tmp_path / "nope.onnx"
     with pytest.raises(pipeline.BadInput, match="does not exist"):
         pipeline.profile(missing, isolate=True, power="off")
+
+
+def test_a_fresh_process_error_crosses_as_its_own_class(example_onnx):
+    """The child sends its error typed (class, message, exit code), not a line for the parent to parse: a
+    missing device is HardwareMissing with exit code 3 here too."""
+    from edgeperf.errors import HardwareMissing
+
+    with pytest.raises(HardwareMissing, match="--device jetson names any NVIDIA Jetson") as got:
+        pipeline.profile(example_onnx, isolate=True, device="jetson", power="off")
+    assert got.value.exit_code == 3 and str(got.value).startswith("the profile in a fresh process failed: ")
+
+
+def test_a_fresh_process_answer_survives_a_library_that_prints(tmp_path, example_onnx, monkeypatch):
+    """What a library prints on fd 1 in the child (here: at import, through sitecustomize) goes to stderr, not
+    into the answer."""
+    (tmp_path / "sitecustomize.py").write_text("import os\nos.write(1, b'{not json\\n')\nprint('chatty')\n")
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    report = pipeline.profile(example_onnx, isolate=True, iterations=20, duration=0.0, warmup=2, power="off")
+    assert report.results["latency_us"]["count"] == 20
+
+
+def test_the_fresh_process_options_are_checked_before_it_starts(example_onnx):
+    with pytest.raises(pipeline.BadInput, match="--iterations must be at least 1"):
+        pipeline.profile(example_onnx, isolate=True, iterations=0)
+    with pytest.raises(TypeError, match="rates"):
+        pipeline.profile(example_onnx, isolate=True, rates=50)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,6 @@ from edgeperf.cli.common import (
     store_target,
     write_report,
 )
-from edgeperf.errors import VerdictFailed
 
 
 def export(
@@ -146,7 +145,9 @@ def export(
     Trust: SB3 .zip and VecNormalize .pkl files are Python pickles and --factory imports your code; loading
     them runs code, so only export files you trust.
     """
+    from edgeperf import verdict
     from edgeperf.artifact import sidecar
+    from edgeperf.config import ExportConfig
     from edgeperf.exporter.onnx import export as run_export
     from edgeperf.exporter.sources import parse_factory_args
     from edgeperf.results import render
@@ -170,59 +171,20 @@ def export(
             "-o's weights": out.with_suffix(".bin") if suffix == ".xml" else None,
         },
     )
-    report = run_export(
-        source,
-        out,
-        format=format,
-        precision=precision,
-        quantization=quantization,
-        opset=opset,
-        obs_shape=parse_shape(obs_shape, option="--obs-shape"),
-        factory=factory,
-        weights=weights,
-        factory_args=parse_factory_args(factory_args),
-        vecnormalize=vecnormalize,
-        check=check,
-        parity_samples=parity_samples,
-        calibration_samples=calibration_samples,
-        seed=seed,
-        max_batch=max_batch,
-        timing_cache=timing_cache,
-        domain=domain,
-        calibration_episodes=calibration_episodes,
-        state=state,
+    cfg = ExportConfig(
+        source=source, format=format, precision=precision, quantization=quantization, opset=opset,
+        obs_shape=parse_shape(obs_shape, option="--obs-shape"), factory=factory, weights=weights,
+        factory_args=parse_factory_args(factory_args), vecnormalize=vecnormalize, check_parity=check,
+        parity_samples=parity_samples, calibration_samples=calibration_samples, seed=seed, max_batch=max_batch,
+        timing_cache=timing_cache, domain=domain, calibration_episodes=calibration_episodes, state=state,
         trust_pickle=trust_pickle,
-    )
+    )  # fmt: skip
+    report = run_export(cfg.source, out, config=cfg)
     con = console(json_path)
     render.export(report, con)
     _details(report, con)
     write_report(report, json_path, con, store=store)
-    parity = report.results.get("parity")
-    if parity and not parity["passed"]:
-        tol = parity["tolerance"]
-        if parity.get("action_kind") == "discrete":
-            what = (
-                f"chosen action agrees on {parity['agreement_rate']:.1%} of observations "
-                f"({parity['disagreements'] - parity['disagreements_on_near_ties']} disagreements beyond near-ties), "
-                f"max |logit error| {parity['max_abs_error']:.3g}"
-            )
-        elif (
-            parity.get("recurrent")
-            and parity["recurrent"]["drift_ratio"] > 10
-            and not parity["elements_out_of_tolerance"]
-        ):
-            what = (
-                f"the error grows along the {parity['recurrent']['steps']}-step sequences "
-                f"({parity['recurrent']['drift_ratio']:.3g}x from the first steps to the last): the state drifts"
-            )
-        else:
-            what = (
-                f"max |error| {parity['max_abs_error']:.3g} exceeds the {report.config['precision']} tolerance "
-                f"(atol {tol['atol']:g}, rtol {tol['rtol']:g}) on {parity['elements_out_of_tolerance']} action values"
-            )
-        raise VerdictFailed(
-            f"parity failed: {what}; the artifact at {out} is kept for inspection but does not compute the same actions"
-        )
+    verdict.check(report)  # parity failed: exit 1, the artifact kept for inspection
 
 
 def _details(report, con) -> None:

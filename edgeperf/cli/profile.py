@@ -97,8 +97,8 @@ def profile(
     """
     from rich.progress import Progress
 
+    from edgeperf.config import ProfileConfig
     from edgeperf.pipeline import open_policy
-    from edgeperf.profilers.powermeter import check_options
     from edgeperf.profilers.run import run_profile
     from edgeperf.results import render
     from edgeperf.results.io import check_paths
@@ -109,19 +109,17 @@ def profile(
         {"--json": json_path, "--db": store and store.path, "--csv": csv_path, "--plot": plot_path},
         {"the model": model},
     )
-    dims = parse_shape(shape, option="--shape")
-    mode = power_mode(power, no_power)
-    check_options(mode, power_rate, idle)
+    cfg = ProfileConfig(
+        backend=backend, device=device, accelerator=accelerator, rate=rate, deadline_ms=deadline,
+        iterations=iterations, duration=duration, warmup=warmup, threads=threads, batch=batch,
+        shape=parse_shape(shape, option="--shape"), observations=observations, stress=stress,
+        power=power_mode(power, no_power), power_rate_hz=power_rate, idle_s=idle, chunk_steps=chunk_steps,
+    ).check(this_machine=host is None)  # fmt: skip
     con = console(json_path)
     if host is not None:
         _profile_remote(
-            host, model, con, json_path=json_path, csv_path=csv_path, plot_path=plot_path,
+            host, model, cfg, con, json_path=json_path, csv_path=csv_path, plot_path=plot_path, store=store,
             remote_edgeperf=remote_edgeperf, ssh_options=ssh_option or [], connect_timeout=connect_timeout,
-            backend=backend, device=device, accelerator=accelerator, rate=rate, deadline_ms=deadline,
-            iterations=iterations, duration=duration, warmup=warmup, threads=threads, batch=batch, shape=dims,
-            observations=observations, stress=stress, power=mode, power_rate_hz=power_rate, idle_s=idle,
-            chunk_steps=chunk_steps,
-            store=store,
         )  # fmt: skip
         return
     if plot_path:
@@ -132,26 +130,10 @@ def profile(
         task = bar.add_task("profiling", total=None)
         done = run_profile(
             model,
+            cfg,
             opener=open_policy,
-            backend=backend,
-            device=device,
-            accelerator=accelerator,
-            rate=rate,
-            deadline_ms=deadline,
-            iterations=iterations,
-            duration=duration,
-            warmup=warmup,
-            threads=threads,
-            batch=batch,
-            shape=dims,
-            observations=observations,
-            stress=stress,
             progress=lambda i, s: bar.update(task, description=f"profiling: {i} inferences, {s:.1f} s"),
-            power=mode,
-            power_rate_hz=power_rate,
-            idle_s=idle,
             csv=csv_path,
-            chunk_steps=chunk_steps,
         )
     report = done.report
     render.profile(report, con)
@@ -173,13 +155,13 @@ def _samples(run):
         return None
 
 
-def _profile_remote(host, model, con, *, json_path, csv_path, plot_path, store, **kw) -> None:
+def _profile_remote(host, model, cfg, con, *, json_path, csv_path, plot_path, store, **ssh) -> None:
     from edgeperf import pipeline
     from edgeperf.results import render
     from edgeperf.results.io import atomic_write_bytes
 
     with con.status(f"profiling on {host} over ssh"):
-        done = pipeline.profile_remote(host, model, csv=bool(csv_path), plot=bool(plot_path), **kw)
+        done = pipeline.profile_remote(host, model, cfg, csv=bool(csv_path), plot=bool(plot_path), **ssh)
     render.profile(done.report, con)
     for path, name in ((csv_path, "timings.csv"), (plot_path, "latency.png")):
         if path and name in done.files:

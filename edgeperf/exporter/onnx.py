@@ -18,10 +18,12 @@ import sys
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeperf import artifact
 from edgeperf._version import __version__
+from edgeperf.config import ExportConfig
 from edgeperf.devices.detect import host_summary
 from edgeperf.errors import BadInput, EdgeperfError, HardwareMissing, require
 from edgeperf.exporter import multi, sources
@@ -29,66 +31,47 @@ from edgeperf.quiet import native_output_silenced, verbose
 from edgeperf.results.io import check_writable, install, real_parent
 from edgeperf.results.report import ModelInfo, Report, sha256_file
 
-DEFAULT_OPSET = 18
-PRECISIONS = ("fp32", "fp16", "int8")
-QUANTIZATION = ("auto", "dynamic", "static")
-MAX_SAMPLES = 1_000_000
-MAX_SEED = 2**31 - 1  # what every seeded library here takes (numpy, torch, gymnasium, pybullet)
-MAX_BATCH = 65_536
-MAX_EPISODES = 1_000
 # Bytes per observation or action value while parity runs: float32 observations, float64 draws and errors.
 BYTES_PER_VALUE = 48
 
 
-def export(
-    source: str | None,
-    out: str | Path,
-    *,
-    format: str | None = None,
-    precision: str = "fp32",
-    quantization: str = "auto",
-    opset: int = DEFAULT_OPSET,
-    obs_shape: tuple[int, ...] | None = None,
-    factory: str | None = None,
-    weights: str | None = None,
-    factory_args: dict | None = None,
-    vecnormalize: str | None = None,
-    check: bool = True,
-    parity_samples: int = 512,
-    calibration_samples: int = 512,
-    seed: int = 0,
-    max_batch: int = 64,
-    timing_cache: str | Path | None = None,
-    domain: str | None = None,
-    calibration_episodes: int = 4,
-    state: str | dict | None = None,
-    trust_pickle: bool = False,
-) -> Report:
+@dataclass
+class Built:
+    """What building an artifact gave: the files to install and what the report and the artifact carry."""
+
+    staged: list[tuple[Path, Path]]  # (temp file, destination), the artifact itself last
+    meta: dict  # the artifact's metadata (ONNX metadata_props, else the sidecar)
+    calibration: object | None = None  # static int8 calibration data, for TensorRT's int8 graph
+    results: dict = field(default_factory=dict)  # the report's fp16 / quantization / openvino / tensorrt blocks
+
+
+def export(source: str | None, out: str | Path, *, config: ExportConfig | None = None, **options) -> Report:
     """Export `source` to `out`; the report's results hold the export time, size and parity verdict.
 
+    As `config` says, or as `options` say: ExportConfig's fields (format, precision, quantization, opset,
+    obs_shape, factory, weights, factory_args, vecnormalize, parity_samples, calibration_samples, seed,
+    max_batch, timing_cache, domain, calibration_episodes, state, trust_pickle) and `check` (prove parity).
     The format follows `out`'s suffix (.onnx, .xml for OpenVINO IR, .engine/.plan for TensorRT) unless given.
     """
-    out = _check_output(Path(out), source, weights, vecnormalize)
-    format = resolve_format(format, out)
-    _check_numbers(seed, max_batch if format == "tensorrt" else None, calibration_episodes if domain else None)
-    mode = _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples)
-
+    cfg, out = _checked(source, Path(out), config, options)
     t_load = time.perf_counter()
-    src = _load(source, obs_shape, factory, weights, factory_args, vecnormalize, domain, state, trust_pickle)
+    src = _load(cfg)
     load_s = time.perf_counter() - t_load
-    _check_recurrent(src, format, mode, domain)
-    _check_memory(src, parity_samples if check else 0, calibration_samples if mode == "static" else 0)
-    if domain:
+    mode, check, parity_samples = cfg.quantization, cfg.check_parity, cfg.parity_samples
+    _check_recurrent(src, cfg.format, mode, cfg.domain)
+    calibration_samples = cfg.calibration_samples if mode == "static" else 0
+    _check_memory(src, parity_samples if check else 0, calibration_samples)
+    if cfg.domain:
         _domain_observations(
-            src,
-            domain,
-            parity_samples if check else 0,
-            calibration_samples if mode == "static" else 0,
-            seed,
-            calibration_episodes,
+            src, cfg.domain, parity_samples if check else 0, calibration_samples, cfg.seed, cfg.calibration_episodes
         )
-
-    results: dict = {}
+    # The config as it ran: the source's kind and shape too (with --factory, the source is the network built).
+    ran = cfg.replace(
+        obs_shape=tuple(src.obs_shape),
+        source_kind=src.kind,
+        source=cfg.source if not cfg.factory else src.name,
+        weights=(cfg.weights or cfg.source) if cfg.factory else cfg.weights,
+    )
     try:
         # Beside the file the artifact will replace (a symlink's target), so the final rename stays on one disk.
         work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".edgeperf-tmp", dir=real_parent(out)))
@@ -96,19 +79,51 @@ def export(
         raise BadInput(f"cannot write {out}: {out.parent} is not writable ({exc.strerror or exc})") from None
     try:
         t0 = time.perf_counter()
-        staged = _build(src, out, work, format, precision, mode, opset, calibration_samples, seed, results)
-        if format == "tensorrt":
-            staged = _stage_tensorrt(src, out, work, precision, results, max_batch, timing_cache)
+        built = _build(src, ran, out, work)
         export_s = time.perf_counter() - t0
-        for tmp, dst in staged:
+        for tmp, dst in built.staged:
             install(tmp, dst)
     except OSError as exc:
         raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    results = {k: v for k, v in results.items() if not k.startswith("_")}
-    files = {dst.name: dst.stat().st_size for _, dst in staged}
+    report = _report(src, ran, out, built)
+    report.results = {"export_s": export_s, "load_s": load_s, **report.results}
+    report.results.update(_source_results(src, cfg.vecnormalize))
+    if (q := built.results.get("quantization")) and q.get("quantized_nodes") == 0:
+        report.warn("int8 quantization changed no node of this graph: the artifact computes in float")
+    if check:
+        from edgeperf.exporter.parity import parity
+
+        try:
+            with quiet_onnxruntime():
+                report.results["parity"] = parity(src, out, cfg.precision, n=parity_samples, seed=cfg.seed)
+            _warn_non_finite(report, report.results["parity"])
+        except HardwareMissing as exc:
+            report.unmeasured["parity"] = f"cannot run the artifact here: {exc}"
+            report.warn("parity was not checked: run the artifact on its target to check it")
+    else:
+        report.unmeasured["parity"] = "skipped with --no-check"
+    return report
+
+
+def _checked(source, out: Path, config: ExportConfig | None, options: dict) -> tuple[ExportConfig, Path]:
+    """The config export runs, checked before anything loads, with its format and int8 mode resolved."""
+    if config is None:
+        cfg = ExportConfig.from_options(source, options)
+    else:
+        cfg = ExportConfig.of(config, options)
+        if source != cfg.source:
+            raise TypeError(f"source {source!r} is not the config's ({cfg.source!r})")
+    out = _check_output(out, cfg.source, cfg.weights, cfg.vecnormalize)
+    cfg = cfg.replace(format=resolve_format(cfg.format, out))
+    return cfg.replace(quantization=_check_arguments(out, cfg)), out
+
+
+def _report(src: sources.PolicySource, ran: ExportConfig, out: Path, built: Built) -> Report:
+    """The export report's envelope, and the results the build gave (the caller adds timings and parity)."""
+    files = {dst.name: dst.stat().st_size for _, dst in built.staged}
     size = sum(size for name, size in files.items() if not name.endswith(".edgeperf.json"))
     report = Report.new(
         "export",
@@ -116,8 +131,8 @@ def export(
         model=ModelInfo(
             path=str(out),
             sha256=sha256_file(out),
-            format=format,
-            precision=precision,
+            format=ran.format,
+            precision=ran.precision,
             inputs=multi.report_inputs(src)
             or [
                 {"name": src.details.get("input_name", "obs"), "shape": ["batch", *src.obs_shape], "dtype": "float32"},
@@ -129,48 +144,16 @@ def export(
             outputs=_outputs(src),
             size_bytes=size,
         ),
-        config={
-            "source": source if not factory else src.name,
-            "source_kind": src.kind,
-            "format": format,
-            "precision": precision,
-            "quantization": mode,
-            "opset": opset,
-            "obs_shape": list(src.obs_shape),
-            "check": check,
-            "parity_samples": parity_samples,
-            "calibration_samples": calibration_samples if mode == "static" else None,
-            "seed": seed,
-            **({"factory": factory, "weights": weights or source} if factory else {}),
-            **({"vecnormalize": vecnormalize} if vecnormalize else {}),
-            **({"max_batch": max_batch} if format == "tensorrt" else {}),
-        },
+        config=ran.to_dict(),
         warnings=list(src.notes),
     )
     report.results = {
-        "export_s": export_s,
-        "load_s": load_s,
         "size_bytes": size,
         "files": files,
         "source_sha256": src.sha256,
         "spaces": {"observation": src.obs_space, "action": src.action_space},
-        **results,
+        **built.results,
     }
-    report.results.update(_source_results(src, vecnormalize))
-    if (q := results.get("quantization")) and q.get("quantized_nodes") == 0:
-        report.warn("int8 quantization changed no node of this graph: the artifact computes in float")
-    if check:
-        from edgeperf.exporter.parity import parity
-
-        try:
-            with quiet_onnxruntime():
-                report.results["parity"] = parity(src, out, precision, n=parity_samples, seed=seed)
-            _warn_non_finite(report, report.results["parity"])
-        except HardwareMissing as exc:
-            report.unmeasured["parity"] = f"cannot run the artifact here: {exc}"
-            report.warn("parity was not checked: run the artifact on its target to check it")
-    else:
-        report.unmeasured["parity"] = "skipped with --no-check"
     return report
 
 
@@ -203,48 +186,37 @@ def _check_output(out: Path, source, weights, vecnormalize) -> Path:
     return out
 
 
-def _load(
-    source, obs_shape, factory, weights, factory_args, vecnormalize, domain, state, trust_pickle=False
-) -> sources.PolicySource:
+def _load(cfg: ExportConfig) -> sources.PolicySource:
+    domain, obs_shape = cfg.domain, cfg.obs_shape
     # A Dict-observation domain says the raw layout of images and the shapes of named inputs (exporter/multi.py).
     raw = multi.raw_obs_space(domain) if domain else None
-    if domain and domain.startswith("mujoco:") and obs_shape is None and not str(source).endswith(".onnx"):
+    if domain and domain.startswith("mujoco:") and obs_shape is None and not str(cfg.source).endswith(".onnx"):
         # A deploy spec knows its observation size exactly; a recurrent TorchScript policy's first layer cannot say
         from edgeperf.domains.mujoco import load_id
 
         obs_shape = (load_id(domain).obs_size,)
     return sources.load(
-        source,
+        cfg.source,
         obs_shape,
-        factory=factory,
-        weights=weights,
-        factory_args=factory_args,
-        vecnormalize=vecnormalize,
-        state=state,
+        factory=cfg.factory,
+        weights=cfg.weights,
+        factory_args=cfg.factory_args,
+        vecnormalize=cfg.vecnormalize,
+        state=cfg.state,
         raw_obs_space=raw,
-        trust_pickle=trust_pickle,
+        trust_pickle=cfg.trust_pickle,
     )
 
 
-def _check_arguments(out, format, precision, quantization, opset, parity_samples, calibration_samples) -> str | None:
+def _check_arguments(out: Path, cfg: ExportConfig) -> str | None:
     """Everything that can be checked before loading anything; returns the int8 quantization mode."""
-    if precision not in PRECISIONS:
-        raise BadInput(f"--precision {precision}: choose one of {', '.join(PRECISIONS)}")
-    mode = resolve_quantization(quantization, precision, format)
-    if not 13 <= opset <= 21:
-        raise BadInput(f"--opset {opset} is outside the supported range 13..21")
-    for option, n in (("--parity-samples", parity_samples), ("--calibration-samples", calibration_samples)):
-        if not 1 <= n <= MAX_SAMPLES:
-            raise BadInput(
-                f"{option} {n} is outside 1..{MAX_SAMPLES:,}: a few thousand observations already bound the error "
-                "well; more only costs memory and time"
-            )
+    mode = cfg.check().quantization_mode()
     check_writable(out, regular=True)
-    if format == "tensorrt":
+    if cfg.format == "tensorrt":
         from edgeperf.exporter import tensorrt_engine
 
         tensorrt_engine.require_tensorrt()  # fail before the slow part
-    elif format == "openvino":
+    elif cfg.format == "openvino":
         from edgeperf.exporter import openvino_ir
 
         openvino_ir.require_openvino()
@@ -259,15 +231,6 @@ def _warn_non_finite(report: Report, par: dict) -> None:
                 f"{who} returned NaN or inf for {nf[side]} {par.get('errors_are_of', 'action')} values on the "
                 "parity observations (NaN weights, or inputs it cannot handle): their errors are nan and fail parity"
             )
-
-
-def _check_numbers(seed: int, max_batch: int | None, episodes: int | None) -> None:
-    if not 0 <= seed <= MAX_SEED:
-        raise BadInput(f"--seed {seed}: a seed is a whole number from 0 to {MAX_SEED}")
-    if max_batch is not None and not 1 <= max_batch <= MAX_BATCH:
-        raise BadInput(f"--max-batch {max_batch} is outside 1..{MAX_BATCH}")
-    if episodes is not None and not 1 <= episodes <= MAX_EPISODES:
-        raise BadInput(f"--calibration-episodes {episodes} is outside 1..{MAX_EPISODES}")
 
 
 def _check_memory(src: sources.PolicySource, *counts: int) -> None:
@@ -345,92 +308,77 @@ def _domain_observations(src, domain_id: str, n_parity: int, n_calib: int, seed:
             torch.set_num_threads(threads)
 
 
-def _build(src, out: Path, work: Path, format, precision, mode, opset, calibration_samples, seed, results) -> list:
-    """Build the artifact in `work`; returns [(temp file, destination)], the artifact itself last."""
+def _build(src: sources.PolicySource, cfg: ExportConfig, out: Path, work: Path) -> Built:
+    """Build the artifact `cfg` (as it runs: format and int8 mode resolved) describes in `work`, for `out`."""
+    format, precision, mode = cfg.format, cfg.precision, cfg.quantization
     fp32 = work / "fp32.onnx"
     if src.kind == "onnx":
         _copy_onnx(src.onnx_path, fp32)
     else:
-        _torch_to_onnx(src, fp32, opset)
+        _torch_to_onnx(src, fp32, cfg.opset)
     calib = None
     if mode == "static":
         from edgeperf.exporter import calibration
 
         if src.recurrent is None:
-            calib = calibration.for_source(src, calibration_samples, seed)
+            calib = calibration.for_source(src, cfg.calibration_samples, cfg.seed)
         else:
-            calib = calibration.recurrent_sequences(fp32, src, calibration_samples, seed)
-    results["_meta"] = _metadata(src, precision, format)
-    results["_calibration"] = calib
+            calib = calibration.recurrent_sequences(fp32, src, cfg.calibration_samples, cfg.seed)
+    built = Built([], _metadata(src, precision, format), calib)
     if format == "onnx":
-        final = _convert_onnx(fp32, work, precision, mode, calib, results)
-        _embed_metadata(final, {**results["_meta"], "quantization": results.get("quantization")})
-        return [(final, out)]
-    if format == "openvino":
+        final = _convert_onnx(fp32, work, precision, mode, calib, built.results)
+        _embed_metadata(final, {**built.meta, "quantization": built.results.get("quantization")})
+        built.staged = [(final, out)]
+    elif format == "openvino":
         from edgeperf.exporter import openvino_ir
 
-        onnx_in = _convert_onnx(fp32, work, precision, mode, calib, results) if precision == "int8" else fp32
+        onnx_in = _convert_onnx(fp32, work, precision, mode, calib, built.results) if precision == "int8" else fp32
         xml = work / out.name
-        results["openvino"] = openvino_ir.convert(onnx_in, xml, precision)
+        built.results["openvino"] = openvino_ir.convert(onnx_in, xml, precision)
         extra = {"artifact": {"format": "openvino", "xml": out.name, "bin": out.with_suffix(".bin").name}}
-        side = _write_sidecar(work, out, results, extra)
-        return [(xml.with_suffix(".bin"), out.with_suffix(".bin")), (side, artifact.sidecar(out)), (xml, out)]
-    return []  # tensorrt: _stage_tensorrt
+        side = _write_sidecar(work, out, built, extra)
+        built.staged = [(xml.with_suffix(".bin"), out.with_suffix(".bin")), (side, artifact.sidecar(out)), (xml, out)]
+    else:
+        _stage_tensorrt(src, cfg, out, work, built)
+    return built
 
 
-def _stage_tensorrt(src, out: Path, work: Path, precision, results, max_batch, timing_cache) -> list:
+def _stage_tensorrt(src, cfg: ExportConfig, out: Path, work: Path, built: Built) -> None:
     from edgeperf.exporter import tensorrt_engine
 
     fp32 = work / "fp32.onnx"
     onnx_in = fp32
-    if precision == "int8":
-        onnx_in = _convert_onnx(fp32, work, precision, "static", results["_calibration"], results, symmetric=True)
+    if cfg.precision == "int8":
+        onnx_in = _convert_onnx(fp32, work, "int8", "static", built.calibration, built.results, symmetric=True)
     # Every observation input in the graph's order: a Dict observation's keys, else the one input.
     specs = [(n, s) for n, s, _ in src.input_specs or ()] or [(_input_name(fp32), src.obs_shape)]
     settings = tensorrt_engine.engine_settings(
-        precision,
+        cfg.precision,
         *specs[0],
-        max_batch=max_batch,
+        max_batch=cfg.max_batch,
         fixed_batch=_fixed_batch(fp32),
         inputs=specs[1:],
         state=[(st.input, st.shape) for st in src.recurrent.states] if src.recurrent is not None else (),
     )
     engine = work / out.name
-    results["tensorrt"] = {
+    built.results["tensorrt"] = {
         "settings": settings,
-        **tensorrt_engine.build_engine(onnx_in, engine, settings, timing_cache),
+        **tensorrt_engine.build_engine(onnx_in, engine, settings, cfg.timing_cache),
     }
-    side = _write_sidecar(work, out, results, {"artifact": {"format": "tensorrt", "engine": out.name}})
-    return [(side, artifact.sidecar(out)), (engine, out)]
+    side = _write_sidecar(work, out, built, {"artifact": {"format": "tensorrt", "engine": out.name}})
+    built.staged = [(side, artifact.sidecar(out)), (engine, out)]
 
 
-def _write_sidecar(work: Path, out: Path, results: dict, extra: dict) -> Path:
+def _write_sidecar(work: Path, out: Path, built: Built, extra: dict) -> Path:
     side = work / artifact.sidecar(out).name
-    if "tensorrt" in results:
-        extra = {**extra, "tensorrt": results["tensorrt"]}
-    side.write_text(artifact.sidecar_text({**results["_meta"], "quantization": results.get("quantization")}, extra))
+    if "tensorrt" in built.results:
+        extra = {**extra, "tensorrt": built.results["tensorrt"]}
+    side.write_text(artifact.sidecar_text({**built.meta, "quantization": built.results.get("quantization")}, extra))
     return side
 
 
 def resolve_format(format: str | None, out: Path) -> str:
     return artifact.output_format(out, format).name
-
-
-def resolve_quantization(quantization: str, precision: str, format: str) -> str | None:
-    if quantization not in QUANTIZATION:
-        raise BadInput(f"--quantization {quantization}: choose one of {', '.join(QUANTIZATION)}")
-    if precision != "int8":
-        if quantization != "auto":
-            raise BadInput(f"--quantization {quantization} applies to --precision int8 only")
-        return None
-    if quantization == "auto":
-        return "dynamic" if format == "onnx" else "static"
-    if quantization == "dynamic" and format != "onnx":
-        raise BadInput(
-            f"--format {format} --precision int8 needs static quantization (calibration data), not dynamic; "
-            "drop --quantization or pass --quantization static"
-        )
-    return quantization
 
 
 def _convert_onnx(fp32: Path, work: Path, precision: str, mode, calib, results: dict, *, symmetric=False) -> Path:

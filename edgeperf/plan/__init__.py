@@ -113,7 +113,7 @@ def plan(
     from edgeperf.plan import steps as st
     from edgeperf.plan.decide import decide
     from edgeperf.plan.write import SCHEMA, write
-    from edgeperf.profilers.run import usable_cores
+    from edgeperf.config.profile import usable_cores
     from edgeperf.validation.paired import check_options
 
     d = base.make(domain)

@@ -86,7 +86,8 @@ def target(device: str = "auto", host: str | None = None) -> Target:
     that are built for a GPU on the device itself, TensorRT engines, are not offered: export them there)."""
     from edgeperf.devices import catalog
     from edgeperf.devices.detect import backend_info, this_device
-    from edgeperf.profilers.run import check_target, usable_cores
+    from edgeperf.config.profile import usable_cores
+    from edgeperf.profilers.run import check_target
 
     why: dict = {}
     if host is None:

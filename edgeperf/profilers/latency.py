@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edgeperf.config.profile import DEFAULT_SPIN_US
 from edgeperf.profilers.stats import EXACT_CAPACITY, DeadlineStats, Moments, Quantiles
 
 CLOCK = "perf_counter_ns"
 _now = time.perf_counter_ns
 # The last stretch before a release is spun rather than slept: time.sleep overshoots by tens of microseconds.
-DEFAULT_SPIN_NS = 200_000
+DEFAULT_SPIN_NS = round(DEFAULT_SPIN_US * 1e3)
 CHUNK = 4096  # stream: timestamps folded every CHUNK inferences (~0.1 ms of numpy per fold, 1.5 ms with --csv)
 # periodic: folded once PERIODIC_CHUNK are pending and the slack before the next release allows it; at
 # MAX_PENDING whatever the slack (and a release the fold made late is counted).

@@ -11,19 +11,19 @@ labelled), `off`, or source names (`ina3221`, `rapl,battery`: exactly those, an 
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
+from edgeperf.config.profile import POWER_MODES, check_power
 from edgeperf.devices.sysfs import is_live, sysfs_root
-from edgeperf.errors import BadInput, HardwareMissing
+from edgeperf.errors import HardwareMissing
 from edgeperf.profilers.energy import TRACE_POINTS, add_figures, power_trace, rail_figures
 from edgeperf.profilers.power import NO_POWER, SOURCES, Availability, PowerSource, source_class
 from edgeperf.profilers.power.estimate import Estimate
-from edgeperf.profilers.sampler import DEFAULT_RATE_HZ, MAX_RATE_HZ, Sampler
+from edgeperf.profilers.sampler import DEFAULT_RATE_HZ, Sampler
 from edgeperf.profilers.thermal import Thermal
 
-MODES = ("auto", "any", "estimate", "off")
+MODES = POWER_MODES
 DEFAULT_IDLE_S = 2.0
 # A window should span this many sensor update periods for its energy to be more than interpolation.
 MIN_UPDATE_PERIODS = 10
@@ -31,20 +31,8 @@ ESTIMATE_HINT = "`--power estimate` gives a labelled CPU-time estimate instead"
 
 
 def check_options(mode: str, rate_hz: float, idle_s: float) -> None:
-    if not (math.isfinite(rate_hz) and 0 < rate_hz <= MAX_RATE_HZ):
-        raise BadInput(
-            f"--power-rate must be a sampling rate in Hz, above 0 and at most {MAX_RATE_HZ:g}, got {rate_hz}"
-        )
-    if not (math.isfinite(idle_s) and 0 <= idle_s <= 600):
-        raise BadInput(f"--idle must be a number of seconds from 0 to 600, got {idle_s}")
-    if mode in MODES:
-        return
-    unknown = [n for n in mode.split(",") if n.strip() not in SOURCES]
-    if unknown or not mode.strip():
-        raise BadInput(
-            f"--power {mode!r}: expected one of {', '.join(MODES)} or power source names "
-            f"({', '.join(SOURCES)}), comma-separated"
-        )
+    """--power, --power-rate and --idle (ProfileConfig.check's, and `measure`'s)."""
+    check_power(mode, rate_hz, idle_s)
 
 
 @dataclass

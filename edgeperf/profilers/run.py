@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf import artifact
+from edgeperf.config.profile import ProfileConfig
 from edgeperf.devices import catalog
 from edgeperf.devices.detect import host_summary, this_device
 from edgeperf.errors import BadInput, HardwareMissing
@@ -46,72 +46,6 @@ def check_target(device: str) -> catalog.DeviceSpec:
     return target
 
 
-# Bounds on numeric options, checked against this machine before any work.
-MAX_DURATION_S = 7 * 24 * 3600  # a thermal soak needs an hour; a week is the longest run worth waiting for
-# No inference Python can drive takes under ~0.5 us: 10^12 of them cannot finish within a week.
-MAX_COUNT = 10**12
-THREADS_PER_CORE = 4  # intra-op threads past the cores only time-slice them; 4x leaves room to show that
-
-
-def usable_cores() -> int:
-    """The logical cores this process may run on (its affinity mask, which a container may narrow)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
-
-
-def _check_args(iterations, duration, warmup, threads, batch, rate, deadline_ms, stress=0) -> None:
-    for name, value, low in (
-        ("iterations", iterations, 1),
-        ("warmup", warmup, 0),
-        ("threads", threads, 1),
-        ("batch", batch, 1),
-    ):
-        if value < low:
-            raise BadInput(f"--{name} must be at least {low}, got {value}")
-    for name, value in (("iterations", iterations), ("warmup", warmup)):
-        if value > MAX_COUNT:
-            raise BadInput(
-                f"--{name} {value} is more than {MAX_COUNT:.0e} inferences, which cannot finish within a week; "
-                "for a long soak give --duration S instead"
-            )
-    if not (math.isfinite(duration) and 0 <= duration <= MAX_DURATION_S):
-        raise BadInput(
-            f"--duration must be a finite number of seconds from 0 to {MAX_DURATION_S} (a week), got {duration}"
-        )
-    cores = usable_cores()
-    if threads > THREADS_PER_CORE * cores:
-        raise BadInput(
-            f"--threads {threads} is more than {THREADS_PER_CORE}x the {cores} logical cores this process may use; "
-            f"threads beyond the cores only take turns on them: give at most {THREADS_PER_CORE * cores}"
-        )
-    # stress == cores keeps every core busy (the policy shares one): the worst case worth measuring; more
-    # co-runners than cores only measure the scheduler.
-    if not 0 <= stress <= cores:
-        raise BadInput(
-            f"--stress must be 0 to {cores} co-runner processes (one per logical core this process may use), "
-            f"got {stress}"
-        )
-    if rate is not None and not (math.isfinite(rate) and 0 < rate <= 100_000):
-        raise BadInput(f"--rate must be a control rate in Hz, above 0 and at most 100000, got {rate}")
-    if rate is not None and batch > 1:
-        raise BadInput(
-            f"--rate runs a control loop that infers one observation per period, but --batch {batch} feeds "
-            f"{batch} per inference: give --rate or --batch, not both"
-        )
-    if rate is not None and iterations / rate > MAX_DURATION_S:
-        raise BadInput(
-            f"--iterations {iterations} at --rate {rate:g} Hz take {iterations / rate / 86400:.3g} days, beyond "
-            "the one-week limit: give fewer --iterations"
-        )
-    if deadline_ms is not None:
-        if rate is None:
-            raise BadInput("--deadline applies to a periodic run: give --rate HZ too")
-        if not (math.isfinite(deadline_ms) and deadline_ms > 0):
-            raise BadInput(f"--deadline must be a positive number of milliseconds, got {deadline_ms}")
-
-
 def _check_pool_memory(session: Session, batch: int, shape: tuple[int, ...] | None) -> None:
     """Refuse a --batch (or --shape) whose observation pool would not fit in memory, before drawing it."""
     import psutil
@@ -140,104 +74,46 @@ def profile(model, **kw) -> Report:
 
 def run_profile(
     model: str | Path | Session,
+    config: ProfileConfig | None = None,
     *,
-    backend: str = "auto",
-    device: str = "auto",
-    accelerator: str = "auto",
-    rate: float | None = None,
-    deadline_ms: float | None = None,
-    iterations: int = 1000,
-    duration: float = 5.0,
-    warmup: int = 100,
-    threads: int = 1,
-    batch: int = 1,
-    shape: tuple[int, ...] | None = None,
-    observations: str = "random",
-    stress: int = 0,
-    seed: int = 0,
-    spin_us: float = latency.DEFAULT_SPIN_NS / 1e3,
     progress: Callable[[int, float], None] | None = None,
-    power: str = "auto",
-    power_rate_hz: float = 10.0,
-    idle_s: float = 2.0,
     opener: Callable[..., Session] | None = None,
     csv: str | Path | None = None,
-    chunk_steps: int | None = None,
+    **options,
 ) -> Profiled:
-    """Profile `model` (a file, a policy source for the torch backend, or an open Session).
+    """Profile `model` (a file, a policy source for the torch backend, or an open Session) as `config` says, or
+    as `options` (ProfileConfig's fields: backend, device, accelerator, rate, deadline_ms, iterations, duration,
+    warmup, threads, batch, shape, observations, stress, seed, spin_us, power, power_rate_hz, idle_s,
+    chunk_steps) say; see ProfileConfig. Power is integrated over exactly the measured window.
 
-    Stream scenario by default; periodic when `rate` is given (deadline = period unless `deadline_ms`).
-    `power`: auto (measured sources; absent with the reason when there are none), any (measured, else a
-    labelled estimate), estimate, off, or source names; sampled at `power_rate_hz` after an `idle_s`
-    baseline, and integrated over exactly the measured window. `opener` opens a `model` that is not a Session
+    `progress(inferences, seconds)` is called as the run goes. `opener` opens a `model` that is not a Session
     (default Session.open; edgeperf.pipeline passes one that also builds policy sources). `csv`: every
     inference's timings, streamed to that file as the run goes (complete or absent, never half-written).
     """
-    from edgeperf.profilers.powermeter import PowerMeter, check_options
+    from edgeperf.profilers.powermeter import PowerMeter
 
-    _check_args(iterations, duration, warmup, threads, batch, rate, deadline_ms, stress)
-    check_options(power, power_rate_hz, idle_s)
-    if observations != "random" and not observations.startswith("domain:"):
-        raise BadInput(
-            f"--observations {observations!r}: give 'random' (sampled from the model's input space) or "
-            "domain:ID (the model's own observations in a domain, e.g. domain:quadruped/trot)"
-        )
-    target = check_target(device)
+    cfg = ProfileConfig.of(config, options).check()
+    rate, batch, stress, chunk_steps = cfg.rate, cfg.batch, cfg.stress, cfg.chunk_steps
+    target = check_target(cfg.device)
+    cfg = cfg.replace(device=target.id)
     report = Report.new("profile", host_summary())
-    report.config = {
-        "scenario": "periodic" if rate else "stream",
-        "backend": backend,
-        "device": target.id,
-        "accelerator": accelerator,
-        "rate_hz": rate,
-        "deadline_ms": deadline_ms,
-        "iterations": iterations,
-        "duration_s": duration,
-        "warmup": warmup,
-        "threads": threads,
-        "batch": batch,
-        "shape": list(shape) if shape else None,
-        "observations": observations,
-        "stress": stress,
-        "seed": seed,
-        "power": power,
-        "power_rate_hz": power_rate_hz if power != "off" else None,
-        "idle_s": idle_s if power != "off" else None,
-    }
-    meter = PowerMeter(power, rate_hz=power_rate_hz, idle_s=idle_s, device=target)
-    period_ns = round(1e9 / rate) if rate else None
-    deadline_ns = (round(deadline_ms * 1e6) if deadline_ms else period_ns) if rate else None
-    timings = stream_csv(csv, deadline_ns) if csv else contextlib.nullcontext()
+    report.config = cfg.to_dict()
+    meter = PowerMeter(cfg.power, rate_hz=cfg.power_rate_hz, idle_s=cfg.idle_s, device=target)
+    timings = stream_csv(csv, cfg.deadline_ns) if csv else contextlib.nullcontext()
     try:
         with timings as sink:
             session, run, action, cold, mem, obs_info = _measure(
                 model,
                 report,
-                backend=backend,
-                accelerator=accelerator,
-                threads=threads,
-                batch=batch,
-                observations=observations,
-                seed=seed,
-                shape=shape,
-                stress=stress,
-                period_ns=period_ns,
-                deadline_ns=deadline_ns,
-                spin_us=spin_us,
-                common={
-                    "warmup": warmup,
-                    "min_iterations": iterations,
-                    "min_duration_s": duration,
-                    "progress": progress,
-                    "sinks": [sink] if sink else [],
-                },
+                cfg,
+                progress=progress,
+                sinks=[sink] if sink else [],
                 ready=meter.start,
                 opener=opener or Session.open,
-                chunk_steps=chunk_steps,
             )
     finally:
         meter.stop()
-    report.config["backend"] = session.backend
+    report.config = cfg.replace(backend=session.backend).to_dict()
     if session.backend != "torch" and "torch" in sys.modules:
         report.warn(
             "torch is loaded in this process, so the memory figures include it (a robot running this artifact "
@@ -249,7 +125,7 @@ def run_profile(
         report.warn(w)
     warm = run.warmup
     report.results = {
-        "scenario": report.config["scenario"],
+        "scenario": cfg.scenario,
         "clock": latency.CLOCK,
         "backend": {"name": session.backend, **getattr(session, "options", {})},
         "cold_start": cold,
@@ -303,36 +179,34 @@ def run_profile(
 def _measure(
     model,
     report: Report,
+    cfg: ProfileConfig,
     *,
-    backend,
-    accelerator,
-    threads,
-    batch,
-    observations,
-    seed,
-    shape,
-    stress,
-    period_ns,
-    deadline_ns,
-    spin_us,
-    common,
+    progress: Callable[[int, float], None] | None,
+    sinks: list,
     ready: Callable[[], object] | None = None,
     opener: Callable[..., Session] = Session.open,
-    chunk_steps: int | None = None,
 ):
     """Open (timing the cold start), fill the observation pool, run the scenario; memory read at each stage.
 
     `ready` runs after the cold start and before the warm-up: the power sampler starts there and takes its
     idle baseline with the model loaded and nothing running."""
+    batch, seed, shape, observations, chunk_steps = cfg.batch, cfg.seed, cfg.shape, cfg.observations, cfg.chunk_steps
+    common = {
+        "warmup": cfg.warmup,
+        "min_iterations": cfg.iterations,
+        "min_duration_s": cfg.duration,
+        "progress": progress,
+        "sinks": sinks,
+    }
     mem = {"rss_before_load_bytes": memory.rss_bytes()}
     cold: dict = {}
-    with co_runners(stress):
+    with co_runners(cfg.stress):
         if isinstance(model, Session):
             session = model
             report.unmeasured["cold_start"] = "the session was opened by the caller"
         else:
             t0 = time.perf_counter_ns()
-            session = opener(model, backend=backend, device=accelerator, threads=threads)
+            session = opener(model, backend=cfg.backend, device=cfg.accelerator, threads=cfg.threads)
             cold["open_ms"] = (time.perf_counter_ns() - t0) / 1e6
         # A session the caller opened stays open for the caller.
         with contextlib.nullcontext(session) if isinstance(model, Session) else session:
@@ -354,13 +228,13 @@ def _measure(
                 mem["note"] = "RSS after the first inference excludes, later figures include, the domain simulator"
             if ready is not None:
                 ready()
-            if period_ns:
+            if cfg.period_ns:
                 run = latency.periodic(
                     session.infer,
                     feeds,
-                    period_ns=period_ns,
-                    deadline_ns=deadline_ns,
-                    spin_ns=int(spin_us * 1e3),
+                    period_ns=cfg.period_ns,
+                    deadline_ns=cfg.deadline_ns,
+                    spin_ns=int(cfg.spin_us * 1e3),
                     **common,
                 )
             else:

@@ -15,11 +15,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from edgeperf.config.profile import MAX_POWER_RATE_HZ
 from edgeperf.profilers.energy import Series
 from edgeperf.profilers.power.base import PowerSource
 
 DEFAULT_RATE_HZ = 10.0
-MAX_RATE_HZ = 1000.0
+MAX_RATE_HZ = MAX_POWER_RATE_HZ  # --power-rate's bound (config)
 # Beyond these a reading is garbage, not a measurement (a 10 kW robot computer, a 1 PJ counter).
 MAX_W = 10_000.0
 MAX_J = 1e15

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgeperf.profilers.run import THREADS_PER_CORE, usable_cores
+from edgeperf.config.profile import THREADS_PER_CORE, usable_cores
 
 CORES = usable_cores()
 HUGE = "99999999999999999999"  # past int64: must be refused, not overflow or run forever

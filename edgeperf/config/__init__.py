@@ -1,0 +1,10 @@
+"""Typed, frozen configurations, one per command: the CLI builds one, the library checks it (`check()`: the same
+one-line errors either way) and runs it, and the report's `config` section is its `to_dict()`.
+
+The bottom layer: imports nothing of edgeperf but errors."""
+
+from edgeperf.config.base import Config
+from edgeperf.config.export import ExportConfig
+from edgeperf.config.profile import ProfileConfig
+
+__all__ = ["Config", "ExportConfig", "ProfileConfig"]
