@@ -37,6 +37,7 @@ from pathlib import Path
 from edgeperf.errors import BadInput
 from edgeperf.results import figures
 from edgeperf.results.io import read_toml, short_path
+from edgeperf.results.kinds import Document
 
 VERDICTS = ("equivalent", "different", "inconclusive")
 # Figures whose value depends on the control rate a profile ran at.
@@ -156,12 +157,13 @@ class Budget:
                 raise BadInput(f"{shown}: {where} rate_hz must be a positive rate in Hz, got {value!r}")
         return dict(body)
 
-    def rules(self, report: dict) -> tuple[list[Rule], dict]:
+    def rules(self, report: dict | Document) -> tuple[list[Rule], dict]:
         """The budget lines that apply to a report (most specific section per key) and its options."""
-        kind = figures.report_kind(report)
-        model = report.get("model") or {}
-        path, sha = str(model.get("path") or ""), str(model.get("sha256") or "")
-        device = (report.get("host") or {}).get("device")
+        doc = figures.document(report)
+        kind = doc.kind
+        path = str(doc.model.path or "") if doc.model else ""
+        sha = str(doc.model.sha256 or "") if doc.model else ""
+        device = doc.host.device if doc.host else None
 
         def matches(scope: str, name: str) -> bool:
             if scope == "":
@@ -184,20 +186,21 @@ class Budget:
 
     def check(self, report: dict, name: str | None = None) -> list[Result]:
         """Every budget line that applies to `report`, with its measured value and pass or fail."""
-        rules, options = self.rules(report)
+        doc = figures.document(report)
+        rules, options = self.rules(doc)
+        run_id = doc.run_id if doc.has("run_id") else "?"
         out = []
         for rule in rules:
-            value, passed, reason = _judge(rule, report, options)
+            value, passed, reason = _judge(rule, doc, options)
             out.append(
-                Result(name or report.get("run_id", "?"), report.get("run_id", "?"), rule.kind, rule.section, rule.key,
-                       rule.op, rule.limit, value, passed, reason)
+                Result(name or run_id, run_id, rule.kind, rule.section, rule.key, rule.op, rule.limit, value, passed,
+                       reason)
             )  # fmt: skip
         return out
 
 
-def _rate_mismatch(report: dict, want: float) -> str | None:
-    config = report.get("config") or {}
-    got = config.get("rate_hz")
+def _rate_mismatch(doc: Document, want: float) -> str | None:
+    got = doc.config.rate_hz if doc.config else None
     if got is None:
         return f"a stream profile (no --rate), the budget is for a {want:g} Hz loop: profile with --rate {want:g}"
     if abs(got - want) > 1e-9 * want:
@@ -205,10 +208,10 @@ def _rate_mismatch(report: dict, want: float) -> str | None:
     return None
 
 
-def _judge(rule: Rule, report: dict, options: dict) -> tuple[object, bool, str]:
-    f = figures.figure(report, rule.figure)
+def _judge(rule: Rule, doc: Document, options: dict) -> tuple[object, bool, str]:
+    f = figures.figure(doc, rule.figure)
     if rule.kind == "profile" and rule.figure in RATE_BOUND and "rate_hz" in options:
-        why = _rate_mismatch(report, float(options["rate_hz"]))
+        why = _rate_mismatch(doc, float(options["rate_hz"]))
         if why:
             return f.value, False, why
     if f.value is None:

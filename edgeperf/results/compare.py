@@ -22,7 +22,7 @@ Methods:
   is the model's own cost on that machine (the reason timeit reports the minimum of its repeats), while the whole
   run's figure moves with the load: between two 5 s profiles of one 10 us model on the idle dev machine the whole
   runs' p99 moved by up to 26%, their quietest stretches' by 0.5% in the median pair (scripts/bench_compare.py
-  measures it, and both bars; the README has the figures). A slowdown of the model is in every stretch, the
+  measures it, and both bars; docs/benchmarks/store-compare.md has the figures). A slowdown of the model is in every stretch, the
   quietest too. A tail that only grows under load shows in the change of
   the whole run (its interval too), not in the verdict. Without
   samples (report files): p99 from the reports' p99_ci95 the same way; other quantiles threshold only (said so).
@@ -41,6 +41,7 @@ import numpy as np
 
 from edgeperf.results import figures
 from edgeperf.results.intervals import quantile_ci, t_quantile
+from edgeperf.results.kinds import Host, Link, Model, ReportConfig
 from edgeperf.results.store import StoredRun
 
 DEFAULT_THRESHOLD = 0.10
@@ -136,23 +137,24 @@ def _a(word: str) -> str:
 def _context(ra: dict, rb: dict) -> list[str]:
     """Plain statements of what differs between the runs besides the figures (so a shift is not misread)."""
     notes = []
-    ma, mb = ra.get("model") or {}, rb.get("model") or {}
-    if ma.get("sha256") != mb.get("sha256"):
+    da, db = figures.document(ra), figures.document(rb)
+    ma, mb = da.model or Model(), db.model or Model()
+    if ma.sha256 != mb.sha256:
         notes.append(
-            f"different models: A {ma.get('path')} ({(ma.get('sha256') or '?')[:12]}), B {mb.get('path')} "
-            f"({(mb.get('sha256') or '?')[:12]}): a shift is the models' difference, not a regression of one model"
+            f"different models: A {ma.path} ({(ma.sha256 or '?')[:12]}), B {mb.path} "
+            f"({(mb.sha256 or '?')[:12]}): a shift is the models' difference, not a regression of one model"
         )
-    da, db = (ra.get("host") or {}).get("device"), (rb.get("host") or {}).get("device")
-    if da != db:
-        notes.append(f"different devices: A on {da}, B on {db}: a shift is the machines' difference")
-    elif (ra.get("host") or {}).get("cpu") != (rb.get("host") or {}).get("cpu"):
-        notes.append(f"same device id but different CPUs: A {ra['host'].get('cpu')}, B {rb['host'].get('cpu')}")
-    ca, cb = ra.get("config") or {}, rb.get("config") or {}
+    ha, hb = da.host or Host(), db.host or Host()
+    if ha.device != hb.device:
+        notes.append(f"different devices: A on {ha.device}, B on {hb.device}: a shift is the machines' difference")
+    elif ha.cpu != hb.cpu:
+        notes.append(f"same device id but different CPUs: A {ha.cpu}, B {hb.cpu}")
+    ca, cb = da.config or ReportConfig(), db.config or ReportConfig()
     keys = [k for k in ("scenario", "backend", "accelerator", "rate_hz", "deadline_ms", "batch", "threads",
-                        "precision", "stress", "observations", "power") if ca.get(k) != cb.get(k)]  # fmt: skip
-    if keys and figures.report_kind(ra) == figures.report_kind(rb):
-        notes.append("different settings: " + ", ".join(f"{k} {ca.get(k)!r} -> {cb.get(k)!r}" for k in keys))
-    va, vb = (ra.get("host") or {}).get("versions") or {}, (rb.get("host") or {}).get("versions") or {}
+                        "precision", "stress", "observations", "power") if ca.at(k) != cb.at(k)]  # fmt: skip
+    if keys and da.kind == db.kind:
+        notes.append("different settings: " + ", ".join(f"{k} {ca.at(k)!r} -> {cb.at(k)!r}" for k in keys))
+    va, vb = ha.versions or {}, hb.versions or {}
     changed = [k for k in sorted(set(va) | set(vb)) if va.get(k) != vb.get(k)]
     if changed:
         notes.append("different versions: " + ", ".join(f"{k} {va.get(k)} -> {vb.get(k)}" for k in changed))
@@ -349,7 +351,7 @@ def _profile(a: StoredRun, b: StoredRun, c: Comparison) -> None:
                 continue
             method += "; too few samples for stretches: verdict on the whole runs"
         elif name == "p99_us":
-            pa, pb = (r.report["results"]["latency_us"].get("p99_ci95") for r in (a, b))
+            pa, pb = (_results(r).latency_us.p99_ci95 for r in (a, b))
             if pa and pb and pa[0] > 0:
                 ci, method = shift_ci(tuple(pa), tuple(pb)), "the reports' p99 intervals"
         shift = vb / va - 1 if va else 0.0
@@ -361,12 +363,12 @@ def _profile(a: StoredRun, b: StoredRun, c: Comparison) -> None:
             "the machine drifted within a run (its stretches disagree beyond sampling noise): the interval is "
             "widened for " + ", ".join(drifted) + "; profile on a quiet machine for a tighter comparison"
         )
-    da, db = (r.report["results"].get("deadline") for r in (a, b))
+    da, db = (_results(r).deadline for r in (a, b))
     _rate(
         "miss_rate",
         "miss rate",
-        (da["misses"], da["periods"]) if da else None,
-        (db["misses"], db["periods"]) if db else None,
+        (da.misses, da.periods) if da else None,
+        (db.misses, db.periods) if db else None,
         "lower",
         c,
         why="a stream profile has no deadline (profile with --rate)",
@@ -382,7 +384,7 @@ def _profile(a: StoredRun, b: StoredRun, c: Comparison) -> None:
 def _export(a: StoredRun, b: StoredRun, c: Comparison) -> None:
     for name in ("parity_passed", "parity_max_abs_error", "parity_p99_abs_error", "size_mb"):
         _scalar("export", name, a, b, c)
-    pa, pb = (figures.dig(r.report, "results", "parity", "max_abs_error_per_dim") for r in (a, b))
+    pa, pb = (figures.walk(_results(r), "parity", "max_abs_error_per_dim") for r in (a, b))
     if pa and pb and len(pa) == len(pb):
         spec = figures.Spec("parity max err", "", lambda r: figures.Figure(None))
         for i, (x, y) in enumerate(zip(pa, pb, strict=True)):
@@ -399,24 +401,29 @@ def _export(a: StoredRun, b: StoredRun, c: Comparison) -> None:
         c.notes.append(f"the action dimensions differ (A {len(pa)}, B {len(pb)}): parity per dimension not compared")
 
 
+def _results(r: StoredRun):
+    """A stored run's results, typed (results/kinds.py)."""
+    return figures.document(r.report).results
+
+
 def _number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _successes(r: StoredRun, who: str) -> tuple[int, int] | None:
-    s = figures.dig(r.report, "results", who) or {}
-    if "success_rate" not in s or not s.get("episodes"):
+    s = figures.walk(_results(r), who)
+    if s is None or not s.has("success_rate") or not s.episodes:
         return None
-    return round(s["success_rate"] * s["episodes"]), int(s["episodes"])
+    return round(s.success_rate * s.episodes), int(s.episodes)
 
 
 def _returns(name: str, who: str, a: StoredRun, b: StoredRun, c: Comparison) -> None:
-    ra, rb = (figures.dig(r.report, "results", who, "return") for r in (a, b))
-    if not ra or not rb:
+    ra, rb = (figures.walk(_results(r), who, "return") for r in (a, b))
+    if not ra or not ra.keys or not rb or not rb.keys:
         c.lines.append(Line(name, "mean return", "", None, None, ABSENT, method="no returns in A or B"))
         return
-    va, vb = ra.get("mean"), rb.get("mean")
-    ca, cb = ra.get("ci95") or [None, None], rb.get("ci95") or [None, None]
+    va, vb = ra.mean, rb.mean
+    ca, cb = ra.ci95 or [None, None], rb.ci95 or [None, None]
     if not all(_number(v) for v in (va, vb, *ca, *cb)):  # NaN returns are written as null
         c.lines.append(Line(name, "mean return", "", va, vb, ABSENT, method="not a number in A or B (NaN returns)"))
         return
@@ -441,12 +448,12 @@ def _measure(a: StoredRun, b: StoredRun, c: Comparison) -> None:
 
 
 def _hil(a: StoredRun, b: StoredRun, c: Comparison) -> None:
-    la, lb = (figures.dig(r.report, "results", "link") or {} for r in (a, b))
+    la, lb = (figures.walk(_results(r), "link") or Link() for r in (a, b))
     _rate(
         "miss_rate",
         "miss rate",
-        (la["misses"], figures.link_exchanges(la)) if figures.link_exchanges(la) else None,
-        (lb["misses"], figures.link_exchanges(lb)) if figures.link_exchanges(lb) else None,
+        (la.misses, la.exchanges) if la.exchanges else None,
+        (lb.misses, lb.exchanges) if lb.exchanges else None,
         "lower",
         c,
         why="no link steps",

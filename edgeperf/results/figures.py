@@ -1,6 +1,6 @@
-"""The key figures of each report kind, read from a report dict: the one place that knows where p99, miss rate,
-mJ per inference, parity error, a verdict ... live in a report. `history` shows them, `compare` compares them,
-`check` holds them to a budget.
+"""The key figures of each report kind, read from the report's typed results (results/kinds.py): the one place
+that knows where p99, miss rate, mJ per inference, parity error, a verdict ... live in a report. `history` shows
+them, `compare` compares them, `check` holds them to a budget; `document()` types a report dict for them.
 
 A figure that a report does not carry comes back as `Figure(None, reason=...)`, never as 0: a stream profile
 has no miss rate, a machine without a power sensor no energy.
@@ -8,8 +8,12 @@ has no miss rate, a machine without a power sensor no energy.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from edgeperf.results.kinds import KINDS, Document, Link
+from edgeperf.results.record import Record
 
 MIB = 2**20
 
@@ -25,85 +29,92 @@ class Figure:
 class Spec:
     label: str
     unit: str
-    get: Callable[[dict], Figure]
+    read: Callable[[Document], Figure]
     better: str | None = "lower"  # lower, higher, or None (not ordered: a verdict)
     fmt: str = ".4g"
 
+    def get(self, report: dict | Document) -> Figure:
+        """This figure of a report (a dict, or its typed Document)."""
+        return self.read(document(report))
 
-def dig(report: dict, *path: str):
-    node = report
+
+def document(report: dict | Document) -> Document:
+    """A report dict as its typed Document (the figures read typed fields, never dig in dicts)."""
+    if isinstance(report, Document):
+        return report
+    doc = Document.from_dict(report)
+    if doc.kind in KINDS and isinstance(doc.results, dict):
+        doc = dataclasses.replace(doc, results=KINDS[doc.kind].from_dict(doc.results))
+    return doc
+
+
+def walk(node, *path: str):
+    """A typed field by its JSON keys (results.latency_us.p99 as walk(results, "latency_us", "p99"))."""
     for key in path:
-        if not isinstance(node, dict) or key not in node:
+        if not isinstance(node, Record):
             return None
-        node = node[key]
+        node = node.at(key)
     return node
 
 
-def _unmeasured(report: dict, *keys: str) -> str | None:
-    um = report.get("unmeasured") or {}
-    for k in keys:
-        if k in um:
-            return str(um[k])
-    return None
-
-
 def _at(*path: str, scale: float = 1.0, why: str | None = None, unmeasured: tuple[str, ...] = ()) -> Callable:
-    def get(report: dict) -> Figure:
-        v = dig(report, *path)
+    path = path[1:] if path[:1] == ("results",) else path
+
+    def get(doc: Document) -> Figure:
+        v = walk(doc.results, *path)
         if v is None:
-            reason = _unmeasured(report, *unmeasured) or why or f"the report has no {'.'.join(path)}"
-            return Figure(None, reason)
+            return Figure(None, doc.why(*unmeasured) or why or f"the report has no results.{'.'.join(path)}")
         return Figure(v * scale if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
 
     return get
 
 
 def _energy(key: str) -> Callable:
-    def get(report: dict) -> Figure:
-        power = dig(report, "results", "power")
+    def get(doc: Document) -> Figure:
+        power = walk(doc.results, "power")
         if not power:
-            why = _unmeasured(report, "energy_per_inference", "energy", "power")
+            why = doc.why("energy_per_inference", "energy", "power")
             return Figure(None, why or "no power was measured (run with --power)")
-        v = dig(power, "total", key)
+        v = walk(power, "total", key)
         if v is None:
             return Figure(None, f"the power block has no total.{key}")
-        return Figure(v, estimate=bool(power.get("estimate")))
+        return Figure(v, estimate=bool(power.estimate))
 
     return get
 
 
-def link_exchanges(link: dict) -> int | None:
+def link_exchanges(link: dict | Link) -> int | None:
     """A HIL link's exchanges: one per control step, or one per chunk query for a chunk policy."""
-    return link.get("steps") or link.get("queries")
+    return (link if isinstance(link, Link) else Link.from_dict(link)).exchanges
 
 
-def _miss_rate(report: dict) -> Figure:
-    kind = report_kind(report)
-    if kind == "hil":
-        link = dig(report, "results", "link") or {}
-        if link_exchanges(link):
-            return Figure(link["misses"] / link_exchanges(link))
+def _miss_rate(report: dict | Document) -> Figure:
+    doc = document(report)
+    if doc.kind == "hil":
+        link = walk(doc.results, "link")
+        if link is not None and link.exchanges:
+            return Figure(link.misses / link.exchanges)
         return Figure(None, "the HIL report has no link steps")
-    d = dig(report, "results", "deadline")
+    d = walk(doc.results, "deadline")
     if d is None:
         return Figure(None, "a stream profile has no deadline: profile with --rate HZ to measure misses")
-    return Figure(d["miss_rate"])
+    return Figure(d.miss_rate)
 
 
 def _success(who: str) -> Callable:
-    def get(report: dict) -> Figure:
-        s = dig(report, "results", who)
+    def get(doc: Document) -> Figure:
+        s = walk(doc.results, who)
         if s is None:
             return Figure(None, f"the report has no results.{who}")
-        if "success_rate" not in s:
+        if not s.has("success_rate"):
             return Figure(None, "the domain has no success criterion")
-        return Figure(s["success_rate"])
+        return Figure(s.success_rate)
 
     return get
 
 
-def _success_diff(report: dict) -> Figure:
-    a, b = _success("reference")(report), _success("deployed")(report)
+def _success_diff(doc: Document) -> Figure:
+    a, b = _success("reference")(doc), _success("deployed")(doc)
     if a.value is None or b.value is None:
         return Figure(None, a.reason or b.reason)
     return Figure(b.value - a.value)
@@ -227,23 +238,29 @@ TREND = {"profile": "p99_us", "export": "parity_max_abs_error", "validate": "suc
          "sim2sim": "success_b", "doctor": "success"}  # fmt: skip
 
 
-def report_kind(report: dict) -> str:
+def report_kind(report: dict | Document) -> str:
     """'profile' for 'edgeperf.profile/1' (the schema was checked when the report was read)."""
-    return str(report.get("schema", "")).split(".", 1)[-1].split("/", 1)[0]
+    return document(report).kind if isinstance(report, Document) else Document(schema=_schema(report)).kind
 
 
-def figure(report: dict, name: str) -> Figure:
-    spec = FIGURES.get(report_kind(report), {}).get(name)
+def _schema(report: dict) -> str:
+    return str(report["schema"]) if isinstance(report, dict) and "schema" in report else ""
+
+
+def figure(report: dict | Document, name: str) -> Figure:
+    doc = document(report)
+    spec = FIGURES[doc.kind].get(name) if doc.kind in FIGURES else None
     if spec is None:
-        return Figure(None, f"a {report_kind(report)} report has no figure {name!r}")
-    return spec.get(report)
+        return Figure(None, f"a {doc.kind} report has no figure {name!r}")
+    return spec.read(doc)
 
 
-def key_figures(report: dict) -> dict[str, float | str | bool | None]:
+def key_figures(report: dict | Document) -> dict[str, float | str | bool | None]:
     """Every figure of the report's kind that it carries (absent ones left out), for the store's index."""
+    doc = document(report)
     out = {}
-    for name, spec in FIGURES.get(report_kind(report), {}).items():
-        f = spec.get(report)
+    for name, spec in FIGURES.get(doc.kind, {}).items():
+        f = spec.read(doc)
         if f.value is not None:
             out[name] = f.value
             if f.estimate:

@@ -10,6 +10,7 @@ import numpy as np
 
 from edgeperf.errors import BadInput, require
 from edgeperf.results.io import atomic_open
+from edgeperf.results.kinds import KINDS
 from edgeperf.results.report import PERCENTILES, pct_key
 
 
@@ -30,25 +31,23 @@ def latency_plot(path: str | Path, run, report) -> None:
     mpl.use("Agg")
     import matplotlib.pyplot as plt
 
-    lat = report.results["latency_us"]
+    r = KINDS["profile"].from_dict(report.results)
+    lat = r.latency_us
     values, weights = run.latency.weighted()
     us = values / 1e3
-    deadline = report.results.get("deadline", {}).get("deadline_us")
+    deadline = r.deadline.deadline_us if r.deadline else None
     fig, (hist, series) = plt.subplots(2, 1, figsize=(10, 7), constrained_layout=True)
-    hi = lat["p99_9"] * 1.5 if len(us) else 1
+    hi = lat.p99_9 * 1.5 if len(us) else 1
     hist.hist(np.clip(us, None, hi), bins=200, weights=weights, color="#4c72b0")
     for p, color in zip(PERCENTILES, ("k", "#55a868", "#c44e52", "#8172b2", "#ccb974"), strict=True):
-        v = lat[pct_key(p)]
+        v = lat.at(pct_key(p))
         hist.axvline(v, color=color, linestyle="--", linewidth=1, label=f"{pct_key(p).replace('_', '.')} {v:.1f} us")
     binned = "" if run.latency.exact else " (from the log-linear histogram)"
     hist.set_xlabel(f"latency (us){binned}, values above the axis clipped to its end")
     hist.set_ylabel("inferences")
     hist.set_yscale("log")
     hist.legend()
-    hist.set_title(
-        f"{Path(report.model.path).name} — {report.results['backend']['name']}, "
-        f"{report.results['scenario']}, {lat['count']} inferences"
-    )
+    hist.set_title(f"{Path(report.model.path).name} — {r.backend.name}, {r.scenario}, {lat.count} inferences")
     tl = run.record.timeline
     s = tl.series()
     t = (s["t_ns"] - s["t_ns"][0]) / 1e9 if len(s["t_ns"]) else s["t_ns"]

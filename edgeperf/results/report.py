@@ -1,4 +1,4 @@
-"""The report envelope every measuring command writes (DESIGN.md "Report").
+"""The report envelope every measuring command writes (docs/reference/schemas.md).
 
 One JSON document: `schema` (e.g. `edgeperf.profile/1`), `run_id`, `created_at`, `edgeperf_version`, `host`,
 `model`, `config`, `results`, `unmeasured` (figure -> why it could not be measured: never a 0 in its place)
@@ -293,6 +293,11 @@ RESULTS: dict[str, dict] = {
 }
 
 
+def results_schema(kind: str) -> dict:
+    """The JSON Schema of the `results` of a report of `kind` (the typed results, results/kinds.py, are read by it)."""
+    return _obj({**_RUN, **RESULTS[kind]}, null=False)
+
+
 def json_schema(kind: str) -> dict:
     """The JSON Schema of a report of `kind` at the version this edgeperf reads and writes (SCHEMAS)."""
     model = _obj(
@@ -318,7 +323,7 @@ def json_schema(kind: str) -> dict:
             ),
             "model": model,
             "config": _obj(config, null=False),
-            "results": _obj({**_RUN, **RESULTS[kind]}, null=False),
+            "results": results_schema(kind),
             "unmeasured": {"type": "object"},
             "warnings": {"type": "array", "items": {"type": "string"}},
         },

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 from edgeperf.errors import BadInput
 from edgeperf.results import figures
 from edgeperf.results.io import short_path
+from edgeperf.results.kinds import Document, Host, Model, Named, ReportConfig
+from edgeperf.results.record import Record
 from edgeperf.results.report import Report, load_report
 
 if TYPE_CHECKING:
@@ -185,36 +187,40 @@ def _decode(dtype: str, count: int, data: bytes) -> np.ndarray:
     return np.frombuffer(zlib.decompress(data), dtype=np.dtype(dtype), count=count).astype(np.int64)
 
 
+def _name(block, attr: str):
+    """A results block that names something ({"name": ...} / {"id": ...}) or the name itself."""
+    if isinstance(block, dict):
+        block = Named.from_dict(block)
+    return block.at(attr) if isinstance(block, Named) else block
+
+
 def _columns(d: dict) -> dict:
-    model = d.get("model") or {}
-    config, results, host = d.get("config") or {}, d.get("results") or {}, d.get("host") or {}
-    backend = results.get("backend")
-    backend = backend.get("name") if isinstance(backend, dict) else backend
-    domain = results.get("domain")
-    domain = domain.get("id") if isinstance(domain, dict) else domain
-    path = model.get("path")
+    doc = figures.document(d)
+    model, host, config = doc.model or Model(), doc.host or Host(), doc.config or ReportConfig()
+    results = doc.results if isinstance(doc.results, Record) else Record()
+    path = model.path
     return {
-        "model_sha256": model.get("sha256"),
+        "model_sha256": model.sha256,
         "model_path": path,
         "model_name": os.path.basename(path) if path else None,
-        "device": host.get("device") or config.get("device"),
-        "backend": backend or config.get("backend"),
-        "precision": model.get("precision") or config.get("precision"),
-        "domain": domain or config.get("domain"),
-        "variant": _variant(d),
+        "device": host.device or config.device,
+        "backend": _name(results.at("backend"), "name") or config.backend,
+        "precision": model.precision or config.precision,
+        "domain": _name(results.at("domain"), "id") or config.domain,
+        "variant": _variant(doc),
     }
 
 
-def _variant(d: dict) -> str | None:
+def _variant(doc: Document) -> str | None:
     """What else must match for two runs of a model on a device to be one series (the trend compares them)."""
-    config, kind = d.get("config") or {}, figures.report_kind(d)
-    if kind == "profile":
-        v = "periodic {:g} Hz".format(config["rate_hz"]) if config.get("rate_hz") else "stream"
-        if (config.get("batch") or 1) > 1:
-            v += f" batch {config['batch']}"
-        return v + (f" stress {config['stress']}" if config.get("stress") else "")
-    if kind in ("validate", "hil"):
-        return (d.get("results") or {}).get("mode") or None
+    config = doc.config or ReportConfig()
+    if doc.kind == "profile":
+        v = f"periodic {config.rate_hz:g} Hz" if config.rate_hz else "stream"
+        if (config.batch or 1) > 1:
+            v += f" batch {config.batch}"
+        return v + (f" stress {config.stress}" if config.stress else "")
+    if doc.kind in ("validate", "hil"):
+        return (doc.results.at("mode") if isinstance(doc.results, Record) else None) or None
     return None
 
 
