@@ -19,7 +19,7 @@ def devices(
 ) -> None:
     """This machine: CPU, memory, Jetson, GPUs, backends, sensors.
 
-    Detect this machine: CPU, memory, OS, Jetson, GPUs, backends and power sources.
+    Detects the CPU, memory, OS, a Jetson, NVIDIA GPUs, the installed backends and every power source.
 
     With --list: the catalog of target computers edgeperf knows (Jetson family, Raspberry Pi 5, quadruped
     onboard computers, generic x86_64/aarch64): architecture, cores, memory, accelerators, expected power

@@ -37,7 +37,7 @@ def measure(
 ) -> None:
     """Measure the energy, peak memory and wall time of a command.
 
-    Measure the energy, peak memory (of the whole process tree) and wall time of a command.
+    Peak memory is the whole process tree's; energy is above the idle baseline taken before the command starts.
 
     Example: edgeperf measure --json train.json -- python train.py --steps 100000. The command's own output
     goes to the terminal (to stderr when --json - puts the report on stdout). Exits 1 when the command fails,

@@ -48,7 +48,7 @@ def report(
 ) -> None:
     """Write one self-contained HTML page of one or more runs.
 
-    Write one self-contained HTML page (no network: everything inline) of one or more runs.
+    The page loads nothing from the network: styles and charts are inline.
 
     Per run: the headline figures, the latency distribution and timeline with the deadline (profile), the power
     per rail, the parity error per action dimension (export), the paired returns and the latency sweep

@@ -32,7 +32,7 @@ def serve(
 ) -> None:
     """Serve a policy to edgeperf hil or your own client.
 
-    Serve a policy to `edgeperf hil` (or your own client), on loopback unless given a token.
+    On loopback unless given a token (`--token-file`).
 
     --protocol edgeperf (the default): ZeroMQ; every frame is versioned binary (never pickle), size-capped and,
     with --token-file, authenticated with HMAC-SHA256; malformed, unauthenticated and replayed frames are dropped
