@@ -22,9 +22,9 @@ Methods:
   is the model's own cost on that machine (the reason timeit reports the minimum of its repeats), while the whole
   run's figure moves with the load: between two 5 s profiles of one 10 us model on the idle dev machine the whole
   runs' p99 moved by up to 26%, their quietest stretches' by 0.5% in the median pair (scripts/bench_compare.py
-  measures it, and both bars; docs/benchmarks/store-compare.md has the figures). A slowdown of the model is in every stretch, the
-  quietest too. A tail that only grows under load shows in the change of
-  the whole run (its interval too), not in the verdict. Without
+  measures it, and both bars; docs/benchmarks/store-compare.md has the figures). A slowdown of the model is in
+  every stretch, the quietest too. A tail that only grows under load shows in the change of the whole run (its
+  interval too), not in the verdict. Without
   samples (report files): p99 from the reports' p99_ci95 the same way; other quantiles threshold only (said so).
 - Rates (deadline miss rate, success rate): a two-proportion test (pooled z, two-sided).
 - Returns of validations: the two runs' 95% intervals of the mean return must not overlap.
@@ -402,7 +402,7 @@ def _export(a: StoredRun, b: StoredRun, c: Comparison) -> None:
 
 
 def _results(r: StoredRun):
-    """A stored run's results, typed (results/kinds.py)."""
+    """A stored run's results, typed (results/kinds/)."""
     return figures.document(r.report).results
 
 

@@ -1,4 +1,4 @@
-"""The key figures of each report kind, read from the report's typed results (results/kinds.py): the one place
+"""The key figures of each report kind, read from the report's typed results (results/kinds/): the one place
 that knows where p99, miss rate, mJ per inference, parity error, a verdict ... live in a report. `history` shows
 them, `compare` compares them, `check` holds them to a budget; `document()` types a report dict for them.
 

@@ -19,6 +19,12 @@ from typing import Any, ClassVar
 
 _CACHE = "_record_plan"
 
+
+def record(cls):
+    """The decorator of a Record subclass: a frozen dataclass whose fields are given by name."""
+    return dataclass(frozen=True, kw_only=True)(cls)
+
+
 # How a field's value is read: as it is, as one record, a tuple of records, or a mapping of name -> record.
 _SCALAR, _ONE, _MANY, _MAP = "scalar", "one", "many", "map"
 

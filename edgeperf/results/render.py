@@ -1,5 +1,5 @@
 """Terminal rendering of reports and detection results (rich tables). Only figures present in the data are
-shown; an unmeasured figure shows its reason. A report's results are read as its kind's class (results/kinds.py);
+shown; an unmeasured figure shows its reason. A report's results are read as its kind's class (results/kinds/);
 the summary table and the verdict are the view-models the HTML page draws too (results/views/shared.py)."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _mib(n: int | None) -> str:
 
 
 def _typed(report):
-    """The report's results as its kind's class (results/kinds.py)."""
+    """The report's results as its kind's class (results/kinds/)."""
     return KINDS[report.kind].from_dict(report.results)
 
 

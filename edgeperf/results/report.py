@@ -294,7 +294,7 @@ RESULTS: dict[str, dict] = {
 
 
 def results_schema(kind: str) -> dict:
-    """The JSON Schema of the `results` of a report of `kind` (the typed results, results/kinds.py, are read by it)."""
+    """The JSON Schema of the `results` of a report of `kind` (the typed results, results/kinds/, are read by it)."""
     return _obj({**_RUN, **RESULTS[kind]}, null=False)
 
 

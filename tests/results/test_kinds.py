@@ -1,4 +1,4 @@
-"""Typed results (results/kinds.py): every kind's reports go through their class and back unchanged, byte for byte;
+"""Typed results (results/kinds/): every kind's reports go through their class and back unchanged, byte for byte;
 the class is read against the kind's schema; the figures, the terminal and the page read typed fields.
 
 Fixtures: tests/fixtures/reports (measure.json: `edgeperf measure --power estimate -- python3 -c 'print(1)'`;
