@@ -11,8 +11,18 @@ deploy_real.py reads them (ly = vx, lx = -vy, rx = -yaw rate; float32 at bytes 2
 
 An episode: the robot is reset (seeded as validate seeds it) and held in its initial pose, physics not running,
 publishing its state each physics period of wall time (`tick` counts physics periods from 0 at each reset, held
-ones included), until the controller's first command; physics starts with it. realtime: physics steps are
-released on the wall clock; a command applies from the first physics step released after it arrived.
+ones included), until the controller's first command with gains; physics starts with it. A zero-torque command
+(kp, kd and tau all 0 for every driven joint: deploy_real.py's first state, the robot limp on its gantry) keeps
+the hold and is counted, not applied. With `remote_buttons` the robot plays the operator of unitree_rl_gym's
+deploy_real.py on the remote (wireless_remote's key bits, bytes 2-3: start = bit 2, A = bit 8): it holds `start`
+from the first zero-torque command, and `A` once the commands hold one pose with gains (REMOTE_HELD_POSE
+identical commands in a row: the controller moved to its default pose and waits); physics then starts with the
+first command that differs from that pose (the policy's first), and the buttons are let go. Until then every
+command is a start-up command (counted, not applied): the robot stays held, as a hoist holds it, and starts the
+episode as SIL does. Once physics has started in a run, the later episodes start as without buttons.
+
+realtime: physics steps are released on the wall clock; a command applies from the first physics step released
+after it arrived.
 lockstep: at every control step (decimation physics steps) the robot publishes its state and waits for a command
 received after that, then runs the control step at once (only those states are published). After the episode
 the robot goes silent for RESET_PAUSE_S (commands then are counted, not applied) and the next one starts.
@@ -49,6 +59,8 @@ MODES = ("realtime", "lockstep")
 FIRST_COMMAND_TIMEOUT_S = 10.0
 RESET_PAUSE_S = 0.1
 GAP_PERIODS = 5
+REMOTE_HELD_POSE = 5  # identical commands with gains in a row that say the controller holds its pose (press A)
+KEY_START, KEY_A = 1 << 2, 1 << 8  # wireless_remote's key bits (unitree_rl_gym's remote_controller.KeyMap)
 _now = time.perf_counter_ns
 
 
@@ -162,6 +174,9 @@ class BusLog:
     saturated: int = 0  # physics steps where some driven motor's torque hit its limit
     states: int = 0
     first_command_s: list = field(default_factory=list)
+    zero_torque_held: int = 0  # zero-torque commands while the robot was held (not applied)
+    startup: int = 0  # other commands of a --remote-buttons start-up while held (not applied)
+    buttons: list = field(default_factory=list)  # [{"button", "s"}]: when the robot pressed the remote's buttons
     no_command: dict | None = None
     active_s: float = 0.0
 
@@ -274,6 +289,7 @@ class Robot:
         mode: str = "realtime",
         first_command_timeout_s: float = FIRST_COMMAND_TIMEOUT_S,
         lockstep_timeout_s: float | None = None,
+        remote_buttons: bool = False,
     ):
         from edgeperf.bus import dds, unitree
 
@@ -308,6 +324,11 @@ class Robot:
         self.inbox.handler = self._on_command
         self._lock = threading.Lock()
         self._accepting = False
+        self._holding = False  # no command has started physics this episode yet
+        # remote_buttons: the operator's start-up is over (or never was); the keys pressed; the start-up's last
+        # command (driven q, dq, tau, kp, kd) and how many in a row were the same
+        self.remote_buttons, self._operator_done = remote_buttons, not remote_buttons
+        self._keys, self._pose, self._same_pose = 0, None, 0
         self._applied_count = 0
         self._steps = 0
         self._last_cmd_ns: int | None = None
@@ -391,6 +412,9 @@ class Robot:
             if not self.motors.take(data, log):
                 return
             now = _now()  # in the drivers: the physics steps from here on drive with it
+            if self._holding and not self._starts_physics(t):
+                return
+            self._holding = False
             self.motors.account(data, log)
             log.applied += 1
             before = self._pub_before(t)
@@ -410,6 +434,38 @@ class Robot:
                     )
             self._last_cmd_ns = t
             self._applied_count += 1
+
+    def _starts_physics(self, t: int) -> bool:
+        """While held: does the command just taken (in the drivers) start physics? Else it is counted as a
+        start-up command, and with remote_buttons the operator's next button is pressed when its moment comes."""
+        log, cmd = self.log, self.motors.cmd
+        zero = not cmd[2:].any()  # tau, kp and kd all 0: a zero-torque command
+        if zero:
+            log.zero_torque_held += 1
+            if not self._operator_done and not self._keys & KEY_START:
+                self._press(KEY_START, t)
+            return False
+        if self._operator_done:
+            return True
+        same = self._pose is not None and np.array_equal(cmd, self._pose)
+        if self._keys & KEY_A and not same:  # the first command after A that is not the held pose: the policy's
+            self._press(0, t)
+            self._operator_done = True
+            return True
+        self._same_pose = self._same_pose + 1 if same else 1
+        self._pose = cmd.copy()
+        if self._same_pose >= REMOTE_HELD_POSE and self._keys & KEY_START and not self._keys & KEY_A:
+            self._press(KEY_A, t)
+        log.startup += 1
+        return False
+
+    def _press(self, keys: int, t: int) -> None:
+        """The remote's key bits (wireless_remote bytes 2-3, little-endian) from the next published state on."""
+        self._keys = keys
+        self._values[self._iremote[2]], self._values[self._iremote[3]] = keys & 0xFF, keys >> 8
+        if keys:
+            name = "A" if keys & KEY_A else "start"
+            self.log.buttons.append({"button": name, "s": (t - self._hold_t0) / 1e9})
 
     def _receive(self, env) -> bool:
         """True when a valid command was applied since the last look."""
@@ -467,7 +523,7 @@ class Robot:
     # --- episodes ----------------------------------------------------------------------------------------------
     def _hold(self, env) -> bool:
         """Publish the held initial state each physics period until a valid command comes; False on timeout."""
-        t0 = _now()
+        t0 = self._hold_t0 = _now()
         deadline = t0 + round(self.first_timeout_s * 1e9)
         k = 0
         while _now() < deadline:
@@ -498,10 +554,12 @@ class Robot:
                 self.motors = motors
                 self._applied_count, self._steps = 0, 0
                 self._pub_times = collections.deque(maxlen=64)
+                for i, x in zip(self._iremote, stick_bytes(env.nominal_command), strict=True):
+                    self._values[i] = x  # the sticks; no key pressed
+                self._keys, self._pose, self._same_pose = 0, None, 0
+                self._hold_t0 = _now()
                 self.seed, self._last_cmd_ns = seed, None  # before accepting: the reading thread reads them
-                self._accepting = True
-            for i, x in zip(self._iremote, stick_bytes(env.nominal_command), strict=True):
-                self._values[i] = x
+                self._holding = self._accepting = True
             self._fresh = True  # the command that started physics counts for the first control step
             self._stalled = False
             ep = Episode(seed)

@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from edgeperf.bus import robot as robot_doc
 from edgeperf.bus.robot import GAP_PERIODS
 from edgeperf.errors import BadInput
 
@@ -39,6 +40,7 @@ def run(  # noqa: PLR0915
     opener=None,
     margin: float | None = None,
     first_command_timeout_s: float = 10.0,
+    remote_buttons: bool = False,
     on_ready=None,
 ):
     """The robot on the bus for `episodes` episodes of the controller, and the report. `on_ready(participant)` is
@@ -67,7 +69,14 @@ def run(  # noqa: PLR0915
                 f"{unitree.TOPIC_STATE} (another robot or simulator?): a controller there hears both; use another "
                 "--dds-domain"
             )
-        bot = robot.Robot(domain_id, bus, participant, mode=mode, first_command_timeout_s=first_command_timeout_s)
+        bot = robot.Robot(
+            domain_id,
+            bus,
+            participant,
+            mode=mode,
+            first_command_timeout_s=first_command_timeout_s,
+            remote_buttons=remote_buttons,
+        )
         if on_ready is not None:
             on_ready(participant)
         seeds = [seed + k for k in range(episodes)]
@@ -120,6 +129,7 @@ def run(  # noqa: PLR0915
         report.warn(
             f"no valid command came on {unitree.TOPIC_CMD} within {nc['waited_s']:g} s of episode {nc['episode']} "
             f"(seed {nc['seed']}): the run stopped there ({len(eps)} of {episodes} episodes ran)"
+            + held_note(log.startup, log.zero_torque_held)
         )
     if not eps:
         report.unmeasured["hil"] = "no episode ran: the controller sent no valid command"
@@ -152,6 +162,21 @@ def run(  # noqa: PLR0915
     }
     report.results = results
     return report
+
+
+def held_note(startup: int, zero_torque: int) -> str:
+    """What the commands that did not start physics were, for the line that says none did."""
+    if startup:
+        return (
+            f"; {startup} start-up commands came while the robot was held, none after A differed from the pose "
+            "they held"
+        )
+    if zero_torque:
+        return (
+            f"; {zero_torque} zero-torque commands (kp = kd = tau = 0) came, which do not start physics: "
+            "does the controller wait for the remote's start button (deploy_real.py)? give --remote-buttons"
+        )
+    return ""
 
 
 def reference_delay(spec, realtime: bool):
@@ -202,7 +227,10 @@ def _bus_block(bot, bus: str, interface: str, dds_domain: int, others: list, for
             "between_episodes": log.between_episodes,
             "from_another_family": len(foreign),
             "reader_errors": bot.inbox.errors,  # samples the reading thread could not take or handle
+            "zero_torque_while_held": log.zero_torque_held,
+            "startup_while_held": log.startup,
         },
+        "remote_buttons": {"emulated": bot.remote_buttons, "pressed": log.buttons},
         "rate_hz": log.applied / log.active_s if log.active_s > 0 else None,
         "interval_us": _us(intervals),
         "jitter_us": float(np.std(intervals) / 1e3) if intervals.size > 1 else None,
@@ -226,11 +254,21 @@ def _bus_block(bot, bus: str, interface: str, dds_domain: int, others: list, for
             "gap": GAP_DOC,
             "controller_compute": "what the controller reports of itself in LowCmd_.reserve[0] (ns), where it does",
             "reference": REFERENCE_DOC[bot.mode],
+            "hold": HOLD_DOC if not bot.remote_buttons else HOLD_DOC + "; " + REMOTE_DOC,
         },
     }
     return out
 
 
+HOLD_DOC = (
+    "the robot is held in its initial pose (physics not running) until an episode's first command with gains; "
+    "zero-torque commands (kp, kd and tau 0 for every driven joint) while held are counted, not applied"
+)
+REMOTE_DOC = (
+    "remote buttons emulated as deploy_real.py's operator: start held from the first zero-torque command, A once "
+    f"{robot_doc.REMOTE_HELD_POSE} identical commands with gains in a row hold a pose; physics starts with the first "
+    "command after A that differs from that pose; until then commands are start-up commands (counted, not applied)"
+)
 REFERENCE_DOC = {
     "realtime": "SIL (--reference) applies each action one physics step after its control step starts, as a "
     "command answering the state published at a control step's first physics step acts from the next one",

@@ -74,6 +74,15 @@ def hil(
     wait: Annotated[
         float, typer.Option("--wait", metavar="S", help="--bus: how long to wait for an episode's first command.")
     ] = 10.0,
+    remote_buttons: Annotated[
+        bool,
+        typer.Option(
+            "--remote-buttons",
+            help="--bus: press the remote's start, then A, as deploy_real.py's operator does (the robot stays held "
+            "until the policy's first command). Without it, physics starts with the first command with gains; "
+            "zero-torque commands (kp = kd = tau = 0) keep the robot held.",
+        ),
+    ] = False,
 ) -> None:
     """Hardware in the loop: the policy over a link, or on DDS.
 
@@ -97,7 +106,7 @@ def hil(
 
         return hil_bus(domain, bus, interface=interface, dds_domain=dds_domain, episodes=episodes, seed=seed,
                        realtime=realtime, reference=reference, wait=wait, margin=margin, json_path=json_path, db=db,
-                       no_store=no_store)  # fmt: skip
+                       no_store=no_store, remote_buttons=remote_buttons)  # fmt: skip
     from edgeperf import pipeline
     from edgeperf.errors import BadInput, VerdictFailed
     from edgeperf.results import io, render

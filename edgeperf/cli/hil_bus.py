@@ -6,7 +6,7 @@ report is written), 1 unless the task is equivalent to SIL (with --reference).
 
 from __future__ import annotations
 
-from edgeperf.bus.run import run
+from edgeperf.bus.run import held_note, run
 from edgeperf.errors import BadInput
 
 
@@ -31,10 +31,12 @@ def hil_bus(domain: str, bus: str, *, json_path, db, no_store, wait: float, **kw
     write_report(report, json_path, con, store=store)
     nc = report.results["bus"]["no_command"]
     if nc is not None:
-        raise BadInput(
-            f"no valid command came on rt/lowcmd within {nc['waited_s']:g} s (episode {nc['episode']}): is the "
-            f"controller running with --bus {bus} on interface {kw['interface']}, DDS domain {kw['dds_domain']}?"
+        c = report.results["bus"]["commands"]
+        why = held_note(c["startup_while_held"], c["zero_torque_while_held"]) or (
+            f": is the controller running with --bus {bus} on interface {kw['interface']}, DDS domain "
+            f"{kw['dds_domain']}?"
         )
+        raise BadInput(f"no valid command came on rt/lowcmd within {nc['waited_s']:g} s (episode {nc['episode']}){why}")
     verdict = report.results.get("paired", {}).get("verdict")
     if verdict is not None and verdict != "equivalent":
         raise VerdictFailed(f"the controller on the bus is {verdict} from SIL of {kw.get('reference')} on {domain}")

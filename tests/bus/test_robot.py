@@ -66,6 +66,39 @@ def test_example_controller_realtime_is_equivalent_to_sil_with_its_physics_step(
     assert r["episodes_run"] == 4 and r["paired"]["verdict"] == "equivalent", (r["paired"], link["misses"])
 
 
+def test_deploy_real_start_up_without_buttons_keeps_the_robot_held_and_says_why(cli, policy, tmp_path):
+    """deploy_real.py's zero-torque state (kp = kd = 0, waiting for the remote's start) does not start physics (the
+    robot would start limp): the robot stays held, the run ends after --wait and says what came and what to give."""
+    domain_id, dds = short_spec(tmp_path, 2.0), dds_domain()
+    with running(script("deploy_real_controller", str(policy), domain_id, str(dds), "0.4")):
+        r = cli("hil", "--domain", domain_id, "--bus", "unitree_go", "--dds-domain", dds, "-n", "2", "--wait", "3",
+                "--json", tmp_path / "r.json", "--no-store")  # fmt: skip
+    assert r.code == 2 and "zero-torque commands" in r.err and "--remote-buttons" in r.err, r.err
+    b = json.loads((tmp_path / "r.json").read_text())["results"]["bus"]
+    assert b["commands"]["zero_torque_while_held"] > 20 and b["commands"]["applied"] == 0
+    assert b["physics"]["steps"] == 0 and b["commands"]["wrong_motor_count"] == 0
+
+
+def test_deploy_real_start_up_with_remote_buttons_runs_the_policy(policy, tmp_path):
+    """--remote-buttons: the robot presses start while zero-torque commands come, A once the controller holds its
+    default pose; the robot stays held through the start-up (nothing of it applied) and physics starts with the
+    policy's first command: the A1 trots off as SIL does (no fall, about SIL's distance). The second episode starts
+    with the running policy's first command (deploy_real.py does its start-up once)."""
+    domain_id, dds = short_spec(tmp_path, 3.0), dds_domain()
+    with running(script("deploy_real_controller", str(policy), domain_id, str(dds), "0.4")):
+        rep = _run(domain_id, dds, episodes=2, realtime=True, remote_buttons=True, reference=str(policy))
+    r, b = rep.results, rep.results["bus"]
+    assert [p["button"] for p in b["remote_buttons"]["pressed"]] == ["start", "A"], b["remote_buttons"]
+    c = b["commands"]
+    assert c["zero_torque_while_held"] >= 1 and c["startup_while_held"] >= 20 + 5, c  # 0.4 s of moving, then held
+    assert r["episodes_run"] == 2 and r["hil"]["falls"] == 0, r["hil"]
+    assert r["hil"]["metrics"]["distance"] == pytest.approx(r["sil"]["metrics"]["distance"], rel=0.25)
+    assert (
+        c["wrong_motor_count"] == 0
+        and c["applied"] == c["received"] - c["zero_torque_while_held"] - c["startup_while_held"]
+    )
+
+
 def test_bad_commands_are_counted_and_never_applied(tmp_path):
     """Bad CRC and NaN commands are refused (the robot holds the pose the good ones ask: no fall), a slot the
     robot lacks is a wrong motor count, a target beyond a joint's range is counted."""
