@@ -36,7 +36,7 @@ def devices(
         if as_json:
             typer.echo(json.dumps({"schema": schema_id("devices"), "catalog": entries}, indent=2))
             return
-        render.catalog(entries, console())
+        render.catalog(CATALOG, console())
         return
     from edgeperf.devices.detect import detect
     from edgeperf.profilers import power

@@ -84,6 +84,10 @@ class Record:
                 out[key] = _write(getattr(self, attr_of[key]))
         return out
 
+    def __bool__(self) -> bool:
+        """Empty as a dict is: a block read from {} (or built with no value) is false."""
+        return bool(self.keys or self.extra) or any(getattr(self, a) is not None for a, _, _ in self._plan().values())
+
     def has(self, key: str) -> bool:
         """Whether the object read had `key` (a figure written as null counts: it was there)."""
         return key in self.keys if self.keys else key in self.extra or self.at(key) is not None

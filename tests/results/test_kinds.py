@@ -16,6 +16,7 @@ import pytest
 from edgeperf.errors import BadInput
 from edgeperf.results import figures, kinds
 from edgeperf.results.kinds import KINDS, Document, Episodes, ProfileResults, Stats
+from edgeperf.results.kinds.machine import Machine
 from edgeperf.results.report import SCHEMAS
 from tests.results import runs
 
@@ -58,6 +59,9 @@ def test_a_devices_document_round_trips(cli, tmp_path):
     r = cli("devices", "--json")
     assert r.code == 0, r.err
     assert json.dumps(Document.read(json.loads(r.out)).to_dict()) == json.dumps(json.loads(r.out))
+    machine = Machine.from_dict(json.loads(r.out))  # what `edgeperf devices` shows, typed
+    assert json.dumps(machine.to_dict()) == json.dumps(json.loads(r.out))
+    assert machine.backends["onnxruntime"].available and machine.cpu.logical_cores >= 1
 
 
 def test_every_kind_of_the_schema_has_a_class():
@@ -78,6 +82,10 @@ def test_results_are_held_to_their_schema():
         kinds.read("profile", {"latency_us": {"p99": "fast"}}, source="r.json")
     with pytest.raises(BadInput, match=r"deadline\.misses is missing"):
         kinds.read("profile", {"deadline": {"periods": 3, "miss_rate": 0.0}})
+
+
+def test_an_empty_block_is_false_as_an_empty_dict_is():
+    assert not Stats.from_dict({}) and not Stats() and Stats(p50=1.0) and Stats.from_dict({"p50": None})
 
 
 def test_a_record_built_in_code_writes_its_fields_in_declared_order():
