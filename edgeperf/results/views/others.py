@@ -58,7 +58,7 @@ def sim2sim(doc: Document, run: Run) -> list:
         ),
     ]
     if t.has("success_rate_difference"):
-        sub = f"90% CI {_pct_ci(t.success_difference_ci90)[:-1]}"
+        sub = f"90% CI {interval(t.success_difference_ci90, 100)}"
         items.append(Card("success B - A", f"{pct(t.success_rate_difference)} points", "success_difference", sub))
     if t.moved_most:
         m = (t.metric_shifts or {}).get(t.moved_most)
@@ -73,18 +73,11 @@ def sim2sim(doc: Document, run: Run) -> list:
     out += _shifts(t)
     rob = r.robustness
     if rob is not None and rob.levels:
-        rows = [
-            (
-                None,
-                [
-                    num(x.level),
-                    f"{pct(x.success_rate)}%",
-                    f"[{pct((x.success_ci95 or [None])[0])}, {pct((x.success_ci95 or [None, None])[1])}]%",
-                    num(x.falls),
-                ],
-            )
+        cells = [
+            [num(x.level), f"{pct(x.success_rate)}%", interval(x.success_ci95, 100) + "%", num(x.falls)]
             for x in rob.levels
         ]
+        rows = [(None, c) for c in cells]
         out += [
             Heading(f"Robustness in {rob.domain}: success against {rob.what}"),
             Grid(["level", "success", "95% CI", "falls"], rows, corner=None),
@@ -93,11 +86,6 @@ def sim2sim(doc: Document, run: Run) -> list:
         lines = [f"{f.domain} seed {num(f.seed)}: {f.reason}" for f in r.failures[:10]]
         out += [Heading("Failed episodes"), Items(lines)]
     return out
-
-
-def _pct_ci(ci) -> str:
-    lo, hi = [*(ci or []), None, None][:2]
-    return f"[{pct(lo)}, {pct(hi)}]%"
 
 
 def _tally(t: Trial | None) -> str:
