@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from edgeperf.results.kinds.machine import Machine
-
-if TYPE_CHECKING:
-    from edgeperf.devices.catalog import DeviceSpec
 
 
 def devices(d: dict | Machine, out: Console) -> None:
@@ -54,8 +50,9 @@ def devices(d: dict | Machine, out: Console) -> None:
         out.print(m.power_summary)
 
 
-def catalog(entries: Iterable[DeviceSpec], out: Console) -> None:
-    """The device catalog (edgeperf.devices.catalog), one block per entry, each figure's public source beneath it."""
+def catalog(entries: Iterable, out: Console) -> None:
+    """The device catalog (edgeperf.devices.catalog's DeviceSpecs: results sits below devices, so it takes them
+    as they come), one block per entry, each figure's public source beneath it."""
     for d in entries:
         out.print(f"[bold]{d.id}[/bold]  {escape(d.name)} ({d.family}, {d.arch})")
         lines = []
