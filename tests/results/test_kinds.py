@@ -8,6 +8,7 @@ scaled x20, as in tests/validation/test_doctor.py), and the minimal documents of
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -111,3 +112,29 @@ def test_the_figures_read_the_typed_report(fixture):
     assert figures.key_figures(doc) == figures.key_figures(d)
     if doc.kind == "profile":
         assert figures.figure(d, "p99_us").value == d["results"]["latency_us"]["p99"] == doc.results.latency_us.p99
+
+
+@pytest.mark.parametrize(("fixture", "columns"), [("validate", ("reference", "deployed")), ("hil", ("sil", "hil"))])
+def test_the_summary_and_the_verdict_are_one_view_model_for_the_terminal_and_the_page(fixture, columns):
+    """views/shared.py says which rows the summary table has and what the verdict shows; both views draw them."""
+    from rich.console import Console
+
+    from edgeperf.results import html, render
+    from edgeperf.results.report import load_report
+    from edgeperf.results.views import shared
+
+    report = load_report(REPORTS / f"{fixture}.json")
+    console = Console(record=True, width=200, file=io.StringIO())
+    getattr(render, fixture)(report, console)
+    terminal = console.export_text()
+    page = html.render([(report.to_dict(), None)])
+    res = KINDS[fixture].from_dict(report.results)
+    rows = shared.summary({c: res.at(c) for c in columns})
+    assert [r.label for r in rows][:6] == ["episodes", "success (95% CI)", "falls", "return (95% CI)",
+                                           "dispersion (IQR)", "risk (CVaR 5%)"]  # fmt: skip
+    for row in rows:
+        assert row.label in terminal and f"<th>{html.esc(row.label)}</th>" in page
+    v = shared.verdict(res.paired)
+    assert f"mean return difference {v.difference:.2f}" in terminal
+    assert f"<th>mean return difference</th><td>{html.num(v.difference)}</td>" in page
+    assert (f"McNemar p {v.mcnemar_p:.2g}" in terminal) == (v.success_pairs is not None)
