@@ -138,3 +138,12 @@ def test_the_summary_and_the_verdict_are_one_view_model_for_the_terminal_and_the
     assert f"mean return difference {v.difference:.2f}" in terminal
     assert f"<th>mean return difference</th><td>{html.num(v.difference)}</td>" in page
     assert (f"McNemar p {v.mcnemar_p:.2g}" in terminal) == (v.success_pairs is not None)
+
+
+@pytest.mark.parametrize("module", ["edgeperf.results.kinds", "edgeperf.results.views.page"])
+def test_the_examples_in_the_docstrings_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted and not result.failed

@@ -214,7 +214,13 @@ def _overview(runs: list[Run]) -> list:
 
 
 def render(runs: Sequence[Run | tuple[dict, np.ndarray | None]], *, title: str | None = None) -> str:
-    """The HTML page of `runs` (Run, or (report dict, samples_ns or None) pairs), in the order given."""
+    """The HTML page of `runs` (Run, or (report dict, samples_ns or None) pairs), in the order given; `title`
+    heads the page (default: how many runs).
+
+    >>> page = render([({"schema": "edgeperf.export/1", "run_id": "r1", "results": {"size_bytes": 2048}}, None)])
+    >>> page.startswith("<!DOCTYPE html>"), "default-src 'none'" in page, '2 KiB' in page
+    (True, True, True)
+    """
     runs = [r if isinstance(r, Run) else Run(r[0], r[1]) for r in runs]
     page_title = title or f"edgeperf report: {len(runs)} run{'s' if len(runs) != 1 else ''}"
     page = Page(page_title, _overview(runs), [section(i, r) for i, r in enumerate(runs)])
