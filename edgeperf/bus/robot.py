@@ -178,6 +178,7 @@ class BusLog:
     startup: int = 0  # other commands of a --remote-buttons start-up while held (not applied)
     buttons: list = field(default_factory=list)  # [{"button", "s"}]: when the robot pressed the remote's buttons
     no_command: dict | None = None
+    stopped: dict | None = None  # the controller went silent and sent nothing more until the run ended
     active_s: float = 0.0
 
     def step(self, fresh: bool) -> None:
@@ -279,6 +280,9 @@ def _bus_env_class():
 
 class Robot:
     """The robot on the bus for one run: `run(seeds)` -> the episodes, with the record in `log`."""
+
+    _episode_k = 0  # the episode running (its index in the run)
+    _last_seen: tuple | None = None  # (episode, seed, step, receive time) of the run's latest valid command
 
     def __init__(
         self,
@@ -433,6 +437,7 @@ class Robot:
                         }
                     )
             self._last_cmd_ns = t
+            self._last_seen = (self._episode_k, self.seed, self._steps, t)
             self._applied_count += 1
 
     def _starts_physics(self, t: int) -> bool:
@@ -594,9 +599,11 @@ class Robot:
 
     def _run(self, seeds: list[int]) -> list:
         episodes = []
+        self._last_seen = None
         for k, seed in enumerate(seeds):
             if k:
                 self.pause()
+            self._episode_k = k
             ep = self.episode(seed)
             if ep is None:
                 self.log.no_command = {"seed": seed, "waited_s": self.first_timeout_s, "episode": k}
@@ -604,4 +611,15 @@ class Robot:
             episodes.append(ep)
             if self._stalled:
                 break
+        self._note_stop()
         return episodes
+
+    def _note_stop(self) -> None:
+        """A controller that went silent for GAP_PERIODS control periods or more and sent nothing more until the
+        run ended (it stopped, crashed or was stopped): where, and for how long, in `log.stopped`."""
+        if self._last_seen is None:
+            return
+        k, seed, step, t = self._last_seen
+        silent = _now() - t
+        if silent >= GAP_PERIODS * self.period_ns:
+            self.log.stopped = {"episode": k, "seed": seed, "step": step, "silent_s": silent / 1e9}

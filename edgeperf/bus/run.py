@@ -131,6 +131,13 @@ def run(  # noqa: PLR0915
             f"(seed {nc['seed']}): the run stopped there ({len(eps)} of {episodes} episodes ran)"
             + held_note(log.startup, log.zero_torque_held)
         )
+    if log.stopped is not None:
+        st = log.stopped
+        report.warn(
+            f"the controller went silent after step {st['step']} of episode {st['episode']} (seed {st['seed']}) and "
+            f"sent nothing more in the {st['silent_s']:.1f} s to the run's end (it stopped, crashed or was stopped): "
+            f"{len(eps)} of {episodes} episodes ran"
+        )
     if not eps:
         report.unmeasured["hil"] = "no episode ran: the controller sent no valid command"
     elif reference is None:
@@ -245,6 +252,7 @@ def _bus_block(bot, bus: str, interface: str, dds_domain: int, others: list, for
         },
         "other_state_publishers": len(others),
         "no_command": log.no_command,
+        "controller_stopped": log.stopped,
         "method": {
             "age": "command receive (the DDS reading thread) minus the publish of the latest state published "
             "before it: the controller's reaction when it answers the newest state",

@@ -1,7 +1,8 @@
 """`edgeperf hil --bus`: edgeperf plays the robot on DDS for the user's controller (the library: edgeperf.bus.run).
 
 Checks, runs, renders, writes and stores the report; the exit code: 2 when no valid command ever came (after the
-report is written), 1 unless the task is equivalent to SIL (with --reference).
+report is written), 1 when the controller went silent for good before the episodes ran, or unless the task is
+equivalent to SIL (with --reference).
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ def hil_bus(domain: str, bus: str, *, json_path, db, no_store, wait: float, **kw
             f"{kw['dds_domain']}?"
         )
         raise BadInput(f"no valid command came on rt/lowcmd within {nc['waited_s']:g} s (episode {nc['episode']}){why}")
+    st = report.results["bus"]["controller_stopped"]
+    if st is not None and report.results["episodes_run"] < report.results["episodes"]:
+        from edgeperf.errors import VerdictFailed
+
+        raise VerdictFailed(
+            f"the controller went silent after step {st['step']} of episode {st['episode']} (seed {st['seed']}) and "
+            f"sent nothing more: {report.results['episodes_run']} of {report.results['episodes']} episodes ran"
+        )
     verdict = report.results.get("paired", {}).get("verdict")
     if verdict is not None and verdict != "equivalent":
         raise VerdictFailed(f"the controller on the bus is {verdict} from SIL of {kw.get('reference')} on {domain}")

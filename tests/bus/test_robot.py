@@ -99,6 +99,24 @@ def test_deploy_real_start_up_with_remote_buttons_runs_the_policy(policy, tmp_pa
     )
 
 
+def test_sigterm_of_the_controller_mid_run_ends_the_run_with_a_clear_report(cli, policy, tmp_path):
+    """The controller SIGTERMed in its first episode (lockstep): the robot waits --wait for its next command, then
+    the run ends (no hang) with exit 1, one line and the report saying where the controller went silent."""
+    domain_id, dds = short_spec(tmp_path, 2.0), dds_domain()
+    ctl = controller(policy, domain_id, dds)
+    with running(ctl, script("stop_after", str(dds), str(ctl.pid), "40")):
+        t0 = time.monotonic()
+        r = cli("hil", "--domain", domain_id, "--bus", "unitree_go", "--dds-domain", dds, "-n", "3", "--wait", "2",
+                "--json", tmp_path / "r.json", "--no-store")  # fmt: skip
+        assert time.monotonic() - t0 < 30
+        assert ctl.wait(timeout=10) == 0  # it ended on the SIGTERM
+    assert r.code == 1 and "the controller went silent after step" in r.err and "1 of 3 episodes ran" in r.err, r
+    res = json.loads((tmp_path / "r.json").read_text())["results"]
+    stopped = res["bus"]["controller_stopped"]
+    assert stopped["episode"] == 0 and stopped["seed"] == 0 and 30 <= stopped["step"] < 100, stopped
+    assert stopped["silent_s"] >= 2 and res["episodes_run"] == 1
+
+
 def test_bad_commands_are_counted_and_never_applied(tmp_path):
     """Bad CRC and NaN commands are refused (the robot holds the pose the good ones ask: no fall), a slot the
     robot lacks is a wrong motor count, a target beyond a joint's range is counted."""
