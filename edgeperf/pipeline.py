@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgeperf.config import ProfileConfig
+from edgeperf.config import HilConfig, ProfileConfig, ValidateConfig
 from edgeperf.errors import BadInput
 from edgeperf.exporter.sources import open_policy
 from edgeperf.results.report import Report
@@ -121,30 +120,27 @@ def profile_remote(
 # -- validate -----------------------------------------------------------------------------------------------------
 
 
-def validate(
-    model,
-    domain: str,
-    *,
-    reference: str | None = None,
-    latency=None,
-    vecnormalize: str | None = None,
-    trust_pickle: bool = False,
-    **kw,
-) -> Report:
-    """Paired validation (parameters: edgeperf.validation.paired.validate); `model` and `reference` may be any
-    policy `export` reads. `latency`: milliseconds, a profile report path, or a LatencyModel. `vecnormalize`: the
-    SB3 reference's VecNormalize statistics, so it sees normalised observations as in training; `trust_pickle`:
-    SB3 zips loaded through SB3 itself (which runs their code), for what the pickle-free reader cannot rebuild."""
+def validate(model, domain: str | None = None, config: ValidateConfig | None = None, **options) -> Report:
+    """Paired validation of `model` against its reference in `domain`, as `config` says or as `options`
+    (ValidateConfig's fields) say; `model` and `reference` may be any policy `export` reads. `latency`:
+    milliseconds, a profile report path, or a LatencyModel. `vecnormalize`: the SB3 reference's VecNormalize
+    statistics, so it sees normalised observations as in training; `trust_pickle`: SB3 zips loaded through SB3
+    itself (which runs their code), for what the pickle-free reader cannot rebuild."""
     import functools
 
     from edgeperf.validation.latency import LatencyModel, parse
     from edgeperf.validation.paired import validate as paired
 
+    cfg = ValidateConfig(domain=domain, **options) if config is None else ValidateConfig.of(config, options)
+    if config is not None and domain not in (None, cfg.domain):
+        raise TypeError(f"domain {domain!r} is not the config's ({cfg.domain!r})")
+    latency = cfg.latency
     if latency is not None and not isinstance(latency, LatencyModel):
         latency = parse(latency, None) if isinstance(latency, (int, float)) else parse(None, str(latency))
-    opener = functools.partial(open_policy, trust_pickle=True) if trust_pickle else open_policy
-    ref_opener = functools.partial(opener, vecnormalize=str(vecnormalize)) if vecnormalize else None
-    return paired(model, domain, reference=reference, latency=latency, opener=opener, reference_opener=ref_opener, **kw)
+        cfg = cfg.replace(latency=latency)
+    opener = functools.partial(open_policy, trust_pickle=True) if cfg.trust_pickle else open_policy
+    ref_opener = functools.partial(opener, vecnormalize=str(cfg.vecnormalize)) if cfg.vecnormalize else None
+    return paired(model, config=cfg, opener=opener, reference_opener=ref_opener)
 
 
 def sim2sim(model, domain: str, to: str, **kw) -> Report:
@@ -183,39 +179,32 @@ def plan(source: str, out: str | Path, *, domain: str, **kw):
 
 
 def hil(
-    connect: str | None,
-    domain: str,
+    connect: str | None = None,
+    domain: str | None = None,
+    config: HilConfig | None = None,
     *,
-    model: str | Path | None = None,
-    host: str | None = None,
-    remote_edgeperf: str = "edgeperf",
-    ssh_options=(),
-    token_file: str | Path | None = None,
     token: str | bytes | None = None,
-    connect_timeout: float = 5.0,
-    **kw,
+    **options,
 ) -> Report:
-    """HIL episodes against `edgeperf serve` at `connect` (parameters: edgeperf.validation.hil.plan, checked before
-    connecting); `model`, the same artifact here, adds the SIL comparison. With `host` instead of `connect`, the
-    model is copied to that device over ssh, served there on its loopback, reached through an ssh tunnel, and the
-    server is stopped at the end, however the run ends."""
+    """HIL episodes against `edgeperf serve` at `connect`, as `config` says or as `options` (HilConfig's fields:
+    model, host, remote_edgeperf, ssh_options, token_file, connect_timeout, episodes, seed, mode, on_miss,
+    deadline_ms, margin, workers, chunking) say, all checked before connecting; `model`, the same artifact here,
+    adds the SIL comparison. With `host` instead of `connect`, the model is copied to that device over ssh, served
+    there on its loopback, reached through an ssh tunnel, and the server is stopped at the end, however the run
+    ends. `token`: the server's shared token (else read from `token_file`)."""
     from edgeperf.devices import remote
     from edgeperf.runtime import wire
     from edgeperf.runtime.remote import RemoteSession
     from edgeperf.validation import hil as loop
 
-    if (connect is None) == (host is None):
-        raise BadInput("give the server with --connect HOST:PORT, or --host USER@ROBOT MODEL to start one there")
-    ct = connect_timeout
-    if not (isinstance(ct, (int, float)) and math.isfinite(ct) and 0 < ct <= 3600):
-        raise BadInput(f"--connect-timeout must be above 0 and at most 3600 s, got {ct}")
-    if host is not None and model is None:
-        raise BadInput("--host copies the model to the robot and serves it there: give the MODEL too")
-    todo = loop.plan(domain, sil_model=str(model) if model else None, **kw)
+    cfg = HilConfig(domain=domain, connect=connect, **options) if config is None else HilConfig.of(config, options)
+    cfg.check()
+    connect, host, model, connect_timeout = cfg.connect, cfg.host, cfg.model, cfg.connect_timeout
+    todo = loop.plan(cfg)
     if model is not None:
         check_model_file(Path(model))
-    if token_file is not None:
-        token = wire.read_token_file(str(token_file))
+    if cfg.token_file is not None:
+        token = wire.read_token_file(str(cfg.token_file))
     openpi = connect is not None and connect.startswith(("ws://", "wss://"))
     if openpi:
         from edgeperf.runtime import openpi as op
@@ -226,7 +215,11 @@ def hil(
     with contextlib.ExitStack() as stack:
         if host is not None:
             served = remote.RemoteServer(
-                host, Path(model), edgeperf=remote_edgeperf, options=ssh_options, connect_timeout=connect_timeout
+                host,
+                Path(model),
+                edgeperf=cfg.remote_edgeperf,
+                options=list(cfg.ssh_options),
+                connect_timeout=connect_timeout,
             )
             connect = stack.enter_context(served).address
         if openpi:  # an openpi server: edgeperf's announces its io, another one is sent the domain's observation
@@ -242,10 +235,7 @@ def hil(
             session = stack.enter_context(
                 RemoteSession.connect(connect, token=token, timeout_s=1.0, connect_s=connect_timeout)
             )
-        report = loop.run(session, todo)
-        if host is not None:
-            report.config["host"] = {"host": host, "via": "ssh tunnel to the device's loopback"}
-        return report
+        return loop.run(session, todo)  # its config says where the server ran (--host)
 
 
 class LocalServer:
@@ -395,7 +385,7 @@ def _check_deploy(domain, episodes, hil_episodes, sim2sim_episodes, plan_episode
 
         if hil_episodes < 2:
             raise BadInput(f"--hil-episodes must be 0 (no HIL stage) or at least 2 (paired), got {hil_episodes}")
-        loop.plan(domain, episodes=hil_episodes)
+        loop.plan(HilConfig(domain, episodes=hil_episodes))  # the server is started later: its options are ours
     twin = sim2sim_twin(domain) if sim2sim_episodes else None
     if sim2sim_episodes:
         if not 2 <= sim2sim_episodes <= 10_000:

@@ -45,8 +45,8 @@ def doctor(
     ranked by the success and return they recover. Exit 0 when nothing is wrong or a fix restores the task, 1
     when nothing known explains the failure, 2 for bad input.
     """
+    from edgeperf import verdict
     from edgeperf.domains.mujoco import parse_id
-    from edgeperf.errors import VerdictFailed
     from edgeperf.pipeline import doctor as run
     from edgeperf.results import render
     from edgeperf.results.io import check_paths
@@ -57,7 +57,7 @@ def doctor(
     check_paths({"--json": json_path, "--output": output, "--db": store and store.path}, inputs)
     con = console(json_path)
     with con.status(f"diagnosing {model} on {domain}"):
-        report, diag = run(
+        report, _ = run(
             model,
             domain,
             output=output,
@@ -70,5 +70,4 @@ def doctor(
         )
     render.doctor(report, con)
     write_report(report, json_path, con, store=store)
-    if diag.verdict not in ("healthy", "fixed"):
-        raise VerdictFailed(f"doctor: {diag.verdict}: {diag.summary}")
+    verdict.check(report)  # exit 1 unless healthy or fixed

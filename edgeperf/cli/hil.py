@@ -107,8 +107,9 @@ def hil(
         return hil_bus(domain, bus, interface=interface, dds_domain=dds_domain, episodes=episodes, seed=seed,
                        realtime=realtime, reference=reference, wait=wait, margin=margin, json_path=json_path, db=db,
                        no_store=no_store, remote_buttons=remote_buttons)  # fmt: skip
-    from edgeperf import pipeline
-    from edgeperf.errors import BadInput, VerdictFailed
+    from edgeperf import pipeline, verdict
+    from edgeperf.config import HilConfig
+    from edgeperf.errors import BadInput
     from edgeperf.results import io, render
     from edgeperf.validation.chunks import from_options
 
@@ -119,30 +120,14 @@ def hil(
     io.check_paths(
         {"--json": json_path, "--db": store and store.path}, {"the model": model, "--token-file": token_file}
     )
+    cfg = HilConfig(
+        domain=domain, connect=connect, model=model, host=host, remote_edgeperf=remote_edgeperf,
+        ssh_options=ssh_option or (), token_file=token_file, connect_timeout=connect_timeout, episodes=episodes,
+        seed=seed, mode=mode, on_miss=on_miss, deadline_ms=deadline, margin=margin, chunking=chunking,
+    ).check()  # fmt: skip
     con = console(json_path)
     with con.status(f"hardware in the loop: {episodes} episodes of {domain} against {connect or host}"):
-        report = pipeline.hil(
-            connect,
-            domain,
-            model=model,
-            host=host,
-            remote_edgeperf=remote_edgeperf,
-            ssh_options=ssh_option or [],
-            token_file=token_file,
-            connect_timeout=connect_timeout,
-            episodes=episodes,
-            seed=seed,
-            mode=mode,
-            on_miss=on_miss,
-            deadline_ms=deadline,
-            margin=margin,
-            chunking=chunking,
-        )
+        report = pipeline.hil(config=cfg)
     render.hil(report, con)
     write_report(report, json_path, con, store=store)
-    nonfinite = report.results.get("nonfinite_episodes") or []
-    if nonfinite:
-        raise VerdictFailed(f"the policy in the loop returned non-finite actions in {len(nonfinite)} episodes")
-    verdict = report.results.get("paired", {}).get("verdict")
-    if verdict is not None and verdict != "equivalent":
-        raise VerdictFailed(f"the policy in the loop is {verdict} from the same artifact in simulation on {domain}")
+    verdict.check(report)  # exit 1 on non-finite actions, or unless HIL is equivalent to SIL

@@ -13,8 +13,8 @@ from edgeperf.errors import BadInput
 
 def hil_bus(domain: str, bus: str, *, json_path, db, no_store, wait: float, **kw) -> None:
     """`edgeperf hil --bus`: check, run, render, write and store the report; the exit code's exception."""
+    from edgeperf import verdict
     from edgeperf.cli.common import console, store_target, write_report
-    from edgeperf.errors import VerdictFailed
     from edgeperf.pipeline import open_policy
     from edgeperf.results import io
 
@@ -46,9 +46,7 @@ def hil_bus(domain: str, bus: str, *, json_path, db, no_store, wait: float, **kw
             f"the controller went silent after step {st['step']} of episode {st['episode']} (seed {st['seed']}) and "
             f"sent nothing more: {report.results['episodes_run']} of {report.results['episodes']} episodes ran"
         )
-    verdict = report.results.get("paired", {}).get("verdict")
-    if verdict is not None and verdict != "equivalent":
-        raise VerdictFailed(f"the controller on the bus is {verdict} from SIL of {kw.get('reference')} on {domain}")
+    verdict.check(report)  # exit 1 unless the controller is equivalent to SIL (with --reference)
 
 
 def render(report, out) -> None:
@@ -79,4 +77,12 @@ def render(report, out) -> None:
         f"outside joint range, {c['outside_torque_limit']} beyond torque limit; {r['episodes_run']} of "
         f"{r['episodes']} episodes, {r['wall_s']:.1f} s wall for {r['simulated_s']:.1f} s simulated"
     )
+    held = c["zero_torque_while_held"] + c["startup_while_held"]
+    pressed = b["remote_buttons"]["pressed"]
+    if held or pressed:
+        keys = ", ".join(f"{p['button']} at {p['s']:.2f} s" for p in pressed)
+        out.print(
+            f"while held: {c['zero_torque_while_held']} zero-torque and {c['startup_while_held']} start-up commands "
+            f"(not applied){'; remote: ' + keys if keys else ''}"
+        )
     views._unmeasured_and_warnings(report, out)

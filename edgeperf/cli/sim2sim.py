@@ -33,7 +33,7 @@ def sim2sim(
     Episodes are not paired (the worlds differ): two-sample intervals for return and success, each metric's
     shift, and a verdict: transfers, degrades, fails or inconclusive. Exit code 1 unless it transfers.
     """
-    from edgeperf.errors import VerdictFailed
+    from edgeperf import verdict
     from edgeperf.pipeline import sim2sim as run
     from edgeperf.results import render
     from edgeperf.results.io import check_paths
@@ -47,8 +47,4 @@ def sim2sim(
         report = run(model, domain, to, episodes=episodes, seed=seed, workers=workers, randomize=levels)
     render.sim2sim(report, con)
     write_report(report, json_path, con, store=store)
-    verdict = report.results["transfer"]["verdict"]
-    if verdict != "transfers":
-        moved = report.results["transfer"].get("moved_most")
-        why = f" ({moved} moved most)" if moved else ""
-        raise VerdictFailed(f"sim-to-sim {domain} -> {to}: {verdict}{why}")
+    verdict.check(report)  # exit 1 unless it transfers

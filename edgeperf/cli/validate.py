@@ -81,7 +81,8 @@ def validate(
     falls, reliability (IQR, CVaR 5%), action divergence along the reference's trajectories, and a paired
     verdict: equivalent, different or inconclusive. Exit code 1 unless equivalent.
     """
-    from edgeperf.errors import VerdictFailed
+    from edgeperf import verdict
+    from edgeperf.config import ValidateConfig
     from edgeperf.pipeline import validate as run_validate
     from edgeperf.results import render
     from edgeperf.results.io import check_paths
@@ -93,27 +94,14 @@ def validate(
         {"--json": json_path, "--db": store and store.path},
         {"the model": model, "--reference": reference, "--latency-from": latency_from, "--vecnormalize": vecnormalize},
     )
-    sweep_ms = parse_sweep(sweep) if sweep is not None else None
-    latency_model = parse(latency, latency_from)
-    chunking = from_options(chunk_exec, chunk_steps, ensemble_m, chunk_timing)
+    cfg = ValidateConfig(
+        domain=domain, reference=reference, vecnormalize=vecnormalize, trust_pickle=trust_pickle, episodes=episodes,
+        seed=seed, latency=parse(latency, latency_from), sweep_ms=parse_sweep(sweep) if sweep is not None else None,
+        workers=workers, margin=margin, chunking=from_options(chunk_exec, chunk_steps, ensemble_m, chunk_timing),
+    ).check()  # fmt: skip
     con = console(json_path)
     with con.status(f"validating {model} on {domain} ({episodes} paired episodes)"):
-        report = run_validate(
-            model,
-            domain,
-            reference=reference,
-            vecnormalize=vecnormalize,
-            trust_pickle=trust_pickle,
-            episodes=episodes,
-            seed=seed,
-            latency=latency_model,
-            sweep_ms=sweep_ms,
-            workers=workers,
-            margin=margin,
-            chunking=chunking,
-        )
+        report = run_validate(model, config=cfg)
     render.validate(report, con)
     write_report(report, json_path, con, store=store)
-    verdict = report.results["paired"]["verdict"]
-    if verdict != "equivalent":
-        raise VerdictFailed(f"the deployed policy is {verdict} from the reference on {domain}")
+    verdict.check(report)  # exit 1 unless equivalent

@@ -5,6 +5,8 @@ The bottom layer: imports nothing of edgeperf but errors."""
 
 from edgeperf.config.base import Config
 from edgeperf.config.export import ExportConfig
+from edgeperf.config.hil import HilConfig
 from edgeperf.config.profile import ProfileConfig
+from edgeperf.config.validate import ValidateConfig
 
-__all__ = ["Config", "ExportConfig", "ProfileConfig"]
+__all__ = ["Config", "ExportConfig", "HilConfig", "ProfileConfig", "ValidateConfig"]

@@ -20,7 +20,7 @@ from edgeperf.sweep.config import Job
 def check_workers(workers: int | None, what: str = "workers") -> None:
     """The pool size validate and generalize accept too: None for one per core, else 1 to a few per core (0 is
     not "the default" here either, and a million is a typo that would start a process per job)."""
-    from edgeperf.validation.paired import WORKERS_PER_CORE
+    from edgeperf.config.validate import WORKERS_PER_CORE
 
     most = WORKERS_PER_CORE * (os.cpu_count() or 1)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= most):

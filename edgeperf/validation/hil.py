@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edgeperf.config.hil import HilConfig
 from edgeperf.devices.detect import host_summary
 from edgeperf.domains import base
 from edgeperf.errors import BadInput, HardwareMissing
@@ -41,8 +42,6 @@ from edgeperf.validation.chunks import Chunker, ChunkExecution
 from edgeperf.validation.latency import DelayedActions
 from edgeperf.validation.rollout import Episode, PolicySpec, run_pairs
 
-MODES = ("realtime", "lockstep")
-FALLBACKS = ("hold", "zero", "default")
 DEADLINE_SHARE = 0.8
 LOCKSTEP_TIMEOUT_S = 10.0
 BACKOFF_S = (0.05, 2.0)  # first and longest wait between handshake attempts while the server is gone
@@ -427,45 +426,28 @@ class Plan:
     workers: int | None
     sil_model: str | None
     chunking: ChunkExecution | None = None  # its timing: async in realtime, sync in lockstep
+    config: HilConfig | None = None  # as given; the report records it as it ran
 
 
-def plan(
-    domain_id: str,
-    *,
-    episodes: int = 10,
-    seed: int = 0,
-    mode: str = "realtime",
-    on_miss: str = "hold",
-    deadline_ms: float | None = None,
-    margin: float | None = None,
-    workers: int | None = None,
-    sil_model: str | None = None,
-    chunking: ChunkExecution | None = None,
-) -> Plan:
-    """`sil_model`: the same artifact here, for the HIL-against-SIL verdict (else that part is unmeasured);
-    `chunking`: how a policy that returns action chunks is executed (its timing follows the mode)."""
-    from edgeperf.validation.paired import check_options
-
-    check_options(episodes, seed, workers, margin)
-    if mode not in MODES:
-        raise BadInput(f"--mode {mode!r}: choose {' or '.join(MODES)}")
-    if on_miss not in FALLBACKS:
-        raise BadInput(f"--on-miss {on_miss!r}: choose {', '.join(FALLBACKS)}")
-    if mode == "lockstep" and deadline_ms is not None:
-        raise BadInput("--deadline applies to --mode realtime: lockstep waits for every action")
+def plan(cfg: HilConfig) -> Plan:
+    """The run `cfg` describes, checked before any connection (the server's options are the caller's: plan only
+    needs the episodes'). `cfg.model`: the same artifact here, for the HIL-against-SIL verdict (else that part
+    is unmeasured); `cfg.chunking`: how a policy that returns action chunks is executed (its timing follows the
+    mode)."""
+    cfg.check_run()
+    mode, deadline_ms, chunking = cfg.mode, cfg.deadline_ms, cfg.chunking
     if chunking is not None:
-        if deadline_ms is not None:
-            raise BadInput(
-                "--deadline is the wait for one action per step; with --chunk-exec a chunk's reply takes over at "
-                "the nearest control step after it arrives (as validate rounds latency)"
-            )
         chunking = dataclasses.replace(chunking, timing="async" if mode == "realtime" else "sync")
+    domain_id = cfg.domain
     domain = base.make(domain_id)
     period_s = 1.0 / domain.control_hz
     deadline_s = DEADLINE_SHARE * period_s if deadline_ms is None else deadline_ms / 1e3
     if not (deadline_s > 0 and deadline_s <= period_s):
         raise BadInput(f"--deadline must be above 0 and at most the period ({period_s * 1e3:g} ms), got {deadline_ms}")
-    return Plan(domain, episodes, seed, mode, on_miss, deadline_s, margin, workers, sil_model, chunking)
+    sil_model = str(cfg.model) if cfg.model else None
+    return Plan(
+        domain, cfg.episodes, cfg.seed, mode, cfg.on_miss, deadline_s, cfg.margin, cfg.workers, sil_model, chunking, cfg
+    )
 
 
 def _hil_summary(hil_eps: list) -> dict:
@@ -572,16 +554,10 @@ def run(session: RemoteSession, p: Plan) -> Report:
             f"the policy in the loop returned non-finite actions in {len(nonfinite)} of {episodes} episodes (seeds "
             f"{nonfinite[:10]}): each ended there as a failure"
         )
-    report.config = {
-        "domain": domain.id,
-        "connect": session.address,
-        "mode": mode,
-        "on_miss": on_miss,
-        "deadline_ms": None if chunking else deadline_s * 1e3,
-        "episodes": episodes,
-        "seed": seed,
-        "sil_model": str(sil_model) if sil_model else None,
-    }
+    ran = (p.config or HilConfig(domain.id)).replace(
+        domain=domain.id, connect=session.address, deadline_ms=deadline_s * 1e3, chunking=chunking
+    )
+    report.config = ran.to_dict()
     report.results = results
     return report
 

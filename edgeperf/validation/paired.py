@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeperf.config.validate import ValidateConfig, check_paired
 from edgeperf.devices.detect import host_summary
 from edgeperf.domains import base
 from edgeperf.errors import BadInput
@@ -101,56 +102,30 @@ def _check_inputs(domain: base.Domain, session: Session, name: str, role: str, o
         raise BadInput(f"the {role} policy {name} cannot take {domain.id}'s observation: {exc}") from None
 
 
-# Bounds checked before any episode runs: beyond them a run is a typo, not a plan (hours of simulation).
-MAX_EPISODES = 10_000
-WORKERS_PER_CORE = 4
-SEED_LIMIT = 2**32  # numpy and gymnasium take seeds in [0, 2**32)
-
-
-def check_options(episodes, seed, workers, margin) -> None:
-    """validate's numeric options, before anything runs (the pipeline checks them before its export too)."""
-
-    def whole(v) -> bool:
-        return isinstance(v, int | np.integer) and not isinstance(v, bool)
-
-    if not whole(episodes) or not 2 <= episodes <= MAX_EPISODES:
-        raise BadInput(f"--episodes must be from 2 (paired statistics need two) to {MAX_EPISODES}, got {episodes}")
-    if not whole(seed) or not 0 <= seed <= SEED_LIMIT - episodes:
-        raise BadInput(
-            f"--seed must be from 0 to {SEED_LIMIT - episodes} (episode k uses seed + k, below 2**32), got {seed}"
-        )
-    most = WORKERS_PER_CORE * (os.cpu_count() or 1)
-    if workers is not None and (not whole(workers) or not 1 <= workers <= most):
-        raise BadInput(
-            f"--workers must be from 1 to {most} ({WORKERS_PER_CORE} per core here), got {workers}; "
-            "leave it out for one per core"
-        )
-    if margin is not None and not (isinstance(margin, int | float) and math.isfinite(margin) and margin > 0):
-        raise BadInput(f"--margin must be a positive, finite number of return units, got {margin}")
+# validate's numeric options (the paired commands', and the pipeline's before its export): edgeperf.config.
+check_options = check_paired
 
 
 def validate(
     model: str | Path,
-    domain_id: str,
+    domain_id: str | None = None,
+    config: ValidateConfig | None = None,
     *,
-    reference: str | None = None,
-    episodes: int = 20,
-    seed: int = 0,
-    latency: LatencyModel | None = None,
-    sweep_ms: list[float] | None = None,
-    workers: int | None = None,
-    margin: float | None = None,
     opener: Callable[..., Session] = Session.open,
-    chunking: ChunkExecution | None = None,
     reference_opener: Callable[..., Session] | None = None,
+    **options,
 ) -> Report:
-    """Paired validation of `model` against `reference` (default: the domain's bundled policy). `opener` opens
-    both (a module-level function: it travels to the worker processes); edgeperf.pipeline.validate passes one
-    that reads every policy source export reads."""
-    check_options(episodes, seed, workers, margin)
+    """Paired validation of `model` against its reference in `domain_id`, as `config` says or as `options`
+    (ValidateConfig's fields: reference, episodes, seed, latency (a LatencyModel), sweep_ms, workers, margin,
+    chunking) say. `opener` opens both (a module-level function: it travels to the worker processes);
+    edgeperf.pipeline.validate passes one that reads every policy source export reads."""
+    cfg = ValidateConfig.of(config, options, **({"domain": domain_id} if config is None else {})).check()
+    if config is not None and domain_id not in (None, cfg.domain):
+        raise TypeError(f"domain {domain_id!r} is not the config's ({cfg.domain!r})")
+    episodes, seed, latency, sweep_ms, chunking = cfg.episodes, cfg.seed, cfg.latency, cfg.sweep_ms, cfg.chunking
     sweep = _sweep_models(sweep_ms) if sweep_ms else None
-    domain = base.make(domain_id)
-    reference = reference or domain.reference
+    domain = base.make(cfg.domain)
+    reference = cfg.reference or domain.reference
     if not reference:
         raise BadInput(f"{domain.id} has no bundled reference policy; pass --reference SOURCE (the original policy)")
     deployed_spec = PolicySpec(str(model), opener=opener)
@@ -158,7 +133,7 @@ def validate(
     with check_fit(domain, deployed_spec, "deployed", chunking) as dep_session:
         model_info = describe_model(model, dep_session)
     check_fit(domain, reference_spec, "reference", chunking).close()
-    workers = workers or min(os.cpu_count() or 1, episodes)
+    workers = cfg.workers or min(os.cpu_count() or 1, episodes)
     seeds = [seed + k for k in range(episodes)]
 
     t0 = time.perf_counter()
@@ -170,7 +145,7 @@ def validate(
     dep = [p.deployed for p in pairs]
     report = Report.new("validate", host_summary())
     _check_reference(reference, ref)
-    summary, verdict, margin = compare(domain, ref, dep, report, margin)
+    summary, verdict, margin = compare(domain, ref, dep, report, cfg.margin)
     all_diffs = np.concatenate([p.action_diff for p in pairs if p.action_diff is not None and len(p.action_diff)])
     finite_diffs = all_diffs[np.isfinite(all_diffs)]
     separations = [p.separation_step for p in pairs]
@@ -224,17 +199,7 @@ def validate(
         has_criterion = "success" not in report.unmeasured
         results["latency_sweep"] = _sweep(domain, deployed_spec, seeds, sweep, workers, has_criterion, chunking)
     report.model = model_info
-    report.config = {
-        "domain": domain.id,
-        "reference": reference,
-        "episodes": episodes,
-        "seed": seed,
-        "workers": workers,
-        "margin": margin,
-        "latency": latency.source if latency else None,
-        "latency_sweep_ms": sweep_ms,
-        "chunking": chunking.to_dict() if chunking else None,
-    }
+    report.config = cfg.replace(domain=domain.id, reference=reference, workers=workers, margin=margin).to_dict()
     report.results = results
     return report
 
