@@ -4,8 +4,8 @@ ask here; a kind without a verdict (profile, measure) never fails one.
 
 - export: parity was checked and did not pass;
 - validate: the paired verdict is not `equivalent`;
-- hil: the policy returned non-finite actions, or the paired verdict (against SIL, when there is one) is not
-  `equivalent`;
+- hil: the policy returned non-finite actions, or (hil --bus) the controller went silent with episodes left to
+  run, or the paired verdict (against SIL, when there is one) is not `equivalent`;
 - sim2sim: the transfer verdict is not `transfers`;
 - doctor: the diagnosis is neither `healthy` nor `fixed`.
 """
@@ -29,6 +29,12 @@ def failure(report) -> str | None:
             return None
         return f"the deployed policy is {verdict} from the reference on {c['domain']}"
     if kind == "hil":
+        stopped = (r.get("bus") or {}).get("controller_stopped")
+        if stopped is not None and r["episodes_run"] < r["episodes"]:  # hil --bus: the user's controller
+            return (
+                f"the controller went silent after step {stopped['step']} of episode {stopped['episode']} (seed "
+                f"{stopped['seed']}) and sent nothing more: {r['episodes_run']} of {r['episodes']} episodes ran"
+            )
         nonfinite = r.get("nonfinite_episodes") or []
         if nonfinite:
             return f"the policy in the loop returned non-finite actions in {len(nonfinite)} episodes"
