@@ -1,13 +1,16 @@
 """MkDocs hook: every page shows the version `edgeperf --version` prints (the footer), and `{{ edgeperf_version }}`
-in a page is replaced by it. The version is read from edgeperf/_version.py as setuptools reads it, so the docs
-build needs edgeperf's source, not an install."""
+in a page is replaced by it; `{{ public_api }}` becomes a mkdocstrings entry for every name `import edgeperf`
+offers, read from the package's own table of lazily loaded names (edgeperf/__init__.py's _LAZY), so the API
+reference follows the API. Both are read from the source as text, so the docs build needs no install."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
-VERSION_FILE = Path(__file__).resolve().parents[2] / "edgeperf" / "_version.py"
+PACKAGE = Path(__file__).resolve().parents[2] / "edgeperf"
+VERSION_FILE = PACKAGE / "_version.py"
 
 
 def version() -> str:
@@ -23,5 +26,29 @@ def on_config(config, **kwargs):
     return config
 
 
+def public_api() -> dict[str, str]:
+    """`edgeperf.NAME` -> the dotted path where it is defined, from edgeperf/__init__.py's _LAZY table."""
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if isinstance(target, ast.Name) and target.id == "_LAZY":
+            table = ast.literal_eval(node.value)
+            return {name: where.replace(":", ".") for name, where in table.items()}
+    raise ValueError(f"no _LAZY table in {PACKAGE / '__init__.py'}")
+
+
+def api_markdown() -> str:
+    rows = ["| name | defined in |", "|---|---|"]
+    rows += [f"| `edgeperf.{name}` | `{path}` |" for name, path in public_api().items()]
+    entries = [
+        f"### `edgeperf.{name}`\n\n::: {path}\n    options:\n      show_root_heading: false\n"
+        for name, path in public_api().items()
+    ]
+    return "\n".join(rows) + "\n\n" + "\n".join(entries)
+
+
 def on_page_markdown(markdown, page, config, files, **kwargs):
-    return markdown.replace("{{ edgeperf_version }}", config.extra["edgeperf_version"])
+    markdown = markdown.replace("{{ edgeperf_version }}", config.extra["edgeperf_version"])
+    if "{{ public_api }}" in markdown:
+        markdown = markdown.replace("{{ public_api }}", api_markdown())
+    return markdown
