@@ -1,7 +1,8 @@
 """MkDocs hook: every page shows the version `edgeperf --version` prints (the footer), and `{{ edgeperf_version }}`
 in a page is replaced by it; `{{ public_api }}` becomes a mkdocstrings entry for every name `import edgeperf`
-offers, read from the package's own table of lazily loaded names (edgeperf/__init__.py's _LAZY), so the API
-reference follows the API. Both are read from the source as text, so the docs build needs no install."""
+offers, read from the package's own table of lazily loaded names (edgeperf/__init__.py's _LAZY), and `{{ configs }}`
+one for every configuration edgeperf.config exports, so the API reference follows the API. All are read from
+the source as text, so the docs build needs no install."""
 
 from __future__ import annotations
 
@@ -47,8 +48,19 @@ def api_markdown() -> str:
     return "\n".join(rows) + "\n\n" + "\n".join(entries)
 
 
+def configs() -> list[str]:
+    """The typed command configurations edgeperf.config exports (its __all__)."""
+    tree = ast.parse((PACKAGE / "config" / "__init__.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "__all__":
+            return list(ast.literal_eval(node.value))
+    raise ValueError("no __all__ in edgeperf/config/__init__.py")
+
+
 def on_page_markdown(markdown, page, config, files, **kwargs):
     markdown = markdown.replace("{{ edgeperf_version }}", config.extra["edgeperf_version"])
     if "{{ public_api }}" in markdown:
         markdown = markdown.replace("{{ public_api }}", api_markdown())
+    if "{{ configs }}" in markdown:
+        markdown = markdown.replace("{{ configs }}", "\n".join(f"::: edgeperf.config.{c}\n" for c in configs()))
     return markdown
