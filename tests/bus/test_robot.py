@@ -74,6 +74,7 @@ def test_deploy_real_start_up_without_buttons_keeps_the_robot_held_and_says_why(
         r = cli("hil", "--domain", domain_id, "--bus", "unitree_go", "--dds-domain", dds, "-n", "2", "--wait", "3",
                 "--json", tmp_path / "r.json", "--no-store")  # fmt: skip
     assert r.code == 2 and "zero-torque commands" in r.err and "--remote-buttons" in r.err, r.err
+    assert "while held: " in r.out + r.err  # the terminal view says what came while held
     b = json.loads((tmp_path / "r.json").read_text())["results"]["bus"]
     assert b["commands"]["zero_torque_while_held"] > 20 and b["commands"]["applied"] == 0
     assert b["physics"]["steps"] == 0 and b["commands"]["wrong_motor_count"] == 0
