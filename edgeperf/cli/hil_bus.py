@@ -13,8 +13,8 @@ from edgeperf.errors import BadInput
 
 def hil_bus(domain: str, bus: str, *, json_path, db, no_store, wait: float, **kw) -> None:
     """`edgeperf hil --bus`: check, run, render, write and store the report; the exit code's exception."""
+    from edgeperf import verdict
     from edgeperf.cli.common import console, store_target, write_report
-    from edgeperf.errors import VerdictFailed
     from edgeperf.pipeline import open_policy
     from edgeperf.results import io
 
@@ -38,17 +38,7 @@ def hil_bus(domain: str, bus: str, *, json_path, db, no_store, wait: float, **kw
             f"{kw['dds_domain']}?"
         )
         raise BadInput(f"no valid command came on rt/lowcmd within {nc['waited_s']:g} s (episode {nc['episode']}){why}")
-    st = report.results["bus"]["controller_stopped"]
-    if st is not None and report.results["episodes_run"] < report.results["episodes"]:
-        from edgeperf.errors import VerdictFailed
-
-        raise VerdictFailed(
-            f"the controller went silent after step {st['step']} of episode {st['episode']} (seed {st['seed']}) and "
-            f"sent nothing more: {report.results['episodes_run']} of {report.results['episodes']} episodes ran"
-        )
-    verdict = report.results.get("paired", {}).get("verdict")
-    if verdict is not None and verdict != "equivalent":
-        raise VerdictFailed(f"the controller on the bus is {verdict} from SIL of {kw.get('reference')} on {domain}")
+    verdict.check(report)  # exit 1: the controller went silent with episodes left, or is not equivalent to SIL
 
 
 def render(report, out) -> None:
