@@ -1,19 +1,18 @@
 """The main job, in the library: open any policy, profile it (here, in a fresh process, or on a device over ssh),
-validate it, and export -> profile -> validate end to end. `edgeperf demo`, the public API (`edgeperf.profile`,
-`edgeperf.validate`) and `profile --host` all go through here; the CLI modules only parse and render.
+validate it, run it in the loop (hil), in two simulators (sim2sim), diagnose it (doctor). The public API
+(`edgeperf.profile`, `edgeperf.validate`), `profile --host`, plan's and sweep's jobs and `edgeperf demo`
+(edgeperf/deploy.py, end to end) all go through here; the CLI modules only parse and render.
 
-This is the one layer that may import both the exporter (which loads policy sources, torch included) and the
-profilers/domains (which never import the exporter).
+It imports the exporter (which loads policy sources, torch included), the profilers and validation; plan, sweep
+and deploy import it (the layers: pyproject.toml's import-linter contract).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,15 +165,6 @@ def doctor(model, domain: str, *, output: str | Path | None = None, **kw):
     return report, diag
 
 
-def plan(source: str, out: str | Path, *, domain: str, **kw):
-    """The cheapest deployment of `source` that still does the task in `domain`: every candidate exported, profiled
-    on the target and validated with its own latency in the loop; writes the plan folder `out` and returns the Plan
-    (parameters: edgeperf.plan.plan)."""
-    from edgeperf.plan import plan as run
-
-    return run(source, out, domain=domain, **kw)
-
-
 # -- hardware in the loop ----------------------------------------------------------------------------------------
 
 
@@ -278,147 +268,3 @@ class LocalServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-# -- export -> profile -> validate --------------------------------------------------------------------------------
-
-STAGES = ("export", "profile", "validate", "hil", "sim2sim")
-
-
-@dataclass
-class Deployment:
-    artifact: Path
-    reports: dict[str, Report] = field(default_factory=dict)  # stage -> report, in STAGES order
-    timings: Path | None = None  # the profile's raw per-inference timings (CSV)
-    html: Path | None = None  # every report on one page (edgeperf report)
-    plan: object | None = None  # the plan stage's edgeperf.plan.Plan (its folder holds plan.html)
-
-
-# The demo's plan: two candidates on this machine, the fp32 artifact against int8 (dynamic) on ONNX Runtime.
-DEMO_PLAN = "precisions=fp32,int8 backends=onnxruntime threads=1"
-
-
-def deploy(
-    source: str,
-    out: str | Path,
-    *,
-    domain: str,
-    duration: float = 20.0,
-    episodes: int = 6,
-    hil_episodes: int = 2,
-    sim2sim_episodes: int = 0,
-    plan_episodes: int = 0,
-    on_stage: Callable[[str, Report], None] | None = None,
-    on_plan: Callable | None = None,
-) -> Deployment:
-    """Export `source` to `out`/policy.onnx with parity on the policy's own rollouts in `domain`, profile it in a
-    fresh process in a control loop at the domain's rate on its own observations, and validate it against
-    `source` in paired episodes with the measured latency in the loop, then (hil_episodes > 0) serve it from a
-    child process on loopback and drive it in real time (HIL against SIL), then (sim2sim_episodes > 0, for a
-    domain with a MuJoCo twin) run the artifact in both engines, then (plan_episodes > 0) plan the deployment over
-    DEMO_PLAN's candidates in `out`/plan (`on_plan(plan)` after it). Writes export.json, profile.json,
-    validate.json, hil.json and sim2sim.json beside the artifact as each stage ends (and the profile's
-    timings.csv); `on_stage(stage, report)` after each; at the end report.html, every stage's report on one page."""
-    from edgeperf import verdict
-    from edgeperf.errors import VerdictFailed
-    from edgeperf.exporter.onnx import export
-    from edgeperf.validation.latency import LatencyModel
-
-    d, twin = _check_deploy(domain, episodes, hil_episodes, sim2sim_episodes, plan_episodes, duration)
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BadInput(f"cannot create --out {out}: {exc.strerror or exc}") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise BadInput(f"cannot write in --out {out}: permission denied")
-    done = Deployment(out / "policy.onnx", timings=out / "timings.csv")
-
-    def finish(stage: str, report: Report) -> None:
-        report.write(out / f"{stage}.json")
-        done.reports[stage] = report
-        if on_stage is not None:
-            on_stage(stage, report)
-
-    exported = export(source, done.artifact, domain=domain)
-    finish("export", exported)
-    if verdict.failure(exported) is not None:
-        raise VerdictFailed(f"the exported policy failed parity; see {out / 'export.json'}")
-    # The demo's loop runs at the domain's rate; iterations follow from the duration.
-    prof = profile_fresh(
-        done.artifact,
-        rate=d.control_hz,
-        observations=f"domain:{domain}",
-        duration=duration,
-        iterations=max(1, int(duration * d.control_hz)),
-        csv=done.timings,
-    )
-    finish("profile", prof)
-    latency = LatencyModel.from_profile(out / "profile.json")
-    finish("validate", validate(done.artifact, domain, reference=source, episodes=episodes, latency=latency))
-    if hil_episodes:
-        with LocalServer(done.artifact) as server:
-            finish("hil", hil(server.address, domain, model=done.artifact, episodes=hil_episodes))
-    if twin:
-        finish("sim2sim", sim2sim(done.artifact, domain, twin, episodes=sim2sim_episodes))
-    done.html = write_html(done, out / "report.html")
-    if plan_episodes:
-        from edgeperf.plan import plan as run_plan
-
-        done.plan = run_plan(
-            source, out / "plan", domain=domain, candidates=DEMO_PLAN, episodes=plan_episodes, duration=min(duration, 5)
-        )
-        if on_plan is not None:
-            on_plan(done.plan)
-    return done
-
-
-def _check_deploy(domain, episodes, hil_episodes, sim2sim_episodes, plan_episodes, duration):
-    """Every argument of deploy, checked before the first stage (a mistake never costs an export): (domain, twin)."""
-    from edgeperf.domains import base
-    from edgeperf.validation.paired import check_options
-
-    d = base.make(domain)
-    check_options(episodes, 0, None, None)
-    if hil_episodes:
-        from edgeperf.validation import hil as loop
-
-        if hil_episodes < 2:
-            raise BadInput(f"--hil-episodes must be 0 (no HIL stage) or at least 2 (paired), got {hil_episodes}")
-        loop.plan(HilConfig(domain, episodes=hil_episodes))  # the server is started later: its options are ours
-    twin = sim2sim_twin(domain) if sim2sim_episodes else None
-    if sim2sim_episodes:
-        if not 2 <= sim2sim_episodes <= 10_000:
-            raise BadInput(f"--sim2sim-episodes must be 0 (no sim-to-sim stage) or 2 to 10000, got {sim2sim_episodes}")
-        if twin is None:
-            raise BadInput(f"{domain} has no MuJoCo twin for a sim-to-sim stage; give --sim2sim-episodes 0")
-    if not (duration > 0 and duration < 24 * 3600):
-        raise BadInput(f"--duration must be a positive number of seconds (under a day), got {duration}")
-    if plan_episodes and not 2 <= plan_episodes <= 10_000:
-        raise BadInput(f"--plan-episodes must be 0 (no plan stage) or 2 to 10000, got {plan_episodes}")
-    return d, twin
-
-
-def sim2sim_twin(domain: str) -> str | None:
-    """The MuJoCo twin of a bundled domain (quadruped/trot -> mujoco/a1-trot), or None."""
-    from edgeperf.domains.mujoco import A1_TASKS
-
-    task = domain.removeprefix("quadruped/")
-    return f"mujoco/a1-{task}" if domain.startswith("quadruped/") and task in A1_TASKS else None
-
-
-def write_html(done: Deployment, path: Path) -> Path:
-    """The deployment's reports on one self-contained HTML page, the profile's with its raw timings."""
-    from edgeperf.results import html
-    from edgeperf.results.io import atomic_write_text
-    from edgeperf.results.timings import read_timings
-
-    runs = []
-    for stage, report in done.reports.items():
-        run = html.Run(report.to_dict(), source=f"{stage}.json")
-        if stage == "profile" and done.timings:
-            t = read_timings(done.timings)
-            run.samples_ns, run.start_ns, run.response_ns = t.latency_ns, t.start_ns, t.response_ns
-        runs.append(run)
-    atomic_write_text(path, html.render(runs, title=f"edgeperf deployment of {done.artifact.name}"))
-    return path

@@ -1,4 +1,4 @@
-"""`edgeperf demo`: the main job end to end on a bundled reference policy (edgeperf.pipeline.deploy)."""
+"""`edgeperf demo`: the main job end to end on a bundled reference policy (edgeperf.deploy.deploy)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def demo(
     the profile's timings.csv and report.html (every stage on one self-contained page) and plan/ (plan.html,
     budget.toml, ...) under --out, then a summary.
     """
-    from edgeperf import pipeline
+    from edgeperf import deploy
     from edgeperf.cli.common import console
     from edgeperf.domains import base
     from edgeperf.errors import BadInput, VerdictFailed
@@ -57,8 +57,8 @@ def demo(
     d = base.make(domain)
     if not d.reference:
         raise BadInput(f"{domain} has no bundled reference policy to demonstrate; pick another --domain")
-    twin = pipeline.sim2sim_twin(domain) if sim2sim_episodes else None
-    stages = [s for s in pipeline.STAGES if (s != "hil" or hil_episodes) and (s != "sim2sim" or twin)]
+    twin = deploy.sim2sim_twin(domain) if sim2sim_episodes else None
+    stages = [s for s in deploy.STAGES if (s != "hil" or hil_episodes) and (s != "sim2sim" or twin)]
     stages += ["plan"] if plan_episodes else []
     what = {
         "export": f"export {d.reference} -> ONNX fp32, parity on its own rollouts",
@@ -90,7 +90,7 @@ def demo(
         render_plan(done_plan, con)
 
     con.rule(titles["export"])
-    done = pipeline.deploy(
+    done = deploy.deploy(
         d.reference,
         out,
         domain=domain,
@@ -102,7 +102,7 @@ def demo(
         on_stage=show,
         on_plan=show_plan,
     )
-    exported, prof, val = (done.reports[s] for s in pipeline.STAGES[:3])
+    exported, prof, val = (done.reports[s] for s in deploy.STAGES[:3])
     parity, lat, dl, v = (
         exported.results["parity"],
         prof.results["latency_us"],
