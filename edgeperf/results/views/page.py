@@ -150,15 +150,36 @@ def _meta(doc: Document, run: Run) -> KV:
     return KV(meta, "kv meta")
 
 
-def section(i: int, run: Run) -> Section:
-    rep = run.report
+@dataclass
+class Read:
+    """A run's report read once for the page: the envelope whatever the results hold (`plain`), and the typed
+    document its view draws, or why it could not be read."""
+
+    run: Run
+    plain: Document
+    doc: Document | None = None
+    error: Exception | None = None
+
+    @classmethod
+    def of(cls, run: Run) -> Read:
+        plain = Document.from_dict(run.report)
+        if kind_of(run.report) not in VIEWS:
+            return cls(run, plain, plain)
+        try:
+            return cls(run, plain, Document.read(run.report, source=run.source or "report"))
+        except Exception as exc:  # an odd report costs its section, not the page
+            return cls(run, plain, error=exc)
+
+
+def section(i: int, read: Read) -> Section:
+    run, plain, rep = read.run, read.plain, read.run.report
     k = kind_of(rep)
-    plain = Document.from_dict(rep)  # the envelope, whatever the results hold
     model_path = plain.model.path if plain.model is not None else None
     out = Section(f"run-{i}", k, f"{i + 1}. {k}: {model_path or plain.run_id or ''}")
     try:
-        doc = Document.read(rep, source=run.source or "report") if k in VIEWS else plain
-        out.blocks = VIEWS.get(k, others.generic)(doc, run)
+        if read.error is not None:
+            raise read.error
+        out.blocks = VIEWS.get(k, others.generic)(read.doc, run)
     except Exception as exc:
         out.error = f"{type(exc).__name__}: {exc}"
     out.meta = _meta(plain, run)
@@ -174,15 +195,14 @@ def section(i: int, run: Run) -> Section:
     return out
 
 
-def _overview(runs: list[Run]) -> list:
+def _overview(reads: list[Read]) -> list:
     rows = []
     docs = []
-    for i, r in enumerate(runs):
-        plain = Document.from_dict(r.report)
+    for i, read in enumerate(reads):
+        r, plain, doc = read.run, read.plain, read.doc
         try:
-            doc = Document.read(r.report) if kind_of(r.report) in VIEWS else plain
-            head = headline(doc)
-            if doc.kind == "profile":
+            head = headline(doc) if doc is not None else "(see the run)"
+            if doc is not None and doc.kind == "profile":
                 docs.append((i, doc))
         except Exception:
             head = "(see the run)"
@@ -223,7 +243,8 @@ def render(runs: Sequence[Run | tuple[dict, np.ndarray | None]], *, title: str |
     """
     runs = [r if isinstance(r, Run) else Run(r[0], r[1]) for r in runs]
     page_title = title or f"edgeperf report: {len(runs)} run{'s' if len(runs) != 1 else ''}"
-    page = Page(page_title, _overview(runs), [section(i, r) for i, r in enumerate(runs)])
+    reads = [Read.of(r) for r in runs]
+    page = Page(page_title, _overview(reads), [section(i, r) for i, r in enumerate(reads)])
     return render_page(page)
 
 
