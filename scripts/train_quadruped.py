@@ -33,7 +33,9 @@ from edgeperf.domains.quadruped.policy import HERE, QuadrupedPolicy
 TRAIN_SEED0, SCORE_SEED0 = 100_000, 200_000
 
 
-def rollouts(envs, expert, model, episodes: int, beta: float, noise: float, seed0: int, episode_steps: int, rng):
+def rollouts(  # noqa: PLR0913 - DAgger's knobs, as the paper names them
+    envs, expert, model, episodes: int, beta: float, noise: float, seed0: int, episode_steps: int, rng
+):
     """(observations, expert labels, falls) from mixture rollouts; every visited state is labelled."""
     obs_buf, act_buf, falls = [], [], 0
     for ep in range(episodes):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from edgeperf.config import ExportConfig, HilConfig, ProfileConfig, ValidateConfig
+from edgeperf.config import DoctorConfig, ExportConfig, HilConfig, ProfileConfig, ValidateConfig
 from edgeperf.errors import BadInput
 from tests.conftest import FIXTURES
 
@@ -23,6 +23,7 @@ REPORTS = FIXTURES / "reports"
         (ExportConfig, "export_recurrent.json"),
         (HilConfig, "hil.json"),
         (ValidateConfig, "validate.json"),
+        (DoctorConfig, "doctor.json"),
     ],
 )
 def test_a_report_config_round_trips(cls, fixture):

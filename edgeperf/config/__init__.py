@@ -4,9 +4,10 @@ one-line errors either way) and runs it, and the report's `config` section is it
 The bottom layer: imports nothing of edgeperf but errors."""
 
 from edgeperf.config.base import Config
+from edgeperf.config.doctor import DoctorConfig
 from edgeperf.config.export import ExportConfig
 from edgeperf.config.hil import HilConfig
 from edgeperf.config.profile import ProfileConfig
 from edgeperf.config.validate import ValidateConfig
 
-__all__ = ["Config", "ExportConfig", "HilConfig", "ProfileConfig", "ValidateConfig"]
+__all__ = ["Config", "DoctorConfig", "ExportConfig", "HilConfig", "ProfileConfig", "ValidateConfig"]

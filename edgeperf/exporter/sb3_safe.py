@@ -479,7 +479,7 @@ def _arch(kwargs: dict, key: str) -> list[int] | None:
     return arch if isinstance(arch, list) and all(isinstance(v, int) for v in arch) else None
 
 
-def build_core(
+def build_core(  # noqa: PLR0913 - the zip's parts, read once by the caller
     torch, algo: str, state: dict, kwargs: dict, data: dict, obs_shape, act: dict, path: Path, features=None
 ):
     """(core module, post: unscale|clip|argmax, tanh before unscale, the state keys it used). `features`: the
@@ -711,7 +711,9 @@ def dict_spaces(data: dict, path: Path) -> dict:
     return out
 
 
-def _dict_source(torch, path: Path, data: dict, state: dict, version, algo: str, obs_shape, vecnormalize, raw):
+def _dict_source(  # noqa: PLR0913 - the zip's parts, read once by the caller
+    torch, path: Path, data: dict, state: dict, version, algo: str, obs_shape, vecnormalize, raw
+):
     """A MultiInputPolicy: the CombinedExtractor and the algorithm's action path, wrapped as the trusted path
     wraps SB3's own policy (exporter/sb3_dict.py: raw keys in, transposition, /255, VecNormalize per key)."""
     from edgeperf.exporter import sb3_dict

@@ -67,7 +67,7 @@ def _sb3(path: Path, obs_shape, vecnormalize, raw_obs_space, trust_pickle: bool)
     return sb3.load(path, obs_shape, vecnormalize, raw_obs_space)
 
 
-def load(
+def load(  # noqa: PLR0913 - one keyword-only option per way a source is given (ExportConfig's)
     spec: str | None,
     obs_shape: tuple[int, ...] | None = None,
     *,

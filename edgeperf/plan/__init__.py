@@ -84,7 +84,7 @@ def make_executor(executor, workers: int | None, address: str | None):
 MIN_PERIODS = 10  # control periods a candidate's profile spans at least (fewer is no latency distribution)
 
 
-def plan(
+def plan(  # noqa: PLR0913 - a PlanConfig is the fix (issue 25, left to do)
     source: str,
     out: str | Path,
     *,
@@ -108,12 +108,12 @@ def plan(
     against) on the target in `domain`; writes the plan folder `out` and returns the Plan. Every argument is checked
     before the first step. `executor`: "local", "ray", or an object with sweep executors' run/describe/close.
     `on_step(job, report_or_error, reused)` after each step."""
+    from edgeperf.config.profile import usable_cores
     from edgeperf.domains import base
     from edgeperf.plan import candidates as cands
     from edgeperf.plan import steps as st
     from edgeperf.plan.decide import decide
     from edgeperf.plan.write import SCHEMA, write
-    from edgeperf.config.profile import usable_cores
     from edgeperf.validation.paired import check_options
 
     d = base.make(domain)
@@ -184,7 +184,7 @@ def plan(
     return Plan(out, doc, files)
 
 
-def _run_steps(
+def _run_steps(  # noqa: PLR0913 - goes with plan()'s PlanConfig
     root, grid, source, domain, rate, duration, stress, seed, episodes, device, host, runner, store, on_step
 ):
     """Steps 1-3 (each resumed from the plan folder where it is done); {candidate id: {step: report or error}}."""

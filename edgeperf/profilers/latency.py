@@ -192,7 +192,7 @@ def stream(
     return Run(record, warm, window, window_end, cpu)
 
 
-def periodic(
+def periodic(  # noqa: PLR0913 - the loop's keyword-only knobs (stream() takes the run-length ones too)
     infer: Callable,
     feeds: Sequence,
     *,

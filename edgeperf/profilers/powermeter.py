@@ -127,7 +127,7 @@ def _estimate(sel: Selection, device, root, cpu_seconds, measured) -> Selection:
 class PowerMeter:
     """Select sources, sample in the background with an idle baseline first, and report the window."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only: profile's power options, measure's extras and baseline
         self,
         mode: str = "auto",
         *,

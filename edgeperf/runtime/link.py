@@ -65,7 +65,7 @@ class Link:
     """listen -> forward with delay, jitter and loss (see the module). start() runs it in a thread (tests, the
     HIL demo), run() in the caller's (the CLI); stop() from anywhere."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the faults and bounds `edgeperf link` exposes, one per option
         self,
         listen: str,
         forward: str,

@@ -276,7 +276,9 @@ def _exchange(link: _Link, obs, seed: int, step: int, wait_until: int, busy: boo
     return None
 
 
-def _chunk_episode(domain, link: _Link, env, obs, seed: int, mode: str, on_miss: str, chunking, horizon) -> Episode:
+def _chunk_episode(  # noqa: PLR0913 - episode() hands its whole state on
+    domain, link: _Link, env, obs, seed: int, mode: str, on_miss: str, chunking, horizon
+) -> Episode:
     """An episode of a chunk policy, executed by validation/chunks.Chunker as validate executes it.
 
     lockstep (sync timing): each query waits for its reply; the measured round trip, in whole control steps,

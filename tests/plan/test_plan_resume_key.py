@@ -49,9 +49,9 @@ def test_the_digest_is_the_files_and_none_for_a_pseudo_source(tmp_path):
 
 
 def test_stress_past_what_profile_takes_is_refused_before_the_exports(tmp_path):
+    from edgeperf.config.profile import usable_cores
     from edgeperf.errors import BadInput
     from edgeperf.plan import plan
-    from edgeperf.config.profile import usable_cores
 
     ex = Recording()
     with pytest.raises(BadInput, match="--stress"):

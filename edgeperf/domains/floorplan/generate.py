@@ -17,7 +17,7 @@ from edgeperf.domains.floorplan.netlist import Netlist, check
 NEAREST = 16  # sinks are drawn among this many nearest nodes of the driver
 
 
-def synthetic(
+def synthetic(  # noqa: PLR0913 - one keyword-only knob per statistic of the netlist it draws
     name: str,
     seed: int,
     *,

@@ -19,7 +19,6 @@ where the policy fails), unexplained. Exit 0 for healthy and fixed, 1 otherwise.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeperf.config.doctor import DoctorConfig
 from edgeperf.devices.detect import host_summary
 from edgeperf.domains import base
 from edgeperf.errors import BadInput
@@ -36,12 +36,11 @@ from edgeperf.runtime.session import Session
 from edgeperf.validation.doctor import recording as rec_mod
 from edgeperf.validation.doctor.candidates import Candidate, candidates
 from edgeperf.validation.latency import LatencyModel
-from edgeperf.validation.paired import check_fit, check_options, describe_model
+from edgeperf.validation.paired import check_fit, describe_model
 from edgeperf.validation.rollout import PolicySpec, episode
 
 SCREEN_SEEDS = 2
 CONFIRM = 5  # candidates confirmed on every seed
-MAX_BUDGET_S = 24 * 3600
 
 
 @dataclass
@@ -115,21 +114,16 @@ def evaluate(domain: base.Domain, session: Session, seeds, latency: LatencyModel
 
 def doctor(
     model: str | Path,
-    domain_id: str,
+    domain_id: str | None = None,
+    config: DoctorConfig | None = None,
     *,
-    reference: str | None = None,
-    recording: str | Path | None = None,
-    latency_from: str | Path | None = None,
-    budget_s: float = 300.0,
-    episodes: int = 5,
-    seed: int = 0,
     opener: Callable[..., Session] = Session.open,
+    **options,
 ) -> tuple[Report, Diagnosis]:
-    if not (isinstance(budget_s, (int, float)) and math.isfinite(budget_s) and 0 < budget_s <= MAX_BUDGET_S):
-        raise BadInput(f"--budget-s must be a number of seconds above 0 (at most a day), got {budget_s}")
-    if not (isinstance(episodes, int) and 2 <= episodes <= 1000):
-        raise BadInput(f"--episodes must be from 2 to 1000, got {episodes}")
-    check_options(episodes, seed, None, None)  # the seed's range, as validate's
+    """Diagnose `model` in `domain_id` as `config` says, or as `options` (DoctorConfig's fields: reference,
+    recording, latency_from, budget_s, episodes, seed) say; (Report, Diagnosis)."""
+    cfg = DoctorConfig.of(config, options, **({"domain": domain_id} if config is None else {})).check()
+    domain_id, recording, latency_from, budget_s = cfg.domain, cfg.recording, cfg.latency_from, cfg.budget_s
     t0 = time.perf_counter()
     deadline = t0 + budget_s
     domain = base.make(domain_id)
@@ -139,23 +133,13 @@ def doctor(
     if rec is not None and spec is None:
         raise BadInput("--recording is compared term by term with a deploy spec: give --domain mujoco:SPEC")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    seeds = [seed + k for k in range(episodes)]
     with check_fit(domain, PolicySpec(str(model), opener=opener), "policy") as session:
         info = describe_model(model, session)
-        diag = _diagnose(domain, domain_id, spec, session, seeds, deadline, rec, latency, latency_from,
-                         reference, opener)  # fmt: skip
+        diag = _diagnose(domain, cfg, spec, session, deadline, rec, latency, opener)
     diag.search["wall_s"] = time.perf_counter() - t0
     report = Report.new("doctor", host_summary())
     report.model = info
-    report.config = {
-        "domain": domain_id,
-        "reference": reference,
-        "recording": str(recording) if recording else None,
-        "latency_from": str(latency_from) if latency_from else None,
-        "budget_s": budget_s,
-        "episodes": episodes,
-        "seed": seed,
-    }
+    report.config = cfg.to_dict()
     for term in (diag.recording or {}).get("terms", []):
         if diag.verdict == "healthy" and term["explanation"]:
             report.warn(f"the policy succeeds, but the recording differs: {term['explanation']}")
@@ -184,8 +168,9 @@ def _spec_of(domain_id: str):
     return apply_overrides(spec, overrides) if overrides else spec
 
 
-def _diagnose(domain, domain_id, spec, session, seeds, deadline, rec, latency, latency_from, reference,
-              opener) -> Diagnosis:  # fmt: skip
+def _diagnose(domain, cfg: DoctorConfig, spec, session, deadline, rec, latency, opener) -> Diagnosis:
+    domain_id, latency_from, reference = cfg.domain, cfg.latency_from, cfg.reference
+    seeds = [cfg.seed + k for k in range(cfg.episodes)]
     baseline = evaluate(domain, session, seeds)
     diag = Diagnosis("unexplained", "", baseline)
     if baseline.successes == baseline.episodes:
