@@ -9,10 +9,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgeperf import verdict
 from edgeperf.config import HilConfig
-from edgeperf.errors import BadInput
+from edgeperf.domains import base
+from edgeperf.domains.mujoco import A1_TASKS
+from edgeperf.errors import BadInput, VerdictFailed
+from edgeperf.exporter.onnx import export
 from edgeperf.pipeline import LocalServer, hil, profile_fresh, sim2sim, validate
+from edgeperf.plan import plan as run_plan
+from edgeperf.results import html
+from edgeperf.results.io import atomic_write_text
 from edgeperf.results.report import Report
+from edgeperf.results.timings import read_timings
+from edgeperf.validation import hil as loop
+from edgeperf.validation.latency import LatencyModel
 
 STAGES = ("export", "profile", "validate", "hil", "sim2sim")
 
@@ -51,10 +61,6 @@ def deploy(
     DEMO_PLAN's candidates in `out`/plan (`on_plan(plan)` after it). Writes export.json, profile.json,
     validate.json, hil.json and sim2sim.json beside the artifact as each stage ends (and the profile's
     timings.csv); `on_stage(stage, report)` after each; at the end report.html, every stage's report on one page."""
-    from edgeperf import verdict
-    from edgeperf.errors import VerdictFailed
-    from edgeperf.exporter.onnx import export
-    from edgeperf.validation.latency import LatencyModel
 
     d, twin = _check_deploy(domain, episodes, hil_episodes, sim2sim_episodes, plan_episodes, duration)
     out = Path(out)
@@ -95,8 +101,6 @@ def deploy(
         finish("sim2sim", sim2sim(done.artifact, domain, twin, episodes=sim2sim_episodes))
     done.html = write_html(done, out / "report.html")
     if plan_episodes:
-        from edgeperf.plan import plan as run_plan
-
         done.plan = run_plan(
             source, out / "plan", domain=domain, candidates=DEMO_PLAN, episodes=plan_episodes, duration=min(duration, 5)
         )
@@ -107,14 +111,11 @@ def deploy(
 
 def _check_deploy(domain, episodes, hil_episodes, sim2sim_episodes, plan_episodes, duration):
     """Every argument of deploy, checked before the first stage (a mistake never costs an export): (domain, twin)."""
-    from edgeperf.domains import base
     from edgeperf.validation.paired import check_options
 
     d = base.make(domain)
     check_options(episodes, 0, None, None)
     if hil_episodes:
-        from edgeperf.validation import hil as loop
-
         if hil_episodes < 2:
             raise BadInput(f"--hil-episodes must be 0 (no HIL stage) or at least 2 (paired), got {hil_episodes}")
         loop.plan(HilConfig(domain, episodes=hil_episodes))  # the server is started later: its options are ours
@@ -133,7 +134,6 @@ def _check_deploy(domain, episodes, hil_episodes, sim2sim_episodes, plan_episode
 
 def sim2sim_twin(domain: str) -> str | None:
     """The MuJoCo twin of a bundled domain (quadruped/trot -> mujoco/a1-trot), or None."""
-    from edgeperf.domains.mujoco import A1_TASKS
 
     task = domain.removeprefix("quadruped/")
     return f"mujoco/a1-{task}" if domain.startswith("quadruped/") and task in A1_TASKS else None
@@ -141,9 +141,6 @@ def sim2sim_twin(domain: str) -> str | None:
 
 def write_html(done: Deployment, path: Path) -> Path:
     """The deployment's reports on one self-contained HTML page, the profile's with its raw timings."""
-    from edgeperf.results import html
-    from edgeperf.results.io import atomic_write_text
-    from edgeperf.results.timings import read_timings
 
     runs = []
     for stage, report in done.reports.items():

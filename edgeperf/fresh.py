@@ -22,9 +22,12 @@ import sys
 import threading
 from pathlib import Path
 
-from edgeperf import errors
+from edgeperf import errors, processes
 from edgeperf.config.profile import ProfileConfig
 from edgeperf.errors import EdgeperfError
+from edgeperf.exporter.sources import open_policy
+from edgeperf.processes import die_with_parent
+from edgeperf.profilers.run import run_profile
 from edgeperf.results.report import Report
 
 WHAT = "the profile in a fresh process"
@@ -35,7 +38,6 @@ EXIT_SIGINT, EXIT_SIGTERM = 130, 143
 def profile(model: str | Path, cfg: ProfileConfig, *, csv: str | Path | None = None) -> Report:
     """Profile `model` as `cfg` says in a fresh interpreter; its error, if any, is raised here as itself.
     csv: where the run's raw per-inference timings go (`profile --csv`)."""
-    from edgeperf.processes import die_with_parent
 
     request = {"model": str(model), "config": cfg.fields(), "csv": None if csv is None else str(csv)}
     read, write = os.pipe()
@@ -112,8 +114,6 @@ def _child(fd: int) -> int:
     os.set_inheritable(fd, False)  # a co-runner holding it would keep the parent waiting for its end
     answer = os.fdopen(fd, "w", encoding="utf-8")
 
-    from edgeperf import processes
-
     processes.guard()
 
     def on_term(signum, frame):
@@ -122,8 +122,6 @@ def _child(fd: int) -> int:
     signal.signal(signal.SIGTERM, on_term)
     try:
         request = json.loads(sys.stdin.read())
-        from edgeperf.exporter.sources import open_policy
-        from edgeperf.profilers.run import run_profile
 
         cfg = ProfileConfig.from_fields(request["config"])
         done = run_profile(request["model"], cfg, opener=open_policy, csv=request["csv"])

@@ -16,11 +16,21 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgeperf import fresh
 from edgeperf.config import HilConfig, ProfileConfig, ValidateConfig
-from edgeperf.errors import BadInput
+from edgeperf.devices import remote
+from edgeperf.domains.mujoco.formats.write import write
+from edgeperf.errors import BadInput, EdgeperfError, HardwareMissing, VerdictFailed
 from edgeperf.exporter.sources import open_policy
+from edgeperf.processes import die_with_parent
+from edgeperf.profilers.run import run_profile
 from edgeperf.results.report import Report
+from edgeperf.runtime import openpi as op
+from edgeperf.runtime import wire
+from edgeperf.runtime.remote import RemoteSession
 from edgeperf.runtime.session import check_model_file
+from edgeperf.validation import hil as loop
+from edgeperf.validation.latency import LatencyModel, parse
 
 # -- profile ------------------------------------------------------------------------------------------------------
 
@@ -47,7 +57,6 @@ def profile(
         return profile_remote(host, model, ProfileConfig.of(config, options), **remote).report
     if isolate:
         return profile_fresh(model, config, csv=csv, **options)
-    from edgeperf.profilers.run import run_profile
 
     return run_profile(model, config, opener=open_policy, csv=csv, **options).report
 
@@ -55,14 +64,11 @@ def profile(
 def profile_fresh(model, config: ProfileConfig | None = None, *, csv: str | Path | None = None, **options) -> Report:
     """`model` profiled in a fresh interpreter (edgeperf.fresh), as `config` or `options` say; its error, if any,
     is raised here as itself, with its exit code. csv: where the run's raw per-inference timings go."""
-    from edgeperf import fresh
 
     return fresh.profile(model, ProfileConfig.of(config, options).check(), csv=csv)
 
 
 def _child_error(code: int, stderr: str, what: str = "the profile in a fresh process"):
-    from edgeperf.errors import EdgeperfError, HardwareMissing, VerdictFailed
-
     lines = [ln for ln in (stderr or "").splitlines() if ln.strip()]
     said = lines[-1].removeprefix("edgeperf: error: ") if lines else f"exit code {code}"
     cls = {1: VerdictFailed, 2: BadInput, 3: HardwareMissing}.get(code, EdgeperfError)
@@ -91,7 +97,6 @@ def profile_remote(
     ProfileConfig's fields) says, bring the report back. The device runs `edgeperf profile` with the config's
     options (its edgeperf may be another version: the CLI is the interface that stays); what depends on the
     device's cores is checked there."""
-    from edgeperf.devices import remote
 
     cfg = ProfileConfig.of(config, options).check(this_machine=False)
 
@@ -127,7 +132,6 @@ def validate(model, domain: str | None = None, config: ValidateConfig | None = N
     itself (which runs their code), for what the pickle-free reader cannot rebuild."""
     import functools
 
-    from edgeperf.validation.latency import LatencyModel, parse
     from edgeperf.validation.paired import validate as paired
 
     cfg = ValidateConfig(domain=domain, **options) if config is None else ValidateConfig.of(config, options)
@@ -154,7 +158,6 @@ def doctor(model, domain: str, *, output: str | Path | None = None, **kw):
     """Why `model` fails in `domain`, and (with `output`) the corrected spec written in the input's format
     (parameters: edgeperf.validation.doctor.doctor). Returns (Report, Diagnosis); the report's results say where
     the corrected spec went."""
-    from edgeperf.domains.mujoco.formats.write import write
     from edgeperf.validation.doctor import _spec_of
     from edgeperf.validation.doctor import doctor as run
 
@@ -182,10 +185,6 @@ def hil(
     adds the SIL comparison. With `host` instead of `connect`, the model is copied to that device over ssh, served
     there on its loopback, reached through an ssh tunnel, and the server is stopped at the end, however the run
     ends. `token`: the server's shared token (else read from `token_file`)."""
-    from edgeperf.devices import remote
-    from edgeperf.runtime import wire
-    from edgeperf.runtime.remote import RemoteSession
-    from edgeperf.validation import hil as loop
 
     cfg = HilConfig(domain=domain, connect=connect, **options) if config is None else HilConfig.of(config, options)
     cfg.check()
@@ -197,8 +196,6 @@ def hil(
         token = wire.read_token_file(str(cfg.token_file))
     openpi = connect is not None and connect.startswith(("ws://", "wss://"))
     if openpi:
-        from edgeperf.runtime import openpi as op
-
         op.check_uri(connect)
     elif connect is not None:
         wire.parse_address(connect, "--connect", listen=False)
@@ -235,8 +232,6 @@ class LocalServer:
 
     def __init__(self, model: str | Path, bind: str = "127.0.0.1:0"):
         import re
-
-        from edgeperf.processes import die_with_parent
 
         self._said: str | None = None  # the server's stderr, once it has ended
         self.proc = subprocess.Popen(

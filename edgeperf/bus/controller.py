@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgeperf.bus.robot import command_from_sticks
 from edgeperf.errors import BadInput
 
 NOT_ON_THE_BUS = ("base_lin_vel", "base_lin_vel_world", "base_height", "user")
@@ -58,8 +59,6 @@ class Observer:
         self.view.last_action = np.zeros(self.spec.n)
 
     def observe(self, state, slots, k: int, last_action: np.ndarray) -> np.ndarray:
-        from edgeperf.bus.robot import command_from_sticks
-
         v, imu = self.view, state.imu_state
         v.q = np.array([state.motor_state[s].q for s in slots], dtype=np.float64)
         v.dq = np.array([state.motor_state[s].dq for s in slots], dtype=np.float64)

@@ -14,13 +14,19 @@ import time
 import numpy as np
 
 from edgeperf.bus import robot as robot_doc
+from edgeperf.bus.dds import DISCOVERY_S
 from edgeperf.bus.robot import GAP_PERIODS
+from edgeperf.devices.detect import host_summary
+from edgeperf.domains import base
 from edgeperf.errors import BadInput
+from edgeperf.profilers.stats import latency_stats
+from edgeperf.results.report import Report
+from edgeperf.validation.hil import _hil_summary
+from edgeperf.validation.latency import LatencyModel
+from edgeperf.validation.rollout import PolicySpec, run_pairs
 
 
 def _us(values) -> dict | None:
-    from edgeperf.profilers.stats import latency_stats
-
     if not len(values):
         return None
     stats, _ = latency_stats(np.asarray(values, dtype=np.float64))
@@ -46,9 +52,6 @@ def run(  # noqa: PLR0915
     """The robot on the bus for `episodes` episodes of the controller, and the report. `on_ready(participant)` is
     called once the robot's topics exist (tests start their controller there)."""
     from edgeperf.bus import dds, robot, unitree
-    from edgeperf.devices.detect import host_summary
-    from edgeperf.domains import base
-    from edgeperf.results.report import Report
     from edgeperf.validation.paired import check_options
 
     check_options(episodes, seed, None, margin)
@@ -141,13 +144,10 @@ def run(  # noqa: PLR0915
     if not eps:
         report.unmeasured["hil"] = "no episode ran: the controller sent no valid command"
     elif reference is None:
-        from edgeperf.validation.hil import _hil_summary
-
         report.unmeasured["sil"] = "no --reference was given: the task is not compared with SIL"
         results["hil"] = _hil_summary(eps)
     else:
         from edgeperf.validation.paired import compare, per_episode
-        from edgeperf.validation.rollout import PolicySpec, run_pairs
 
         spec_p = PolicySpec(str(reference), opener=opener) if opener else PolicySpec(str(reference))
         delay = reference_delay(spec, realtime)
@@ -192,7 +192,6 @@ def reference_delay(spec, realtime: bool):
     acts from the next physics step; SIL applies each action from the control step's first physics step. So the
     reference applies its actions one physics step late (`action_delay_s`, the physics substep), as the bus does;
     lockstep runs the control step once the command is in: no delay."""
-    from edgeperf.validation.latency import LatencyModel
 
     return LatencyModel.constant(spec.physics_dt * 1e3) if realtime else None
 
@@ -202,8 +201,6 @@ def _dotted(type_name: str) -> str:
 
 
 def _other_robots(participant, topic: str) -> list:
-    from edgeperf.bus.dds import DISCOVERY_S
-
     time.sleep(DISCOVERY_S)  # discovery on the interface
     return participant.publications(topic)
 

@@ -11,6 +11,8 @@ import os
 import stat
 from pathlib import Path
 
+from edgeperf.errors import BadInput
+
 ENV_VAR = "EDGEPERF_SYSFS_ROOT"
 
 
@@ -18,8 +20,6 @@ def sysfs_root(root: str | os.PathLike | None = None) -> Path:
     if root is None and os.environ.get(ENV_VAR):
         env = Path(os.environ[ENV_VAR])
         if not env.is_dir():  # a typo would read as "a machine with nothing": say so instead
-            from edgeperf.errors import BadInput
-
             raise BadInput(f"{ENV_VAR}={env} is not a directory: give a captured filesystem tree, or unset it")
         return env
     return Path(root if root is not None else "/")

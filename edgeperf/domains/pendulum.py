@@ -28,6 +28,7 @@ import dataclasses
 import numpy as np
 
 from edgeperf.domains.base import Domain
+from edgeperf.domains.gym import gym_domain
 from edgeperf.errors import require
 
 DT = 0.05  # Pendulum-v1's step
@@ -42,8 +43,6 @@ PUMP_SOFT, PUMP_START, CATCH_SOFT = 40.0, 0.05, 0.05
 
 
 def chunks(name: str = "pendulum/chunks") -> Domain:
-    from edgeperf.domains.gym import gym_domain
-
     return dataclasses.replace(
         gym_domain("Pendulum-v1"),
         id=name,
@@ -84,8 +83,6 @@ def chunk_teacher(horizon: int = HORIZON):
 
 
 def no_velocity(name: str = "pendulum/no-velocity") -> Domain:
-    from edgeperf.domains.gym import gym_domain
-
     gym = require("gymnasium", "sim", "for gym domains")
     base = gym_domain("Pendulum-v1")
 

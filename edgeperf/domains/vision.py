@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgeperf.domains.base import Domain
+from edgeperf.domains.gym import KNOWN, _Outcome
 from edgeperf.errors import require
 
 SIZE = 48  # pixels per side: NatureCNN (SB3's image extractor) takes 36 and up
@@ -59,7 +60,6 @@ class Camera:
 
 def make_env(seed: int, **options):
     gym = require("gymnasium", "sim", "for the vision/pendulum domain")
-    from edgeperf.domains.gym import _Outcome
 
     size = int(options.pop("size", SIZE))
     inner = _Outcome(gym.make("Pendulum-v1", **options), "pendulum", None).wrap()
@@ -90,8 +90,6 @@ def make_env(seed: int, **options):
 
 
 def domain(domain_id: str) -> Domain:
-    from edgeperf.domains.gym import KNOWN
-
     margin, rule = KNOWN["Pendulum-v1"]
     return Domain(
         id=domain_id,

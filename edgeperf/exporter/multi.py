@@ -12,8 +12,11 @@ import math
 
 import numpy as np
 
+from edgeperf import artifact
+from edgeperf.domains import base
 from edgeperf.errors import BadInput
 from edgeperf.exporter import spaces
+from edgeperf.runtime import obsdict
 
 
 def obs_values(src) -> int:
@@ -51,7 +54,6 @@ def dynamic_shapes(module, example: tuple, batch) -> tuple:
 def raw_obs_space(domain_id: str) -> dict | None:
     """The domain env's observation space as a dict space when it is a Dict (the raw image layout and the
     shapes of named inputs); None for a Box domain."""
-    from edgeperf.domains import base
 
     env = base.make(domain_id).env(0)
     try:
@@ -64,7 +66,6 @@ def raw_obs_space(domain_id: str) -> dict | None:
 def check_domain_fit(src, domain_id: str, env_space, env=None) -> None:
     """A Dict-observation source against its --domain's space: the same keys, each of the same shape. An action
     mask input (obsdict.ACTION_MASK) comes from the env's action_masks(), beside its observation."""
-    from edgeperf.runtime import obsdict
 
     have = {n: s for n, s, _ in src.input_specs}
     if obsdict.ACTION_MASK in have and env is not None:
@@ -135,8 +136,6 @@ def onnx_input_space(model, inputs, path) -> dict:
     """The dict space of an ONNX model's several inputs, in graph order: edgeperf's metadata when it describes
     these inputs, else each input's own shape and type (uint8: an image 0..255; float: unbounded)."""
     import onnx
-
-    from edgeperf import artifact
 
     meta = artifact.decode({p.key: p.value for p in model.metadata_props}, str(path))
     known = (meta.get("obs_space") or {}).get("spaces") or {}

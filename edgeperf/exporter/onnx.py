@@ -25,11 +25,16 @@ from edgeperf import artifact
 from edgeperf._version import __version__
 from edgeperf.config import ExportConfig
 from edgeperf.devices.detect import host_summary
+from edgeperf.domains import base
+from edgeperf.domains.mujoco import load_id
 from edgeperf.errors import BadInput, EdgeperfError, HardwareMissing, require
-from edgeperf.exporter import multi, sources
+from edgeperf.exporter import calibration, multi, openvino_ir, quantize, sources, tensorrt_engine
+from edgeperf.exporter.calibration import SEED_OFFSET
+from edgeperf.exporter.parity import parity
 from edgeperf.quiet import native_output_silenced, verbose
-from edgeperf.results.io import check_writable, install, real_parent
+from edgeperf.results.io import check_paths, check_writable, install, real_parent
 from edgeperf.results.report import ModelInfo, Report, sha256_file
+from edgeperf.validation.rollout import collect_observations
 
 # Bytes per observation or action value while parity runs: float32 observations, float64 draws and errors.
 BYTES_PER_VALUE = 48
@@ -94,8 +99,6 @@ def export(source: str | None, out: str | Path, *, config: ExportConfig | None =
     if (q := built.results.get("quantization")) and q.get("quantized_nodes") == 0:
         report.warn("int8 quantization changed no node of this graph: the artifact computes in float")
     if check:
-        from edgeperf.exporter.parity import parity
-
         try:
             with quiet_onnxruntime():
                 report.results["parity"] = parity(src, out, cfg.precision, n=parity_samples, seed=cfg.seed)
@@ -178,7 +181,6 @@ def _check_recurrent(src: sources.PolicySource, format: str, mode: str | None, d
 def _check_output(out: Path, source, weights, vecnormalize) -> Path:
     """The library refuses what the CLI refuses: a directory, an output onto its own source (export('m.onnx',
     'm.onnx'))."""
-    from edgeperf.results.io import check_paths
 
     if out.is_dir():
         raise BadInput(f"-o {out} is a directory; give the file to write, e.g. {out / 'policy.onnx'}")
@@ -192,7 +194,6 @@ def _load(cfg: ExportConfig) -> sources.PolicySource:
     raw = multi.raw_obs_space(domain) if domain else None
     if domain and domain.startswith("mujoco:") and obs_shape is None and not str(cfg.source).endswith(".onnx"):
         # A deploy spec knows its observation size exactly; a recurrent TorchScript policy's first layer cannot say
-        from edgeperf.domains.mujoco import load_id
 
         obs_shape = (load_id(domain).obs_size,)
     return sources.load(
@@ -213,12 +214,8 @@ def _check_arguments(out: Path, cfg: ExportConfig) -> str | None:
     mode = cfg.check().quantization_mode()
     check_writable(out, regular=True)
     if cfg.format == "tensorrt":
-        from edgeperf.exporter import tensorrt_engine
-
         tensorrt_engine.require_tensorrt()  # fail before the slow part
     elif cfg.format == "openvino":
-        from edgeperf.exporter import openvino_ir
-
         openvino_ir.require_openvino()
     return mode
 
@@ -272,9 +269,6 @@ def _source_results(src: sources.PolicySource, vecnormalize) -> dict:
 
 def _domain_observations(src, domain_id: str, n_parity: int, n_calib: int, seed: int, episodes: int) -> None:
     """Parity and calibration observations from rollouts of the source policy in the domain (--domain)."""
-    from edgeperf.domains import base
-    from edgeperf.exporter.calibration import SEED_OFFSET
-    from edgeperf.validation.rollout import collect_observations
 
     env = base.make(domain_id).env(seed)
     try:
@@ -318,8 +312,6 @@ def _build(src: sources.PolicySource, cfg: ExportConfig, out: Path, work: Path) 
         _torch_to_onnx(src, fp32, cfg.opset)
     calib = None
     if mode == "static":
-        from edgeperf.exporter import calibration
-
         if src.recurrent is None:
             calib = calibration.for_source(src, cfg.calibration_samples, cfg.seed)
         else:
@@ -330,8 +322,6 @@ def _build(src: sources.PolicySource, cfg: ExportConfig, out: Path, work: Path) 
         _embed_metadata(final, {**built.meta, "quantization": built.results.get("quantization")})
         built.staged = [(final, out)]
     elif format == "openvino":
-        from edgeperf.exporter import openvino_ir
-
         onnx_in = _convert_onnx(fp32, work, precision, mode, calib, built.results) if precision == "int8" else fp32
         xml = work / out.name
         built.results["openvino"] = openvino_ir.convert(onnx_in, xml, precision)
@@ -344,8 +334,6 @@ def _build(src: sources.PolicySource, cfg: ExportConfig, out: Path, work: Path) 
 
 
 def _stage_tensorrt(src, cfg: ExportConfig, out: Path, work: Path, built: Built) -> None:
-    from edgeperf.exporter import tensorrt_engine
-
     fp32 = work / "fp32.onnx"
     onnx_in = fp32
     if cfg.precision == "int8":
@@ -382,8 +370,6 @@ def resolve_format(format: str | None, out: Path) -> str:
 
 
 def _convert_onnx(fp32: Path, work: Path, precision: str, mode, calib, results: dict, *, symmetric=False) -> Path:
-    from edgeperf.exporter import quantize
-
     if precision == "fp32":
         return fp32
     dst = work / f"{precision}.onnx"

@@ -14,6 +14,7 @@ import numpy as np
 
 from edgeperf.devices.sysfs import file_kind
 from edgeperf.errors import BadInput, require
+from edgeperf.exporter import spaces
 
 KINDS = ("example", "reference", "torchscript", "factory", "sb3", "onnx")
 
@@ -46,7 +47,6 @@ class PolicySource:
     def input_specs(self) -> list[tuple[str, tuple[int, ...], str]] | None:
         """(name, shape, dtype) of each named input of a Dict-observation policy (exporter/multi.py), in the
         order the module and the artifact take them; None for a policy of one observation array."""
-        from edgeperf.exporter import spaces
 
         if not spaces.is_dict(self.obs_space):
             return None

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.errors import BadInput, require
-from edgeperf.exporter import spaces
+from edgeperf.exporter import sb3_dict, sb3_safe, spaces
 from edgeperf.exporter.policy import PolicySource, first_line
 from edgeperf.exporter.sb3_module import POST_NOTES, TRUSTED, build_module, normalize, vecnormalize_stats
 from edgeperf.results.report import sha256_file
@@ -61,7 +61,6 @@ def detect_algo(data: dict) -> str | None:
 def _algorithm(data: dict, path: Path) -> str:
     """The algorithm of the zip, read from its policy class's module where that is SB3's or sb3-contrib's (as the
     pickle-free loader reads it); only a custom policy class leaves the hyperparameters each algorithm saves."""
-    from edgeperf.exporter import sb3_safe
 
     module = str((data.get("policy_class") or {}).get("__module__", ""))
     known = module in sb3_safe.MODULES or module in sb3_safe.ACTOR_CRITIC
@@ -102,8 +101,6 @@ def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | 
         ) from None
     policy = model.policy.eval()
     if type(model.observation_space).__name__ == "Dict":  # MultiInputPolicy: several named inputs
-        from edgeperf.exporter import sb3_dict
-
         return sb3_dict.load(path, model, algo, obs_shape, vecnormalize, raw_obs_space)
     obs_space = spaces.from_gym(model.observation_space, "observation")
     act_space = spaces.from_gym(model.action_space, "action")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.errors import BadInput, require
+from edgeperf.exporter import safe_pickle
 from edgeperf.exporter.policy import existing_file
 
 POST_NOTES = {
@@ -41,7 +42,6 @@ def vecnormalize_stats(spec: str, obs_shape) -> tuple[dict | None, list[str]]:
 
 def read_vecnormalize(spec: str):
     """(the VecNormalize's attributes as an inert object, its path): nothing in the file runs (safe_pickle)."""
-    from edgeperf.exporter import safe_pickle
 
     path = existing_file(spec, "--vecnormalize", "the statistics saved with vec_env.save('vecnormalize.pkl')")
     if path.stat().st_size > safe_pickle.MAX_BYTES:

@@ -43,7 +43,10 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.errors import BadInput, require
-from edgeperf.exporter import spaces
+from edgeperf.exporter import recurrent, sb3_dict, spaces
+from edgeperf.exporter.policy import PolicySource
+from edgeperf.exporter.sb3_module import POST_NOTES, sb3_policy, vecnormalize_stats
+from edgeperf.results.report import sha256_file
 from edgeperf.runtime import obsdict
 
 MAX_TOTAL = 2**30  # uncompressed bytes of the whole zip
@@ -117,9 +120,6 @@ FAMILY = {"PPO": "actor_critic", "A2C": "actor_critic", "TRPO": "actor_critic", 
 def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | None = None):
     """The PolicySource of an SB3 zip, rebuilt without unpickling anything. `raw_obs_space`: the --domain's
     Dict space, which says the raw layout of a Dict policy's images."""
-    from edgeperf.exporter.policy import PolicySource
-    from edgeperf.exporter.sb3_module import POST_NOTES, sb3_policy, vecnormalize_stats
-    from edgeperf.results.report import sha256_file
 
     torch = require("torch", "export", "to export policies")
     data, state, version = read_zip(path)
@@ -188,8 +188,6 @@ def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | 
 
 def _recurrent_source(policy, path: Path, shape, post: str, common: dict, details: dict):
     """RecurrentPPO: its one-step module in the explicit-state form exporter/recurrent.py exports."""
-    from edgeperf.exporter import recurrent
-    from edgeperf.exporter.policy import PolicySource
 
     step, rec, action_shape = recurrent.from_factory(policy, shape, path.name)
     rec.form = (
@@ -716,10 +714,6 @@ def _dict_source(  # noqa: PLR0913 - the zip's parts, read once by the caller
 ):
     """A MultiInputPolicy: the CombinedExtractor and the algorithm's action path, wrapped as the trusted path
     wraps SB3's own policy (exporter/sb3_dict.py: raw keys in, transposition, /255, VecNormalize per key)."""
-    from edgeperf.exporter import sb3_dict
-    from edgeperf.exporter.policy import PolicySource
-    from edgeperf.exporter.sb3_module import POST_NOTES, sb3_policy
-    from edgeperf.results.report import sha256_file
 
     if obs_shape:
         raise BadInput(f"{path} takes a Dict observation: drop --obs-shape")

@@ -21,10 +21,15 @@ import zipfile
 from pathlib import Path
 
 from edgeperf import artifact
+from edgeperf.domains import base
 from edgeperf.errors import BadInput, require
+from edgeperf.exporter import examples, multi, recurrent, sb3, sb3_safe, spaces
 from edgeperf.exporter.policy import PolicySource, existing_file, first_line
+from edgeperf.exporter.quantize import QUANT_OPS
 from edgeperf.results.report import sha256_file
-from edgeperf.runtime.session import Session
+from edgeperf.runtime import state as runtime_state
+from edgeperf.runtime.session import IOSpec, Session, TensorSpec
+from edgeperf.runtime.torch import TorchSession, infer_obs_shape, load_torchscript
 
 
 def open_policy(source: str | Path, backend: str = "auto", device: str = "auto", **options) -> Session:
@@ -40,7 +45,6 @@ def open_policy(source: str | Path, backend: str = "auto", device: str = "auto",
         return Session.open(source, backend=backend, device=device, **options)
     if backend not in ("auto", "torch"):
         raise BadInput(f"{source} is a torch policy; it runs on --backend torch (or export it first)")
-    from edgeperf.runtime.torch import TorchSession  # torch's backend, imported only for a torch policy
 
     src = load(
         str(source),
@@ -59,10 +63,7 @@ def open_policy(source: str | Path, backend: str = "auto", device: str = "auto",
 
 def _sb3(path: Path, obs_shape, vecnormalize, raw_obs_space, trust_pickle: bool) -> PolicySource:
     if not trust_pickle:  # the network rebuilt from the zip's JSON and state_dict: no pickle runs
-        from edgeperf.exporter import sb3_safe
-
         return sb3_safe.load(path, obs_shape, vecnormalize, raw_obs_space)
-    from edgeperf.exporter import sb3
 
     return sb3.load(path, obs_shape, vecnormalize, raw_obs_space)
 
@@ -97,15 +98,12 @@ def load(  # noqa: PLR0913 - one keyword-only option per way a source is given (
     if not spec:
         raise BadInput("give the policy: a SOURCE file (or example:mlp), or --factory module:function --weights FILE")
     if spec.startswith("example:"):
-        from edgeperf.exporter import examples
-
         if vecnormalize:
             raise BadInput("--vecnormalize applies to Stable-Baselines3 .zip sources only")
         module, info = examples.build(spec.split(":", 1)[1])
         shape = (info["obs_dim"],)
         if obs_shape and tuple(obs_shape) != shape:
             raise BadInput(f"{spec} takes observations of shape {list(shape)}, not --obs-shape {list(obs_shape)}")
-        from edgeperf.exporter import spaces
 
         return PolicySource(
             module,
@@ -216,7 +214,6 @@ def _reference(spec: str, obs_shape) -> PolicySource:
     if obs_shape and tuple(obs_shape) != shape:
         raise BadInput(f"{spec} takes observations of shape {list(shape)}, not --obs-shape {list(obs_shape)}")
     src = PolicySource(module.eval(), "reference", spec, shape, description=f"bundled reference policy ({spec})")
-    from edgeperf.exporter import recurrent
 
     found = recurrent.from_factory(src.module, shape, spec)
     if found is not None:
@@ -229,11 +226,8 @@ def _reference(spec: str, obs_shape) -> PolicySource:
 
 def _domain_spaces(src: PolicySource, domain_id: str) -> None:
     """Observation/action spaces from the domain's own env, when it can be built here."""
-    from edgeperf.exporter import spaces
 
     try:
-        from edgeperf.domains import base
-
         domain = base.make(domain_id)
         env = domain.env(0)
         try:
@@ -254,11 +248,8 @@ def _domain_spaces(src: PolicySource, domain_id: str) -> None:
 
 
 def _torchscript(path: Path, obs_shape) -> PolicySource:
-    from edgeperf.runtime.torch import load_torchscript
-
     src = PolicySource(load_torchscript(path), "torchscript", str(path), (), sha256=sha256_file(path))
     _set_obs_shape(src, obs_shape)
-    from edgeperf.exporter import recurrent
 
     if recurrent.has_memory_buffers(src.module):
         src.module, src.recurrent, src.action_shape = recurrent.from_buffers(src.module, src.obs_shape, src.name)
@@ -295,12 +286,10 @@ def _factory(factory: str, weights: str | None, obs_shape, args: dict, raw_obs_s
     src = PolicySource(module, "factory", name, (), sha256=src_sha, notes=notes, details={"factory": factory})
     if args:
         src.details["factory_args"] = args
-    from edgeperf.exporter import multi
 
     src.obs_space = multi.named_inputs(module, raw_obs_space, obs_shape)  # several named inputs, or None
     if src.obs_space is None:
         _set_obs_shape(src, obs_shape)
-        from edgeperf.exporter import recurrent
 
         found = recurrent.from_factory(module, src.obs_shape, name)
         if found is not None:
@@ -412,8 +401,6 @@ def _few(items: list[str], n: int = 3) -> str:
 def _onnx(path: Path, obs_shape, state=None) -> PolicySource:
     import onnx
 
-    from edgeperf.exporter.quantize import QUANT_OPS
-
     try:
         model = onnx.load(str(path), load_external_data=True)
         onnx.checker.check_model(model)
@@ -467,8 +454,6 @@ def _onnx(path: Path, obs_shape, state=None) -> PolicySource:
     if meta.get("precision") not in (None, "fp32"):
         raise BadInput(f"{path} is a {meta['precision']} artifact; re-target from the fp32 model")
     if states:
-        from edgeperf.exporter import recurrent
-
         rec = recurrent.from_onnx(path, inputs[0].name, states)
     src = PolicySource(
         None,
@@ -500,8 +485,6 @@ def _onnx(path: Path, obs_shape, state=None) -> PolicySource:
 def _onnx_states(model, inputs, meta: dict, state, path: Path) -> list:
     """The state inputs of an ONNX file: named by --state, else by edgeperf's metadata; a file with inputs that
     look like state but are named by neither is refused with the names to give."""
-    from edgeperf.runtime import state as runtime_state
-    from edgeperf.runtime.session import IOSpec, TensorSpec
 
     def spec(v):
         dims = v.type.tensor_type.shape.dim
@@ -527,7 +510,6 @@ def _several_inputs(model, inputs, states, path: Path) -> dict | None:
         return None
     if states:
         raise BadInput(f"{path} has state inputs beside several observation inputs; export one or the other")
-    from edgeperf.exporter import multi
 
     return multi.onnx_input_space(model, inputs, path)
 
@@ -569,7 +551,6 @@ def _onnx_multi(path: Path, model, space: dict, obs_shape) -> PolicySource:
 def _metadata_problem(meta: dict, obs_shape, action_shape) -> str | None:
     """What artifact.decode's type checks let through and re-targeting would trip on later: the spaces' contents
     and the normalization's sizes, against the model's own shapes. None when they fit."""
-    from edgeperf.exporter import spaces
 
     for key, shape in (("obs_space", obs_shape), ("action_space", action_shape)):
         if meta.get(key) is not None:
@@ -598,7 +579,6 @@ def _set_obs_shape(src: PolicySource, obs_shape) -> None:
     if obs_shape:
         src.obs_shape = tuple(obs_shape)
         return
-    from edgeperf.runtime.torch import infer_obs_shape
 
     src.obs_shape = infer_obs_shape(src.module)
     src.notes.append(
@@ -611,8 +591,6 @@ def _check_forward(src: PolicySource) -> None:
     try:
         with torch.no_grad():
             if src.input_specs:
-                from edgeperf.exporter import multi
-
                 out = src.module(*multi.example(src, torch, batch=1))
             else:
                 out = src.module(torch.zeros(1, *src.obs_shape))

@@ -24,6 +24,7 @@ import os
 from pathlib import Path
 
 from edgeperf.errors import BadInput, DependencyMissing, require
+from edgeperf.results.io import atomic_write_bytes
 
 INSTALL_HINT = (
     "TensorRT comes with JetPack on a Jetson (python3-libnvinfer); on an x86_64 machine with an NVIDIA GPU "
@@ -148,8 +149,6 @@ def build_engine(onnx_path: Path, engine_path: Path, settings: dict, timing_cach
         "timing_cache_reused": bool(cached),
     }
     try:
-        from edgeperf.results.io import atomic_write_bytes
-
         timing_cache.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(timing_cache, bytes(config.get_timing_cache().serialize()))
     except (OSError, BadInput) as exc:

@@ -11,7 +11,11 @@ import math
 import re
 from dataclasses import dataclass
 
+from edgeperf.config.profile import usable_cores
+from edgeperf.devices import catalog
+from edgeperf.devices.detect import backend_info, this_device
 from edgeperf.errors import BadInput
+from edgeperf.profilers.run import check_target
 
 PRECISIONS = ("fp32", "fp16", "int8")
 # backend -> the artifact format it runs (the exporter writes each)
@@ -84,10 +88,6 @@ class Target:
 def target(device: str = "auto", host: str | None = None) -> Target:
     """The target: this machine (its installed backends), or with `host` the device the catalog names (formats
     that are built for a GPU on the device itself, TensorRT engines, are not offered: export them there)."""
-    from edgeperf.config.profile import usable_cores
-    from edgeperf.devices import catalog
-    from edgeperf.devices.detect import backend_info, this_device
-    from edgeperf.profilers.run import check_target
 
     why: dict = {}
     if host is None:

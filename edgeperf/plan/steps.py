@@ -11,10 +11,15 @@ import json
 import sys
 from pathlib import Path
 
+from edgeperf.artifact import existing_files, is_pseudo
 from edgeperf.errors import BadInput
+from edgeperf.exporter.onnx import export
+from edgeperf.pipeline import profile, validate
 from edgeperf.plan.candidates import SUFFIX, Candidate
 from edgeperf.results.io import atomic_write_text, read_document
-from edgeperf.results.report import MAX_REPORT_BYTES, Report
+from edgeperf.results.report import MAX_REPORT_BYTES, Report, sha256_file
+from edgeperf.sweep.config import Job
+from edgeperf.validation.latency import LatencyModel
 
 KIND = "plan"
 STEPS = "steps"
@@ -22,8 +27,6 @@ ARTIFACTS = "artifacts"
 
 
 def job(params: dict):
-    from edgeperf.sweep.config import Job
-
     return Job(KIND, params)
 
 
@@ -34,8 +37,6 @@ def artifact_path(plan_dir: Path, artifact_id: str, fmt: str) -> Path:
 def source_digest(source: str) -> str | None:
     """The sha256 of a policy file and its companions (None for a pseudo source such as reference:): in the export
     and validate steps' ids, so a policy retrained in place is exported and validated again, never reused."""
-    from edgeperf.artifact import existing_files, is_pseudo
-    from edgeperf.results.report import sha256_file
 
     if is_pseudo(source) or not Path(source).is_file():
         return None
@@ -96,25 +97,18 @@ def run_job(p: dict, job_id: str, output: Path) -> Report:
     """The sweep runner of kind "plan": one step, called as the command of its kind would be."""
     step = p.pop("step")
     if step == "export":
-        from edgeperf.exporter.onnx import export
-
         out = Path(p["out"])
         out.parent.mkdir(parents=True, exist_ok=True)
         return export(
             p["source"], out, format=p["format"], precision=p["precision"], domain=p["domain"], seed=p["seed"]
         )
     if step == "profile":
-        from edgeperf.pipeline import profile
-
         for k in ("candidate", "sha256"):
             p.pop(k)
         host = p.pop("host", None)
         # In a fresh process (as on the robot: a worker that loaded torch would measure it), or on --host.
         return profile(p.pop("model"), isolate=host is None, host=host, power=p.pop("power", "any"), **p)
     if step == "validate":
-        from edgeperf.pipeline import validate
-        from edgeperf.validation.latency import LatencyModel
-
         latency = LatencyModel.from_profile(p["profile"])  # its own measured distribution, sampled per step
         return validate(
             p["model"],

@@ -10,7 +10,10 @@ import json
 from pathlib import Path
 
 from edgeperf import artifact
+from edgeperf._version import __version__
 from edgeperf.plan.candidates import SUFFIX, Limit, budget_dict
+from edgeperf.plan.steps import artifact_path
+from edgeperf.results import html
 from edgeperf.results.io import atomic_write_bytes, atomic_write_text
 from edgeperf.results.report import sha256_file
 
@@ -60,7 +63,6 @@ def toml_text(budget: dict, note: str) -> str:
 
 def write(plan_dir: Path, doc: dict, limits: list[Limit], rate_hz: float) -> dict:
     """Write the deliverables; returns {name: path}."""
-    from edgeperf.plan.steps import artifact_path
 
     written: dict = {}
     rows = {r["id"]: r for r in doc["decision"]["candidates"]}
@@ -114,8 +116,6 @@ def write(plan_dir: Path, doc: dict, limits: list[Limit], rate_hz: float) -> dic
 
 
 def _front_plot(rows: list[dict]) -> str:
-    from edgeperf.results import html
-
     pts = [r for r in rows if r.get("p99_us") is not None]
     if not pts:
         return html.absent("the front", "no candidate was profiled", "front")
@@ -148,8 +148,6 @@ def _front_plot(rows: list[dict]) -> str:
 
 
 def _card(r: dict) -> str:
-    from edgeperf.results import html
-
     cls = {"recommended": "good", "runner-up": "", "eligible": "", "dropped": "bad"}[r["status"]]
     e = r.get("mj_per_inference")
     energy = "—" if e is None else f"{html.num(e)} mJ" + (" (estimate)" if r.get("energy_estimate") else "")
@@ -185,9 +183,6 @@ def _card(r: dict) -> str:
 
 
 def page(doc: dict) -> str:
-    from edgeperf._version import __version__
-    from edgeperf.results import html
-
     d = doc["decision"]
     rows = d["candidates"]
     title = f"edgeperf plan: {doc['source']} on {doc['target']['name'] or doc['target']['device']}"

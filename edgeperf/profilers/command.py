@@ -19,8 +19,10 @@ import subprocess
 import sys
 import time
 
+from edgeperf.devices.detect import host_summary, this_device
 from edgeperf.errors import BadInput
 from edgeperf.processes import die_with_parent
+from edgeperf.profilers.powermeter import PowerMeter, check_options
 from edgeperf.results.report import Report
 
 SCHEMA = "edgeperf.measure/1"
@@ -149,9 +151,6 @@ def measure_command(
     idle_s: float = 2.0,
     child_stdout_to_stderr: bool = False,
 ) -> Report:
-    from edgeperf.devices.detect import host_summary, this_device
-    from edgeperf.profilers.powermeter import PowerMeter, check_options
-
     if not command:
         raise BadInput("give the command to measure after --: edgeperf measure -- python train.py")
     check_options(power, power_rate_hz, idle_s)

@@ -7,6 +7,7 @@ import numpy as np
 from edgeperf.errors import BadInput
 from edgeperf.runtime import obsdict
 from edgeperf.runtime.session import Session
+from edgeperf.validation.rollout import collect_observations
 
 POOL = 1024
 
@@ -81,7 +82,6 @@ def domain_pool(
 ) -> tuple[list, dict]:
     """On-policy observations: the model itself drives `episodes` seeded episodes of the domain, and every
     step's observation is kept (in order, `batch` consecutive observations per inference)."""
-    from edgeperf.validation.rollout import collect_observations
 
     obs, how = collect_observations(
         domain_id, session.run, POOL * batch, seed, episodes, "the model being profiled", reset=session.reset

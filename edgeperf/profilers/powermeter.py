@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from edgeperf.config.profile import POWER_MODES, check_power
+from edgeperf.devices.detect import this_device
 from edgeperf.devices.sysfs import is_live, sysfs_root
 from edgeperf.errors import HardwareMissing
 from edgeperf.profilers.energy import TRACE_POINTS, add_figures, power_trace, rail_figures
@@ -107,8 +108,6 @@ def _working(root, sel: Selection, names=None, keep: bool = True) -> list[PowerS
 
 def _estimate(sel: Selection, device, root, cpu_seconds, measured) -> Selection:
     if device is None:
-        from edgeperf.devices.detect import this_device
-
         device = this_device(root)
     est = Estimate.for_device(device, root, cpu_seconds=cpu_seconds)
     avail = est.probe()

@@ -20,11 +20,13 @@ from edgeperf.devices.detect import host_summary, this_device
 from edgeperf.errors import BadInput, HardwareMissing
 from edgeperf.profilers import latency, memory
 from edgeperf.profilers.observations import POOL, pool, random_pool
+from edgeperf.profilers.powermeter import PowerMeter
 from edgeperf.profilers.stats import latency_stats
 from edgeperf.profilers.stress import stress as co_runners
 from edgeperf.results.report import ModelInfo, Report, sha256_file
 from edgeperf.results.timings import stream_csv
 from edgeperf.runtime.session import Session
+from edgeperf.validation.chunks import budget
 
 
 @dataclass
@@ -90,7 +92,6 @@ def run_profile(
     (default Session.open; edgeperf.pipeline passes one that also builds policy sources). `csv`: every
     inference's timings, streamed to that file as the run goes (complete or absent, never half-written).
     """
-    from edgeperf.profilers.powermeter import PowerMeter
 
     cfg = ProfileConfig.of(config, options).check()
     rate, batch, stress, chunk_steps = cfg.rate, cfg.batch, cfg.stress, cfg.chunk_steps
@@ -269,8 +270,6 @@ def _chunk_horizon(session: Session, chunk_steps: int) -> int:
 
 
 def _chunk_report(report: Report, session: Session, chunk_steps: int, rate, stats: dict) -> None:
-    from edgeperf.validation.chunks import budget
-
     horizon = _chunk_horizon(session, chunk_steps)
     hz = rate or session.io.metadata.get("control_hz")
     if not hz:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgeperf.errors import BadInput
+
 
 def is_multi(obs) -> bool:
     return isinstance(obs, dict)
@@ -76,7 +78,6 @@ ACTION_MASK = "action_mask"
 def mask_feeder(env, names: list[str], who: str):
     """None for a policy with inputs `names` that takes the observation as it is; when one input is ACTION_MASK,
     obs -> {the other input: obs, ACTION_MASK: env.action_masks()} (a Dict observation keeps its keys)."""
-    from edgeperf.errors import BadInput
 
     if ACTION_MASK not in names:
         return None

@@ -39,7 +39,17 @@ import numpy as np
 from edgeperf import __version__
 from edgeperf.errors import BadInput, EdgeperfError, HardwareMissing, require
 from edgeperf.runtime import wire
-from edgeperf.runtime.remote import MAX_LATE, MAX_PENDING, LinkError, LinkTimeout, Reply, Timing, _spec
+from edgeperf.runtime.remote import (
+    MAX_LATE,
+    MAX_PENDING,
+    LinkError,
+    LinkTimeout,
+    ModelChanged,
+    RemoteError,
+    Reply,
+    Timing,
+    _spec,
+)
 from edgeperf.runtime.server import Inputs, Stats, check_bind, open_served
 from edgeperf.runtime.session import IOSpec, Session, TensorSpec
 
@@ -440,8 +450,6 @@ class OpenpiSession(Session):
             outputs = (TensorSpec("actions", ("batch", *action_shape), "float32"),)
         sha = wire.printable(meta.get("sha256"), 64) or None
         if self.sha256 is not None and sha != self.sha256:
-            from edgeperf.runtime.remote import ModelChanged
-
             self.close()
             raise ModelChanged(f"{self.address} now serves a model with sha256 {str(sha)[:12]}, not this session's")
         self.sha256, self.server = sha, {k: meta.get(k) for k in ("backend", "model", "sha256", "edgeperf")}
@@ -520,8 +528,6 @@ class OpenpiSession(Session):
         self._single.discard(seq)
 
     def _reply(self, seq: int, t1: int, t4: int, data) -> Reply:
-        from edgeperf.runtime.remote import RemoteError
-
         if isinstance(data, str):
             self._single.discard(seq)
             raise RemoteError(f"the server at {self.address} refused the request: {wire.printable(data, 300)}")

@@ -26,6 +26,7 @@ import numpy as np
 
 from edgeperf import __version__
 from edgeperf.errors import BadInput, EdgeperfError, require
+from edgeperf.results.report import sha256_file
 from edgeperf.runtime import wire
 from edgeperf.runtime.session import Session
 
@@ -73,7 +74,6 @@ def check_bind(bind: str, token: bytes | None) -> tuple[str, int]:
 
 def open_served(model, backend: str, device: str, threads: int | None, session: Session | None):
     """(path, Session, sha256) of the artifact a server answers with (every server edgeperf runs)."""
-    from edgeperf.results.report import sha256_file
 
     path = Path(model)
     extra = {"threads": threads} if threads else {}  # else the backend's own default

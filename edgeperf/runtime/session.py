@@ -21,6 +21,7 @@ import numpy as np
 
 from edgeperf import artifact
 from edgeperf.errors import BadInput, EdgeperfError
+from edgeperf.runtime import obsdict
 from edgeperf.runtime.spec import IOSpec, TensorSpec
 from edgeperf.runtime.state import State, parse_pairs, refuse_unnamed, states_for
 
@@ -200,7 +201,6 @@ def missing_keys(missing: list[str], expected: list[str], got: list[str], model)
 
 def _layout_problem(got: tuple, spec: TensorSpec) -> str | None:
     """An image given in the other channel order (HWC for CHW or back), said with both layouts."""
-    from edgeperf.runtime import obsdict
 
     want = tuple(spec.shape[1:])
     if len(got) != 3 or len(want) != 3 or got == want or not all(isinstance(d, int) for d in want):

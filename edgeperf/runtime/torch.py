@@ -11,6 +11,7 @@ import numpy as np
 
 from edgeperf.errors import BadInput, HardwareMissing, require
 from edgeperf.runtime.session import IOSpec, Session, TensorSpec
+from edgeperf.runtime.state import State
 
 
 def load_torchscript(path: Path):
@@ -98,7 +99,6 @@ class TorchSession(Session):
     def _buffer_state(module) -> tuple:
         """The memory a module keeps in buffers (hidden_state/cell_state), described like an artifact's state;
         this backend carries it inside the module."""
-        from edgeperf.runtime.state import State
 
         if not (hasattr(module, "reset_memory") or hasattr(module, "reset")):
             return ()

@@ -58,6 +58,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.errors import BadInput
+from edgeperf.results.io import open_input
 
 MAGIC = b"EPW1"
 PROTOCOL = 1
@@ -310,7 +311,6 @@ def printable(text, limit: int = 200) -> str:
 
 def read_token_file(path: str | os.PathLike) -> bytes:
     """The shared token in a file only its owner can read; BadInput says what is wrong and how to fix it."""
-    from edgeperf.results.io import open_input
 
     p = Path(path)
     fix = f'create it with: python -c "import secrets; print(secrets.token_hex(32))" > {p} && chmod 600 {p}'

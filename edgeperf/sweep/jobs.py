@@ -13,7 +13,13 @@ import time
 import traceback
 from pathlib import Path
 
+from edgeperf.analysis import curves
+from edgeperf.analysis.reliability import parameters, reliability
+from edgeperf.devices.detect import host_summary
 from edgeperf.errors import EdgeperfError
+from edgeperf.exporter.onnx import export
+from edgeperf.pipeline import profile, validate
+from edgeperf.results.report import Report
 
 
 def run(kind: str, params: dict, job_id: str, output: str) -> dict:
@@ -45,8 +51,6 @@ def runner(kind: str):
 
 
 def _validate(p: dict, job_id: str, output: Path):
-    from edgeperf.pipeline import validate
-
     latency = p.pop("latency_ms", 0) or None  # 0 ms: no delay in the loop
     return validate(
         p.pop("model"),
@@ -60,27 +64,18 @@ def _validate(p: dict, job_id: str, output: Path):
 
 
 def _profile(p: dict, job_id: str, output: Path):
-    from edgeperf.pipeline import profile
-
     if "idle_s" in p:
         p["idle_s"] = float(p["idle_s"])
     return profile(p.pop("model"), device=p.pop("device", "auto"), **p)
 
 
 def _export(p: dict, job_id: str, output: Path):
-    from edgeperf.exporter.onnx import export
-
     artifacts = output / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     return export(p.pop("source"), artifacts / f"{job_id}.onnx", precision=p.pop("precision", "fp32"), **p)
 
 
 def _reliability(p: dict, job_id: str, output: Path):
-    from edgeperf.analysis import curves
-    from edgeperf.analysis.reliability import parameters, reliability
-    from edgeperf.devices.detect import host_summary
-    from edgeperf.results.report import Report
-
     tag, fmt = p.get("tag"), p.get("format", "auto")
     align = p.get("align")
     results, unmeasured, warnings = reliability([curves.read(r, fmt, tag) for r in p["runs"]], align=align)

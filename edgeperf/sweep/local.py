@@ -12,6 +12,7 @@ from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from edgeperf import processes
+from edgeperf.config.validate import WORKERS_PER_CORE
 from edgeperf.errors import BadInput
 from edgeperf.sweep import jobs as runner
 from edgeperf.sweep.config import Job
@@ -20,7 +21,6 @@ from edgeperf.sweep.config import Job
 def check_workers(workers: int | None, what: str = "workers") -> None:
     """The pool size validate and generalize accept too: None for one per core, else 1 to a few per core (0 is
     not "the default" here either, and a million is a typo that would start a process per job)."""
-    from edgeperf.config.validate import WORKERS_PER_CORE
 
     most = WORKERS_PER_CORE * (os.cpu_count() or 1)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= most):

@@ -34,7 +34,7 @@ from edgeperf.domains import base
 from edgeperf.errors import BadInput, HardwareMissing
 from edgeperf.profilers.latency import sleep_until
 from edgeperf.profilers.stats import latency_stats
-from edgeperf.results.report import ModelInfo, Report
+from edgeperf.results.report import ModelInfo, Report, sha256_file
 from edgeperf.runtime import wire
 from edgeperf.runtime.remote import LinkError, ModelChanged, RemoteSession, SessionLost
 from edgeperf.validation import chunks
@@ -483,14 +483,11 @@ def run(session: RemoteSession, p: Plan) -> Report:
     period_s = 1.0 / domain.control_hz
     chunking = p.chunking
     horizon = check_fit_session(domain, session, f"served at {session.address}", "deployed", chunking)
-    if sil_model is not None:
-        from edgeperf.results.report import sha256_file
-
-        if sha256_file(sil_model) != session.sha256:
-            raise BadInput(
-                f"{sil_model} is not the model the server serves (sha256 {session.sha256[:12]}): give the same "
-                "artifact for the SIL comparison"
-            )
+    if sil_model is not None and sha256_file(sil_model) != session.sha256:
+        raise BadInput(
+            f"{sil_model} is not the model the server serves (sha256 {session.sha256[:12]}): give the same "
+            "artifact for the SIL comparison"
+        )
     seeds = [seed + k for k in range(episodes)]
     log = LinkLog()
     link = _Link(session, log, period_s)

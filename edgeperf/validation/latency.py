@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.errors import BadInput
-from edgeperf.results.report import PERCENTILES, pct_key
+from edgeperf.results.report import PERCENTILES, load_report, pct_key
 
 MAX_MS = 60_000.0  # a latency beyond a minute is no control loop: a typo, refused before any episode
 
@@ -40,7 +40,6 @@ class LatencyModel:
     @classmethod
     def from_profile(cls, path: str | Path) -> LatencyModel:
         """The measured latency distribution of an `edgeperf profile` report (its percentiles, min and max)."""
-        from edgeperf.results.report import load_report
 
         report = load_report(path, kind="profile")
         config, results = (d if isinstance(d, dict) else {} for d in (report.config, report.results))

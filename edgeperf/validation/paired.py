@@ -15,7 +15,7 @@ from edgeperf.config.validate import ValidateConfig, check_paired
 from edgeperf.devices.detect import host_summary
 from edgeperf.domains import base
 from edgeperf.errors import BadInput
-from edgeperf.results.report import ModelInfo, Report, sha256_file
+from edgeperf.results.report import PERCENTILES, ModelInfo, Report, pct_key, sha256_file
 from edgeperf.runtime import obsdict
 from edgeperf.runtime.session import Session
 from edgeperf.validation import chunks, statistics
@@ -208,7 +208,6 @@ def decision_latency(domain: base.Domain, episodes: list, workers: int) -> dict:
     """Per step of the deployed episodes, the decision as a user of the agent sees it: the env's read of the world
     and its encoding (from an env that times them, e.g. web pages) plus the policy's inference; the action's
     execution apart. Milliseconds, p50..p99.9, set against a person's reaction time where the domain has one."""
-    from edgeperf.results.report import PERCENTILES, pct_key
 
     parts: dict[str, list] = {"dom_read": [], "encode": [], "inference": [], "execute": []}
     for e in episodes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+from edgeperf.domains.quadruped import _task
 from edgeperf.domains.quadruped.task import ACTION_LIMIT, OBS_SIZE
 from edgeperf.errors import BadInput, require
 
@@ -40,8 +41,6 @@ class QuadrupedPolicy(torch.nn.Module):
 
 
 def weights_path(domain_id: str) -> Path:
-    from edgeperf.domains.quadruped import _task
-
     return HERE / WEIGHTS[_task(domain_id)]
 
 

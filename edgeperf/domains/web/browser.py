@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 
-from edgeperf.errors import DependencyMissing
+from edgeperf.errors import DependencyMissing, require
 
 # The oldest Chromium we run: MiniWoB++ 1.1 and selenium 4.2x speak W3C WebDriver, which older drivers lack.
 MIN_CHROMIUM = 100
@@ -63,7 +63,6 @@ def binaries() -> tuple[str, str]:
 
 def require_miniwob():
     """The miniwob package (the `web` extra), its gymnasium envs registered."""
-    from edgeperf.errors import require
 
     gym = require("gymnasium", "web", "for the web domain")
     miniwob = require("miniwob", "web", "for the web domain (MiniWoB++)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from edgeperf.devices import catalog
 from edgeperf.profilers.power.base import Availability, PowerSource, Reading
 
 RAIL = "cpu"
@@ -33,7 +34,6 @@ class Estimate(PowerSource):
     @classmethod
     def for_device(cls, device, root=None, cpu_seconds=None) -> Estimate:
         """The estimate with the per-core figure of a catalog entry (or of its onboard computer)."""
-        from edgeperf.devices import catalog
 
         spec = device
         if spec.compute:

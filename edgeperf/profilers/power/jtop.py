@@ -6,6 +6,7 @@ import math
 
 from edgeperf.errors import DependencyMissing, require
 from edgeperf.profilers.power.base import Availability, PowerSource, Reading
+from edgeperf.profilers.power.ina3221 import INA3221
 
 
 class Jtop(PowerSource):
@@ -46,8 +47,6 @@ class Jtop(PowerSource):
         return reading
 
     def total_rails(self, rails) -> tuple[list[str], str]:
-        from edgeperf.profilers.power.ina3221 import INA3221
-
         return INA3221.total_rails(self, rails)
 
     def close(self) -> None:

@@ -31,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeperf.domains.mujoco import spec_domain
 from edgeperf.domains.mujoco.spec import DeploySpec
 from edgeperf.errors import BadInput
-from edgeperf.results.io import open_input
+from edgeperf.results.io import atomic_write_bytes, open_input
 
 NAMED = ("base_ang_vel", "base_lin_vel", "projected_gravity", "joint_pos", "joint_vel", "command", "t")
 KNOWN = ("obs", "action", "qpos", "qvel", *NAMED)
@@ -364,8 +365,6 @@ def fixed_spec(spec: DeploySpec, checks: list[TermCheck], layout: str) -> Deploy
 def record(session, domain_id: str, path: str | Path, *, seed: int = 0, steps: int | None = None) -> int:
     """One episode of `session`'s policy in a mujoco:SPEC domain written as a recording (obs, action, qpos, qvel,
     t): the training side's file when that side is a MuJoCo simulation; returns the steps written."""
-    from edgeperf.domains.mujoco import spec_domain
-    from edgeperf.results.io import atomic_write_bytes
 
     env = spec_domain(domain_id).env(seed)
     out = {k: [] for k in ("obs", "action", "qpos", "qvel", "t")}

@@ -16,14 +16,15 @@ import math
 import os
 from pathlib import Path
 
+from edgeperf.domains.mujoco.formats import isaaclab, read_mapping
 from edgeperf.domains.mujoco.spec import SCHEMA, DeploySpec
 from edgeperf.errors import BadInput
+from edgeperf.results.io import atomic_write_text
 
 
 def write(spec: DeploySpec, original: DeploySpec, out: Path) -> str:
     """Write `spec` (a corrected `original`) to `out`; returns the format written and, where it is not the
     input's, why."""
-    from edgeperf.results.io import atomic_write_text
 
     note = ""
     text = None
@@ -165,8 +166,6 @@ def _toml_value(v) -> str:
 
 
 def _unitree_rl_gym(spec: DeploySpec, original: DeploySpec, out: Path) -> tuple[str | None, str]:
-    from edgeperf.domains.mujoco.formats import read_mapping
-
     same = ("scene", "joints", "action_offset", "action_clip", "target_clip", "history_layout", "frames", "action_mode")
     moved = [k for k in same if getattr(spec, k) != getattr(original, k)]
     names = [t.name for t in spec.observation]
@@ -202,8 +201,6 @@ def _unitree_rl_gym(spec: DeploySpec, original: DeploySpec, out: Path) -> tuple[
 
 
 def _isaaclab(spec: DeploySpec, original: DeploySpec, out: Path) -> tuple[str | None, str]:
-    from edgeperf.domains.mujoco.formats import isaaclab, read_mapping
-
     if (spec.physics_dt, spec.scene, spec.action_mode) != (original.physics_dt, original.scene, original.action_mode):
         return None, "deploy.yaml gives only the policy's period: written as an edgeperf deploy spec"
     data = read_mapping(original.source)
