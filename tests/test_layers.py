@@ -7,6 +7,7 @@ import ast
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,81 @@ def test_the_cycle_count_sees_a_cycle_through_a_function(tmp_path):
     (pkg / "b.py").write_text("def g():\n    from probe import a\n\n    return a\n")
     (pkg / "c.py").write_text("from . import a\n")
     assert cycles(import_graph(pkg)) == [["probe.a", "probe.b"]]
+
+
+# --- imports inside functions: only for what is heavy ---------------------------------------------------------------
+
+# Third-party stacks too heavy for `import edgeperf.<module>` to pull in unasked: an edgeperf module that brings one
+# (at its top, or by require() there) is imported inside the functions that need it; every other edgeperf import
+# is at the top of its module (ruff's PLC0415 for edgeperf's own modules, where it can be told apart).
+HEAVY = ("torch", "pybullet", "mujoco", "onnxruntime", "openvino", "tensorrt", "ray", "cyclonedds", "zmq", "gymnasium",
+         "scipy", "stable_baselines3", "onnx", "matplotlib", "miniwob", "selenium", "tensorboard", "websockets",
+         "jinja2", "rich", "typer", "yaml", "pynvml")  # fmt: skip
+# Where function-level imports of edgeperf are the design: a command imports the library when it runs (so
+# `edgeperf --help` and each command start fast), and a package's __init__ loads its submodules on use (a domain's
+# env and policy when the domain is built; listing the domains imports none).
+LAZY_BY_DESIGN = ("edgeperf/cli/",)
+
+
+def _function_imports(root: Path = PACKAGE) -> list[tuple[str, int, str, tuple[str, ...]]]:
+    """(file, line, importer module, the edgeperf modules it imports) of every import inside a function."""
+    mods = _modules(root)
+    found = []
+    for m, path in mods.items():
+        rel = path.relative_to(root.parent).as_posix()
+        if rel.startswith(LAZY_BY_DESIGN) or path.name == "__init__.py":
+            continue
+        is_pkg = False
+        tree = ast.parse(path.read_text(), str(path))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    base = node.module or ""
+                    if node.level:
+                        parts = m.split(".")[:-1] if not is_pkg else m.split(".")
+                        base = ".".join([*parts[: len(parts) - (node.level - 1)], *([base] if base else [])])
+                    names = [base, *(f"{base}.{a.name}" for a in node.names)]
+                else:
+                    continue
+                # `from pkg import sub` imports pkg.sub (pkg comes with it); `from pkg import name` imports pkg
+                subs = [n for n in names[1:] if n in mods] if isinstance(node, ast.ImportFrom) else names
+                targets = set()
+                for name in subs or names[:1]:
+                    t = name
+                    while t and t not in mods:
+                        t = t.rpartition(".")[0]
+                    if t and t != m:
+                        targets.add(t)
+                if targets:
+                    found.append((rel, node.lineno, m, tuple(sorted(targets))))
+    return sorted(set(found))
+
+
+def _heavy(modules: set[str]) -> dict[str, set[str]]:
+    """The heavy stacks importing each module loads, each in a fresh interpreter."""
+    code = "import importlib, sys; importlib.import_module(sys.argv[1]); print(*(h for h in sys.argv[2:] if h in sys.modules))"  # noqa: E501
+
+    def one(m):
+        r = subprocess.run(
+            [sys.executable, "-c", code, m, *HEAVY], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+        assert r.returncode == 0, f"import {m}: {r.stderr[-500:]}"
+        return m, set(r.stdout.split())
+
+    with ThreadPoolExecutor(4) as pool:
+        return dict(pool.map(one, sorted(modules)))
+
+
+def test_edgeperf_imports_its_own_modules_at_the_top_unless_they_are_heavy():
+    found = _function_imports()
+    heavy = _heavy({m for *_, m, _ in found} | {t for *_, ts in found for t in ts})
+    light = [
+        f"{f}:{line}: {', '.join(ts)} (brings nothing {m} lacks)"
+        for f, line, m, ts in found
+        if not any(heavy[t] - heavy[m] for t in ts)  # one heavy module is the statement's reason
+    ]
+    assert light == [], "import these at the top of the module:\n" + "\n".join(light)

@@ -46,6 +46,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import math
+import operator
 import struct
 import threading
 import time
@@ -211,10 +212,18 @@ class Motors:
         self.reserve_at = at[reserve] if reserve is not None else None
         self.crc_from = at[self.crc_at]
         # a command is read straight from its bytes (this runs per command on the reading thread, and its time is
-        # the robot's added latency): the driven joints' q, dq, tau, kp, kd and the other slots' tau, kp, kd are
-        # float32 words of the sample at these word indices (every float32 sits 4-aligned: CDR aligns to size)
+        # the robot's added latency): one struct unpack of the driven joints' q, dq, tau, kp, kd (in the sample's
+        # order, then put in q..kd order by one itemgetter; plain C calls: after the thread's sleep they cost less
+        # than numpy's, 80 against 110 us measured on the loaded dev VM), the other slots' tau, kp, kd as float32
+        # words (every float32 sits 4-aligned: CDR aligns to size)
         self._words = (max(at) + 4) // 4
-        self._mine = np.array([at[self.idx[k][s]] // 4 for k in ("q", "dq", "tau", "kp", "kd") for s in slots])
+        mine = [at[self.idx[k][s]] for k in ("q", "dq", "tau", "kp", "kd") for s in slots]
+        order = sorted(range(len(mine)), key=mine.__getitem__)
+        fmt, pos = "<", 0
+        for i in order:
+            fmt, pos = fmt + f"{mine[i] - pos}xf", mine[i] + 4
+        self._unpack = struct.Struct(fmt).unpack_from
+        self._in_order = operator.itemgetter(*sorted(range(len(order)), key=order.__getitem__))
         self.cmd = np.zeros((5, n))  # q, dq, tau, kp, kd per driven joint: what the drivers hold
         self.q, self.dq, self.tau, self.kp, self.kd = self.cmd  # views
         self.lo = np.where(limited, ranges[:, 0], -np.inf)
@@ -235,8 +244,8 @@ class Motors:
         if self.layout.crc_of_cdr(data) != int.from_bytes(data[self.crc_from : self.crc_from + 4], "little"):
             log.bad_crc += 1
             return False
-        mine = np.frombuffer(data, "<f4", self._words)[self._mine]
-        if not np.isfinite(mine).all():
+        mine = self._in_order(self._unpack(data))
+        if not math.isfinite(sum(mine)):  # a NaN or an infinity anywhere (float32 values: the sum cannot overflow)
             log.nonfinite += 1
             return False
         self.cmd.flat[:] = mine

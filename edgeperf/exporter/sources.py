@@ -21,7 +21,7 @@ import zipfile
 from pathlib import Path
 
 from edgeperf import artifact
-from edgeperf.domains import base
+from edgeperf.domains import base, references
 from edgeperf.errors import BadInput, require
 from edgeperf.exporter import examples, multi, recurrent, sb3, sb3_safe, spaces
 from edgeperf.exporter.policy import PolicySource, existing_file, first_line
@@ -196,10 +196,6 @@ def _describe_zip(path: Path, names: list[str] | None = None) -> str:
 
 
 def _reference(spec: str, obs_shape) -> PolicySource:
-    try:
-        from edgeperf.domains import references
-    except ImportError:
-        raise BadInput(f"{spec}: this edgeperf has no bundled reference policies") from None
     module, shape = references.load(spec)
     if shape is None:  # several named inputs: their spaces come from the domain's Dict space
         if obs_shape:

@@ -215,6 +215,31 @@ def _good_command(bot):
     return cmd.serialize()
 
 
+@pytest.mark.parametrize("family", ["unitree_go", "unitree_hg"])
+def test_the_drivers_take_each_joint_s_values_from_the_command_s_bytes(family):
+    """The motor drivers read a command straight from its bytes: every driven joint gets its own slot's q, dq, tau,
+    kp, kd (random values, so a value from the wrong slot or field shows); a non-finite one anywhere is refused."""
+    import numpy as np
+
+    from edgeperf.bus import unitree
+    from edgeperf.bus.robot import BusLog, Motors, motor_slots, spec_of
+
+    fam, spec = unitree.FAMILIES[family], spec_of(f"mujoco:{FIXTURE}")
+    slots, n = motor_slots(spec), spec.n
+    motors = Motors(spec, fam, slots, np.zeros((n, 2)), np.zeros(n, bool), np.full(n, 33.5))
+    cmd, rng = fam.cmd(), np.random.default_rng(0)
+    for m in cmd.motor_cmd:
+        m.q, m.dq, m.tau, m.kp, m.kd = (float(np.float32(x)) for x in rng.normal(size=5))
+    cmd.crc = unitree.crc(cmd)
+    assert motors.take(cmd.serialize(), BusLog())
+    fields = ("q", "dq", "tau", "kp", "kd")
+    assert motors.cmd.tolist() == [[getattr(cmd.motor_cmd[s], k) for s in slots] for k in fields]
+    cmd.motor_cmd[slots[-1]].kd = float("inf")
+    cmd.crc = unitree.crc(cmd)
+    log = BusLog()
+    assert not motors.take(cmd.serialize(), log) and log.nonfinite == 1
+
+
 def test_a_command_as_the_first_episode_starts_accepting_is_applied(tmp_path):
     """The reading thread may take a command as soon as the robot accepts them: the fields it reads are set by
     then (an AttributeError there would end the reading thread, and every later command would be lost)."""
