@@ -112,7 +112,7 @@ def plan(  # noqa: PLR0913 - a PlanConfig is the fix (issue 25, left to do)
     from edgeperf.domains import base
     from edgeperf.plan import candidates as cands
     from edgeperf.plan import steps as st
-    from edgeperf.plan.decide import decide
+    from edgeperf.plan.decide import decide, typed
     from edgeperf.plan.write import SCHEMA, write
     from edgeperf.validation.paired import check_options
 
@@ -176,7 +176,8 @@ def plan(  # noqa: PLR0913 - a PlanConfig is the fix (issue 25, left to do)
         "profile": {"duration_s": duration, "stress": stress, "power": "any (measured, else a labelled estimate)"},
         "executor": described,
         "steps": {
-            cid: {k: (v.get("run_id") if v and "error" not in v else v) for k, v in s.items()} for cid, s in per.items()
+            cid: {k: (doc.run_id if (doc := typed(v)) is not None else v) for k, v in s.items()}
+            for cid, s in per.items()
         },
         "decision": decision,
     }
@@ -189,6 +190,7 @@ def _run_steps(  # noqa: PLR0913 - goes with plan()'s PlanConfig
 ):
     """Steps 1-3 (each resumed from the plan folder where it is done); {candidate id: {step: report or error}}."""
     from edgeperf.plan import steps as st
+    from edgeperf.plan.decide import typed
     from edgeperf.results.report import sha256_file
 
     per: dict[str, dict] = {c.id: {} for c in grid}
@@ -203,8 +205,8 @@ def _run_steps(  # noqa: PLR0913 - goes with plan()'s PlanConfig
     # 2. profile, one at a time, each candidate whose artifact passed parity
     prof_jobs = {}
     for c in grid:
-        e = per[c.id]["export"]
-        if e and "error" not in e and ((e.get("results") or {}).get("parity") or {}).get("passed"):
+        e = typed(per[c.id]["export"])
+        if e is not None and e.results.parity is not None and e.results.parity.passed:
             model = str(st.artifact_path(root, c.artifact_id, c.format))
             prof_jobs[c.id] = st.profile_job(
                 c,

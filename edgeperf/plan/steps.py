@@ -17,6 +17,7 @@ from edgeperf.exporter.onnx import export
 from edgeperf.pipeline import profile, validate
 from edgeperf.plan.candidates import SUFFIX, Candidate
 from edgeperf.results.io import atomic_write_text, read_document
+from edgeperf.results.kinds import Document
 from edgeperf.results.report import MAX_REPORT_BYTES, Report, sha256_file
 from edgeperf.sweep.config import Job
 from edgeperf.validation.latency import LatencyModel
@@ -139,7 +140,8 @@ def load_done(plan_dir: Path, j) -> dict | None:
         Report.from_dict(d)
     except BadInput:
         return None
-    if (d.get("config") or {}).get("plan_step") != j.id:
+    config = Document.from_dict(d).config
+    if config is None or config.at("plan_step") != j.id:
         return None
     if j.params["step"] == "export" and not Path(j.params["out"]).is_file():
         return None

@@ -242,3 +242,4 @@ class ReportConfig(Record):
     rate_hz: Num = None
     batch: int | None = None
     stress: int | None = None
+    episodes: int | None = None

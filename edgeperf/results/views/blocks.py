@@ -106,6 +106,7 @@ class Heading:
 class Para:
     text: Text
     cls: str = ""
+    figure_id: str = ""
     kind = "para"
 
 

@@ -49,6 +49,7 @@ class Section:
     warnings: list = field(default_factory=list)
     unmeasured: dict = field(default_factory=dict)
     details: list = field(default_factory=list)
+    data: dict = field(default_factory=dict)  # more data-* attributes of the section (the plan's data-candidate)
 
 
 @dataclass
@@ -76,11 +77,6 @@ def environment():
 
 def css() -> str:
     return resources.files("edgeperf.results.views").joinpath("style.css").read_text(encoding="utf-8")
-
-
-def draw(block) -> Markup:
-    """One block as HTML (for pages assembled in Python: the plan's)."""
-    return environment().get_template("blocks.html.j2").module.block(block)
 
 
 def kind_of(report: dict) -> str:
