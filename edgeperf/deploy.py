@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeperf import verdict
-from edgeperf.config import HilConfig
+from edgeperf.config import DeployConfig, HilConfig
 from edgeperf.domains import base
 from edgeperf.domains.mujoco import A1_TASKS
 from edgeperf.errors import BadInput, VerdictFailed
@@ -43,26 +43,26 @@ DEMO_PLAN = "precisions=fp32,int8 backends=onnxruntime threads=1"
 def deploy(
     source: str,
     out: str | Path,
+    config: DeployConfig | None = None,
     *,
-    domain: str,
-    duration: float = 20.0,
-    episodes: int = 6,
-    hil_episodes: int = 2,
-    sim2sim_episodes: int = 0,
-    plan_episodes: int = 0,
     on_stage: Callable[[str, Report], None] | None = None,
     on_plan: Callable | None = None,
+    **options,
 ) -> Deployment:
-    """Export `source` to `out`/policy.onnx with parity on the policy's own rollouts in `domain`, profile it in a
-    fresh process in a control loop at the domain's rate on its own observations, and validate it against
-    `source` in paired episodes with the measured latency in the loop, then (hil_episodes > 0) serve it from a
-    child process on loopback and drive it in real time (HIL against SIL), then (sim2sim_episodes > 0, for a
-    domain with a MuJoCo twin) run the artifact in both engines, then (plan_episodes > 0) plan the deployment over
-    DEMO_PLAN's candidates in `out`/plan (`on_plan(plan)` after it). Writes export.json, profile.json,
-    validate.json, hil.json and sim2sim.json beside the artifact as each stage ends (and the profile's
+    """As `config` says, or as `options` (DeployConfig's fields: domain, duration, episodes, hil_episodes,
+    sim2sim_episodes, plan_episodes) say: export `source` to `out`/policy.onnx with parity on the policy's own
+    rollouts in `domain`, profile it in a fresh process in a control loop at the domain's rate on its own
+    observations, and validate it against `source` in paired episodes with the measured latency in the loop, then
+    (hil_episodes > 0) serve it from a child process on loopback and drive it in real time (HIL against SIL), then
+    (sim2sim_episodes > 0, for a domain with a MuJoCo twin) run the artifact in both engines, then (plan_episodes >
+    0) plan the deployment over DEMO_PLAN's candidates in `out`/plan (`on_plan(plan)` after it). Writes export.json,
+    profile.json, validate.json, hil.json and sim2sim.json beside the artifact as each stage ends (and the profile's
     timings.csv); `on_stage(stage, report)` after each; at the end report.html, every stage's report on one page."""
 
-    d, twin = _check_deploy(domain, episodes, hil_episodes, sim2sim_episodes, plan_episodes, duration)
+    cfg = DeployConfig.of(config, options)
+    d, twin = _check_deploy(cfg)
+    domain, duration, episodes, hil_episodes = cfg.domain, cfg.duration, cfg.episodes, cfg.hil_episodes
+    sim2sim_episodes, plan_episodes = cfg.sim2sim_episodes, cfg.plan_episodes
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -109,26 +109,16 @@ def deploy(
     return done
 
 
-def _check_deploy(domain, episodes, hil_episodes, sim2sim_episodes, plan_episodes, duration):
-    """Every argument of deploy, checked before the first stage (a mistake never costs an export): (domain, twin)."""
-    from edgeperf.validation.paired import check_options
+def _check_deploy(cfg: DeployConfig):
+    """Every option, checked before the first stage (a mistake never costs an export): (domain, twin)."""
 
-    d = base.make(domain)
-    check_options(episodes, 0, None, None)
-    if hil_episodes:
-        if hil_episodes < 2:
-            raise BadInput(f"--hil-episodes must be 0 (no HIL stage) or at least 2 (paired), got {hil_episodes}")
-        loop.plan(HilConfig(domain, episodes=hil_episodes))  # the server is started later: its options are ours
-    twin = sim2sim_twin(domain) if sim2sim_episodes else None
-    if sim2sim_episodes:
-        if not 2 <= sim2sim_episodes <= 10_000:
-            raise BadInput(f"--sim2sim-episodes must be 0 (no sim-to-sim stage) or 2 to 10000, got {sim2sim_episodes}")
-        if twin is None:
-            raise BadInput(f"{domain} has no MuJoCo twin for a sim-to-sim stage; give --sim2sim-episodes 0")
-    if not (duration > 0 and duration < 24 * 3600):
-        raise BadInput(f"--duration must be a positive number of seconds (under a day), got {duration}")
-    if plan_episodes and not 2 <= plan_episodes <= 10_000:
-        raise BadInput(f"--plan-episodes must be 0 (no plan stage) or 2 to 10000, got {plan_episodes}")
+    d = base.make(cfg.domain)
+    cfg.check()
+    if cfg.hil_episodes:
+        loop.plan(HilConfig(cfg.domain, episodes=cfg.hil_episodes))  # the server is started later: its options are ours
+    twin = sim2sim_twin(cfg.domain) if cfg.sim2sim_episodes else None
+    if cfg.sim2sim_episodes and twin is None:
+        raise BadInput(f"{cfg.domain} has no MuJoCo twin for a sim-to-sim stage; give --sim2sim-episodes 0")
     return d, twin
 
 

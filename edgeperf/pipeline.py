@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeperf import fresh
-from edgeperf.config import HilConfig, ProfileConfig, ValidateConfig
+from edgeperf.config import DoctorConfig, HilConfig, ProfileConfig, Sim2simConfig, ValidateConfig
 from edgeperf.devices import remote
 from edgeperf.domains.mujoco.formats.write import write
 from edgeperf.errors import BadInput, EdgeperfError, HardwareMissing, VerdictFailed
@@ -146,24 +146,33 @@ def validate(model, domain: str | None = None, config: ValidateConfig | None = N
     return paired(model, config=cfg, opener=opener, reference_opener=ref_opener)
 
 
-def sim2sim(model, domain: str, to: str, **kw) -> Report:
-    """The same policy in two simulators (parameters: edgeperf.validation.sim2sim.sim2sim); `model` may be any
-    policy `export` reads."""
+def sim2sim(
+    model, domain: str | None = None, to: str | None = None, config: Sim2simConfig | None = None, **options
+) -> Report:
+    """The same policy in two simulators, as `config` says or as `options` (Sim2simConfig's fields) say
+    (edgeperf.validation.sim2sim.sim2sim); `model` may be any policy `export` reads."""
     from edgeperf.validation.sim2sim import sim2sim as run
 
-    return run(model, domain, to, opener=open_policy, **kw)
+    return run(model, domain, to, config, opener=open_policy, **options)
 
 
-def doctor(model, domain: str, *, output: str | Path | None = None, **kw):
-    """Why `model` fails in `domain`, and (with `output`) the corrected spec written in the input's format
-    (parameters: edgeperf.validation.doctor.doctor). Returns (Report, Diagnosis); the report's results say where
-    the corrected spec went."""
+def doctor(
+    model,
+    domain: str | None = None,
+    config: DoctorConfig | None = None,
+    *,
+    output: str | Path | None = None,
+    **options,
+):
+    """Why `model` fails in `domain`, as `config` says or as `options` (DoctorConfig's fields) say, and (with
+    `output`) the corrected spec written in the input's format (edgeperf.validation.doctor.doctor). Returns
+    (Report, Diagnosis); the report's results say where the corrected spec went."""
     from edgeperf.validation.doctor import _spec_of
     from edgeperf.validation.doctor import doctor as run
 
-    report, diag = run(model, domain, opener=open_policy, **kw)
+    report, diag = run(model, domain, config, opener=open_policy, **options)
     if output is not None and diag.fixed is not None:
-        written = write(diag.fixed, _spec_of(domain), Path(output))
+        written = write(diag.fixed, _spec_of(report.config["domain"]), Path(output))
         report.results["fixed_spec"] = {"path": str(output), "format": written}
     return report, diag
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from edgeperf.config import DoctorConfig, ExportConfig, HilConfig, ProfileConfig, ValidateConfig
+from edgeperf.config import DoctorConfig, ExportConfig, HilConfig, ProfileConfig, Sim2simConfig, ValidateConfig
 from edgeperf.errors import BadInput
 from tests.conftest import FIXTURES
 
@@ -24,6 +24,7 @@ REPORTS = FIXTURES / "reports"
         (HilConfig, "hil.json"),
         (ValidateConfig, "validate.json"),
         (DoctorConfig, "doctor.json"),
+        (Sim2simConfig, "sim2sim.json"),
     ],
 )
 def test_a_report_config_round_trips(cls, fixture):

@@ -105,3 +105,48 @@ def test_a_local_server_dies_with_the_process_that_started_it(example_onnx):
     while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
         assert time.monotonic() < deadline, "the server outlived its parent"
         time.sleep(0.05)
+
+
+def test_a_killed_caller_takes_its_fresh_profile_and_co_runners_with_it(example_onnx):
+    """SIGKILL of the process that asked for a fresh-process profile (no handler runs): the kernel ends the child
+    (PR_SET_PDEATHSIG), and its --stress co-runners with it."""
+    from edgeperf.profilers.stress import CO_RUNNER
+    from tests.processes import alive
+
+    code = f"from edgeperf import pipeline; pipeline.profile({str(example_onnx)!r}, isolate=True, stress=1, "
+    code += "iterations=1, duration=120.0, warmup=0, power='off')"
+    parent = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        family = []
+        while not any(CO_RUNNER in _cmd(p) for p in family):
+            assert time.monotonic() < deadline, "the fresh profile never started its co-runner"
+            time.sleep(0.1)
+            family = _family(parent.pid)
+        assert any("edgeperf.fresh" in _cmd(p) for p in family)
+        parent.kill()
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while alive(family):
+            assert time.monotonic() < deadline, f"outlived the caller: {[_cmd(p) for p in alive(family)]}"
+            time.sleep(0.05)
+    finally:
+        parent.kill()
+
+
+def _family(pid: int) -> list:
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _cmd(p) -> list[str]:
+    import psutil
+
+    try:
+        return p.cmdline()
+    except psutil.Error:
+        return []

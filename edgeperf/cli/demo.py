@@ -49,6 +49,7 @@ def demo(
     """
     from edgeperf import deploy
     from edgeperf.cli.common import console
+    from edgeperf.config import DeployConfig
     from edgeperf.domains import base
     from edgeperf.errors import BadInput, VerdictFailed
     from edgeperf.results import render
@@ -90,18 +91,15 @@ def demo(
         render_plan(done_plan, con)
 
     con.rule(titles["export"])
-    done = deploy.deploy(
-        d.reference,
-        out,
+    cfg = DeployConfig(
         domain=domain,
         duration=duration,
         episodes=episodes,
         hil_episodes=hil_episodes,
         sim2sim_episodes=sim2sim_episodes if twin else 0,
         plan_episodes=plan_episodes,
-        on_stage=show,
-        on_plan=show_plan,
     )
+    done = deploy.deploy(d.reference, out, cfg, on_stage=show, on_plan=show_plan)
     exported, prof, val = (done.reports[s] for s in deploy.STAGES[:3])
     parity, lat, dl, v = (
         exported.results["parity"],

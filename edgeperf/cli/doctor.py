@@ -46,6 +46,7 @@ def doctor(
     when nothing known explains the failure, 2 for bad input.
     """
     from edgeperf import verdict
+    from edgeperf.config import DoctorConfig
     from edgeperf.domains.mujoco import parse_id
     from edgeperf.pipeline import doctor as run
     from edgeperf.results import render
@@ -55,19 +56,13 @@ def doctor(
     spec_file = parse_id(domain)[0] if domain.startswith("mujoco:") else None
     inputs = {"the model": model, "the spec": spec_file, "--recording": recording, "--latency-from": latency_from}
     check_paths({"--json": json_path, "--output": output, "--db": store and store.path}, inputs)
+    cfg = DoctorConfig(
+        domain=domain, reference=reference, recording=recording, latency_from=latency_from, budget_s=budget_s,
+        episodes=episodes, seed=seed,
+    ).check()  # fmt: skip
     con = console(json_path)
     with con.status(f"diagnosing {model} on {domain}"):
-        report, _ = run(
-            model,
-            domain,
-            output=output,
-            reference=reference,
-            recording=recording,
-            latency_from=latency_from,
-            budget_s=budget_s,
-            episodes=episodes,
-            seed=seed,
-        )
+        report, _ = run(model, config=cfg, output=output)
     render.doctor(report, con)
     write_report(report, json_path, con, store=store)
     verdict.check(report)  # exit 1 unless healthy or fixed

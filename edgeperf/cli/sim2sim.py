@@ -34,6 +34,7 @@ def sim2sim(
     shift, and a verdict: transfers, degrades, fails or inconclusive. Exit code 1 unless it transfers.
     """
     from edgeperf import verdict
+    from edgeperf.config import Sim2simConfig
     from edgeperf.pipeline import sim2sim as run
     from edgeperf.results import render
     from edgeperf.results.io import check_paths
@@ -41,10 +42,12 @@ def sim2sim(
 
     store = store_target(db, no_store)
     check_paths({"--json": json_path, "--db": store and store.path}, {"the model": model})
-    levels = parse_randomize(randomize)
+    cfg = Sim2simConfig(
+        domain=domain, to=to, episodes=episodes, seed=seed, workers=workers, randomize=parse_randomize(randomize)
+    ).check()
     con = console(json_path)
     with con.status(f"running {model} on {domain} and {to} ({episodes} episodes each)"):
-        report = run(model, domain, to, episodes=episodes, seed=seed, workers=workers, randomize=levels)
+        report = run(model, config=cfg)
     render.sim2sim(report, con)
     write_report(report, json_path, con, store=store)
     verdict.check(report)  # exit 1 unless it transfers

@@ -4,10 +4,21 @@ one-line errors either way) and runs it, and the report's `config` section is it
 The bottom layer: imports nothing of edgeperf but errors."""
 
 from edgeperf.config.base import Config
+from edgeperf.config.deploy import DeployConfig
 from edgeperf.config.doctor import DoctorConfig
 from edgeperf.config.export import ExportConfig
 from edgeperf.config.hil import HilConfig
 from edgeperf.config.profile import ProfileConfig
+from edgeperf.config.sim2sim import Sim2simConfig
 from edgeperf.config.validate import ValidateConfig
 
-__all__ = ["Config", "DoctorConfig", "ExportConfig", "HilConfig", "ProfileConfig", "ValidateConfig"]
+__all__ = [
+    "Config",
+    "DeployConfig",
+    "DoctorConfig",
+    "ExportConfig",
+    "HilConfig",
+    "ProfileConfig",
+    "Sim2simConfig",
+    "ValidateConfig",
+]

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeperf.config.sim2sim import Sim2simConfig
 from edgeperf.devices.detect import host_summary
 from edgeperf.domains import base
 from edgeperf.errors import BadInput
@@ -41,7 +42,7 @@ from edgeperf.results.report import Report
 from edgeperf.runtime.session import Session
 from edgeperf.validation import statistics
 from edgeperf.validation.latency import LatencyModel
-from edgeperf.validation.paired import check_fit, check_options, describe_model
+from edgeperf.validation.paired import check_fit, describe_model
 from edgeperf.validation.rollout import Episode, PolicySpec, run_pairs
 
 TRANSFER_MARGIN = 0.25  # success-rate points B may lose and still "transfer" (non-inferiority margin)
@@ -195,19 +196,19 @@ def robustness(domain_id, policy, seeds, workers, key: str, levels: list[float])
 
 def sim2sim(
     model: str | Path,
-    domain_a: str,
-    domain_b: str,
+    domain_a: str | None = None,
+    domain_b: str | None = None,
+    config: Sim2simConfig | None = None,
     *,
-    episodes: int = 10,
-    seed: int = 0,
-    workers: int | None = None,
-    randomize: tuple[str, list[float]] | None = None,
     opener: Callable[..., Session] = Session.open,
+    **options,
 ) -> Report:
-    check_options(episodes, seed, workers, None)
-    if domain_a == domain_b:
-        raise BadInput(f"--domain and --to are both {domain_a}: sim-to-sim compares two different domains")
-    da, db = base.make(domain_a), base.make(domain_b)
+    """`model` in `domain_a` and in `domain_b`, as `config` says or as `options` (Sim2simConfig's fields:
+    episodes, seed, workers, randomize) say."""
+    given = {"domain": domain_a, "to": domain_b} if config is None else {}
+    cfg = Sim2simConfig.of(config, options, **given).check()
+    episodes, seed, workers, randomize = cfg.episodes, cfg.seed, cfg.workers, cfg.randomize
+    da, db = base.make(cfg.domain), base.make(cfg.to)
     policy = PolicySpec(str(model), opener=opener)
     with check_fit(da, policy, "policy") as session:
         model_info = describe_model(model, session)
@@ -257,14 +258,7 @@ def sim2sim(
     if sa is not None and sa < 0.5:
         report.warn(f"the policy succeeds in {sa:.0%} of {da.id}'s episodes: it does not solve the source domain")
     report.model = model_info
-    report.config = {
-        "domain": da.id,
-        "to": db.id,
-        "episodes": episodes,
-        "seed": seed,
-        "workers": workers,
-        "randomize": {"quantity": randomize[0], "levels": randomize[1]} if randomize else None,
-    }
+    report.config = cfg.replace(domain=da.id, to=db.id, workers=workers).to_dict()
     report.results = results
     return report
 
