@@ -13,6 +13,8 @@ reason, never 0.
 from __future__ import annotations
 
 from edgeperf.errors import BadInput
+from edgeperf.results import figures
+from edgeperf.results.kinds import MeasureResults
 from edgeperf.results.report import load_report
 
 CHECKPOINT_RULE = "checkpoint k of K costs k/K of the training run's energy (A2Perf)"
@@ -31,19 +33,20 @@ def parse_checkpoint(text: str) -> tuple[int, int]:
 
 def _energy(path: str, role: str) -> tuple[dict, str | None]:
     """({energy_J, estimate, source, report}, why unmeasured) from a measure report."""
-    report = load_report(path, "measure")
-    power = report.results.get("power") or {}
-    total = power.get("total") or {}
-    if total.get("energy_J") is None:
-        why = report.unmeasured.get("energy") or report.unmeasured.get("power") or "the report has no energy"
-        return {"report": str(path), "run_id": report.run_id}, f"the {role} report {path} measured no energy: {why}"
+    doc = figures.document(load_report(path, "measure").to_dict())
+    res: MeasureResults = doc.results
+    power = res.power
+    energy = figures.walk(power, "total", "energy_J")
+    if energy is None:
+        why = doc.why("energy", "power", default="the report has no energy")
+        return {"report": str(path), "run_id": doc.run_id}, f"the {role} report {path} measured no energy: {why}"
     return {
         "report": str(path),
-        "run_id": report.run_id,
-        "energy_J": float(total["energy_J"]),
-        "estimate": bool(power.get("estimate", False)),
-        "source": power.get("source"),
-        "wall_s": report.results.get("wall_s"),
+        "run_id": doc.run_id,
+        "energy_J": float(energy),
+        "estimate": bool(power.estimate),
+        "source": power.source,
+        "wall_s": res.wall_s,
     }, None
 
 
@@ -52,6 +55,7 @@ def cost(
 ) -> tuple[dict, dict]:
     """(the `cost` block of a report, unmeasured)."""
     out, unmeasured = {}, {}
+    charged: list[tuple[dict, str]] = []  # (a part's block, the key of the energy it charges)
     if checkpoint is not None and training is None:
         raise BadInput("--checkpoint needs --training MEASURE.json (the energy of the training run)")
     if (data is None) != (samples is None):
@@ -66,6 +70,7 @@ def cost(
             unmeasured["cost.training"] = why
         else:
             block["checkpoint_energy_J"] = block["energy_J"] * k / total
+            charged.append((block, "checkpoint_energy_J"))
         out["training"] = block
     if data is not None:
         block, why = _energy(data, "data collection")
@@ -75,11 +80,11 @@ def cost(
         else:
             block["per_sample_J"] = block["energy_J"] / samples
             block["dataset_J"] = block["energy_J"]
+            charged.append((block, "dataset_J"))
         out["data"] = block
     if out and not unmeasured:
         # The parts given: the checkpoint's share of training, plus the dataset it was trained from.
-        parts = [b for b in (out.get("training"), out.get("data")) if b]
-        out["total_J"] = sum(b.get("checkpoint_energy_J", b.get("dataset_J", 0.0)) for b in parts)
+        out["total_J"] = sum(b[key] for b, key in charged)
         out["total_parts"] = [name for name in ("training", "data") if name in out]
-        out["estimate"] = any(b.get("estimate") for b in parts)
+        out["estimate"] = any(b["estimate"] for b, _ in charged)
     return out, unmeasured

@@ -96,7 +96,7 @@ def generalize(
         "episodes": episodes,
         "seeds": [seeds[0], seeds[-1]],
         "workers": workers,
-        "references": {t["domain"]["id"]: t.get("reference", {}).get("source") for t in tasks},
+        "references": {domain.id: ref_spec.source if ref_spec else None for domain, ref_spec in plans},
         "pairing": "episode k of the policy and of the task's reference use seed + k (the same world)",
     }
     report.results = {"tasks": tasks, "aggregate": aggregate, "wall_s": wall}

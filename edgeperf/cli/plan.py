@@ -102,21 +102,22 @@ def render(done, con) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    rows = done.doc["decision"]["candidates"]
+    from edgeperf.plan.decide import Row
+
+    rows = [Row.from_dict(r) for r in done.doc["decision"]["candidates"]]
     t = Table(title=f"plan: {len(rows)} candidates")
     for col in ("candidate", "status", "p99", "miss", "mJ/inf", "verdict", "why"):
         t.add_column(col)
     for r in rows:
-        p99 = r.get("p99_us")
-        e = r.get("mj_per_inference")
+        p99, e = r.p99_us, r.mj_per_inference
         t.add_row(
-            escape(r["label"]),
-            escape(r["status"] + (" *" if r.get("on_front") else "")),
+            escape(r.label),
+            escape(r.status + (" *" if r.on_front else "")),
             "—" if p99 is None else f"{p99 / 1e3:.3g} ms",
-            "—" if r.get("miss_rate") is None else f"{100 * r['miss_rate']:.2g}%",
-            "—" if e is None else f"{e:.3g}" + (" est." if r.get("energy_estimate") else ""),
-            escape(r.get("verdict") or "—"),
-            escape(r.get("reason") or ""),
+            "—" if r.miss_rate is None else f"{100 * r.miss_rate:.2g}%",
+            "—" if e is None else f"{e:.3g}" + (" est." if r.energy_estimate else ""),
+            escape(r.verdict or "—"),
+            escape(r.reason),
         )
     con.print(t)
     con.print("[dim]* on the Pareto front (task against energy per inference and p99)[/dim]")

@@ -59,7 +59,7 @@ def report(
 
     from edgeperf.cli.common import console
     from edgeperf.errors import BadInput
-    from edgeperf.results import html, io
+    from edgeperf.results import figures, html, io
     from edgeperf.results.timings import read_timings
 
     timings = timings or []
@@ -75,7 +75,7 @@ def report(
         )
     for run, path in zip(profiles, timings, strict=False):
         t = read_timings(path)
-        counted = (run.report.get("results") or {}).get("latency_us", {}).get("count")
+        counted = figures.walk(figures.document(run.report).results, "latency_us", "count")
         if counted is not None and len(t.latency_ns) != counted:
             raise BadInput(
                 f"--timings {path} has {len(t.latency_ns)} inferences but {run.source} counted {counted}: is it that "

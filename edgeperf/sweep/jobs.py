@@ -6,6 +6,7 @@ cluster must therefore share."""
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import socket
 import sys
@@ -19,6 +20,8 @@ from edgeperf.devices.detect import host_summary
 from edgeperf.errors import EdgeperfError
 from edgeperf.exporter.onnx import export
 from edgeperf.pipeline import profile, validate
+from edgeperf.results import figures
+from edgeperf.results.kinds import Paired
 from edgeperf.results.report import Report
 
 
@@ -109,16 +112,20 @@ ENTRY_POINTS = {"plan": "edgeperf.plan.steps:run_job"}
 
 def summary(kind: str, d: dict) -> str:
     """A few words for the progress line."""
-    r = d.get("results", {})
+    doc = figures.document(d)
+    r = doc.results
     if kind == "validate":
-        paired = r.get("paired", {})
-        return f"{paired.get('verdict')} (return diff {paired.get('mean_return_difference', float('nan')):+.3f})"
+        paired = r.paired or Paired()
+        diff = paired.mean_return_difference
+        return f"{paired.verdict} (return diff {math.nan if diff is None else diff:+.3f})"
     if kind == "profile":
-        p99 = (r.get("latency_us") or {}).get("p99")
+        p99 = figures.walk(r, "latency_us", "p99")
         return f"p99 {p99:.1f} us" if p99 is not None else "no latency"
     if kind == "plan":
-        return f"plan step: {d.get('schema')}"
+        return f"plan step: {doc.schema}"
     if kind == "export":
-        return f"parity {'passed' if (r.get('parity') or {}).get('passed') else 'FAILED'}"
-    risk = r.get("across_runs", {}).get("risk_across_runs")
-    return f"{r.get('n_runs')} runs, risk across runs " + (f"{risk:.4g}" if risk is not None else "not computed")
+        return f"parity {'passed' if figures.walk(r, 'parity', 'passed') else 'FAILED'}"
+    risk = figures.walk(r, "across_runs", "risk_across_runs")
+    return f"{figures.walk(r, 'n_runs')} runs, risk across runs " + (
+        f"{risk:.4g}" if risk is not None else "not computed"
+    )

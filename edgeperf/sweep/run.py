@@ -20,6 +20,7 @@ from pathlib import Path
 
 from edgeperf.errors import BadInput
 from edgeperf.results.io import atomic_write_text, read_document, short_path
+from edgeperf.results.kinds import Document
 from edgeperf.results.report import MAX_REPORT_BYTES, Report
 from edgeperf.sweep.config import Job, Sweep
 
@@ -38,7 +39,8 @@ def done(output: Path, job: Job) -> bool:
         Report.from_dict(d)
     except BadInput:
         return False
-    return d.get("config", {}).get("sweep_job") == job.id
+    config = Document.from_dict(d).config
+    return config is not None and config.at("sweep_job") == job.id
 
 
 def record(output: Path, job: Job, report_json: str, store=None) -> Path:
