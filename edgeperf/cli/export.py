@@ -191,19 +191,20 @@ def _details(report, con) -> None:
     """What render.export does not show: quantization, discrete agreement, where metadata went."""
     from rich.markup import escape
 
-    r = report.results
-    q = r.get("quantization")
+    from edgeperf.results.kinds import ExportResults
+
+    r = ExportResults.from_dict(report.results)
+    q = r.quantization
     if q:
-        line = f"int8 {q['mode']}: {q['quantized_nodes']} quantized nodes"
-        if q.get("calibration"):
-            c = q["calibration"]
-            line += f"; calibrated on {c['observations']} observations, {c['source']} ({c['method']})"
+        line = f"int8 {q.mode}: {q.quantized_nodes} quantized nodes"
+        if c := q.calibration:
+            line += f"; calibrated on {c.observations} observations, {c.source} ({c.method})"
         con.print(escape(line))
-    par = r.get("parity")
-    if par and par.get("action_kind") == "discrete":
+    par = r.parity
+    if par and par.action_kind == "discrete":
         con.print(
-            f"discrete action agreement {par['agreement_rate']:.1%} ({par['disagreements']} disagreements, "
-            f"{par['disagreements_on_near_ties']} on near-ties); errors above are of the logits"
+            f"discrete action agreement {par.agreement_rate:.1%} ({par.disagreements} disagreements, "
+            f"{par.disagreements_on_near_ties} on near-ties); errors above are of the logits"
         )
     if report.model.format in ("openvino", "tensorrt"):
-        con.print(escape(f"metadata in {report.model.path}.edgeperf.json; files: {', '.join(r['files'])}"))
+        con.print(escape(f"metadata in {report.model.path}.edgeperf.json; files: {', '.join(r.files)}"))

@@ -243,3 +243,6 @@ class ReportConfig(Record):
     batch: int | None = None
     stress: int | None = None
     episodes: int | None = None
+    to: str | None = None  # sim2sim's second domain
+    reference: str | None = None
+    bus: Any = None  # hil --bus: the robot edgeperf played

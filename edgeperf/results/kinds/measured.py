@@ -112,8 +112,28 @@ class Parity(Record):
     p99_abs_error: Num = None
     max_abs_error_per_dim: list | None = None
     p99_abs_error_per_dim: list | None = None
+    elements_out_of_tolerance: int | None = None
     tolerance: Tolerance | None = None
     recurrent: RecurrentParity | None = None
+    # a discrete policy: the chosen action agrees, or not (errors are of the logits)
+    action_kind: str | None = None
+    agreement_rate: Num = None
+    disagreements: int | None = None
+    disagreements_on_near_ties: int | None = None
+
+
+@record
+class Calibration(Record):
+    observations: int | None = None
+    source: str | None = None
+    method: str | None = None
+
+
+@record
+class Quantization(Record):
+    mode: str | None = None
+    quantized_nodes: int | None = None
+    calibration: Calibration | None = None
 
 
 @record
@@ -121,6 +141,8 @@ class ExportResults(Record):
     size_bytes: int | None = None
     export_s: Num = None
     parity: Parity | None = None
+    quantization: Quantization | None = None
+    files: list | None = None
     spaces: dict | None = None
 
 

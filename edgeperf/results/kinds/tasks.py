@@ -97,9 +97,27 @@ class HilChunks(Record):
 
 
 @record
+class Stopped(Record):
+    """Where the user's controller went silent (hil --bus)."""
+
+    step: int | None = None
+    episode: int | None = None
+    seed: Any = None
+
+
+@record
+class Bus(Record):
+    controller_stopped: Stopped | None = None
+
+
+@record
 class HilResults(Record):
     domain: Named | None = None
     mode: str | None = None
+    episodes: int | None = None
+    episodes_run: int | None = None
+    nonfinite_episodes: list | None = None
+    bus: Bus | None = None
     link: Link | None = None
     hil: Episodes | None = None
     sil: Episodes | None = None
