@@ -68,7 +68,9 @@ def profile_fresh(model, config: ProfileConfig | None = None, *, csv: str | Path
     return fresh.profile(model, ProfileConfig.of(config, options).check(), csv=csv)
 
 
-def _child_error(code: int, stderr: str, what: str = "the profile in a fresh process"):
+def _child_error(code: int, stderr: str, what: str):
+    """The error of a child `edgeperf` command (LocalServer's `edgeperf serve`) from its exit code and the last line
+    it wrote: a CLI child speaks no other way. (A fresh-process profile sends its error typed: edgeperf.fresh.)"""
     lines = [ln for ln in (stderr or "").splitlines() if ln.strip()]
     said = lines[-1].removeprefix("edgeperf: error: ") if lines else f"exit code {code}"
     cls = {1: VerdictFailed, 2: BadInput, 3: HardwareMissing}.get(code, EdgeperfError)

@@ -6,7 +6,15 @@ import json
 
 import pytest
 
-from edgeperf.config import DoctorConfig, ExportConfig, HilConfig, ProfileConfig, Sim2simConfig, ValidateConfig
+from edgeperf.config import (
+    DoctorConfig,
+    ExportConfig,
+    HilConfig,
+    PlanConfig,
+    ProfileConfig,
+    Sim2simConfig,
+    ValidateConfig,
+)
 from edgeperf.errors import BadInput
 from tests.conftest import FIXTURES
 
@@ -72,6 +80,7 @@ FLAGS = {
     "mode": "--mode",
     "on_miss": "--on-miss",
     "connect_timeout": "--connect-timeout",
+    "duration": "--duration",
 }
 DOMAIN = "quadruped/trot"
 
@@ -95,11 +104,18 @@ DOMAIN = "quadruped/trot"
         (HilConfig, {"on_miss": "brake"}, "--on-miss 'brake'"),
         (HilConfig, {"mode": "lockstep", "deadline_ms": 5.0}, "--deadline applies to --mode realtime"),
         (HilConfig, {"connect_timeout": 0.0}, "--connect-timeout must be above 0"),
+        (PlanConfig, {"duration": 0.0}, "--duration must be seconds of profiling per candidate"),
+        (PlanConfig, {"rate": 1.0, "duration": 2.0}, "profiles 2 control periods per candidate"),
+        (PlanConfig, {"episodes": 1}, "--episodes must be from 2"),
     ],
 )
 def test_check_says_what_the_cli_says(cli, example_onnx, tmp_path, cls, options, says):
     """The library and the command refuse the same value with the same line (the command: exit code 2)."""
-    extra = {ValidateConfig: {"domain": DOMAIN}, HilConfig: {"domain": DOMAIN, "connect": "127.0.0.1:9"}}
+    extra = {
+        ValidateConfig: {"domain": DOMAIN},
+        HilConfig: {"domain": DOMAIN, "connect": "127.0.0.1:9"},
+        PlanConfig: {"domain": DOMAIN},
+    }
     with pytest.raises(BadInput, match=says.replace("(", r"\(")) as got:
         cls(**extra.get(cls, {}), **options).check()
     argv = [a for k, v in options.items() for a in (FLAGS.get(k, "--deadline"), str(v))]
@@ -108,6 +124,7 @@ def test_check_says_what_the_cli_says(cli, example_onnx, tmp_path, cls, options,
         ExportConfig: ["export", "example:mlp", "-o", str(tmp_path / "p.onnx")],
         ValidateConfig: ["validate", str(example_onnx), "--domain", DOMAIN],
         HilConfig: ["hil", "--domain", DOMAIN, "--connect", "127.0.0.1:9"],
+        PlanConfig: ["plan", "reference:quadruped/trot", "--domain", DOMAIN, "-o", str(tmp_path / "plan")],
     }[cls]
     r = cli(*command, *argv, "--no-store")
     assert r.code == 2

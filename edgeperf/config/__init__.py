@@ -8,6 +8,7 @@ from edgeperf.config.deploy import DeployConfig
 from edgeperf.config.doctor import DoctorConfig
 from edgeperf.config.export import ExportConfig
 from edgeperf.config.hil import HilConfig
+from edgeperf.config.plan import PlanConfig
 from edgeperf.config.profile import ProfileConfig
 from edgeperf.config.sim2sim import Sim2simConfig
 from edgeperf.config.validate import ValidateConfig
@@ -18,6 +19,7 @@ __all__ = [
     "DoctorConfig",
     "ExportConfig",
     "HilConfig",
+    "PlanConfig",
     "ProfileConfig",
     "Sim2simConfig",
     "ValidateConfig",

@@ -15,15 +15,12 @@ in the run store, so a plan stopped anywhere resumes where it stopped when run a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgeperf.config.plan import PlanConfig
 from edgeperf.errors import BadInput
-
-DEFAULT_EPISODES = 12
-DEFAULT_DURATION_S = 10.0
 
 
 @dataclass
@@ -81,66 +78,38 @@ def make_executor(executor, workers: int | None, address: str | None):
     raise BadInput(f"--executor {executor!r}: give local (a process pool here) or ray (a Ray cluster)")
 
 
-MIN_PERIODS = 10  # control periods a candidate's profile spans at least (fewer is no latency distribution)
-
-
-def plan(  # noqa: PLR0913 - a PlanConfig is the fix (issue 25, left to do)
+def plan(
     source: str,
     out: str | Path,
+    config: PlanConfig | None = None,
     *,
-    domain: str,
-    device: str = "auto",
-    host: str | None = None,
-    rate: float | None = None,
-    budget: str | None = None,
-    candidates: str | None = None,
-    episodes: int = DEFAULT_EPISODES,
-    duration: float = DEFAULT_DURATION_S,
-    stress: int = 0,
-    seed: int = 0,
-    executor="local",
-    workers: int | None = None,
-    address: str | None = None,
     store=None,
     on_step: Callable | None = None,
+    **options,
 ) -> Plan:
     """Plan the deployment of `source` (any policy `export` reads; the original the candidates are validated
-    against) on the target in `domain`; writes the plan folder `out` and returns the Plan. Every argument is checked
-    before the first step. `executor`: "local", "ray", or an object with sweep executors' run/describe/close.
+    against) as `config` says, or as `options` (PlanConfig's fields: domain, device, host, rate, budget, candidates,
+    episodes, duration, stress, seed, executor, workers, address) say; writes the plan folder `out` and returns the
+    Plan. Every option is checked before the first step. `store`: the run store the steps are recorded in;
     `on_step(job, report_or_error, reused)` after each step."""
-    from edgeperf.config.profile import usable_cores
     from edgeperf.domains import base
     from edgeperf.plan import candidates as cands
     from edgeperf.plan import steps as st
     from edgeperf.plan.decide import decide, typed
     from edgeperf.plan.write import SCHEMA, write
-    from edgeperf.validation.paired import check_options
 
-    d = base.make(domain)
-    rate = float(rate if rate is not None else d.control_hz)
-    if not (rate > 0 and rate <= 100_000):
-        raise BadInput(f"--rate must be a control rate in Hz above 0 (at most 100000), got {rate:g}")
-    if isinstance(duration, bool) or not (isinstance(duration, (int, float)) and 0 < duration <= 3600):
-        raise BadInput(
-            f"--duration must be seconds of profiling per candidate, above 0 and at most 3600, got {duration}"
-        )
-    if rate * duration < MIN_PERIODS:  # else a profile is a handful of periods (at --rate 1e-5, one of 27 hours)
-        raise BadInput(
-            f"--rate {rate:g} Hz for --duration {duration:g} s profiles {rate * duration:.3g} control periods per "
-            f"candidate; at least {MIN_PERIODS} make a latency distribution: raise --duration or --rate"
-        )
-    # Here, profile's own bound (one co-runner per usable core): a larger one failed every profile after the exports.
-    most = usable_cores() if host is None else 4 * (os.cpu_count() or 1)  # on --host, its profile checks
-    if isinstance(stress, bool) or not isinstance(stress, int) or not 0 <= stress <= most:
-        raise BadInput(f"--stress must be co-runner processes from 0 to {most}, got {stress}")
-    check_options(episodes, seed, None, None)
+    cfg = PlanConfig.of(config, options)
+    d = base.make(cfg.domain)
+    cfg = cfg.replace(rate=float(cfg.rate if cfg.rate is not None else d.control_hz)).check()
+    domain, device, host, rate, budget = cfg.domain, cfg.device, cfg.host, cfg.rate, cfg.budget
+    episodes, duration, stress, seed = cfg.episodes, cfg.duration, cfg.stress, cfg.seed
     limits = cands.parse_budget(budget)
     tgt = cands.target(device, host)
-    grid = cands.parse_grid(candidates, tgt)
+    grid = cands.parse_grid(cfg.candidates, tgt)
     out = Path(out)
     artifacts = {c.artifact_id: st.artifact_path(out, c.artifact_id, c.format) for c in grid}
     check_output(out, source, list(artifacts.values()))
-    runner = make_executor(executor, workers, address)
+    runner = make_executor(cfg.executor, cfg.workers, cfg.address)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -148,8 +117,7 @@ def plan(  # noqa: PLR0913 - a PlanConfig is the fix (issue 25, left to do)
     root = out.resolve()
 
     try:
-        per = _run_steps(root, grid, source, domain, rate, duration, stress, seed, episodes, device, host, runner,
-                         store, on_step)  # fmt: skip
+        per = _run_steps(root, grid, source, cfg, runner, store, on_step)
         described = runner.describe() if hasattr(runner, "describe") else {"executor": type(runner).__name__}
     finally:
         if hasattr(runner, "close"):
@@ -185,10 +153,17 @@ def plan(  # noqa: PLR0913 - a PlanConfig is the fix (issue 25, left to do)
     return Plan(out, doc, files)
 
 
-def _run_steps(  # noqa: PLR0913 - goes with plan()'s PlanConfig
-    root, grid, source, domain, rate, duration, stress, seed, episodes, device, host, runner, store, on_step
-):
+def _run_steps(root, grid, source, cfg: PlanConfig, runner, store, on_step):
     """Steps 1-3 (each resumed from the plan folder where it is done); {candidate id: {step: report or error}}."""
+    domain, rate, duration, stress, seed, episodes = (
+        cfg.domain,
+        cfg.rate,
+        cfg.duration,
+        cfg.stress,
+        cfg.seed,
+        cfg.episodes,
+    )
+    device, host = cfg.device, cfg.host
     from edgeperf.plan import steps as st
     from edgeperf.plan.decide import typed
     from edgeperf.results.report import sha256_file
