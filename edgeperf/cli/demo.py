@@ -52,7 +52,7 @@ def demo(
     from edgeperf.config import DeployConfig
     from edgeperf.domains import base
     from edgeperf.errors import BadInput, VerdictFailed
-    from edgeperf.results import render
+    from edgeperf.results import figures, render
 
     con = console()
     d = base.make(domain)
@@ -100,77 +100,76 @@ def demo(
         plan_episodes=plan_episodes,
     )
     done = deploy.deploy(d.reference, out, cfg, on_stage=show, on_plan=show_plan)
-    exported, prof, val = (done.reports[s] for s in deploy.STAGES[:3])
-    parity, lat, dl, v = (
-        exported.results["parity"],
-        prof.results["latency_us"],
-        prof.results["deadline"],
-        val.results,
-    )
+    docs = {stage: figures.document(report.to_dict()) for stage, report in done.reports.items()}
+    exported, prof, v = (docs[s].results for s in deploy.STAGES[:3])
+    parity, lat, dl = exported.parity, prof.latency_us, prof.deadline
     con.rule("summary")
     con.print(
         f"The {domain} reference policy was exported to {done.artifact} "
-        f"({exported.results['size_bytes'] / 1024:.0f} KiB); on {parity['observations']} observations of its own "
-        f"rollouts it computes the same actions as the original (max error {parity['max_abs_error']:.1e}).\n"
-        f"On this computer one inference takes {lat['p50']:.0f} us at the median and {lat['p99']:.0f} us at p99 "
-        f"({lat['count']} inferences in a {d.control_hz:g} Hz loop): {dl['misses']} of {dl['periods']} deadlines "
-        f"missed, {100 * lat['p99'] / dl['deadline_us']:.2f}% of the {dl['deadline_us'] / 1e3:g} ms budget used at "
+        f"({exported.size_bytes / 1024:.0f} KiB); on {parity.observations} observations of its own "
+        f"rollouts it computes the same actions as the original (max error {parity.max_abs_error:.1e}).\n"
+        f"On this computer one inference takes {lat.p50:.0f} us at the median and {lat.p99:.0f} us at p99 "
+        f"({lat.count} inferences in a {d.control_hz:g} Hz loop): {dl.misses} of {dl.periods} deadlines "
+        f"missed, {100 * lat.p99 / dl.deadline_us:.2f}% of the {dl.deadline_us / 1e3:g} ms budget used at "
         f"p99.\nWith that latency in the loop, the deployed policy succeeded in "
-        f"{100 * v['deployed']['success_rate']:.0f}% of {episodes} episodes (the original: "
-        f"{100 * v['reference']['success_rate']:.0f}%); verdict: {v['paired']['verdict']}.\n"
-        + (_hil_summary(done.reports["hil"]) if "hil" in done.reports else "")
-        + (_sim2sim_summary(done.reports["sim2sim"]) if "sim2sim" in done.reports else "")
+        f"{100 * v.deployed.success_rate:.0f}% of {episodes} episodes (the original: "
+        f"{100 * v.reference.success_rate:.0f}%); verdict: {v.paired.verdict}.\n"
+        + (_hil_summary(docs["hil"]) if "hil" in docs else "")
+        + (_sim2sim_summary(docs["sim2sim"]) if "sim2sim" in docs else "")
         + (_plan_summary(done.plan) if done.plan is not None else "")
         + f"Reports: {out}/"
         + ", ".join(f"{s}.json" for s in done.reports)
         + f"; timings: {done.timings}\nThe whole run on one page: {done.html}"
     )
-    if v["paired"]["verdict"] == "different":
+    if v.paired.verdict == "different":
         raise VerdictFailed("the deployed policy behaves differently from the original; see validate.json")
 
 
 def _plan_summary(done_plan) -> str:
-    rec = done_plan.recommendation
-    rows = done_plan.doc["decision"]["candidates"]
-    others = "; ".join(f"{r['label']}: {r['reason']}" for r in rows if not rec or r["id"] != rec["id"])
+    from edgeperf.plan.decide import Row
+
+    decision = done_plan.doc["decision"]
+    rows = [Row.from_dict(r) for r in decision["candidates"]]
+    rec = next((r for r in rows if r.id == decision["recommendation"]), None)
+    others = "; ".join(f"{r.label}: {r.reason}" for r in rows if rec is None or r.id != rec.id)
     if rec is None:
-        head = f"The plan recommends no candidate: {done_plan.doc['decision']['no_recommendation']['message']}"
+        head = f"The plan recommends no candidate: {decision['no_recommendation']['message']}"
     else:
-        e = rec.get("mj_per_inference")
-        energy = f"{e:.3g} mJ per inference{' (estimated)' if rec.get('energy_estimate') else ''}, " if e else ""
-        head = f"The plan recommends {rec['label']} ({energy}p99 {rec['p99_us'] / 1e3:.3g} ms)"
+        e = rec.mj_per_inference
+        energy = f"{e:.3g} mJ per inference{' (estimated)' if rec.energy_estimate else ''}, " if e else ""
+        head = f"The plan recommends {rec.label} ({energy}p99 {rec.p99_us / 1e3:.3g} ms)"
     return f"{head}{'; ' + others if others else ''}. Plan: {done_plan.folder}/plan.html\n"
 
 
-def _hil_summary(report) -> str:
-    r, link = report.results, report.results["link"]
-    sil, hil = r["sil"], r["hil"]
-    rtt = link.get("round_trip_us")
+def _hil_summary(doc) -> str:
+    r = doc.results
+    link, sil, hil = r.link, r.sil, r.hil
+    rtt = link.round_trip_us
     came_back = (
-        f"the actions took {rtt['p50']:.0f} us at the median and {rtt['p99']:.0f} us at p99 to come back"
+        f"the actions took {rtt.p50:.0f} us at the median and {rtt.p99:.0f} us at p99 to come back"
         if rtt
         else "no action came back"
     )
     success = (
-        f" (success {100 * hil['success_rate']:.0f}% in the loop, {100 * sil['success_rate']:.0f}% in simulation)"
-        if "success_rate" in hil
+        f" (success {100 * hil.success_rate:.0f}% in the loop, {100 * sil.success_rate:.0f}% in simulation)"
+        if hil.has("success_rate")
         else ""
     )
     return (
-        f"Served from another process over loopback and driven in real time, {came_back} ({link['misses']} of "
-        f"{link['steps']} deadlines missed); with the link in the loop the task's return moved by "
-        f"{hil['return']['mean'] - sil['return']['mean']:+.2f}{success}; verdict: {r['paired']['verdict']}.\n"
+        f"Served from another process over loopback and driven in real time, {came_back} ({link.misses} of "
+        f"{link.steps} deadlines missed); with the link in the loop the task's return moved by "
+        f"{hil.return_.mean - sil.return_.mean:+.2f}{success}; verdict: {r.paired.verdict}.\n"
     )
 
 
-def _sim2sim_summary(report) -> str:
-    r = report.results
-    t, a, b = r["transfer"], r["a"], r["b"]
+def _sim2sim_summary(doc) -> str:
+    r = doc.results
+    t, a, b = r.transfer, r.a, r.b
     success = (
-        f"succeeded in {100 * b['success_rate']:.0f}% of {r['episodes']} episodes on the same A1 in MuJoCo "
-        f"({100 * a['success_rate']:.0f}% in pybullet)"
-        if "success_rate" in a and "success_rate" in b
-        else f"returned {b['return']['mean']:.2f} in MuJoCo against {a['return']['mean']:.2f} in pybullet"
+        f"succeeded in {100 * b.success_rate:.0f}% of {r.episodes} episodes on the same A1 in MuJoCo "
+        f"({100 * a.success_rate:.0f}% in pybullet)"
+        if a.has("success_rate") and b.has("success_rate")
+        else f"returned {b.return_.mean:.2f} in MuJoCo against {a.return_.mean:.2f} in pybullet"
     )
-    moved = f"; the metric that moved most: {t['moved_most']}" if t.get("moved_most") else ""
-    return f"In another engine, the exported policy {success}; sim-to-sim verdict: {t['verdict']}{moved}.\n"
+    moved = f"; the metric that moved most: {t.moved_most}" if t.moved_most else ""
+    return f"In another engine, the exported policy {success}; sim-to-sim verdict: {t.verdict}{moved}.\n"

@@ -63,6 +63,8 @@ def generalize(
 def _render(report, con) -> None:
     from rich.table import Table
 
+    from edgeperf.results.kinds import GeneralizeResults
+
     t = Table(title=f"generalization of {report.model.path}", title_justify="left")
     for col in (
         "task",
@@ -73,28 +75,26 @@ def _render(report, con) -> None:
         "success - ref.",
     ):
         t.add_column(col, justify="left" if col == "task" else "right")
-    for task in report.results["tasks"]:
-        p, ref = task["policy"], task.get("reference")
-        ret = f"{p['return']['mean']:.2f} [{p['return']['ci95'][0]:.2f}, {p['return']['ci95'][1]:.2f}]"
+    res = GeneralizeResults.from_dict(report.results)
+    for task in res.tasks or ():
+        p, ref, vs = task.policy, task.reference, task.versus_reference
+        ret = f"{p.return_.mean:.2f} [{p.return_.ci95[0]:.2f}, {p.return_.ci95[1]:.2f}]"
         succ = (
-            f"{p['success_rate']:.0%} [{p['success_ci95'][0]:.0%}, {p['success_ci95'][1]:.0%}]"
-            if ("success_rate" in p)
-            else "-"
+            f"{p.success_rate:.0%} [{p.success_ci95[0]:.0%}, {p.success_ci95[1]:.0%}]" if p.has("success_rate") else "-"
         )
-        rsucc = f"{ref['success_rate']:.0%}" if ref and "success_rate" in ref else "-"
-        vs = task.get("versus_reference", {})
-        dret = f"{vs['mean_return_difference']:+.2f}" if vs else "-"
-        rel = f"{vs['success_rate_difference'] * 100:+.0f} pts" if "success_rate_difference" in vs else "-"
-        t.add_row(task["domain"]["id"], ret, succ, rsucc, dret, rel)
+        rsucc = f"{ref.success_rate:.0%}" if ref and ref.has("success_rate") else "-"
+        dret = f"{vs.mean_return_difference:+.2f}" if vs else "-"
+        rel = f"{vs.success_rate_difference * 100:+.0f} pts" if vs and vs.has("success_rate_difference") else "-"
+        t.add_row(task.domain.id, ret, succ, rsucc, dret, rel)
     con.print(t)
-    agg = report.results["aggregate"]
-    line = f"sum of mean returns over {agg['tasks']} tasks: {agg['sum_of_mean_returns']:.2f}"
-    if "mean_success_rate" in agg:
-        line += f"; mean success rate {agg['mean_success_rate']:.0%}"
+    agg = res.aggregate
+    line = f"sum of mean returns over {agg.tasks} tasks: {agg.sum_of_mean_returns:.2f}"
+    if agg.has("mean_success_rate"):
+        line += f"; mean success rate {agg.mean_success_rate:.0%}"
     con.print(line)
-    cost = report.results.get("cost")
-    if cost and "total_J" in cost:
-        label = " (ESTIMATE)" if cost["estimate"] else ""
-        con.print(f"energy to make it: {cost['total_J']:.4g} J{label} ({' + '.join(cost['total_parts'])})")
+    cost = res.cost
+    if cost and cost.has("total_J"):
+        label = " (ESTIMATE)" if cost.estimate else ""
+        con.print(f"energy to make it: {cost.total_J:.4g} J{label} ({' + '.join(cost.total_parts)})")
     for k, why in report.unmeasured.items():
         con.print(f"[yellow]not measured[/yellow] {k}: {why}")

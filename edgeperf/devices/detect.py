@@ -17,6 +17,7 @@ from pathlib import Path
 
 from edgeperf.devices import catalog, sysfs
 from edgeperf.devices.sysfs import is_live, sysfs_root, under
+from edgeperf.results.kinds.machine import CpuInfo, Machine, MemoryInfo, OsInfo
 
 
 def read_text(path: Path) -> str | None:
@@ -217,20 +218,22 @@ def host_summary() -> dict:
 @functools.cache
 def _host_summary(root: str, torch_loaded: bool) -> dict:
     d = detect(root)
-    versions = {"python": d["python"], "edgeperf": _version("edgeperf")}
+    m = Machine.from_dict(d)  # the devices document, typed
+    versions = {"python": m.python, "edgeperf": _version("edgeperf")}
     for mod in ("numpy", "onnxruntime", "torch"):
         if mod in sys.modules or mod != "torch":
             versions[mod] = _version(mod)
+    cpu, mem, os_ = m.cpu or CpuInfo(), m.memory or MemoryInfo(), m.os or OsInfo()
     return {
-        "device": d["device"]["id"],
-        "cpu": d["cpu"].get("model"),
-        "physical_cores": d["cpu"].get("physical_cores"),
-        "logical_cores": d["cpu"].get("logical_cores"),
-        "memory_bytes": d["memory"].get("total_bytes"),
-        "os": d["os"].get("name"),
-        "kernel": d["os"].get("kernel"),
-        "arch": d["os"].get("arch"),
-        "jetson": d["jetson"],
-        "gpus": [g.get("name") for g in d["gpus"]],
+        "device": m.device.id,
+        "cpu": cpu.model,
+        "physical_cores": cpu.physical_cores,
+        "logical_cores": cpu.logical_cores,
+        "memory_bytes": mem.total_bytes,
+        "os": os_.name,
+        "kernel": os_.kernel,
+        "arch": os_.arch,
+        "jetson": d["jetson"],  # as detected: the host block carries the whole of it
+        "gpus": [g.name for g in m.gpus or ()],
         "versions": versions,
     }

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from edgeperf.errors import BadInput
+from edgeperf.results import figures
+from edgeperf.results.kinds import Stats
 from edgeperf.results.report import PERCENTILES, load_report, pct_key
 
 MAX_MS = 60_000.0  # a latency beyond a minute is no control loop: a typo, refused before any episode
@@ -41,17 +43,16 @@ class LatencyModel:
     def from_profile(cls, path: str | Path) -> LatencyModel:
         """The measured latency distribution of an `edgeperf profile` report (its percentiles, min and max)."""
 
-        report = load_report(path, kind="profile")
-        config, results = (d if isinstance(d, dict) else {} for d in (report.config, report.results))
-        if (config.get("batch") or 1) != 1:
+        doc = figures.document(load_report(path, kind="profile").to_dict())
+        batch = doc.config.batch if doc.config is not None else None
+        if (batch or 1) != 1:
             raise BadInput(
-                f"{path} profiled batches of {config['batch']}; a control loop infers one "
-                "observation per step: profile with --batch 1"
+                f"{path} profiled batches of {batch}; a control loop infers one observation per step: profile with "
+                "--batch 1"
             )
-        lat = results.get("latency_us")
-        lat = lat if isinstance(lat, dict) else {}
+        lat = doc.results.latency_us or Stats()
         keys = ["min", *(pct_key(p) for p in PERCENTILES), "max"]
-        values = [lat.get(k) for k in keys]
+        values = [lat.at(k) for k in keys]
         missing = [k for k, v in zip(keys, values, strict=True) if v is None]
         if missing:
             raise BadInput(
@@ -75,8 +76,8 @@ class LatencyModel:
         q = tuple((qq, float(v) / 1e6) for qq, v in zip(levels, values, strict=True))
         return cls(
             q,
-            f"measured inference latency from {Path(path).name} (p50 {lat['p50']:.0f} us, "
-            f"p99 {lat['p99']:.0f} us, max {lat['max']:.0f} us)",
+            f"measured inference latency from {Path(path).name} (p50 {lat.p50:.0f} us, "
+            f"p99 {lat.p99:.0f} us, max {lat.max:.0f} us)",
         )
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:

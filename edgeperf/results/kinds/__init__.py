@@ -21,6 +21,7 @@ from edgeperf.results.kinds.blocks import (
     Model,
     Named,
     Num,
+    Pair,
     Paired,
     PerEpisode,
     Power,
@@ -64,6 +65,7 @@ __all__ = [
     "Episodes",
     "ExportResults",
     "Failure",
+    "GeneralizeResults",
     "HilResults",
     "Host",
     "LatencySweep",
@@ -117,8 +119,37 @@ class Aggregate(Record):
 
 
 @record
+class VersusReference(Record):
+    mean_return_difference: Num = None
+    ci95: Pair = None
+    success_rate_difference: Num = None
+
+
+@record
+class Task(Record):
+    """One task of a generalize report: the policy's figures there, and its reference's when it has one."""
+
+    domain: Named | None = None
+    policy: Episodes | None = None
+    reference: Episodes | None = None
+    versus_reference: VersusReference | None = None
+
+
+@record
+class Cost(Record):
+    """The energy a policy cost to make (analysis/datacost.py)."""
+
+    total_J: Num = None
+    total_parts: list | None = None
+    estimate: bool | None = None
+
+
+@record
 class GeneralizeResults(Record):
+    tasks: tuple[Task, ...] | None = None
     aggregate: Aggregate | None = None
+    cost: Cost | None = None
+    wall_s: Num = None
 
 
 @record
