@@ -130,14 +130,27 @@ def _get_key(node: ast.AST) -> str | None:
     return None
 
 
+def _sub_key(node: ast.AST) -> str | None:
+    """'k' for a read `x["k"]` (not a store)."""
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.ctx, ast.Load)
+        and isinstance(node.slice, ast.Constant)
+        and isinstance(node.slice.value, str)
+    ):
+        return node.slice.value
+    return None
+
+
 def classify(call: ast.Call, keys: set[str]) -> tuple[bool, str]:
-    key = _get_key(call)
-    recv = call.func.value
+    """Whether `call` (a .get("...") call) reads a report, and why."""
+    return classify_access(_get_key(call), call.func.value, keys)
+
+
+def classify_access(key: str | None, recv: ast.AST, keys: set[str]) -> tuple[bool, str]:
     names = _names(recv)
     inner = recv.values[0] if isinstance(recv, ast.BoolOp) else recv
-    chained = _get_key(inner) in keys or (
-        isinstance(inner, ast.Subscript) and isinstance(inner.slice, ast.Constant) and inner.slice.value in keys
-    )
+    chained = _get_key(inner) in keys or _sub_key(inner) in keys
     if key not in keys:
         return False, f"key {key!r} is no report's"
     if chained:
@@ -158,8 +171,10 @@ def _table(table: dict, rel: str, names: list[str]) -> str | None:
     return None
 
 
-def scan(keys: set[str]):
-    """(file, line, source, class, why) for every .get("...") call; class: report, producer, edge or other."""
+def scan(keys: set[str], subscripts: bool = False):
+    """(file, line, source, class, why) for every .get("...") call (with `subscripts`: every x["..."] read instead);
+    class: report, producer, edge or other."""
+    key_of = _sub_key if subscripts else _get_key
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
         text = path.read_text(encoding="utf-8")
@@ -169,10 +184,12 @@ def scan(keys: set[str]):
             if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name in EDGE_FUNCTIONS:
                 edge_lines |= set(range(fn.lineno, (fn.end_lineno or fn.lineno) + 1))
         for node in ast.walk(tree):
-            if _get_key(node) is None:
+            key = key_of(node)
+            if key is None:
                 continue
-            is_report, why = classify(node, keys)
-            names = _names(node.func.value)
+            recv = node.value if subscripts else node.func.value
+            is_report, why = classify_access(key, recv, keys)
+            names = _names(recv)
             if is_report and (other := _table(NOT_REPORTS, rel, names)):
                 kind, why = "other", other
             elif is_report and (made := _table(PRODUCERS, rel, names)):
@@ -188,13 +205,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--all", action="store_true", help='list every .get("...") call with how it was classified')
     ap.add_argument("--max", type=int, default=None, help="exit 1 when more report reads than this remain")
+    ap.add_argument("--subscripts", action="store_true", help='the same for x["..."] reads (what .get left)')
     a = ap.parse_args(argv)
-    rows = sorted(scan(declared_keys()))
+    rows = sorted(scan(declared_keys(), a.subscripts))
     counts = {k: sum(1 for r in rows if r[3] == k) for k in ("report", "producer", "edge", "other")}
     for rel, line, src, kind, why in rows:
         if a.all or kind == "report":
             print(f"{kind:8} {rel}:{line}: {' '.join((src or '').split())[:90]}  [{why}]")
-    print(f"\n.get(\"...\") calls in edgeperf/: {len(rows)}: report reads outside the edge {counts['report']}; "
+    what = 'x["..."] reads' if a.subscripts else '.get("...") calls'
+    print(f"\n{what} in edgeperf/: {len(rows)}: report reads outside the edge {counts['report']}; "
           f"producers reading the block they build {counts['producer']}; at the serialisation edge {counts['edge']}; "
           f"other (specs, parameters, options, environment...) {counts['other']}")  # fmt: skip
     return 1 if a.max is not None and counts["report"] > a.max else 0
