@@ -1,4 +1,4 @@
-"""The examples at the end of each command's --help (its epilog) and of its page in docs/reference/cli.md.
+"""The examples at the end of each command's --help (its epilog) and of its page in docs/reference/cli/.
 
 Each is a few command lines a user can adapt; tests/docs/test_cli_help.py checks that every command has some and
 that each names a command and options that exist."""

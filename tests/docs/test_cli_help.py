@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from edgeperf import __version__
 from edgeperf.cli.app import app
 from edgeperf.cli.examples import EXAMPLES
-from edgeperf.cli.reference import commands
+from edgeperf.cli.reference import commands, summary
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMMARY_MAX = 62  # what fits beside the longest command name in an 80-column terminal's command panel
@@ -26,10 +26,6 @@ def help_text(args: list[str], width: int) -> str:
     result = CliRunner().invoke(app, args, terminal_width=width, env={"COLUMNS": str(width)})
     assert result.exit_code == 0, result.output
     return result.output
-
-
-def summary(cmd) -> str:
-    return (cmd.help or "").strip().split("\n\n")[0]
 
 
 @pytest.mark.parametrize("name", sorted(commands()))
@@ -95,4 +91,4 @@ def test_the_docs_show_the_version_edgeperf_prints():
 def test_the_commands_page_lists_every_command_with_its_summary():
     page = (ROOT / "docs" / "guide" / "commands.md").read_text()
     for name, cmd in commands().items():
-        assert f"| [`{name}`](../reference/cli.md#edgeperf-{name}) | {summary(cmd)} |" in page, name
+        assert f"| [`{name}`](../reference/cli/{name}.md) | {summary(cmd)} |" in page, name

@@ -107,7 +107,8 @@ def test_the_site_shows_the_version_and_the_generated_pages(site):
     home = (site / "index.html").read_text()
     assert f"edgeperf {__version__}" in home, "the footer names the version"
     assert f"documents edgeperf {__version__}" in home
-    assert "edgeperf export" in (site / "reference" / "cli" / "index.html").read_text()
+    assert '<a href="export/"><code>export</code></a>' in (site / "reference" / "cli" / "index.html").read_text()
+    assert "edgeperf export" in (site / "reference" / "cli" / "export" / "index.html").read_text()
     import edgeperf
 
     api = (site / "reference" / "api" / "index.html").read_text()
