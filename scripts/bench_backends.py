@@ -32,11 +32,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import _docs  # scripts/ is on sys.path when this runs as a script
 import numpy as np
 
 from edgeperf.pipeline import open_policy
 from edgeperf.profilers.run import profile
 from edgeperf.runtime.session import Session
+
+DOCS_PAGE = "benchmarks/runtime.md"
 
 SOURCE = "reference:quadruped/trot"
 WARMUP = 300
@@ -208,4 +211,4 @@ def table(medians: dict, trt_skip: str | None) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)

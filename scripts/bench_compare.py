@@ -26,6 +26,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import _docs  # scripts/ is on sys.path when this runs as a script
+
+DOCS_PAGE = "benchmarks/store-compare.md"
+
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
@@ -154,4 +158,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)

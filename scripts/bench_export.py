@@ -20,6 +20,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import _docs  # scripts/ is on sys.path when this runs as a script
+
+DOCS_PAGE = "benchmarks/export.md"
+
 CONFIGS = [
     ("onnx", "fp32", "auto", "policy.onnx"),
     ("onnx", "fp16", "auto", "policy.onnx"),
@@ -114,4 +118,4 @@ def _cpu() -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_docs.run(main, DOCS_PAGE))

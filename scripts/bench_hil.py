@@ -13,9 +13,13 @@ import threading
 import time
 from pathlib import Path
 
+import _docs  # scripts/ is on sys.path when this runs as a script
+
 from edgeperf import pipeline
 from edgeperf.exporter.onnx import export
 from edgeperf.runtime.link import Link
+
+DOCS_PAGE = "benchmarks/hil.md"
 
 DOMAIN = "quadruped/trot"
 
@@ -91,4 +95,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)

@@ -16,11 +16,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+import _docs  # scripts/ is on sys.path when this runs as a script
 import numpy as np
 
 from edgeperf import pipeline
 from edgeperf.exporter.onnx import export
 from edgeperf.validation.chunks import ChunkExecution
+
+DOCS_PAGE = "benchmarks/hil.md"
 
 DOMAIN = "pendulum/chunks"
 EXECUTIONS = (ChunkExecution("open-loop", 8), ChunkExecution("open-loop"), ChunkExecution("ensemble"))
@@ -85,4 +88,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)

@@ -44,6 +44,7 @@ import time
 import warnings
 from pathlib import Path
 
+import _docs  # scripts/ is on sys.path when this runs as a script
 import mujoco
 import numpy as np
 import onnxruntime as ort
@@ -51,6 +52,8 @@ import torch
 
 from edgeperf.domains import base
 from edgeperf.domains.mujoco.env import SpecEnv
+
+DOCS_PAGE = "benchmarks/mujoco.md"
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = {
@@ -505,4 +508,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)

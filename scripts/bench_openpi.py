@@ -23,8 +23,12 @@ from websockets.sync import client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import _docs  # scripts/ is on sys.path when this runs as a script
+
 from edgeperf.exporter.onnx import export
 from edgeperf.runtime import openpi
+
+DOCS_PAGE = "benchmarks/wire.md"
 
 # Two bare echoes, websockets' threaded and asyncio servers (edgeperf's is asyncio, as openpi's is): the bar is
 # taken against the faster of the two.
@@ -129,4 +133,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)

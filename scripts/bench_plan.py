@@ -12,6 +12,10 @@ import argparse
 import json
 import time
 
+import _docs  # scripts/ is on sys.path when this runs as a script
+
+DOCS_PAGE = "benchmarks/plan.md"
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -54,4 +58,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)

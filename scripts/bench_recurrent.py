@@ -27,8 +27,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import _docs  # scripts/ is on sys.path when this runs as a script
+
 from edgeperf.exporter.onnx import export
 from edgeperf.runtime.session import Session
+
+DOCS_PAGE = "benchmarks/recurrent.md"
 
 SIZES = {
     "small (obs 4, LSTM 2x16)": (4, 16, 2, [32], 2),
@@ -158,4 +162,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)

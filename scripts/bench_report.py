@@ -26,8 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import _docs  # scripts/ is on sys.path when this runs as a script
+
 from edgeperf.results import html
 from edgeperf.results.timings import read_timings
+
+DOCS_PAGE = "benchmarks/report.md"
 
 EDGEPERF = [sys.executable, "-m", "edgeperf"]
 
@@ -92,4 +96,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)

@@ -24,6 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.injected: the ground-truth session
 
+import _docs  # scripts/ is on sys.path when this runs as a script
+
 from edgeperf.exporter.onnx import export
 from edgeperf.pipeline import open_policy
 from edgeperf.profilers import latency
@@ -31,6 +33,8 @@ from edgeperf.profilers.observations import random_pool
 from edgeperf.profilers.run import profile, run_profile
 from edgeperf.runtime.session import Session
 from tests.injected import InjectedLatency
+
+DOCS_PAGE = "benchmarks/runtime.md"
 
 
 def p50_us(samples_ns) -> float:
@@ -130,4 +134,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)

@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _docs  # scripts/ is on sys.path when this runs as a script
 import numpy as np
 from bench_backends import p50_loop, profile_p50  # scripts/ is on sys.path when this runs as a script
 
@@ -32,6 +33,8 @@ from edgeperf.exporter.onnx import export
 from edgeperf.profilers import latency
 from edgeperf.profilers.observations import random_pool
 from edgeperf.runtime.session import Session
+
+DOCS_PAGE = "benchmarks/memory.md"
 
 
 def profile_process(model: Path, duration: float, out: Path) -> dict:
@@ -127,4 +130,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)

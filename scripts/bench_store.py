@@ -33,11 +33,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.injected: a session of known latency for the report's profile
 
+import _docs  # noqa: E402
 import numpy as np  # noqa: E402
 
 from edgeperf.profilers.run import run_profile  # noqa: E402
 from edgeperf.results.store import Store  # noqa: E402
 from tests.injected import InjectedLatency  # noqa: E402
+
+DOCS_PAGE = "benchmarks/store-compare.md"
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 # Byte-code cached as an installed package has it (else each process compiles the modules it imports, and the
@@ -265,4 +268,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)

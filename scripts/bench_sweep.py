@@ -15,10 +15,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import _docs  # scripts/ is on sys.path when this runs as a script
+
 from edgeperf.sweep import config as cfg
 from edgeperf.sweep import run
 from edgeperf.sweep.local import LocalPool
 from edgeperf.sweep.ray_cluster import LocalCluster, RayCluster
+
+DOCS_PAGE = "benchmarks/sweeps.md"
 
 
 def main() -> None:
@@ -67,4 +71,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)

@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _docs  # scripts/ is on sys.path when this runs as a script
 import numpy as np
 import onnxruntime as ort
 import torch
@@ -28,6 +29,8 @@ from edgeperf.domains import base, references
 from edgeperf.exporter.onnx import export
 from edgeperf.pipeline import validate
 from edgeperf.validation.latency import LatencyModel
+
+DOCS_PAGE = "benchmarks/validation.md"
 
 
 def bare(domain_id: str, model: Path, seeds: list[int]) -> float:
@@ -127,4 +130,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)

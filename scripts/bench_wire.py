@@ -22,8 +22,12 @@ import zmq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import _docs  # scripts/ is on sys.path when this runs as a script
+
 from edgeperf.exporter.onnx import export
 from edgeperf.runtime.remote import RemoteSession
+
+DOCS_PAGE = "benchmarks/wire.md"
 
 ECHO = """
 import sys, zmq
@@ -115,4 +119,4 @@ def main() -> None:  # noqa: PLR0915 - one linear script
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)
