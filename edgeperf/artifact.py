@@ -235,8 +235,9 @@ def read_sidecar(artifact: str | Path) -> dict:
         return {}
     if not path.is_file() or path.stat().st_size > MAX_SIDECAR_BYTES:
         raise BadInput(f"{path} is not an edgeperf metadata file (not a regular file, or over 1 MiB)")
-    # Read here, not by results.io.read_document: artifact sits below results (the layers of docs/concepts/pipeline.md). The size and
-    # the kind of file are checked above; RecursionError is 1 MiB of '[' and ValueError an int of 5,000 digits.
+    # Read here, not by results.io.read_document: artifact sits below results (the layers of
+    # docs/concepts/pipeline.md). The size and the kind of file are checked above; RecursionError is 1 MiB of '['
+    # and ValueError an int of 5,000 digits.
     try:
         doc = json.loads(path.read_text())
     except (OSError, ValueError, RecursionError) as exc:

@@ -189,7 +189,8 @@ def test_bundled_network_loads_weights_only_and_acts():
     ("task", "bar", "what"), [("trot", 0.9, "success"), ("spin", 0.9, "success"), ("trot-push", 0.8, "survival")]
 )
 def test_network_meets_the_bars(task, bar, what):
-    """The issue's bars, on 10 of docs/benchmarks/quadruped.md's 50 seeded episodes (scripts/eval_quadruped.py runs all 50)."""
+    """The issue's bars, on 10 of docs/benchmarks/quadruped.md's 50 seeded episodes (scripts/eval_quadruped.py runs
+    all 50)."""
     torch = pytest.importorskip("torch")
     from edgeperf.domains.quadruped import load_reference
 
