@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import subprocess
 import sys
 
 import numpy as np
@@ -74,3 +75,13 @@ def test_quantile_interval_is_inside_the_data_or_none():
     lo, hi = iv.quantile_ci(x, 0.5, 0.95)
     assert lo < 500 < hi and iv.quantile_ci(x, 0.5, 0.99)[1] - iv.quantile_ci(x, 0.5, 0.99)[0] > hi - lo
     assert iv.quantile_ci(np.arange(50.0), 0.99) is None  # the upper rank would be past the 50th value
+
+
+def test_small_integer_degrees_of_freedom_cost_no_scipy_import():
+    """compare's batch-means interval runs on every `edgeperf compare`: loading scipy.stats for it cost 0.7 s."""
+    code = (
+        "import sys; from edgeperf.results import intervals as iv; t = iv.t_quantile(0.975, 9);"
+        "assert 'scipy' not in sys.modules, 'scipy imported'; print(t)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert float(out) == pytest.approx(2.262, abs=6e-4)
