@@ -1,6 +1,5 @@
 """The one artifact table, and the layers of docs/concepts/pipeline.md kept by the imports."""
 
-import ast
 from pathlib import Path
 
 import onnx
@@ -8,8 +7,6 @@ import pytest
 
 from edgeperf import artifact
 from edgeperf.errors import BadInput
-
-PACKAGE = Path(__file__).parent.parent / "edgeperf"
 
 
 @pytest.mark.parametrize("suffix", [s for s, f in artifact.SUFFIXES.items() if f.exportable])
@@ -76,45 +73,3 @@ def test_companions_travel_with_an_openvino_ir(tmp_path):
     for f in (xml, xml.with_suffix(".bin"), artifact.sidecar(xml)):
         f.write_text("x")
     assert sorted(p.name for p in artifact.existing_files(xml)) == ["p.bin", "p.xml", "p.xml.edgeperf.json"]
-
-
-# Layers, top to bottom (docs/concepts/pipeline.md): cli -> pipeline -> exporter, profilers, domains -> runtime, devices, results
-# -> artifact, errors. What each package may not import, function-level imports included.
-_MANY = {"analysis", "sweep"}  # the many-runs packages sit beside pipeline
-FORBIDDEN = {
-    "runtime": {"exporter", "profilers", "domains", "pipeline", "cli", "devices", *_MANY},
-    "devices": {"profilers", "exporter", "domains", "runtime", "pipeline", "cli", *_MANY},
-    "results": {"profilers", "exporter", "domains", "runtime", "devices", "pipeline", "cli", *_MANY},
-    "profilers": {"exporter", "pipeline", "cli", *_MANY},
-    "domains": {"exporter", "pipeline", "cli", *_MANY},
-    "exporter": {"pipeline", "cli", *_MANY},
-    "analysis": {"cli", "sweep"},
-    "sweep": {"cli"},
-    "artifact.py": {"exporter", "profilers", "domains", "runtime", "devices", "results", "pipeline", "cli"},
-    "quiet.py": {"exporter", "profilers", "domains", "runtime", "devices", "results", "pipeline", "cli", "artifact"},
-}
-
-
-def _imports(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("edgeperf."):
-            names.add(node.module.split(".")[1])
-        elif isinstance(node, ast.ImportFrom) and node.module == "edgeperf":
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.Import):
-            names.update(a.name.split(".")[1] for a in node.names if a.name.startswith("edgeperf."))
-    return names
-
-
-@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
-def test_imports_follow_the_layers(layer):
-    files = [PACKAGE / layer] if layer.endswith(".py") else sorted((PACKAGE / layer).rglob("*.py"))
-    wrong = {f"{f.relative_to(PACKAGE)} imports edgeperf.{m}" for f in files for m in _imports(f) & FORBIDDEN[layer]}
-    assert not wrong, sorted(wrong)
-
-
-def test_the_layer_check_sees_a_backward_import(tmp_path):
-    bad = tmp_path / "x.py"
-    bad.write_text("def f():\n    from edgeperf.exporter import sources\n")
-    assert _imports(bad) == {"exporter"}
