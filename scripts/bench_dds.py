@@ -25,6 +25,14 @@ the bare serializing inside its publish stamp) a quiet machine gave p99 1.41x / 
 equivalent (return difference -0.000, 6.02 m both, 0 misses of 2994); realtime, sleeping controller: 438 of
 2994 steps missed (longest streak 2, longest silence 58.2 ms), no falls, 5.42 m against 6.03 m, return +0.956
 (90% CI [+0.641, +1.271]): different.
+
+Tried and not kept: the command reader in a process of its own (its own participant; CRC and values checked there,
+the drivers' values in shared memory under a seqlock, every command handed on by a pipe; tests/bus green with it).
+Interleaved with this code, 5 runs each (load 1.2-3.3): robot p50 273-469 us against 213-361, worse in every pair
+by 40-146 us; p50 ratio 1.56x-1.96x against 1.32x-1.62x; p99 ratio 1.21x-2.32x against 0.51x-2.07x. Its reading
+thread wakes later (p50 275-331 against 241-281 us after the publish) and runs colder (wake -> applied p50 117
+against 60 us; take 40, checks 60, shared-memory write 9): alone in its process, its interpreter's data is evicted
+between commands by the physics loop, which in one process keeps it warm (our reading, not measured).
 """
 
 from __future__ import annotations
