@@ -49,7 +49,38 @@ def profile(
 
     isolate: in a fresh Python process, as on a robot: a process that has loaded torch (an export, say)
     otherwise measures a larger memory (the report warns when that happened). host: on that device over ssh
-    (see profile_remote, whose remote_edgeperf, ssh_options and connect_timeout go in `options` then)."""
+    (see profile_remote, whose remote_edgeperf, ssh_options and connect_timeout go in `options` then).
+
+    Args:
+        model (str | Path): The artifact (.onnx, OpenVINO .xml, TensorRT .engine, TorchScript .pt) or any policy source
+            `export` reads (`reference:quadruped/trot`, an SB3 .zip), which then runs on torch.
+        config: The whole profile configuration as one `edgeperf.config.ProfileConfig`; `options` then
+            replace some of its fields.
+        isolate: Measure in a fresh Python process (edgeperf.fresh) instead of this one.
+        host: `user@device`: copy the artifact there over ssh and profile it there.
+        csv: A file path: every inference's timings written there as CSV (not with `host`).
+        **options (Any): ProfileConfig's fields by name (backend, device, iterations, duration, warmup, threads,
+            batch, rate, deadline_ms, stress, seed, power, ...); with `host`, also remote_edgeperf,
+            ssh_options and connect_timeout.
+
+    Returns:
+        The profile report (`edgeperf.profile/1`): `results["latency_us"]` holds p50, p99, p99_9, ...
+
+    Raises:
+        BadInput: A model or option that cannot be used (exit code 2).
+        DependencyMissing: The backend's package is not installed (exit code 3).
+
+    Examples:
+        >>> import edgeperf
+        >>> _ = edgeperf.export("reference:quadruped/trot", "policy.onnx")
+        >>> report = edgeperf.profile("policy.onnx", iterations=200, duration=0.1, warmup=10)
+        >>> report.schema, report.results["latency_us"]["count"] >= 200
+        ('edgeperf.profile/1', True)
+        >>> from edgeperf.config import ProfileConfig
+        >>> cfg = ProfileConfig(iterations=200, duration=0.1, warmup=10, threads=1)
+        >>> edgeperf.profile("policy.onnx", cfg).config["threads"]
+        1
+    """
     if host is not None:
         remote = {k: options.pop(k) for k in ("remote_edgeperf", "ssh_options", "connect_timeout") if k in options}
         if csv is not None:
@@ -131,7 +162,32 @@ def validate(model, domain: str | None = None, config: ValidateConfig | None = N
     (ValidateConfig's fields) say; `model` and `reference` may be any policy `export` reads. `latency`:
     milliseconds, a profile report path, or a LatencyModel. `vecnormalize`: the SB3 reference's VecNormalize
     statistics, so it sees normalised observations as in training; `trust_pickle`: SB3 zips loaded through SB3
-    itself (which runs their code), for what the pickle-free reader cannot rebuild."""
+    itself (which runs their code), for what the pickle-free reader cannot rebuild.
+
+    Args:
+        model (str | Path): The policy under test: an artifact or any policy source `export` reads.
+        domain: The task both policies run in (`quadruped/trot`, `pendulum/no-velocity`, `mujoco:deploy.yaml`,
+            `gym:Pendulum-v1`, ...); with `config`, None or the config's own domain.
+        config: The whole validation as one `edgeperf.config.ValidateConfig`; `options` then replace some of
+            its fields.
+        **options (Any): ValidateConfig's fields by name: reference (default: the domain's bundled reference policy),
+            episodes, seed, latency, sweep_ms, workers, margin, chunking, vecnormalize, trust_pickle.
+
+    Returns:
+        The validate report (`edgeperf.validate/1`): `results["paired"]["verdict"]` is equivalent, different or
+        inconclusive, with the paired statistics behind it.
+
+    Raises:
+        BadInput: A model, domain or option that cannot be used (exit code 2).
+        DependencyMissing: The domain's simulator is not installed (exit code 3).
+
+    Examples:
+        >>> import edgeperf
+        >>> _ = edgeperf.export("reference:quadruped/trot", "policy.onnx")
+        >>> report = edgeperf.validate("policy.onnx", "quadruped/trot", episodes=2, workers=1)
+        >>> report.results["paired"]["verdict"] in ("equivalent", "different", "inconclusive")
+        True
+    """
     import functools
 
     from edgeperf.validation.paired import validate as paired
@@ -152,7 +208,29 @@ def sim2sim(
     model, domain: str | None = None, to: str | None = None, config: Sim2simConfig | None = None, **options
 ) -> Report:
     """The same policy in two simulators, as `config` says or as `options` (Sim2simConfig's fields) say
-    (edgeperf.validation.sim2sim.sim2sim); `model` may be any policy `export` reads."""
+    (edgeperf.validation.sim2sim.sim2sim); `model` may be any policy `export` reads.
+
+    Args:
+        model (str | Path): The policy: an artifact or any policy source `export` reads.
+        domain: The simulator it is known in (`quadruped/trot`, pybullet); with `config`, None or the config's.
+        to: The other simulator's domain (`mujoco/a1-trot`, MuJoCo); with `config`, None or the config's.
+        config: The whole run as one `edgeperf.config.Sim2simConfig`; `options` then replace some of its fields.
+        **options (Any): Sim2simConfig's fields by name: episodes, seed, workers, randomize.
+
+    Returns:
+        The sim2sim report (`edgeperf.sim2sim/1`): each simulator's returns and success rate (`results["a"]`,
+        `results["b"]`) and `results["transfer"]["verdict"]` (transfers, degrades, fails or inconclusive).
+
+    Raises:
+        BadInput: A model, domain or option that cannot be used (exit code 2).
+        DependencyMissing: pybullet or MuJoCo is not installed (exit code 3).
+
+    Examples:
+        >>> import edgeperf
+        >>> report = edgeperf.sim2sim("reference:quadruped/trot", "quadruped/trot", "mujoco/a1-trot", episodes=2)
+        >>> report.schema, report.results["episodes"]
+        ('edgeperf.sim2sim/1', 2)
+    """
     from edgeperf.validation.sim2sim import sim2sim as run
 
     return run(model, domain, to, config, opener=open_policy, **options)
@@ -168,7 +246,30 @@ def doctor(
 ):
     """Why `model` fails in `domain`, as `config` says or as `options` (DoctorConfig's fields) say, and (with
     `output`) the corrected spec written in the input's format (edgeperf.validation.doctor.doctor). Returns
-    (Report, Diagnosis); the report's results say where the corrected spec went."""
+    (Report, Diagnosis); the report's results say where the corrected spec went.
+
+    Args:
+        model (str | Path): The policy: an artifact or any policy source `export` reads.
+        domain: Where it fails: a deploy spec (`mujoco:deploy.yaml`), whose contract mistakes doctor names and
+            cures, or another domain (then only the baseline is measured); with `config`, None or the config's.
+        config: The whole diagnosis as one `edgeperf.config.DoctorConfig`; `options` then replace some of its
+            fields.
+        output: Where the corrected deploy spec is written (in the input's format), when there is a cure.
+        **options (Any): DoctorConfig's fields by name: reference, recording, latency_from, budget_s, episodes, seed.
+
+    Returns:
+        (Report, Diagnosis): the doctor report (`edgeperf.doctor/1`, `results["verdict"]`) and the findings.
+
+    Raises:
+        BadInput: A model, domain or option that cannot be used (exit code 2).
+        DependencyMissing: MuJoCo is not installed (exit code 3).
+
+    Examples:
+        >>> import edgeperf
+        >>> report, diagnosis = edgeperf.doctor("reference:quadruped/trot", "mujoco/a1-trot", episodes=2)
+        >>> report.schema, diagnosis.verdict == report.results["verdict"]
+        ('edgeperf.doctor/1', True)
+    """
     from edgeperf.validation.doctor import _spec_of
     from edgeperf.validation.doctor import doctor as run
 

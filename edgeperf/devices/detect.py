@@ -186,7 +186,22 @@ def this_device(root=None) -> catalog.DeviceSpec:
 
 
 def detect(root=None) -> dict:
-    """What the machine at `root` is (its power sources: edgeperf.profilers.power.summary)."""
+    """What the machine at `root` is (its power sources: edgeperf.profilers.power.summary).
+
+    Args:
+        root (str | Path | None): A folder holding a copy of a machine's /proc and /sys (a captured Jetson,
+            say), or None for this machine (or $EDGEPERF_SYSFS_ROOT when set).
+
+    Returns:
+        A dict: device (id, family, name), root, cpu, memory, os, python, jetson, gpus (and gpus_reason when
+        none is usable) and backends (the inference stacks installed here).
+
+    Examples:
+        >>> import edgeperf
+        >>> machine = edgeperf.detect()
+        >>> sorted(machine["device"]), machine["backends"]["onnxruntime"]["available"]
+        (['family', 'id', 'name'], True)
+    """
     root = sysfs_root(root)
     jetson = jetson_info(root)
     device = this_device(root)

@@ -57,6 +57,31 @@ def export(source: str | None, out: str | Path, *, config: ExportConfig | None =
     obs_shape, factory, weights, factory_args, vecnormalize, parity_samples, calibration_samples, seed,
     max_batch, timing_cache, domain, calibration_episodes, state, trust_pickle) and `check` (prove parity).
     The format follows `out`'s suffix (.onnx, .xml for OpenVINO IR, .engine/.plan for TensorRT) unless given.
+
+    Args:
+        source: The policy: `example:mlp`, `reference:quadruped/trot`, a TorchScript .pt, an SB3 .zip, an ONNX
+            file (re-targeted), or None with `factory` and `weights` in `options`.
+        out: The artifact to write; it appears only when the export succeeded (nothing partial is left).
+        config: The whole export configuration as one `edgeperf.config.ExportConfig` (its `source` must be
+            `source`); `options` then replace some of its fields.
+        **options (Any): ExportConfig's fields by name (as listed above), and `check=False` to skip the parity check.
+
+    Returns:
+        The export report (`edgeperf.export/1`): `results` holds export_s, size_bytes and `parity`.
+
+    Raises:
+        BadInput: A source, output or option that cannot be used (exit code 2).
+        DependencyMissing: torch, or the target format's package, is not installed (exit code 3).
+
+    Examples:
+        >>> import edgeperf
+        >>> report = edgeperf.export("reference:quadruped/trot", "policy.onnx")
+        >>> report.model.format, report.results["parity"]["passed"]
+        ('onnx', True)
+        >>> from edgeperf.config import ExportConfig
+        >>> cfg = ExportConfig(source="reference:quadruped/trot", precision="fp16", parity_samples=64)
+        >>> edgeperf.export(cfg.source, "policy_fp16.onnx", config=cfg).model.precision
+        'fp16'
     """
     cfg, out = _checked(source, Path(out), config, options)
     t_load = time.perf_counter()

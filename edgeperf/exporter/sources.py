@@ -36,7 +36,30 @@ def open_policy(source: str | Path, backend: str = "auto", device: str = "auto",
     """A Session for anything `export` reads: an artifact (onnx, openvino, tensorrt, TorchScript) opens on its
     backend; a policy source that must be built first (example:, reference:, an SB3 .zip, read pickle-free
     unless `trust_pickle`) is built by the exporter's loader and runs on torch. `vecnormalize` and `trust_pickle`
-    concern SB3 sources only."""
+    concern SB3 sources only.
+
+    Args:
+        source: An artifact path, or a policy source (`example:mlp`, `reference:quadruped/trot`, a .pt, a .zip).
+        backend: auto (by the file type), onnxruntime, openvino, tensorrt or torch.
+        device: auto (the backend's accelerator when there is one here, else cpu), cpu, cuda, GPU, ...
+        **options (Any): obs_shape (a source whose observation shape cannot be read), vecnormalize and trust_pickle
+            (SB3 .zip sources), state (a recurrent artifact's state inputs), and the backend's own options
+            (threads, ...).
+
+    Returns:
+        An open Session: `run(obs)` gives the action, `reset()` at an episode start, `close()` at the end.
+
+    Raises:
+        BadInput: A source or option that cannot be used (exit code 2).
+        DependencyMissing: The backend's package (or torch) is not installed (exit code 3).
+
+    Examples:
+        >>> import numpy as np
+        >>> import edgeperf
+        >>> with edgeperf.open_policy("reference:quadruped/trot") as policy:
+        ...     policy.backend, policy.run(np.zeros(47, dtype=np.float32)).shape
+        ('torch', (12,))
+    """
     vecnormalize, trust_pickle = options.pop("vecnormalize", None), bool(options.pop("trust_pickle", False))
     fmt = None if artifact.is_pseudo(source) else artifact.format_of(source)
     if fmt is not None and not fmt.pickle:

@@ -91,7 +91,32 @@ def plan(
     against) as `config` says, or as `options` (PlanConfig's fields: domain, device, host, rate, budget, candidates,
     episodes, duration, stress, seed, executor, workers, address) say; writes the plan folder `out` and returns the
     Plan. Every option is checked before the first step. `store`: the run store the steps are recorded in;
-    `on_step(job, report_or_error, reused)` after each step."""
+    `on_step(job, report_or_error, reused)` after each step.
+
+    Args:
+        source: The original policy: any policy source `export` reads (`reference:quadruped/trot`, a .pt, a .zip).
+        out: The plan folder to write (plan.json, plan.html, budget.toml, the recommended artifact).
+        config: The whole plan as one `edgeperf.config.PlanConfig`; `options` then replace some of its fields.
+        store (Store | None): An open `edgeperf.Store` the steps' reports are recorded in (and reused from), or None.
+        on_step: Called as `on_step(job, report_or_error, reused)` after each step, for progress.
+        **options (Any): PlanConfig's fields by name, as listed above (`domain` is required).
+
+    Returns:
+        The Plan: `doc` (plan.json's content, `doc["decision"]["recommendation"]`) and `files` by role.
+
+    Raises:
+        BadInput: A source, folder or option that cannot be used (exit code 2).
+        DependencyMissing: A package a candidate or the domain needs is not installed (exit code 3).
+
+    Examples:
+        >>> import edgeperf
+        >>> grid = "precisions=fp32 backends=onnxruntime threads=1"
+        >>> done = edgeperf.plan(
+        ...     "reference:quadruped/trot", "plan", domain="quadruped/trot", candidates=grid, episodes=2, duration=1.0
+        ... )
+        >>> done.doc["decision"]["recommendation"], sorted(done.files)
+        ('fp32-onnxruntime-t1', ['artifact', 'budget', 'page', 'plan', 'sidecar'])
+    """
     from edgeperf.domains import base
     from edgeperf.plan import candidates as cands
     from edgeperf.plan import steps as st

@@ -92,6 +92,24 @@ def _did_you_mean(key: str, known) -> str:
 
 
 class Budget:
+    """A budget file's limits by section, held against reports (`edgeperf check --budget`, the module's text).
+
+    Args:
+        path: Where the budget came from, as the messages name it.
+        sections: (scope, name, kind) -> {key: limit}; scope '' (every report of that kind), 'device' or 'model'.
+            Build one with `Budget.load(path)` or `Budget.from_dict(data)`, which check every key.
+
+    Examples:
+        >>> import edgeperf
+        >>> _ = edgeperf.export("reference:quadruped/trot", "policy.onnx")
+        >>> report = edgeperf.profile("policy.onnx", iterations=200, duration=0.1, warmup=10)
+        >>> from pathlib import Path
+        >>> _ = Path("edgeperf.toml").write_text("[profile]\\np99_us = 1000000\\npeak_rss_mb = 0.001\\n")
+        >>> budget = edgeperf.Budget.load("edgeperf.toml")
+        >>> [(line.key, line.passed) for line in budget.check(report.to_dict())]
+        [('p99_us', True), ('peak_rss_mb', False)]
+    """
+
     def __init__(self, path: str, sections: dict[tuple[str, str, str], dict]):
         self.path = path
         # (scope, name, kind) -> {key: value}; scope '' (every report), 'device' or 'model'
@@ -99,6 +117,11 @@ class Budget:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Budget:
+        """The budget in the TOML file at `path`, every section and key checked (BadInput naming a bad one).
+
+        Args:
+            path: The budget file (`edgeperf.toml`).
+        """
         p = Path(path)
         data = read_toml(p, "budget file")
         return cls.from_dict(data, str(p))
@@ -185,7 +208,15 @@ class Budget:
         return rules, options
 
     def check(self, report: dict, name: str | None = None) -> list[Result]:
-        """Every budget line that applies to `report`, with its measured value and pass or fail."""
+        """Every budget line that applies to `report`, with its measured value and pass or fail.
+
+        Args:
+            report: A report's dict (`Report.to_dict()`, or a report file's JSON).
+            name: How the results name the report (default: its run id).
+
+        Returns:
+            One Result per line: key, limit, value, passed and the reason when it failed.
+        """
         doc = figures.document(report)
         rules, options = self.rules(doc)
         run_id = doc.run_id if doc.has("run_id") else "?"

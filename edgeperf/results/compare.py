@@ -112,7 +112,26 @@ def _finite(d: dict) -> dict:
 
 
 def compare(a: StoredRun, b: StoredRun, threshold: float = DEFAULT_THRESHOLD) -> Comparison:
-    """Compare run B against run A (the baseline)."""
+    """Compare run B against run A (the baseline).
+
+    Args:
+        a: The baseline run (a `StoredRun`: `Store.get`, `Store.resolve`, or edgeperf.results.store.resolve).
+        b: The run held against it, of the same report kind.
+        threshold: The relative change (0.1: 10%) below which a figure counts as unchanged.
+
+    Returns:
+        The Comparison: a line per figure with its change, interval and verdict; `regressions` lists the worse.
+
+    Examples:
+        >>> import edgeperf
+        >>> _ = edgeperf.export("reference:quadruped/trot", "policy.onnx")
+        >>> with edgeperf.Store.open("runs.db") as store:
+        ...     ids = [store.record(edgeperf.profile("policy.onnx", duration=0.1, warmup=10)) for _ in range(2)]
+        ...     a, b = store.get(ids[0]), store.get(ids[1])
+        >>> result = edgeperf.compare(a, b, threshold=0.5)
+        >>> result.to_dict()["schema"], any(line.figure == "p99_us" for line in result.lines)
+        ('edgeperf.compare/1', True)
+    """
     ka, kb = a.kind, b.kind
     c = Comparison(a.run_id, b.run_id, ka, kb, threshold, notes=_context(a.report, b.report))
     if ka != kb:

@@ -60,6 +60,31 @@ class ModelInfo:
 
 @dataclass
 class Report:
+    """What a command measured, as the JSON report file holds it (the envelope is the same for every kind).
+
+    Attributes:
+        schema: `edgeperf.KIND/VERSION` (edgeperf.profile/1, edgeperf.export/1, ...): the kind of `results`.
+        results: The measured figures, as the kind's schema lays them out.
+        config: The configuration the command ran with (its config's `to_dict()`).
+        model: The artifact measured (path, sha256, format, precision, inputs), or None.
+        host: Where it was measured (edgeperf.devices.detect.host_summary()).
+        unmeasured: A figure that could not be measured here -> why.
+        warnings: What the reader should know about these figures.
+        run_id: The run's id (in the run store too).
+        created_at: When, in UTC (ISO 8601).
+        edgeperf_version: The edgeperf that measured it.
+
+    Examples:
+        >>> import edgeperf
+        >>> _ = edgeperf.export("reference:quadruped/trot", "policy.onnx")
+        >>> report = edgeperf.profile("policy.onnx", iterations=200, duration=0.1, warmup=10)
+        >>> report.kind, report.model.format
+        ('profile', 'onnx')
+        >>> report.write("profile.json")
+        >>> edgeperf.load_report("profile.json").to_dict() == report.to_dict()
+        True
+    """
+
     schema: str
     results: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
@@ -335,7 +360,28 @@ MAX_REPORT_BYTES = 64 * 2**20  # a report is KBs (samples go to the store and th
 
 def load_report(path: str | os.PathLike, kind: str | None = None) -> Report:
     """Read a report, rejecting files that are not JSON, not reports, or of an unknown schema version; the file is
-    read by results.io.read_document (a regular file, bounded in size and nesting) and held to its schema."""
+    read by results.io.read_document (a regular file, bounded in size and nesting) and held to its schema.
+
+    Args:
+        path: The report file (JSON, as `Report.write` or `edgeperf ... --json` wrote it).
+        kind: The report kind expected (profile, export, validate, ...), or None for any.
+
+    Returns:
+        The Report.
+
+    Raises:
+        BadInput: Not a report, an unknown schema version, one that breaks its schema, or not of `kind`.
+
+    Examples:
+        >>> import edgeperf
+        >>> _ = edgeperf.export("reference:quadruped/trot", "policy.onnx")
+        >>> edgeperf.profile("policy.onnx", iterations=200, duration=0.1, warmup=10).write("profile.json")
+        >>> edgeperf.load_report("profile.json", kind="profile").schema
+        'edgeperf.profile/1'
+        >>> edgeperf.load_report("profile.json", kind="export")
+        Traceback (most recent call last):
+        edgeperf.errors.BadInput: profile.json is an edgeperf.profile/1 report; expected edgeperf.export/1
+    """
     p = Path(path)
     data = read_document(p, "report", max_bytes=MAX_REPORT_BYTES, mapping=False)  # from_dict says what else it is
     report = Report.from_dict(data, source=short_path(p))

@@ -225,7 +225,19 @@ def _variant(doc: Document) -> str | None:
 
 
 class Store:
-    """An open run store. `Store.open(path)`; `record(report, samples)`; `get`, `query`, `samples`, `resolve`."""
+    """An open run store. `Store.open(path)`; `record(report, samples)`; `get`, `query`, `samples`, `resolve`.
+
+    Examples:
+        >>> import edgeperf
+        >>> _ = edgeperf.export("reference:quadruped/trot", "policy.onnx")
+        >>> report = edgeperf.profile("policy.onnx", iterations=200, duration=0.1, warmup=10)
+        >>> with edgeperf.Store.open("runs.db") as store:
+        ...     run_id = store.record(report)
+        ...     rows = store.query(kind="profile")
+        ...     run = store.get(run_id)
+        >>> run_id == report.run_id, [r.run_id for r in rows] == [run_id], run.kind
+        (True, True, 'profile')
+    """
 
     def __init__(self, conn: sqlite3.Connection, path: Path, timeout: float):
         self.conn, self.path, self.timeout = conn, path, timeout
@@ -238,6 +250,18 @@ class Store:
 
         Raises BadInput for a file that is not an edgeperf database, is corrupt, is of a newer schema version,
         or stays locked beyond `timeout` seconds; such a file is left exactly as it was.
+
+        Args:
+            path: The SQLite file, or None for `default_path()` ($EDGEPERF_DB, else the XDG data folder's
+                edgeperf/runs.db).
+            create: Create the file (and its folder) when it does not exist; False refuses a missing store.
+            timeout: Seconds to wait on another process's lock, or None for $EDGEPERF_DB_TIMEOUT's (default 10).
+
+        Returns:
+            store (Store): The open Store; use it as a context manager, or call `close()`.
+
+        Raises:
+            BadInput: As above (exit code 2).
         """
         p = Path(path).expanduser() if path is not None else default_path()
         t = timeout_s() if timeout is None else timeout
@@ -356,6 +380,14 @@ class Store:
         """Record a report (and a profile's latencies in ns) in one transaction; return its run id.
 
         Recording the same run again is a no-op; a different report under a run id already recorded is refused.
+
+        Args:
+            report: The Report (or its dict) to record.
+            samples: A profile's per-inference latencies in ns, kept for `edgeperf compare`'s intervals, or None.
+            source: What recorded it: 'command' (the CLI), or a name of the caller's.
+
+        Returns:
+            The report's run id.
         """
         return self.record_all([(report, samples, source)])[0]
 

@@ -35,6 +35,20 @@ BACKENDS = {
 
 
 class Session:
+    """One policy loaded on one backend, the same from outside whatever the backend (the contract above).
+
+    Examples:
+        >>> import numpy as np
+        >>> import edgeperf
+        >>> _ = edgeperf.export("reference:quadruped/trot", "policy.onnx")
+        >>> with edgeperf.Session.open("policy.onnx", backend="onnxruntime", device="cpu") as s:
+        ...     action = s.run(np.zeros(47, dtype=np.float32))
+        ...     batch = s.run(np.zeros((4, 47), dtype=np.float32))
+        ...     s.reset()
+        >>> s.backend, action.shape, batch.shape
+        ('onnxruntime', (12,), (4, 12))
+    """
+
     backend = ""
     on_gpu = False
     max_batch: int | None = None  # the most observations one call takes (a fixed batch, an engine profile)
@@ -45,7 +59,22 @@ class Session:
     def open(artifact_path: str | Path, backend: str = "auto", device: str = "auto", **options) -> Session:
         """Open an artifact on `backend` (auto: by its file type, see edgeperf.artifact) and `device` (auto:
         the backend's accelerator when it has one here, else cpu). Nothing is unpickled: a torch file must be
-        TorchScript; policies that need unpickling (SB3 .zip) open through edgeperf.pipeline.open_policy."""
+        TorchScript; policies that need unpickling (SB3 .zip) open through edgeperf.pipeline.open_policy.
+
+        Args:
+            artifact_path: The artifact: .onnx, OpenVINO .xml, TensorRT .engine/.plan or TorchScript .pt.
+            backend: auto, onnxruntime, openvino, tensorrt or torch.
+            device: auto, cpu, or the backend's accelerator (cuda, GPU, NPU, ...).
+            **options (Any): `state` (a recurrent artifact's state input/output pairs, `in=out,...`) and the
+                backend's own options (threads, ...).
+
+        Returns:
+            The open Session; use it as a context manager, or call `close()`.
+
+        Raises:
+            BadInput: An unknown backend, a policy source instead of an artifact, or a file that is not a model.
+            DependencyMissing: The backend's package is not installed (exit code 3).
+        """
         if backend != "auto" and backend not in BACKENDS:
             raise BadInput(f"unknown backend '{backend}'; available: auto, {', '.join(BACKENDS)}")
         if artifact.is_pseudo(artifact_path):
@@ -83,14 +112,26 @@ class Session:
         return self.infer_all(prepared)[0]
 
     def reset(self) -> None:
-        """Called at every episode start. Stateless policies have nothing to reset."""
+        """Called at every episode start. Stateless policies have nothing to reset; a recurrent policy zeroes
+        its state."""
 
     def close(self) -> None:
-        pass
+        """Release the backend's resources (a `with` block calls it)."""
 
     # -- shared behaviour -------------------------------------------------------------------------------
     def run(self, obs: Any) -> np.ndarray:
-        """The action for one observation (no batch axis) or a batch."""
+        """The action for one observation (no batch axis) or a batch.
+
+        Args:
+            obs: A numpy array (or array-like) of the input's shape without the batch axis, or with it for a
+                batch; for a policy with several named inputs, a dict of such arrays by input name.
+
+        Returns:
+            The action, without a batch axis for one observation.
+
+        Raises:
+            BadInput: An observation of the wrong shape or keys, or a failure inside the backend, named.
+        """
         single = self._is_single(obs)
         out = self.checked(self.infer, self.prepare(obs))
         return out[0] if single else out

@@ -233,9 +233,18 @@ def render(runs: Sequence[Run | tuple[dict, np.ndarray | None]], *, title: str |
     """The HTML page of `runs` (Run, or (report dict, samples_ns or None) pairs), in the order given; `title`
     heads the page (default: how many runs).
 
-    >>> page = render([({"schema": "edgeperf.export/1", "run_id": "r1", "results": {"size_bytes": 2048}}, None)])
-    >>> page.startswith("<!DOCTYPE html>"), "default-src 'none'" in page, '2 KiB' in page
-    (True, True, True)
+    Args:
+        runs: The runs to show: `Run` objects, or (report dict, per-inference latencies in ns or None) pairs
+            (`StoredRun.report` and `StoredRun.samples_ns` from a Store).
+        title: The page's title, or None for "edgeperf report: N runs".
+
+    Returns:
+        The page as one self-contained HTML string (CSS inlined, no network allowed by its CSP).
+
+    Examples:
+        >>> page = render([({"schema": "edgeperf.export/1", "run_id": "r1", "results": {"size_bytes": 2048}}, None)])
+        >>> page.startswith("<!DOCTYPE html>"), "default-src 'none'" in page, '2 KiB' in page
+        (True, True, True)
     """
     runs = [r if isinstance(r, Run) else Run(r[0], r[1]) for r in runs]
     page_title = title or f"edgeperf report: {len(runs)} run{'s' if len(runs) != 1 else ''}"
