@@ -16,23 +16,8 @@
 
     .venv/bin/python scripts/bench_dds.py [--rounds 6] [--seconds 3] [--skip-task]
 
-Measured on the 2-core dev VM shared with other work (2026-12-06, --rounds 10; load average 5.2-5.5): robot p50
-380 / p99 1867 us, bare p50 308 / p99 1898 us: p99 0.98x, p50 1.23x. Other runs that night (load 2-8): p99
-0.41x-2.55x, p50 1.13x-1.44x: the load's tail decides p99 there (the robot's worst when the OS preempts its
-physics thread while it holds the GIL the reading thread needs), so the bar is to be read on a quiet machine.
-Before this (the robot building message objects, numpy checks before applying, a 200 us spin holding the GIL;
-the bare serializing inside its publish stamp) a quiet machine gave p99 1.41x / 1.47x, p50 ~1.4x. Lockstep:
-equivalent (return difference -0.000, 6.02 m both, 0 misses of 2994); realtime, sleeping controller: 438 of
-2994 steps missed (longest streak 2, longest silence 58.2 ms), no falls, 5.42 m against 6.03 m, return +0.956
-(90% CI [+0.641, +1.271]): different.
-
-Tried and not kept: the command reader in a process of its own (its own participant; CRC and values checked there,
-the drivers' values in shared memory under a seqlock, every command handed on by a pipe; tests/bus green with it).
-Interleaved with this code, 5 runs each (load 1.2-3.3): robot p50 273-469 us against 213-361, worse in every pair
-by 40-146 us; p50 ratio 1.56x-1.96x against 1.32x-1.62x; p99 ratio 1.21x-2.32x against 0.51x-2.07x. Its reading
-thread wakes later (p50 275-331 against 241-281 us after the publish) and runs colder (wake -> applied p50 117
-against 60 us; take 40, checks 60, shared-memory write 9): alone in its process, its interpreter's data is evicted
-between commands by the physics loop, which in one process keeps it warm (our reading, not measured).
+Its figures (and what was tried and not kept) are on docs/benchmarks/dds.md; `--write-docs` rewrites the page's
+measured block with this run's output.
 """
 
 from __future__ import annotations
@@ -45,11 +30,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import _docs  # scripts/ is on sys.path when this runs as a script
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SPEC = ROOT / "tests" / "fixtures" / "mujoco" / "a1_trot_bus.toml"
+DOCS_PAGE = "benchmarks/dds.md"
 DDS = 20 + os.getpid() % 200  # a domain of its own per run: two runs at once on one domain hear each other
 
 ECHO = """
@@ -234,4 +221,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _docs.run(main, DOCS_PAGE)
