@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgeperf.exporter import spaces
+from edgeperf import spaces
 from edgeperf.runtime import obsdict
 
 SEED_OFFSET = 10_007  # calibration draws never coincide with parity draws of the same --seed

@@ -12,10 +12,9 @@ import math
 
 import numpy as np
 
-from edgeperf import artifact
+from edgeperf import artifact, spaces
 from edgeperf.domains import base
 from edgeperf.errors import BadInput
-from edgeperf.exporter import spaces
 from edgeperf.runtime import obsdict
 
 
@@ -51,7 +50,7 @@ def dynamic_shapes(module, example: tuple, batch) -> tuple:
     return (axes,) if any(p.kind == p.VAR_POSITIONAL for p in params) else axes
 
 
-def raw_obs_space(domain_id: str) -> dict | None:
+def raw_obs_space(domain_id: str) -> spaces.DictSpace | None:
     """The domain env's observation space as a dict space when it is a Dict (the raw image layout and the
     shapes of named inputs); None for a Box domain."""
 
@@ -102,13 +101,13 @@ def check_domain_fit(src, domain_id: str, env_space, env=None) -> None:
             )
 
 
-def named_inputs(module, raw: dict | None, obs_shape) -> dict | None:
+def named_inputs(module, raw: spaces.DictSpace | None, obs_shape) -> spaces.DictSpace | None:
     """The dict space of a factory module whose forward takes several named arguments, when --domain gives a
     Dict observation: names from its signature (the observation keys), shapes and dtypes from the domain.
     None otherwise (one argument, or forward(obs, state) of a recurrent module: exporter/recurrent.py)."""
     import inspect
 
-    subs = (raw or {}).get("spaces")
+    subs = raw.spaces if raw is not None else None
     if not subs:
         return None
     try:
@@ -132,13 +131,14 @@ def named_inputs(module, raw: dict | None, obs_shape) -> dict | None:
     return spaces.dict_space({p: subs[p] for p in params})
 
 
-def onnx_input_space(model, inputs, path) -> dict:
+def onnx_input_space(model, inputs, path) -> spaces.DictSpace:
     """The dict space of an ONNX model's several inputs, in graph order: edgeperf's metadata when it describes
     these inputs, else each input's own shape and type (uint8: an image 0..255; float: unbounded)."""
     import onnx
 
     meta = artifact.decode({p.key: p.value for p in model.metadata_props}, str(path))
-    known = (meta.get("obs_space") or {}).get("spaces") or {}
+    obs_space = spaces.from_dict(meta.get("obs_space"))
+    known = obs_space.spaces if spaces.is_dict(obs_space) else {}
     subs = {}
     for inp in inputs:
         t = inp.type.tensor_type
@@ -146,14 +146,13 @@ def onnx_input_space(model, inputs, path) -> dict:
         if any(d is None or d <= 0 for d in dims):
             raise BadInput(f"{path}: input '{inp.name}' has a dynamic shape {dims} besides the batch axis")
         if t.elem_type == onnx.TensorProto.UINT8:
-            sub = spaces.box(0, 255, dims)
-            sub["dtype"] = "uint8"
+            sub = spaces.box(0, 255, dims, "uint8")
         elif t.elem_type == onnx.TensorProto.FLOAT:
             sub = spaces.box(-np.inf, np.inf, dims)
         else:
             kind = onnx.TensorProto.DataType.Name(t.elem_type)
             raise BadInput(f"{path}: input '{inp.name}' is {kind}; inputs must be FLOAT or UINT8 (raw images)")
-        if inp.name in known and tuple(known[inp.name].get("shape") or ()) == tuple(dims):
+        if inp.name in known and known[inp.name].shape == tuple(dims):
             sub = known[inp.name]
         subs[inp.name] = sub
     return spaces.dict_space(subs)

@@ -21,7 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgeperf import artifact
+from edgeperf import artifact, spaces
 from edgeperf._version import __version__
 from edgeperf.config import ExportConfig
 from edgeperf.devices.detect import host_summary
@@ -179,7 +179,7 @@ def _report(src: sources.PolicySource, ran: ExportConfig, out: Path, built: Buil
         "size_bytes": size,
         "files": files,
         "source_sha256": src.sha256,
-        "spaces": {"observation": src.obs_space, "action": src.action_space},
+        "spaces": {"observation": spaces.to_dict(src.obs_space), "action": spaces.to_dict(src.action_space)},
         **built.results,
     }
     return report
@@ -512,8 +512,8 @@ def _metadata(src: sources.PolicySource, precision: str, format: str) -> dict:
         "source_kind": src.kind,
         "obs_shape": list(src.obs_shape),
         "action_shape": list(src.action_shape) if src.action_shape is not None else None,
-        "obs_space": src.obs_space,
-        "action_space": src.action_space,
+        "obs_space": spaces.to_dict(src.obs_space),
+        "action_space": spaces.to_dict(src.action_space),
         "normalization": src.normalization,
         "precision": precision,
         "format": format,

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeperf import spaces
 from edgeperf.errors import BadInput
-from edgeperf.exporter import spaces
 from edgeperf.exporter.policy import PolicySource
 from edgeperf.runtime import obsdict
 from edgeperf.runtime.session import Session
@@ -99,9 +99,9 @@ def _non_finite(ref: np.ndarray, got: np.ndarray) -> dict:
 
 def _action_scale(src: PolicySource, dims: int, chunk: bool = False) -> np.ndarray:
     space = src.action_space
-    if not space or space.get("type") != "box":
+    if not isinstance(space, spaces.Box):
         return np.ones(dims)
-    low, high = spaces.bounds(space, space["shape"])
+    low, high = spaces.bounds(space, space.shape)
     half = ((high - low) / 2).reshape(-1)
     if chunk and half.size and dims % half.size == 0:  # H actions one after the other: the range repeats
         half = np.tile(half, dims // half.size)

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from edgeperf import spaces
 from edgeperf.devices.sysfs import file_kind
 from edgeperf.errors import BadInput, require
-from edgeperf.exporter import spaces
 
 KINDS = ("example", "reference", "torchscript", "factory", "sb3", "onnx")
 
@@ -26,8 +26,8 @@ class PolicySource:
     name: str  # what the user passed
     obs_shape: tuple[int, ...]
     sha256: str | None = None
-    obs_space: dict | None = None  # spaces.box(...) when known
-    action_space: dict | None = None  # spaces.box(...) or spaces.discrete(...) when known
+    obs_space: spaces.Box | spaces.DictSpace | None = None  # spaces.box(...) when known
+    action_space: spaces.Box | spaces.Discrete | None = None  # spaces.box(...) or spaces.discrete(...) when known
     normalization: dict | None = None  # observation normalization baked into the graph, when there is one
     notes: list[str] = field(default_factory=list)  # what the user should know (become report warnings)
     description: str | None = None
@@ -50,7 +50,7 @@ class PolicySource:
 
         if not spaces.is_dict(self.obs_space):
             return None
-        return [(k, tuple(v["shape"]), spaces.input_dtype(v)) for k, v in self.obs_space["spaces"].items()]
+        return [(k, v.shape, v.input_dtype) for k, v in self.obs_space.spaces.items()]
 
     @property
     def output_names(self) -> list[str]:

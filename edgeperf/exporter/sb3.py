@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeperf import spaces
 from edgeperf.errors import BadInput, require
-from edgeperf.exporter import sb3_dict, sb3_safe, spaces
+from edgeperf.exporter import sb3_dict, sb3_safe
 from edgeperf.exporter.policy import PolicySource, first_line
 from edgeperf.exporter.sb3_module import POST_NOTES, TRUSTED, build_module, normalize, vecnormalize_stats
 from edgeperf.results.report import sha256_file
@@ -79,7 +80,9 @@ def _algorithm(data: dict, path: Path) -> str:
     )
 
 
-def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | None = None) -> PolicySource:
+def load(
+    path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: spaces.DictSpace | None = None
+) -> PolicySource:
     try:
         with zipfile.ZipFile(path) as z:
             data = json.loads(z.read("data"))
@@ -104,9 +107,9 @@ def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | 
         return sb3_dict.load(path, model, algo, obs_shape, vecnormalize, raw_obs_space)
     obs_space = spaces.from_gym(model.observation_space, "observation")
     act_space = spaces.from_gym(model.action_space, "action")
-    if obs_space["type"] != "box":
+    if not isinstance(obs_space, spaces.Box):
         raise BadInput(f"{path}: Discrete observation spaces are not supported; edgeperf exports Box observations")
-    shape = tuple(obs_space["shape"])
+    shape = obs_space.shape
     if obs_shape and tuple(obs_shape) != shape:
         raise BadInput(
             f"{path} takes observations of shape {list(shape)} (its observation space), not --obs-shape "

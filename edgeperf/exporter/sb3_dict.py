@@ -13,12 +13,13 @@ The parity reference is SB3's own predict(VecNormalize.normalize_obs(obs)), whic
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 
+from edgeperf import spaces
 from edgeperf.errors import BadInput, require
-from edgeperf.exporter import spaces
 from edgeperf.exporter.policy import PolicySource
 from edgeperf.exporter.sb3_module import POST_NOTES, TRUSTED, build_module, normalize, read_vecnormalize
 from edgeperf.results.report import sha256_file
@@ -26,7 +27,9 @@ from edgeperf.results.report import sha256_file
 RULE = "clip((obs - mean) / sqrt(var + epsilon), -clip_obs, clip_obs), on the listed keys"
 
 
-def load(path: Path, model, algo: str, obs_shape, vecnormalize: str | None, raw: dict | None) -> PolicySource:
+def load(
+    path: Path, model, algo: str, obs_shape, vecnormalize: str | None, raw: spaces.DictSpace | None
+) -> PolicySource:
     """The trusted path: the model SB3 unpickled, its own predict as the reference."""
     import stable_baselines3 as sb3
     from stable_baselines3.common.preprocessing import is_image_space
@@ -79,18 +82,20 @@ def load(path: Path, model, algo: str, obs_shape, vecnormalize: str | None, raw:
     )
 
 
-def assemble(path: Path, stored: dict, normalize_images: bool, raw: dict | None, vecnormalize: str | None, inner):
+def assemble(
+    path: Path, stored: dict, normalize_images: bool, raw: spaces.DictSpace | None, vecnormalize: str | None, inner
+):
     """The raw-observation module around `inner` (a module of the preprocessed Dict observation, as SB3's policy
     takes it), for both loaders. `stored`: key -> (Box space as SB3 stored it, images channel-first; is an image).
     Returns (module, the raw subspaces, normalization, notes, preprocessing per key in words)."""
-    raw_spaces = (raw or {}).get("spaces") or {}
+    raw_spaces = raw.spaces if raw is not None else {}
     subspaces, plan, notes = {}, {}, []
     for key, (space, image) in stored.items():
         box, transpose = space, False
         if image:
-            chw = tuple(box["shape"])
+            chw = box.shape
             hwc = (chw[1], chw[2], chw[0])
-            given = tuple((raw_spaces.get(key) or {}).get("shape") or ())
+            given = raw_spaces[key].shape if key in raw_spaces else ()
             if given and given not in (chw, hwc):
                 raise BadInput(
                     f"{path}: image '{key}' is {'x'.join(map(str, chw))} (CHW) in the policy, but the domain gives "
@@ -98,7 +103,7 @@ def assemble(path: Path, stored: dict, normalize_images: bool, raw: dict | None,
                 )
             transpose = given != chw
             if transpose:
-                box = {**box, "shape": list(hwc)}
+                box = dataclasses.replace(box, shape=hwc)
                 if not given:
                     notes.append(
                         f"image '{key}' is taken as HWC {'x'.join(map(str, hwc))} (raw camera layout; SB3 "
@@ -109,7 +114,7 @@ def assemble(path: Path, stored: dict, normalize_images: bool, raw: dict | None,
             "image": image,
             "transpose": transpose,
             "scale": image and normalize_images,
-            "shape": tuple(box["shape"]),
+            "shape": box.shape,
         }
     norm = None
     if vecnormalize:
@@ -160,10 +165,10 @@ def _vecnormalize(spec: str, subspaces: dict) -> tuple[dict | None, object, list
             )
         rms = vn.obs_rms[key]
         mean, var = np.asarray(rms.mean, np.float64), np.asarray(rms.var, np.float64)
-        if mean.shape != tuple(subspaces[key]["shape"]):
+        if mean.shape != subspaces[key].shape:
             raise BadInput(
                 f"--vecnormalize {path} holds statistics of shape {list(mean.shape)} for key '{key}', the policy "
-                f"takes {subspaces[key]['shape']}"
+                f"takes {list(subspaces[key].shape)}"
             )
         keys[key] = {"mean": mean.ravel().tolist(), "var": var.ravel().tolist()}
     norm = {"type": "vecnormalize", "rule": RULE, "keys": keys, "epsilon": float(vn.epsilon)}

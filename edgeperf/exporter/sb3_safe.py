@@ -42,8 +42,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeperf import spaces
 from edgeperf.errors import BadInput, require
-from edgeperf.exporter import recurrent, sb3_dict, spaces
+from edgeperf.exporter import recurrent, sb3_dict
 from edgeperf.exporter.policy import PolicySource
 from edgeperf.exporter.sb3_module import POST_NOTES, sb3_policy, vecnormalize_stats
 from edgeperf.results.report import sha256_file
@@ -117,7 +118,7 @@ FAMILY = {"PPO": "actor_critic", "A2C": "actor_critic", "TRPO": "actor_critic", 
           "RecurrentPPO": "recurrent", "MaskablePPO": "actor_critic"}  # fmt: skip
 
 
-def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | None = None):
+def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: spaces.DictSpace | None = None):
     """The PolicySource of an SB3 zip, rebuilt without unpickling anything. `raw_obs_space`: the --domain's
     Dict space, which says the raw layout of a Dict policy's images."""
 
@@ -129,7 +130,7 @@ def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | 
         return _dict_source(torch, path, data, state, version, algo, obs_shape, vecnormalize, raw_obs_space)
     obs = box_of(data, "observation_space", path)
     act = action_space_of(data, path)
-    shape = tuple(obs["shape"])
+    shape = obs.shape
     if obs_shape and tuple(obs_shape) != shape:
         raise BadInput(f"{path} takes observations of shape {list(shape)} (its observation space), not --obs-shape "
                        f"{list(obs_shape)}")  # fmt: skip
@@ -148,7 +149,7 @@ def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | 
     norm, notes = None, []
     if vecnormalize:
         norm, notes = vecnormalize_stats(vecnormalize, shape)
-    bounds = _Bounds(act)
+    bounds = act  # sb3_module.sb3_policy reads low/high (a Box) or start (a Discrete)
     notes.insert(0, f"{path.name} was read without unpickling: the network rebuilt from its JSON and state_dict")
     details = {"algorithm": algo, "loaded": "pickle-free", "post_processing": POST_NOTES[post], "sb3_version": version}
     if vecnormalize:
@@ -181,7 +182,7 @@ def load(path: Path, obs_shape, vecnormalize: str | None, raw_obs_space: dict | 
         **common,
         details=details,
         discrete=post == "argmax",
-        action_shape=tuple(act.get("shape") or ()),
+        action_shape=act.shape if isinstance(act, spaces.Box) else (),
         reference=reference,
     )
 
@@ -201,11 +202,11 @@ def _recurrent_source(policy, path: Path, shape, post: str, common: dict, detail
     )
 
 
-def _masked(torch, module, path: Path, obs: dict, act: dict, post: str, common: dict, details: dict):
+def _masked(torch, module, path: Path, obs: spaces.Box, act: spaces.Space, post: str, common: dict, details: dict):
     """MaskablePPO: the policy with the action mask as its second input, and the Dict space of both inputs."""
     if post != "argmax":
-        raise BadInput(f"{path}: a MaskablePPO agent with a {act['type']} action space; edgeperf exports Discrete")
-    common["obs_space"] = spaces.dict_space({"obs": obs, obsdict.ACTION_MASK: spaces.box(0.0, 1.0, (int(act["n"]),))})
+        raise BadInput(f"{path}: a MaskablePPO agent with a {act.kind} action space; edgeperf exports Discrete")
+    common["obs_space"] = spaces.dict_space({"obs": obs, obsdict.ACTION_MASK: spaces.box(0.0, 1.0, (act.n,))})
     details["post_processing"] = (
         f"the chosen action is the argmax of the logits, those of actions whose {obsdict.ACTION_MASK} value is 0 set "
         f"to {MASKED_LOGIT:g} first (MaskablePPO's own masking; a mask of all ones is no mask); the logits are the "
@@ -312,7 +313,7 @@ def _shape(entry: dict, path: Path, key: str) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def box_of(data: dict, key: str, path: Path) -> dict:
+def box_of(data: dict, key: str, path: Path) -> spaces.Box:
     entry = data.get(key)
     kind = _type(entry)
     if not kind.endswith("spaces.box.Box'>"):
@@ -324,24 +325,21 @@ def box_of(data: dict, key: str, path: Path) -> dict:
     shape = _shape(entry, path, key)
     low = _array(entry.get("low"), shape, path, f"{key}.low")
     high = _array(entry.get("high"), shape, path, f"{key}.high")
-    out = spaces.box(low, high, shape)
-    if str(entry.get("dtype")) == "uint8":
-        out["dtype"] = "uint8"
-    return out
+    return spaces.box(low, high, shape, "uint8" if str(entry.get("dtype")) == "uint8" else None)
 
 
-def is_image(space: dict) -> bool:
+def is_image(space: spaces.Box) -> bool:
     """SB3's is_image_space: uint8, 0..255 everywhere, three axes (SB3 stores it channel-first)."""
     return (
-        space.get("dtype") == "uint8"
-        and len(space["shape"]) == 3
-        and space.get("low") is not None
-        and np.all(np.asarray(space["low"]) == 0)
-        and np.all(np.asarray(space["high"]) == 255)
+        space.dtype == "uint8"
+        and len(space.shape) == 3
+        and space.low is not None
+        and np.all(np.asarray(space.low) == 0)
+        and np.all(np.asarray(space.high) == 255)
     )
 
 
-def action_space_of(data: dict, path: Path) -> dict:
+def action_space_of(data: dict, path: Path) -> spaces.Box | spaces.Discrete:
     entry = data.get("action_space")
     kind = _type(entry)
     if kind.endswith("spaces.discrete.Discrete'>"):
@@ -389,17 +387,6 @@ def activation(torch, kwargs: dict, default: str, path: Path):
 
 
 # --- the network --------------------------------------------------------------------------------------------
-
-
-class _Bounds:
-    """The action space's attributes sb3_module.sb3_policy reads (low, high, start)."""
-
-    def __init__(self, space: dict):
-        if space["type"] == "discrete":
-            self.start = int(space.get("start", 0))
-        else:
-            self.low = np.asarray(space["low"], np.float32)
-            self.high = np.asarray(space["high"], np.float32)
 
 
 def mlp(torch, state: dict, prefix: str, act, used: set, *, latent: bool, eps: float = 1e-3):
@@ -478,13 +465,13 @@ def _arch(kwargs: dict, key: str) -> list[int] | None:
 
 
 def build_core(  # noqa: PLR0913 - the zip's parts, read once by the caller
-    torch, algo: str, state: dict, kwargs: dict, data: dict, obs_shape, act: dict, path: Path, features=None
+    torch, algo: str, state: dict, kwargs: dict, data: dict, obs_shape, act: spaces.Space, path: Path, features=None
 ):
     """(core module, post: unscale|clip|argmax, tanh before unscale, the state keys it used). `features`: the
     features extractor in front (a flatten when None); obs_shape is then its output's."""
     used: set = set()
-    discrete = act["type"] == "discrete"
-    n_out = int(act["n"]) if discrete else int(np.prod(act["shape"]))
+    discrete = isinstance(act, spaces.Discrete)
+    n_out = act.n if discrete else int(np.prod(act.shape))
     a = activation(torch, kwargs, "Tanh" if FAMILY[algo] in ("actor_critic", "recurrent") else "ReLU", path)
     net = _Net(torch, state, used, a, path, float(kwargs.get("batch_norm_eps", 1e-3)))
     build = {"PPO": _actor_critic, "A2C": _actor_critic, "TRPO": _actor_critic, "SAC": _sac, "TQC": _sac,
@@ -659,12 +646,12 @@ def _combined(torch, state: dict, family: str, stored: dict, path: Path):
     for key, (box, image) in stored.items():
         sub = f"{prefix}.extractors.{key}"
         if f"{sub}.cnn.0.weight" in state:
-            module, size, keys = _nature_cnn(torch, state, sub, tuple(box["shape"]), path)
+            module, size, keys = _nature_cnn(torch, state, sub, box.shape, path)
             used |= keys
         elif image:
             raise BadInput(f"{path}: observation key '{key}' is an image but policy.pth has no {sub}.cnn")
         else:
-            module, size = torch.nn.Flatten(), int(np.prod(box["shape"]))
+            module, size = torch.nn.Flatten(), int(np.prod(box.shape))
         parts.append((key, module))
         n += size
 
@@ -702,9 +689,8 @@ def dict_spaces(data: dict, path: Path) -> dict:
         key, low, high, dims, dtype = m.groups()
         shape = tuple(int(d) for d in dims.replace(",", " ").split())
         where = f"observation_space['{key}']"
-        box = spaces.box(_array(low, shape, path, f"{where}.low"), _array(high, shape, path, f"{where}.high"), shape)
-        if dtype == "uint8":
-            box["dtype"] = "uint8"
+        low, high = _array(low, shape, path, f"{where}.low"), _array(high, shape, path, f"{where}.high")
+        box = spaces.box(low, high, shape, "uint8" if dtype == "uint8" else None)
         out[key] = (box, is_image(box))
     return out
 
@@ -728,7 +714,7 @@ def _dict_source(  # noqa: PLR0913 - the zip's parts, read once by the caller
                                              features=combined)  # fmt: skip
     used |= core_used
     _check_homes(state, used, algo, path)
-    inner = sb3_policy(torch, core, None, False, tanh, post, _Bounds(act)).eval()
+    inner = sb3_policy(torch, core, None, False, tanh, post, act).eval()
     _check_all_set(inner, used)
     normalize_images = bool(kwargs.get("normalize_images", True))
     module, subspaces, norm, notes, preprocessing = sb3_dict.assemble(
@@ -751,7 +737,7 @@ def _dict_source(  # noqa: PLR0913 - the zip's parts, read once by the caller
         notes=notes,
         details=details,
         discrete=post == "argmax",
-        action_shape=tuple(act.get("shape") or ()),
+        action_shape=act.shape if isinstance(act, spaces.Box) else (),
     )
 
 

@@ -20,10 +20,10 @@ import sys
 import zipfile
 from pathlib import Path
 
-from edgeperf import artifact
+from edgeperf import artifact, spaces
 from edgeperf.domains import base, references
 from edgeperf.errors import BadInput, require
-from edgeperf.exporter import examples, multi, recurrent, sb3, sb3_safe, spaces
+from edgeperf.exporter import examples, multi, recurrent, sb3, sb3_safe
 from edgeperf.exporter.policy import PolicySource, existing_file, first_line
 from edgeperf.exporter.quantize import QUANT_OPS
 from edgeperf.results.report import sha256_file
@@ -101,7 +101,7 @@ def load(  # noqa: PLR0913 - one keyword-only option per way a source is given (
     vecnormalize: str | None = None,
     unpickle: bool = True,
     state: str | dict | None = None,
-    raw_obs_space: dict | None = None,
+    raw_obs_space: spaces.DictSpace | None = None,
     trust_pickle: bool = False,
 ) -> PolicySource:
     """The policy `spec` names. Pickle-based formats (an SB3 .zip, a VecNormalize .pkl) are unpickled only
@@ -257,7 +257,7 @@ def _domain_spaces(src: PolicySource, domain_id: str) -> None:
     except Exception as exc:  # a domain that cannot be built here (no pybullet, ...) only costs the spaces
         src.notes.append(f"no observation/action spaces: domain {domain_id} could not be built ({first_line(exc)})")
         return
-    if spaces.is_dict(obs_space) or tuple(obs_space["shape"]) == src.obs_shape:
+    if spaces.is_dict(obs_space) or (isinstance(obs_space, spaces.Box) and obs_space.shape == src.obs_shape):
         src.obs_space, src.action_space = obs_space, act_space
         src.details["domain"] = domain_id
         src.control_hz = float(domain.control_hz) if domain.control_hz else None
@@ -480,8 +480,8 @@ def _onnx(path: Path, obs_shape, state=None) -> PolicySource:
         str(path),
         shape,
         sha256=sha256_file(path),
-        obs_space=meta.get("obs_space"),
-        action_space=meta.get("action_space"),
+        obs_space=spaces.from_dict(meta.get("obs_space")),
+        action_space=spaces.from_dict(meta.get("action_space")),
         control_hz=meta.get("control_hz"),
         normalization=meta.get("normalization"),
         discrete=discrete,
@@ -533,12 +533,12 @@ def _several_inputs(model, inputs, states, path: Path) -> dict | None:
     return multi.onnx_input_space(model, inputs, path)
 
 
-def _onnx_multi(path: Path, model, space: dict, obs_shape) -> PolicySource:
+def _onnx_multi(path: Path, model, space: spaces.DictSpace, obs_shape) -> PolicySource:
     """An ONNX model of several named inputs: its spaces from edgeperf metadata when it has them, else from the
     graph's inputs (uint8 inputs as 0..255 images, float ones unbounded)."""
 
     if obs_shape:
-        raise BadInput(f"{path} has several inputs {list(space['spaces'])}; --obs-shape applies to one input")
+        raise BadInput(f"{path} has several inputs {list(space.spaces)}; --obs-shape applies to one input")
     meta = artifact.decode({p.key: p.value for p in model.metadata_props}, str(path))
     if meta.get("precision") not in (None, "fp32"):
         raise BadInput(f"{path} is a {meta['precision']} artifact; re-target from the fp32 model")
@@ -553,13 +553,13 @@ def _onnx_multi(path: Path, model, space: dict, obs_shape) -> PolicySource:
         (),
         sha256=sha256_file(path),
         obs_space=space,
-        action_space=meta.get("action_space"),
+        action_space=spaces.from_dict(meta.get("action_space")),
         control_hz=meta.get("control_hz"),
         normalization=meta.get("normalization"),
         discrete=discrete,
         action_shape=action_shape,
         onnx_path=path,
-        details={"input_names": list(space["spaces"]), "output_names": outs},
+        details={"input_names": list(space.spaces), "output_names": outs},
     )
     for key in ("source", "source_kind", "source_sha256"):
         if meta.get(key):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgeperf import spaces
 from edgeperf.errors import BadInput
 from edgeperf.runtime import obsdict
 from edgeperf.runtime.session import Session
@@ -21,7 +22,7 @@ def random_pool(
     standard normal otherwise, and the description says which.
     """
     meta = session.io.metadata
-    space = meta.get("obs_space") or {}
+    space = spaces.from_dict(meta.get("obs_space"))
     rng = np.random.default_rng(seed)
     names = [s.name for s in session.io.inputs]
     feeds, hows = [], []
@@ -44,7 +45,7 @@ def random_pool(
                 "cannot fill it: give the observation shape with --shape, e.g. --shape 48"
             )
         sub = _input_space(space, spec.name)
-        low, high = sub.get("low"), sub.get("high")
+        low, high = (sub.low, sub.high) if isinstance(sub, spaces.Box) else (None, None)
         if spec.dtype == "uint8":  # raw camera pixels: uniform uint8, as a camera gives them
             lo, hi = (0 if low is None else low), (255 if high is None else high)
             pool = rng.integers(np.broadcast_to(lo, dims[1:]), np.broadcast_to(hi, dims[1:]) + 1, (size, *dims))
@@ -70,10 +71,10 @@ def random_pool(
     }
 
 
-def _input_space(space: dict, name: str) -> dict:
+def _input_space(space: spaces.Space | None, name: str) -> spaces.Space | None:
     """The space of one input: a dict space (several inputs) holds one per input name."""
-    if space.get("type") == "dict":
-        return (space.get("spaces") or {}).get(name) or {}
+    if isinstance(space, spaces.DictSpace):
+        return space.spaces.get(name)
     return space
 
 

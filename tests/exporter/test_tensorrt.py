@@ -9,9 +9,9 @@ import numpy as np
 import onnx
 import pytest
 
-from edgeperf import artifact
+from edgeperf import artifact, spaces
 from edgeperf.errors import BadInput, DependencyMissing, HardwareMissing
-from edgeperf.exporter import calibration, quantize, spaces, tensorrt_engine
+from edgeperf.exporter import calibration, quantize, tensorrt_engine
 from edgeperf.exporter.onnx import export
 from edgeperf.exporter.sources import PolicySource
 from edgeperf.runtime.session import Session
