@@ -18,7 +18,7 @@ _LAZY = {
     "validate": "edgeperf.pipeline:validate",
     "sim2sim": "edgeperf.pipeline:sim2sim",
     "doctor": "edgeperf.pipeline:doctor",
-    "plan": "edgeperf.plan:plan",
+    "plan": "edgeperf.planner:plan",
     "open_policy": "edgeperf.exporter.sources:open_policy",
     "detect": "edgeperf.devices.detect:detect",
     "Session": "edgeperf.runtime.session:Session",

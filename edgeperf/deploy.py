@@ -1,6 +1,6 @@
 """`edgeperf demo`'s job in the library: a policy exported, profiled in a fresh process, validated with its
 measured latency in the loop, served in a HIL loop, run in its MuJoCo twin and planned, each stage's report written
-beside the artifact as it ends. Above edgeperf.pipeline (the stages) and edgeperf.plan (the last one)."""
+beside the artifact as it ends. Above edgeperf.pipeline (the stages) and edgeperf.planner (the last one)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from edgeperf.domains.mujoco import A1_TASKS
 from edgeperf.errors import BadInput, VerdictFailed
 from edgeperf.exporter.onnx import export
 from edgeperf.pipeline import LocalServer, hil, profile_fresh, sim2sim, validate
-from edgeperf.plan import plan as run_plan
+from edgeperf.planner import plan as run_plan
 from edgeperf.results import html
 from edgeperf.results.io import atomic_write_text
 from edgeperf.results.report import Report
@@ -33,7 +33,7 @@ class Deployment:
     reports: dict[str, Report] = field(default_factory=dict)  # stage -> report, in STAGES order
     timings: Path | None = None  # the profile's raw per-inference timings (CSV)
     html: Path | None = None  # every report on one page (edgeperf report)
-    plan: object | None = None  # the plan stage's edgeperf.plan.Plan (its folder holds plan.html)
+    plan: object | None = None  # the plan stage's edgeperf.planner.Plan (its folder holds plan.html)
 
 
 # The demo's plan: two candidates on this machine, the fp32 artifact against int8 (dynamic) on ONNX Runtime.

@@ -29,7 +29,7 @@ def main() -> None:
     a = ap.parse_args()
 
     from edgeperf.pipeline import validate
-    from edgeperf.plan import plan
+    from edgeperf.planner import plan
     from edgeperf.validation.latency import LatencyModel
 
     t0 = time.perf_counter()

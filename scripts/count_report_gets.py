@@ -47,8 +47,8 @@ NOT_REPORTS = {
     ("edgeperf/runtime/", "meta"): "the server's hello on the wire",
     ("edgeperf/runtime/", "doc"): "the remote server's description",
     ("edgeperf/fresh.py", "d"): "the fresh process's error on its pipe",
-    ("edgeperf/plan/steps.py", "p"): "a job's parameters",
-    ("edgeperf/plan/steps.py", "r"): "an executor's result ({ok, report | error})",
+    ("edgeperf/planner/steps.py", "p"): "a job's parameters",
+    ("edgeperf/planner/steps.py", "r"): "an executor's result ({ok, report | error})",
     ("edgeperf/sweep/jobs.py", "p"): "a job's parameters",
     ("edgeperf/cli/sweep.py", "entry"): "an entry of the sweep's index",
 }

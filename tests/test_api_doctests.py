@@ -5,8 +5,10 @@ parameter of its signature. Examples that run a simulation campaign (plan) are m
 from __future__ import annotations
 
 import doctest
+import importlib
 import inspect
 import re
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +93,16 @@ def test_the_example_runs(name, tmp_path, monkeypatch):
 @pytest.mark.parametrize("name", sorted(SLOW))
 def test_the_slow_example_runs(name, tmp_path, monkeypatch):
     run_examples(name, tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize("name", sorted(edgeperf._LAZY))
+def test_no_module_shadows_an_entry_point(name):
+    """Importing a submodule sets it as an attribute of its package: a package `edgeperf/plan/` replaced the
+    function `edgeperf.plan` with itself as soon as anything imported one of its modules."""
+    here = Path(edgeperf.__file__).parent
+    assert not (here / name).is_dir() and not (here / f"{name}.py").exists(), f"edgeperf/{name} shadows edgeperf.{name}"
+
+
+def test_the_plan_function_survives_its_package_being_imported():
+    importlib.import_module("edgeperf.planner.steps")
+    assert callable(edgeperf.plan) and edgeperf.plan.__module__ == "edgeperf.planner"

@@ -126,7 +126,7 @@ def demo(
 
 
 def _plan_summary(done_plan) -> str:
-    from edgeperf.plan.decide import Row
+    from edgeperf.planner.decide import Row
 
     decision = done_plan.doc["decision"]
     rows = [Row.from_dict(r) for r in decision["candidates"]]

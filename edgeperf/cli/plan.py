@@ -61,7 +61,7 @@ def plan(
     under --out. Exit 1 when no candidate qualifies (the binding constraint is said).
     """
     from edgeperf.errors import VerdictFailed
-    from edgeperf.plan import plan as run_plan
+    from edgeperf.planner import plan as run_plan
 
     store = store_target(db, no_store)
     con = console("-" if json_out else None)
@@ -102,7 +102,7 @@ def render(done, con) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from edgeperf.plan.decide import Row
+    from edgeperf.planner.decide import Row
 
     rows = [Row.from_dict(r) for r in done.doc["decision"]["candidates"]]
     t = Table(title=f"plan: {len(rows)} candidates")

@@ -107,7 +107,7 @@ RUNNERS = {
 }
 # Kinds a command above sweep defines, by "module:function" (called as the runners above), imported where the job
 # runs: `edgeperf plan`'s steps (export, profile, validate a candidate) are sweep jobs, and sweep depends on no plan.
-ENTRY_POINTS = {"plan": "edgeperf.plan.steps:run_job"}
+ENTRY_POINTS = {"plan": "edgeperf.planner.steps:run_job"}
 
 
 def summary(kind: str, d: dict) -> str:

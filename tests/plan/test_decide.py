@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from edgeperf.errors import BadInput
-from edgeperf.plan.candidates import Candidate, parse_budget
-from edgeperf.plan.decide import decide
+from edgeperf.planner.candidates import Candidate, parse_budget
+from edgeperf.planner.decide import decide
 
 
 def _export(passed=True):

@@ -3,9 +3,9 @@ templates; and a plan.json row read back as a Row writes the same row."""
 
 from __future__ import annotations
 
-from edgeperf.plan import page
-from edgeperf.plan.candidates import parse_budget
-from edgeperf.plan.decide import Row, decide
+from edgeperf.planner import page
+from edgeperf.planner.candidates import parse_budget
+from edgeperf.planner.decide import Row, decide
 from tests.plan.test_decide import C, _steps
 
 HOSTILE = 'reference:<script>alert("x")</script>'

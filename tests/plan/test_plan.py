@@ -17,7 +17,7 @@ GRID = "precisions=fp32,fp16,int8 backends=onnxruntime threads=1"
 
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory):
-    from edgeperf.plan import plan
+    from edgeperf.planner import plan
 
     out = tmp_path_factory.mktemp("plan") / "p"
     mp = pytest.MonkeyPatch()
@@ -75,7 +75,7 @@ def test_the_plan_folder_holds_the_artifact_its_sidecar_the_budget_and_the_page(
 
 
 def test_a_rerun_with_the_same_arguments_resumes_from_the_folder(planned):
-    from edgeperf.plan import plan
+    from edgeperf.planner import plan
 
     done, _ = planned
     steps = sorted((done.folder / "steps").glob("*.json"))

@@ -66,7 +66,7 @@ def test_bad_options(tmp_path, bad, option, value, says):
 def test_a_strict_budget_bound_is_refused_not_read_as_inclusive():
     """`p99<10ms` was stored as `p99<=10ms`: a candidate at exactly 10 ms met a budget that excluded it."""
     from edgeperf.errors import BadInput
-    from edgeperf.plan.candidates import parse_budget
+    from edgeperf.planner.candidates import parse_budget
 
     with pytest.raises(BadInput, match="inclusive"):
         parse_budget("p99<10ms")

@@ -15,7 +15,7 @@ GRID = "precisions=fp32,int8 backends=onnxruntime,openvino threads=1"
 
 
 def test_ray_reaches_the_local_pools_decision(tmp_path):
-    from edgeperf.plan import plan
+    from edgeperf.planner import plan
     from edgeperf.sweep.ray_cluster import LocalCluster, RayCluster
 
     out = tmp_path / "plan"

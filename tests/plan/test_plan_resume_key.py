@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgeperf.plan import steps as st
+from edgeperf.planner import steps as st
 
 
 class Recording:
@@ -21,7 +21,7 @@ class Recording:
 
 
 def _export_ids(source, out) -> list[str]:
-    from edgeperf.plan import plan
+    from edgeperf.planner import plan
 
     ex = Recording()
     done = plan(str(source), out, domain="quadruped/trot", candidates="precisions=fp32 backends=onnxruntime "
@@ -51,7 +51,7 @@ def test_the_digest_is_the_files_and_none_for_a_pseudo_source(tmp_path):
 def test_stress_past_what_profile_takes_is_refused_before_the_exports(tmp_path):
     from edgeperf.config.profile import usable_cores
     from edgeperf.errors import BadInput
-    from edgeperf.plan import plan
+    from edgeperf.planner import plan
 
     ex = Recording()
     with pytest.raises(BadInput, match="--stress"):

@@ -42,7 +42,7 @@ def check_output(out: Path, source: str, artifacts: list[Path]) -> None:
     """The plan folder must not be or hold an input: refused before anything is written (results/io.check_paths
     for every file the plan writes)."""
     from edgeperf import artifact
-    from edgeperf.plan.write import BUDGET, PAGE, PLAN_JSON, SIDECAR
+    from edgeperf.planner.write import BUDGET, PAGE, PLAN_JSON, SIDECAR
     from edgeperf.results.io import check_paths, check_writable, short_path
 
     if out.exists() and not out.is_dir():
@@ -118,10 +118,10 @@ def plan(
         ('fp32-onnxruntime-t1', ['artifact', 'budget', 'page', 'plan', 'sidecar'])
     """
     from edgeperf.domains import base
-    from edgeperf.plan import candidates as cands
-    from edgeperf.plan import steps as st
-    from edgeperf.plan.decide import decide, typed
-    from edgeperf.plan.write import SCHEMA, write
+    from edgeperf.planner import candidates as cands
+    from edgeperf.planner import steps as st
+    from edgeperf.planner.decide import decide, typed
+    from edgeperf.planner.write import SCHEMA, write
 
     cfg = PlanConfig.of(config, options)
     d = base.make(cfg.domain)
@@ -189,8 +189,8 @@ def _run_steps(root, grid, source, cfg: PlanConfig, runner, store, on_step):
         cfg.episodes,
     )
     device, host = cfg.device, cfg.host
-    from edgeperf.plan import steps as st
-    from edgeperf.plan.decide import typed
+    from edgeperf.planner import steps as st
+    from edgeperf.planner.decide import typed
     from edgeperf.results.report import sha256_file
 
     per: dict[str, dict] = {c.id: {} for c in grid}

@@ -15,7 +15,7 @@ from edgeperf.artifact import existing_files, is_pseudo
 from edgeperf.errors import BadInput
 from edgeperf.exporter.onnx import export
 from edgeperf.pipeline import profile, validate
-from edgeperf.plan.candidates import SUFFIX, Candidate
+from edgeperf.planner.candidates import SUFFIX, Candidate
 from edgeperf.results.io import atomic_write_text, read_document
 from edgeperf.results.kinds import Document
 from edgeperf.results.report import MAX_REPORT_BYTES, Report, sha256_file

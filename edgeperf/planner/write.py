@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 
 from edgeperf import artifact
-from edgeperf.plan import page
-from edgeperf.plan.candidates import SUFFIX, Limit, budget_dict
-from edgeperf.plan.decide import Row
-from edgeperf.plan.steps import artifact_path
+from edgeperf.planner import page
+from edgeperf.planner.candidates import SUFFIX, Limit, budget_dict
+from edgeperf.planner.decide import Row
+from edgeperf.planner.steps import artifact_path
 from edgeperf.results.io import atomic_write_bytes, atomic_write_text
 from edgeperf.results.report import sha256_file
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from edgeperf.plan.decide import Row
+from edgeperf.planner.decide import Row
 from edgeperf.results.views.blocks import KV, Absent, Badge, Card, Cards, Chart, Grid, Heading, Items, Para, markup
 from edgeperf.results.views.fmt import ABSENT, num
 from edgeperf.results.views.page import Page, Section, render_page

@@ -13,7 +13,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from edgeperf.plan.candidates import Candidate, Limit, budget_dict
+from edgeperf.planner.candidates import Candidate, Limit, budget_dict
 from edgeperf.results import figures
 from edgeperf.results.budget import Budget, Result
 from edgeperf.results.kinds import Document, Parity
