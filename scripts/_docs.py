@@ -25,6 +25,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from edgeperf.results.io import atomic_write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 FLAG = "--write-docs"
 
@@ -99,7 +101,7 @@ def block(*, when: datetime.datetime, host: str, cmd: str, load: float | None, o
 
 
 def write(page: Path, name: str, body: str) -> None:
-    page.write_text(replace_block(page.read_text(), name, body))
+    atomic_write_text(page, replace_block(page.read_text(), name, body))  # a killed run leaves the page whole
 
 
 class _Tee:
