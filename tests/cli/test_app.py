@@ -89,7 +89,7 @@ def test_device_that_is_not_this_machine_is_exit_3(cli, example_onnx):
 def test_import_is_light():
     r = run_python(
         "import sys, edgeperf; heavy = [m for m in ('torch', 'pybullet', 'tensorrt', 'onnxruntime', "
-        "'onnx', 'numpy') if m in sys.modules]; print(heavy)"
+        "'onnx', 'numpy', 'mujoco', 'jinja2', 'scipy') if m in sys.modules]; print(heavy)"
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
