@@ -8,7 +8,6 @@ that is stopped resumes where it stopped. A job's id is the hash of its paramete
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from edgeperf.artifact import existing_files, is_pseudo
@@ -16,10 +15,11 @@ from edgeperf.errors import BadInput
 from edgeperf.exporter.onnx import export
 from edgeperf.pipeline import profile, validate
 from edgeperf.planner.candidates import SUFFIX, Candidate
-from edgeperf.results.io import atomic_write_text, read_document
+from edgeperf.results.io import read_document
 from edgeperf.results.kinds import Document
 from edgeperf.results.report import MAX_REPORT_BYTES, Report, sha256_file
 from edgeperf.sweep.config import Job
+from edgeperf.sweep.run import keep
 from edgeperf.validation.latency import LatencyModel
 
 KIND = "plan"
@@ -154,15 +154,7 @@ def record(plan_dir: Path, j, report_json: str, store=None) -> dict:
     d.setdefault("config", {})["plan_step"] = j.id
     path = step_path(plan_dir, j.id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(d, indent=2) + "\n")
-    if store is not None:
-        try:
-            store.record(d, source="plan")
-        except BadInput as exc:  # locked beyond the timeout, disk full: the file is the record
-            sys.stderr.write(
-                f"edgeperf: warning: plan step {j.id} was not recorded in the run store ({' '.join(str(exc).split())});"
-                f" `edgeperf history --import {path}` records it later\n"
-            )
+    keep(path, d, store, source="plan", what=f"plan step {j.id}")
     return d
 
 

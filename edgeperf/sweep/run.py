@@ -47,16 +47,23 @@ def record(output: Path, job: Job, report_json: str, store=None) -> Path:
     d = json.loads(report_json)
     d.setdefault("config", {})["sweep_job"] = job.id  # ties the file to its job (resumption checks it)
     path = report_path(output, job)
-    atomic_write_text(path, json.dumps(d, indent=2) + "\n")
-    if store is not None:
-        try:
-            store.record(d, source="sweep")
-        except BadInput as exc:  # locked beyond the timeout, disk full: the file is the record
-            sys.stderr.write(
-                f"edgeperf: warning: job {job.id} was not recorded in the run store ({' '.join(str(exc).split())}); "
-                f"`edgeperf history --import {path}` records it later\n"
-            )
+    keep(path, d, store, source="sweep", what=f"job {job.id}")
     return path
+
+
+def keep(path: Path, d: dict, store, *, source: str, what: str) -> None:
+    """A finished job's report written (atomically) to `path` and recorded in the run store under `source`; a
+    store that cannot take it is a warning: the file is the record (sweeps and plans alike)."""
+    atomic_write_text(path, json.dumps(d, indent=2) + "\n")
+    if store is None:
+        return
+    try:
+        store.record(d, source=source)
+    except BadInput as exc:  # locked beyond the timeout, disk full
+        sys.stderr.write(
+            f"edgeperf: warning: {what} was not recorded in the run store ({' '.join(str(exc).split())}); "
+            f"`edgeperf history --import {path}` records it later\n"
+        )
 
 
 def run(sweep: Sweep, executor, on_result: Callable[[Job, dict, int, int], None] | None = None, *, store=None) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,8 @@ from edgeperf.sweep import config as cfg
 from edgeperf.sweep import run
 from edgeperf.sweep.local import LocalPool
 from tests.sweep.conftest import reliability_config
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "reports"
 
 
 def test_the_grid_is_the_product_of_the_lists(tmp_path):
@@ -193,3 +196,28 @@ def test_sweep_reports_are_recorded_in_the_run_store(tmp_path, curves_dir, cli):
     assert cli("sweep", config, "--db", db).code == 0
     with Store.open(db) as store:
         assert store.count() == 3
+
+
+def test_a_locked_store_leaves_the_report_file_and_says_how_to_import_it(tmp_path, monkeypatch, capsys):
+    """run.keep (sweeps' and plans' steps): the store's lock outlasting its timeout is a warning, not a lost
+    report."""
+    import sqlite3
+
+    from edgeperf.results.store import Store
+
+    monkeypatch.setenv("EDGEPERF_DB_TIMEOUT", "0.2")
+    db = tmp_path / "runs.db"
+    store = Store.open(db)
+    doc = json.loads((FIXTURES / "profile.json").read_text())
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the write lock
+    try:
+        run.keep(tmp_path / "r.json", doc, store, source="plan", what="plan step s1")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert json.loads((tmp_path / "r.json").read_text()) == doc
+    err = capsys.readouterr().err
+    assert "plan step s1 was not recorded in the run store" in err and "history --import" in err
+    run.keep(tmp_path / "r.json", doc, store, source="plan", what="plan step s1")  # unlocked: recorded
+    assert len(store.query()) == 1
